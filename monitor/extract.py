@@ -1,0 +1,237 @@
+"""Turn an article page into clean text and metadata.
+
+trafilatura finds the body; around it we apply the source's site profile (clutter
+nodes pruned first, clutter lines dropped after, lead and byline recovered), read the
+publication date with its time and zone from meta tags, JSON-LD or the site's own date
+line, and normalise the text (Unicode NFC, one paragraph per line).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+
+import trafilatura
+from trafilatura.utils import load_html
+
+from monitor import rules
+from monitor.config import DateRule, SiteProfile
+from monitor.urls import trusted_canonical
+
+_NO_PROFILE = SiteProfile()
+_SPACES = re.compile(r"\s+")
+_FAST_DATES = {"extensive_search": False, "original_date": True}
+
+
+@dataclass
+class Extracted:
+    """What newswatch keeps of one article page."""
+
+    url: str
+    title: str | None
+    author: str | None
+    published: str | None  # ISO 8601; with time and zone when the page gives them
+    language: str | None
+    lead: str | None
+    text: str  # paragraphs, one per line
+    content_hash: str  # of the normalised text
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for pickling across processes and storing)."""
+        return asdict(self)
+
+
+def normalize_text(text: str) -> str:
+    """NFC, single spaces inside lines, no empty lines."""
+    text = unicodedata.normalize("NFC", text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def content_hash(text: str) -> str:
+    """Stable hash of normalised text (case and whitespace insensitive)."""
+    return hashlib.sha256(normalize_text(text).casefold().encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _line_filter(extra: tuple[str, ...]) -> re.Pattern[str]:
+    patterns = [*rules.CLUTTER_LINES.values(), *extra]
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _first_text(tree: Any, xpath: str | None) -> str | None:
+    if not xpath:
+        return None
+    for node in tree.xpath(xpath):
+        text = node if isinstance(node, str) else " ".join(node.itertext())
+        text = normalize_text(text).replace("\n", " ")
+        if text:
+            return text
+    return None
+
+
+def _zone(offset: str) -> timezone:
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = offset[1:].split(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def _iso(value: str, tz: timezone) -> str | None:
+    """ISO 8601 from an ISO-ish string; naive times get the source's zone."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.isoformat()
+
+
+def _date_from_rule(tree: Any, rule: DateRule, tz: timezone) -> str | None:
+    text = _first_text(tree, rule.xpath)
+    if not text:
+        return None
+    if rule.pattern:
+        match = re.search(rule.pattern, text)
+        if not match:
+            return None
+        text = match.group(1) if match.groups() else match.group(0)
+    for fmt in rule.formats:
+        try:
+            parsed = datetime.strptime(text.strip(), fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        return parsed.isoformat()
+    return None
+
+
+def _json_ld(tree: Any) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for raw in tree.xpath("//script[@type='application/ld+json']/text()"):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                objects.append(item)
+                stack.extend(v for k, v in item.items() if k == "@graph")
+    return objects
+
+
+def _published(tree: Any, profile: SiteProfile, tz: timezone) -> str | None:
+    if profile.date:
+        found = _date_from_rule(tree, profile.date, tz)
+        if found:
+            return found
+    for xpath in rules.DATE_META_XPATHS:
+        for value in tree.xpath(xpath):
+            found = _iso(str(value), tz)
+            if found:
+                return found
+    for obj in _json_ld(tree):
+        for key in rules.JSON_LD_DATE_KEYS:
+            if isinstance(obj.get(key), str):
+                found = _iso(obj[key], tz)
+                if found:
+                    return found
+    return None
+
+
+def detect_language(tree: Any, text: str) -> str | None:
+    """The page's declared language (``<html lang>``), else a Vietnamese-letter check."""
+    declared = tree.xpath("string(/html/@lang)").strip().lower()
+    if declared:
+        return declared.split("-")[0].split("_")[0]
+    letters = [c for c in text.lower() if c.isalpha()]
+    if not letters:
+        return None
+    share = sum(c in rules.VIETNAMESE_LETTERS for c in letters) / len(letters)
+    return "vi" if share > 0.03 else ("en" if all(c.isascii() for c in letters[:2000]) else None)
+
+
+def _strip_prefixes(line: str, prefixes: list[str]) -> str:
+    for prefix in prefixes:
+        if line.startswith(prefix):
+            return line[len(prefix):].lstrip()
+    return line
+
+
+def clean_lines(text: str, profile: SiteProfile, title: str | None = None,
+                author: str | None = None) -> list[str]:
+    """Paragraph lines without clutter: counters, bylines, captions, repeated title/byline."""
+    clutter = _line_filter(tuple(profile.clutter_lines))
+    lines = [_strip_prefixes(line, profile.strip_prefixes)
+             for line in normalize_text(text).splitlines()]
+    lines = [line for line in lines if line and not clutter.search(line)]
+    if title and lines and lines[0].casefold() == normalize_text(title).casefold():
+        lines.pop(0)
+    if author and lines and lines[-1].casefold() == normalize_text(author).casefold():
+        lines.pop()
+    return lines
+
+
+def _same(a: str, b: str) -> bool:
+    return _SPACES.sub(" ", a).strip().casefold() == _SPACES.sub(" ", b).strip().casefold()
+
+
+def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
+            tz: str = "+07:00") -> Extracted | None:
+    """Extract an article; None when the page holds no article text."""
+    profile = profile or _NO_PROFILE
+    tree = load_html(html)
+    if tree is None:
+        return None
+    zone = _zone(tz)
+    published = _published(tree, profile, zone)
+    lead = _first_text(tree, profile.lead)
+    if lead:
+        lead = _strip_prefixes(lead, profile.strip_prefixes)
+    byline = (_first_text(tree, profile.author) or "").strip(" |–-") or None
+    declared = tree.xpath("string(//link[@rel='canonical']/@href)") or None
+    doc = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        prune_xpath=[*rules.PRUNE_XPATHS, *profile.clutter],
+        date_extraction_params=None if published else _FAST_DATES,
+    )
+    if doc is None or not doc.text:
+        return None
+    title = normalize_text(doc.title).replace("\n", " ") if doc.title else None
+    author = byline or (normalize_text(doc.author) if doc.author else None)
+    lines = clean_lines(doc.text, profile, title, author)
+    if lead and not any(_same(lead, line) for line in lines[:3]):
+        lines.insert(0, lead)
+    if not lines:
+        return None
+    text = "\n".join(lines)
+    if not published and doc.date:
+        published = doc.date
+    return Extracted(
+        url=trusted_canonical(url, declared),
+        title=title,
+        author=author,
+        published=published,
+        language=detect_language(tree, text),
+        lead=lead or (lines[0] if lines else None),
+        text=text,
+        content_hash=content_hash(text),
+    )
+
+
+def extract_body(html: str | bytes, url: str | None = None) -> str:
+    """Body text only, with the generic rules (no site profile): for evaluation."""
+    result = extract(html, url or "")
+    return result.text if result else ""
+

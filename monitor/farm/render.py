@@ -1,0 +1,315 @@
+"""Render replica pages the way the real sites' CMSs write them: nested divs, menus,
+widgets, counters and related-news blocks around the article."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from email.utils import format_datetime
+from html import escape
+from xml.sax.saxutils import escape as xml_escape
+
+from monitor.farm.content import FarmArticle, RelatedItem
+from monitor.farm.sites import LABELS, PROVINCES, SiteSpec
+
+
+def article_path(site: SiteSpec, article: FarmArticle) -> str:
+    """The path of an article on its site."""
+    return site.article_path.format(slug=article.slug, id=article.article_id, lang=article.lang)
+
+
+def _menu(site: SiteSpec) -> str:
+    items = "".join(
+        f'<li class="menu-item"><a href="/{escape(m.lower().replace(" ", "-"))}">{escape(m)}</a>'
+        f'<ul class="sub-menu"><li><a href="/{escape(m.lower().replace(" ", "-"))}/latest">'
+        f'{escape(m)} · {LABELS[site.lang]["read_more"]}</a></li></ul></li>'
+        for m in site.menu
+    )
+    return f'<div class="main-menu"><ul class="menu">{items}</ul></div>'
+
+
+def _head(site: SiteSpec, title: str, extra: str = "", lang: str | None = None) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang or site.lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} | {escape(site.title)}</title>"
+        f'<link rel="stylesheet" href="/static/main.css">{extra}'
+        f'<script>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push('
+        f"arguments);}}gtag('js',new Date());</script></head>"
+    )
+
+
+def _footer(site: SiteSpec) -> str:
+    return (
+        '<div class="footer"><div class="container"><div class="footer-menu">'
+        + _menu(site)
+        + f'</div><div class="copyright"><p>© {escape(site.title)}. All rights reserved.</p>'
+        "<p>Licence No. 123/GP-BTTTT. Editor-in-chief: Nguyen Van A.</p>"
+        "<p>Address: 6 Pham Van Bach, Cau Giay, Ha Noi. Tel: (024) 3825 2441</p></div>"
+        "</div></div></body></html>"
+    )
+
+
+def _related_block(site: SiteSpec, items: Sequence[RelatedItem], lang: str) -> str:
+    labels = LABELS[lang]
+    rows = []
+    for item in items:
+        byline = (f'<div class="author-name"><span>{escape(item.author)}</span> |</div>'
+                  if item.author else '<span class="sep">|</span>')
+        teaser = f'<div class="chappeau"><p>{escape(item.teaser)}</p></div>' if item.teaser else ""
+        rows.append(
+            f'<div class="item"><div class="thumb"><a href="#"><img src="/img/t.jpg" alt=""></a>'
+            f'</div><div class="info"><h3 class="title"><a href="#">{escape(item.title)}</a></h3>'
+            f"{byline}{teaser}</div></div>"
+        )
+    return (f'<div class="related-news box"><div class="box-title"><span>{labels["related"]}'
+            f'</span></div><div class="list">{"".join(rows)}</div></div>')
+
+
+def _figure(article: FarmArticle, caption: str, n: int) -> str:
+    return (
+        f'<figure class="VCSortableInPreviewMode" type="Photo"><div>'
+        f'<img src="/img/{article.article_id}-{n}.jpg" alt="{escape(article.title)}- Ảnh {n}." '
+        f'title="{escape(article.title)}- Ảnh {n}."></div>'
+        f'<figcaption class="PhotoCMS_Caption"><p>{escape(caption)}</p></figcaption></figure>'
+    )
+
+
+def _paragraphs_with_figures(article: FarmArticle, figure_at: int = 1) -> str:
+    """Body paragraphs with each caption's photo placed after paragraph ``figure_at``."""
+    parts = []
+    for i, para in enumerate(article.paragraphs):
+        parts.append(f"<p>{escape(para)}</p>")
+        if i + 1 == figure_at:
+            for n, caption in enumerate(article.captions, start=1):
+                parts.append(_figure(article, caption, n))
+    return "".join(parts)
+
+
+def _time_vn(when: datetime) -> str:
+    return when.strftime("%d/%m/%Y %H:%M") + " (GMT+7)"
+
+
+def render_article(site: SiteSpec, article: FarmArticle, url: str,
+                   related: Sequence[RelatedItem], views: int,
+                   source_url: str | None = None) -> str:
+    """The full HTML page of one article, in its site's theme."""
+    theme = {"laodong": _laodong, "vgp": _vgp, "portal": _portal, "ministry": _ministry}
+    return theme[site.theme](site, article, url, related, views, source_url)
+
+
+def _laodong(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[RelatedItem],
+             views: int, source_url: str | None) -> str:
+    labels = LABELS[a.lang]
+    meta = (
+        f'<link rel="canonical" href="{escape(url)}">'
+        f'<meta name="description" content="{escape(a.lead or "")}">'
+        f'<meta property="og:title" content="{escape(a.title)}">'
+        f'<meta property="og:type" content="article"><meta property="og:url" content="{escape(url)}">'
+        f'<meta property="article:published_time" content="{a.published.isoformat()}">'
+        f'<meta property="article:modified_time" content="{a.last_modified.isoformat()}">'
+        f'<meta name="author" content="{escape(a.author or "")}">'
+    )
+    byline = (f'<div class="author"><a href="/author/x"><span>{escape(a.author)}</span></a> |</div>'
+              if a.author else "")
+    sign = (f'<p style="text-align:right;" class="author-bottom"><strong>{escape(a.author)}</strong>'
+            f"</p>" if a.author else "")
+    lead = f'<div class="chappeau"><p>{escape(a.lead)}</p></div>' if a.lead else ""
+    return (
+        _head(site, a.title, meta, a.lang)
+        + '<body class="detail-page"><div class="header"><div class="container">'
+        f'<a class="logo" href="/"><img src="/img/logo.png" alt="{escape(site.title)}"></a>'
+        f'<div class="search"><form action="/search"><input name="q"></form></div>{_menu(site)}'
+        '</div></div><div class="main"><div class="container"><div class="row">'
+        '<div class="col-8 main-col"><div class="breadcrumb"><a href="/">'
+        f'{labels["home"]}</a> / <a href="{site.listing_path}">{escape(site.menu[0])}</a></div>'
+        f'<div class="article-detail"><h1 class="title">{escape(a.title)}</h1>'
+        f'<div class="meta">{byline}<span class="time">{_time_vn(a.published)}</span>'
+        f'<div class="social"><a href="#">{labels["share"]}</a> <a href="#">{labels["print"]}</a>'
+        f"</div></div>{lead}"
+        f'<div class="art-body">{_paragraphs_with_figures(a)}{sign}</div>'
+        f'<div class="comment-count"><a href="#comments">{labels["comment"]} (0)</a></div>'
+        f'<div class="tags"><span>Tags:</span> <a href="/tag/x">{escape(site.menu[0])}</a></div>'
+        f"</div>{_related_block(site, related, a.lang)}</div>"
+        f'<div class="col-4 sidebar"><div class="box most-read"><div class="box-title">'
+        f'{labels["most_read"]}</div><ul><li><a href="/">{escape(site.title)}</a></li></ul></div>'
+        "</div></div></div></div>" + _footer(site)
+    )
+
+
+def _province_widget() -> str:
+    items = "".join(f'<li class="item"><a href="javascript:;" data-id="{i}">{escape(p)}</a></li>'
+                    for i, p in enumerate(PROVINCES))
+    return (
+        '<div class="header__weather"><div class="weather-box"><span class="weather-location">'
+        'Ha Noi</span><span class="weather-temp">28°C</span></div>'
+        f'<div class="weather-province"><ul class="list-province">{items}</ul></div></div>'
+    )
+
+
+def _vgp(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[RelatedItem],
+         views: int, source_url: str | None) -> str:
+    when = a.published
+    hour = when.strftime("%I").lstrip("0")
+    shown = f"{when.strftime('%B')} {when.day}, {when.year} {hour}:{when.strftime('%M %p')} GMT+7"
+    meta = f'<link rel="canonical" href="{escape(url)}">' \
+           f'<meta property="og:title" content="{escape(a.title)}">'
+    figures = "".join(_figure(a, c, n) for n, c in enumerate(a.captions, start=1))
+    body = "".join(f"<p>{escape(p)}</p>" for p in a.paragraphs)
+    return (
+        _head(site, a.title, meta, a.lang)
+        + '<body><div class="header"><div class="header__top"><div class="container">'
+        f"{_province_widget()}"
+        '<div class="header__lang"><a href="#">Tiếng Việt</a> | <a href="#">English</a></div>'
+        f'</div></div><div class="header__nav">{_menu(site)}</div></div>'
+        '<div class="detail"><div class="container"><div class="detail__content">'
+        f'<h1 class="detail-title" data-role="title">{escape(a.title)}</h1>'
+        f'<h2 class="detail-sapo" data-role="sapo">VGP - {escape(a.lead or "")}</h2>'
+        f'<div class="detail-time"><div data-role="publishdate">{shown}</div></div>'
+        f'<div class="detail-content afcbc-body" data-role="content">{figures}{body}</div>'
+        f"</div>{_related_block(site, related, a.lang)}</div></div>" + _footer(site)
+    )
+
+
+def _portal(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[RelatedItem],
+            views: int, source_url: str | None) -> str:
+    labels = LABELS[a.lang]
+    ld = {
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
+        "datePublished": a.published.isoformat(), "dateModified": a.last_modified.isoformat(),
+        "inLanguage": a.lang, "mainEntityOfPage": url,
+    }
+    if a.author:
+        ld["author"] = {"@type": "Person", "name": a.author}
+    meta = (f'<link rel="canonical" href="{escape(url)}">'
+            f'<script type="application/ld+json">{json.dumps(ld, ensure_ascii=False)}</script>')
+    source = (f'<div class="post-source"><a href="{escape(source_url or "/")}" target="_blank" '
+              f'rel="nofollow">{labels["source"]}</a></div>')
+    links = "".join(f'<li><a href="#">{escape(r.title)}</a></li>' for r in related[:3])
+    lead = f'<p class="post-sapo"><strong>{escape(a.lead)}</strong></p>' if a.lead else ""
+    return (
+        _head(site, a.title, meta, a.lang)
+        + f'<body><header id="site-header"><div class="wrap">{_menu(site)}</div></header>'
+        '<main><div class="wrap"><article class="post"><div class="post-header">'
+        f'<h1 class="post-title">{escape(a.title)}</h1></div>'
+        f'<div class="post-content">{lead}{_paragraphs_with_figures(a, figure_at=2)}'
+        f'<ul class="related-inline">{links}</ul>{source}</div>'
+        f'<div class="post-comments"><h3 class="comments-title">{labels["comment"]} (0)</h3>'
+        '<form class="comment-form"><textarea></textarea><button>Send</button></form></div>'
+        "</article></div></main>" + _footer(site)
+    )
+
+
+def _ministry(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[RelatedItem],
+              views: int, source_url: str | None) -> str:
+    when = a.published
+    shown = when.strftime("%d/%m/%Y | %I:%M %p")
+    figures = []
+    for caption in a.captions:
+        figures.append(
+            '<table class="image center"><tbody><tr><td><img src="/img/x.jpg" alt=""></td></tr>'
+            f'<tr><td class="image_caption">{escape(caption)}</td></tr></tbody></table>'
+        )
+    parts = []
+    for i, para in enumerate(a.paragraphs):
+        parts.append(f'<p style="text-align: justify;">{escape(para)}</p>')
+        if i in (0, 4) and figures:
+            parts.append(figures.pop(0))
+    parts.extend(figures)
+    sign = (f'<p style="text-align: right;"><strong>{escape(a.author)}</strong></p>'
+            if a.author else "")
+    more = "".join(f'<li><a href="#">{escape(r.title)}</a></li>' for r in related[:5])
+    return (
+        _head(site, a.title, "", a.lang)
+        + f'<body><div id="header"><div class="banner"></div>{_menu(site)}</div>'
+        '<div id="content"><div class="left-col"><div class="section-title">'
+        '<span>FOREIGN RELATION NEWS</span></div><div class="news-detail">'
+        f'<div class="news-title"><h3>{escape(a.title)}</h3></div>'
+        f'<div class="news-date">Ngày đăng {shown}&nbsp; | View count: {views}</div>'
+        f'<div class="news-sapo"><p><strong>{escape(a.lead or "")}</strong></p></div>'
+        f'<div class="news-content">{"".join(parts)}{sign}</div></div>'
+        f'<div class="other-news"><div class="title">Other news</div><ul>{more}</ul></div>'
+        "</div></div>" + _footer(site)
+    )
+
+
+def render_listing(site: SiteSpec, cards: Sequence[tuple[str, FarmArticle]], page: int,
+                   has_next: bool, base_path: str) -> str:
+    """A listing page: article cards and pagination links."""
+    labels = LABELS[site.lang]
+    items = "".join(
+        f'<div class="story"><h2 class="story__title"><a href="{escape(path)}">{escape(a.title)}'
+        f'</a></h2><div class="story__meta">{_time_vn(a.published)}</div>'
+        f'<p class="story__summary">{escape(a.lead or a.paragraphs[0][:160])}</p></div>'
+        for path, a in cards
+    )
+    nav = []
+    if page > 1:
+        nav.append(f'<a rel="prev" href="{base_path}?page={page - 1}">«</a>')
+    nav.append(f'<span class="current">{page}</span>')
+    if has_next:
+        nav.append(f'<a rel="next" class="next" href="{base_path}?page={page + 1}">'
+                   f'{labels["more"]}</a>')
+    return (
+        _head(site, site.menu[0])
+        + f'<body><div class="header">{_menu(site)}</div><div class="list-news">{items}</div>'
+        f'<div class="pagination">{"".join(nav)}</div>' + _footer(site)
+    )
+
+
+def render_rss(site: SiteSpec, base: str, entries: Sequence[tuple[str, FarmArticle]]) -> str:
+    """An RSS 2.0 feed of the newest articles."""
+    items = "".join(
+        f"<item><title>{xml_escape(a.title)}</title><link>{xml_escape(link)}</link>"
+        f"<guid isPermaLink=\"false\">{a.article_id}</guid>"
+        f"<description>{xml_escape(a.lead or '')}</description>"
+        f"<pubDate>{format_datetime(a.published)}</pubDate></item>"
+        for link, a in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{xml_escape(site.title)}</title><link>{base}/</link>"
+        f"<description>{xml_escape(site.title)}</description>{items}</channel></rss>"
+    )
+
+
+def render_atom(site: SiteSpec, base: str, entries: Sequence[tuple[str, FarmArticle]]) -> str:
+    """An Atom 1.0 feed of the newest articles."""
+    updated = max((a.last_modified for _, a in entries), default=datetime.now().astimezone())
+    items = "".join(
+        f"<entry><title>{xml_escape(a.title)}</title>"
+        f'<link rel="alternate" href="{xml_escape(link)}"/><id>urn:vietnam-vn:{a.article_id}</id>'
+        f"<published>{a.published.isoformat()}</published>"
+        f"<updated>{a.last_modified.isoformat()}</updated>"
+        f"<summary>{xml_escape(a.lead or '')}</summary></entry>"
+        for link, a in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{xml_escape(site.title)}</title><id>{base}/</id>"
+        f'<link rel="self" href="{base}{site.feed_path}"/><updated>{updated.isoformat()}</updated>'
+        f"{items}</feed>"
+    )
+
+
+def render_urlset(entries: Sequence[tuple[str, datetime]]) -> str:
+    """A sitemap ``urlset``."""
+    urls = "".join(f"<url><loc>{xml_escape(loc)}</loc><lastmod>{when.isoformat()}</lastmod></url>"
+                   for loc, when in entries)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>')
+
+
+def render_sitemap_index(locs: Sequence[str]) -> str:
+    """A sitemap index pointing at child sitemaps."""
+    items = "".join(f"<sitemap><loc>{xml_escape(loc)}</loc></sitemap>" for loc in locs)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}'
+            "</sitemapindex>")
+
+
+def render_robots(base: str) -> str:
+    """robots.txt: search and admin are off limits; sitemaps are announced."""
+    return ("User-agent: *\nDisallow: /search\nDisallow: /admin/\n\n"
+            f"Sitemap: {base}/sitemap.xml\n")

@@ -1,0 +1,384 @@
+"""The replica site farm: one small HTTP server per site on its own loopback address.
+
+Each site listens on ``127.0.0.<n>`` so that sites have distinct hosts, as the real
+outlets do (the crawler's domain scoping is exercised for real). Pages carry ETag and
+Last-Modified and answer conditional requests. While running, the farm can publish a
+new article or edit one, from Python or over HTTP (``POST /__farm__/publish|edit``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from monitor.farm import render
+from monitor.farm.content import FarmArticle, RelatedItem, article_from_dict, load_corpus, \
+    synthetic_articles
+from monitor.farm.sites import SITES, SiteSpec
+
+log = logging.getLogger(__name__)
+
+FEED_SIZE = 20
+SITEMAP_CHUNK = 500
+TRACKING = "utm_source=rss&utm_medium=feed&utm_campaign=home"
+
+
+@dataclass
+class Page:
+    """A rendered response body with its validators."""
+
+    body: bytes
+    content_type: str
+    last_modified: datetime
+    etag: str
+
+
+class FarmError(ValueError):
+    """A publish or edit request the farm cannot honour."""
+
+
+class _SiteState:
+    """The articles of one site, newest first, and their paths."""
+
+    def __init__(self, spec: SiteSpec) -> None:
+        self.spec = spec
+        self.articles: list[FarmArticle] = []
+        self.by_path: dict[str, FarmArticle] = {}
+        self.by_slug: dict[str, FarmArticle] = {}
+
+    def add(self, article: FarmArticle) -> None:
+        if article.slug in self.by_slug:
+            raise FarmError(f"{self.spec.name}: slug {article.slug!r} already published")
+        self.by_slug[article.slug] = article
+        self.by_path[render.article_path(self.spec, article)] = article
+        self.articles.append(article)
+        self.articles.sort(key=lambda a: a.published, reverse=True)
+
+    def replace(self, old: FarmArticle, new: FarmArticle) -> None:
+        self.by_slug[new.slug] = new
+        self.by_path[render.article_path(self.spec, new)] = new
+        self.articles[self.articles.index(old)] = new
+
+
+class Farm:
+    """Replica news sites on 127.0.0.x; use as a context manager or start()/stop()."""
+
+    def __init__(self, articles: Iterable[FarmArticle] | None = None, extra: int = 0,
+                 port: int = 0, sites: Iterable[str] | None = None) -> None:
+        names = list(sites) if sites is not None else list(SITES)
+        self.sites = {name: _SiteState(SITES[name]) for name in names}
+        corpus = list(articles) if articles is not None else load_corpus()
+        if extra:
+            corpus += synthetic_articles(corpus, extra, names)
+        for article in corpus:
+            if article.site in self.sites:
+                self.sites[article.site].add(article)
+        self.port = port
+        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.RLock()
+        self._cache: dict[tuple[str, str], Page] = {}
+        self.requests = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Farm:
+        """Bind every site and serve in background threads."""
+        port = self.port
+        for name, state in self.sites.items():
+            host = f"127.0.0.{state.spec.host_index}"
+            server = _bind(host, port)
+            port = port or server.server_address[1]  # same port on every host when free
+            server.farm = self  # type: ignore[attr-defined]
+            server.site = name  # type: ignore[attr-defined]
+            self._servers[name] = server
+            thread = threading.Thread(target=server.serve_forever, name=f"farm-{name}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the sockets."""
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+
+    def __enter__(self) -> Farm:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses ---------------------------------------------------------------------------
+    def base_url(self, site: str) -> str:
+        """``http://127.0.0.n:port`` of a running site."""
+        host, port = self._servers[site].server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """``FARM_<SITE>`` (base URL) and ``FARM_<SITE>_HOST`` for config interpolation."""
+        out = {}
+        for name in self._servers:
+            base = self.base_url(name)
+            out[f"FARM_{name.upper()}"] = base
+            out[f"FARM_{name.upper()}_HOST"] = urlsplit(base).hostname or ""
+        return out
+
+    def url_of(self, site: str, slug: str) -> str:
+        """The canonical URL of an article."""
+        state = self.sites[site]
+        return self.base_url(site) + render.article_path(state.spec, state.by_slug[slug])
+
+    def article(self, site: str, slug: str) -> FarmArticle:
+        """The current state of an article."""
+        return self.sites[site].by_slug[slug]
+
+    def all_articles(self) -> list[FarmArticle]:
+        """Every article on every site."""
+        return [a for state in self.sites.values() for a in state.articles]
+
+    # -- changes -----------------------------------------------------------------------------
+    def publish(self, article: FarmArticle | dict[str, Any]) -> str:
+        """Publish a new article now; returns its URL."""
+        if isinstance(article, dict):
+            article = article_from_dict(article.get("site", ""), article)
+        if article.site not in self.sites:
+            raise FarmError(f"unknown site {article.site!r}")
+        with self._lock:
+            self.sites[article.site].add(article)
+            self._cache.clear()
+        return self.url_of(article.site, article.slug)
+
+    def edit(self, site: str, slug: str, paragraphs: list[str] | None = None,
+             replace: dict[int, str] | None = None) -> str:
+        """Change an article's body (whole, or some paragraphs by index); returns its URL."""
+        with self._lock:
+            state = self.sites[site]
+            if slug not in state.by_slug:
+                raise FarmError(f"{site}: no article {slug!r}")
+            old = state.by_slug[slug]
+            new_paragraphs = list(paragraphs if paragraphs is not None else old.paragraphs)
+            for index, text in (replace or {}).items():
+                new_paragraphs[index] = text
+            when = max(datetime.now().astimezone(), old.last_modified + timedelta(seconds=1))
+            state.replace(old, old.edited(new_paragraphs, when))
+            self._cache.clear()
+        return self.url_of(site, slug)
+
+    # -- pages -------------------------------------------------------------------------------
+    def page(self, site: str, target: str) -> Page | None:
+        """The page at ``target`` (path and query) on ``site``, or None for 404."""
+        key = (site, target)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._render(site, target)
+                if cached is not None:
+                    self._cache[key] = cached
+            return cached
+
+    def _render(self, site: str, target: str) -> Page | None:
+        state = self.sites[site]
+        spec = state.spec
+        base = self.base_url(site)
+        parts = urlsplit(target)
+        path, query = parts.path, parse_qs(parts.query)
+        if path in state.by_path:
+            article = state.by_path[path]
+            return _html(self._article_html(state, article, base + path), article.last_modified)
+        if path == "/robots.txt":
+            return _page(render.render_robots(base), "text/plain; charset=utf-8", self._newest(state))
+        if path in ("/", spec.listing_path):
+            try:
+                number = max(1, int(query.get("page", ["1"])[0]))
+            except ValueError:
+                number = 1
+            size = spec.page_size
+            chunk = state.articles[(number - 1) * size: number * size]
+            if not chunk and number > 1:
+                return None
+            cards = [(render.article_path(spec, a), a) for a in chunk]
+            has_next = number * size < len(state.articles)
+            body = render.render_listing(spec, cards, number, has_next, spec.listing_path)
+            return _html(body, self._newest(state))
+        if spec.feed_kind and path == spec.feed_path:
+            return self._feed(state, base)
+        if path == "/sitemap.xml":
+            return self._sitemap(state, base, None)
+        if path.startswith("/sitemaps/sitemap-") and path.endswith(".xml"):
+            return self._sitemap(state, base, path[len("/sitemaps/sitemap-"):-4])
+        return None
+
+    def _article_html(self, state: _SiteState, article: FarmArticle, url: str) -> str:
+        related = article.related or [
+            RelatedItem(title=a.title, teaser=a.lead or "", author=a.author or "")
+            for a in state.articles if a.slug != article.slug
+        ][:4]
+        source_url = None
+        origin = article.republished_from
+        if origin and origin.get("site") in self.sites:
+            other = self.sites[origin["site"]]
+            if origin.get("slug") in other.by_slug:
+                source_url = self.url_of(origin["site"], origin["slug"])
+        if source_url is None and article.source_name:
+            source_url = self.base_url(next(iter(self._servers))) + "/"
+        views = 3 + article.article_id % 97
+        return render.render_article(state.spec, article, url, related, views, source_url)
+
+    def _feed(self, state: _SiteState, base: str) -> Page:
+        spec = state.spec
+        newest = state.articles[:FEED_SIZE]
+        links = []
+        for a in newest:
+            link = base + render.article_path(spec, a)
+            if spec.theme == "laodong":
+                link += "?" + TRACKING  # as the real feeds do: tracking parameters on links
+            links.append((link, a))
+        if spec.feed_kind == "atom":
+            return _page(render.render_atom(spec, base, links), "application/atom+xml; charset=utf-8",
+                         self._newest(state))
+        return _page(render.render_rss(spec, base, links), "application/rss+xml; charset=utf-8",
+                     self._newest(state))
+
+    def _sitemap(self, state: _SiteState, base: str, month: str | None) -> Page | None:
+        spec = state.spec
+        entries = [(base + render.article_path(spec, a), a) for a in state.articles]
+        if spec.sitemap_index and month is None:
+            months = sorted({a.published.strftime("%Y-%m") for _, a in entries}, reverse=True)
+            locs = [f"{base}/sitemaps/sitemap-{m}.xml" for m in months]
+            return _page(render.render_sitemap_index(locs), "application/xml", self._newest(state))
+        if month is not None:
+            if not spec.sitemap_index:
+                return None
+            entries = [(u, a) for u, a in entries if a.published.strftime("%Y-%m") == month]
+            if not entries:
+                return None
+        body = render.render_urlset([(u, a.last_modified) for u, a in entries])
+        return _page(body, "application/xml", max((a.last_modified for _, a in entries),
+                                                  default=self._newest(state)))
+
+    @staticmethod
+    def _newest(state: _SiteState) -> datetime:
+        return max((a.last_modified for a in state.articles),
+                   default=datetime.fromisoformat("2024-01-01T00:00:00+07:00"))
+
+
+def _page(text: str, content_type: str, last_modified: datetime) -> Page:
+    body = text.encode("utf-8")
+    etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
+    return Page(body, content_type, last_modified, etag)
+
+
+def _html(text: str, last_modified: datetime) -> Page:
+    return _page(text, "text/html; charset=utf-8", last_modified)
+
+
+def _bind(host: str, port: int) -> ThreadingHTTPServer:
+    try:
+        server = ThreadingHTTPServer((host, port), _Handler)
+    except OSError:
+        if not port:
+            raise
+        server = ThreadingHTTPServer((host, 0), _Handler)
+    server.daemon_threads = True
+    return server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "newswatch-farm/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("%s %s", self.server.site, format % args)  # type: ignore[attr-defined]
+
+    @property
+    def farm(self) -> Farm:
+        return self.server.farm  # type: ignore[attr-defined]
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._serve(head=True)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve(head=False)
+
+    def do_POST(self) -> None:  # noqa: N802
+        site = self.server.site  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            payload = json.loads(self.rfile.read(length) or b"{}")
+            if self.path == "/__farm__/publish":
+                url = self.farm.publish({"site": site, **payload})
+            elif self.path == "/__farm__/edit":
+                replace = {int(k): v for k, v in (payload.get("replace") or {}).items()}
+                url = self.farm.edit(site, payload["slug"], payload.get("paragraphs"), replace)
+            else:
+                self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+                return
+        except (FarmError, KeyError, ValueError, TypeError) as exc:
+            self._send(HTTPStatus.BAD_REQUEST, f"{exc}\n".encode(), "text/plain")
+            return
+        self._send(HTTPStatus.OK, json.dumps({"url": url}).encode(), "application/json")
+
+    def _serve(self, head: bool) -> None:
+        self.farm.requests += 1
+        page = self.farm.page(self.server.site, self.path)  # type: ignore[attr-defined]
+        if page is None:
+            self._send(HTTPStatus.NOT_FOUND, b"<html><body><h1>404</h1></body></html>",
+                       "text/html; charset=utf-8", head=head)
+            return
+        if self._not_modified(page):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", page.etag)
+            self.send_header("Last-Modified", _http_date(page.last_modified))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = page.body
+        extra = {"ETag": page.etag,
+                 "Last-Modified": _http_date(page.last_modified),
+                 "Cache-Control": "max-age=60"}
+        if "gzip" in (self.headers.get("Accept-Encoding") or "") and len(body) > 1024:
+            body = gzip.compress(body, compresslevel=1)
+            extra["Content-Encoding"] = "gzip"
+            extra["Vary"] = "Accept-Encoding"
+        self._send(HTTPStatus.OK, body, page.content_type, head=head, headers=extra)
+
+    def _not_modified(self, page: Page) -> bool:
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            return page.etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                return page.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str, head: bool = False,
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+def _http_date(when: datetime) -> str:
+    return format_datetime(when.astimezone(UTC), usegmt=True)
