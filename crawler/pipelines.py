@@ -1,0 +1,95 @@
+"""Item pipelines: extraction off the reactor (a process pool), then storage.
+
+Extraction is CPU-bound; run inside the reactor it would share one core with
+downloading and parsing. A pool of worker processes lets every core extract while the
+reactor keeps fetching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import DropItem
+
+from monitor.extract import extract
+from monitor.store import Store
+from monitor.workers import extract_in_pool, shared_pool
+
+
+class ExtractPipeline:
+    """Turn a fetched page into an article dict (``item["article"]``)."""
+
+    def __init__(self, crawler: Any, workers: int) -> None:
+        self.crawler = crawler
+        self.workers = workers
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ExtractPipeline:
+        return cls(crawler, crawler.settings.getint("NEWSWATCH_EXTRACT_WORKERS"))
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        source = self.crawler.spider.source
+        html = item.pop("html")
+        if self.workers < 0:  # in-process, for debugging
+            result = extract(html, item["url"], source.profile, source.timezone)
+            article = result.as_dict() if result else None
+        else:
+            future = extract_in_pool(shared_pool(self.workers), html, item["url"],
+                                     source.profile, source.timezone)
+            article = await asyncio.wrap_future(future)
+        if article is None:
+            self.crawler.spider._error(item["url"], "no article text on the page")
+            raise DropItem(f"no article text: {item['url']}")
+        item["article"] = article
+        return item
+
+
+class StorePipeline:
+    """Save articles in SQLite and keep the crawl-run record of the source."""
+
+    def __init__(self, crawler: Any, db_path: str) -> None:
+        self.crawler = crawler
+        self.db_path = db_path
+        self.store: Store | None = None
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
+        pipeline = cls(crawler, crawler.settings.get("NEWSWATCH_DB"))
+        # spider_closed carries the finish reason, which close_spider does not
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        source = self.crawler.spider.source
+        self.store = Store(self.db_path)
+        self.store.upsert_sources([source])
+        self.run_id = self.store.start_run(source.name)
+        self.crawler.stats.set_value("newswatch/run_id", self.run_id)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        assert self.store is not None
+        status = self.store.save_article(item["source"], item["article"], item["url"])
+        self.crawler.stats.inc_value(f"newswatch/{status}")
+        item["status"] = status
+        return item
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.store is None or self.run_id is None:
+            return
+        stats = self.crawler.stats
+        counts = {
+            "found": stats.get_value("newswatch/found", 0),
+            "new": stats.get_value("newswatch/new", 0),
+            "updated": stats.get_value("newswatch/updated", 0),
+            "unchanged": stats.get_value("newswatch/unchanged", 0),
+            "errors": stats.get_value("newswatch/errors", 0),
+            "requests": stats.get_value("downloader/request_count", 0),
+        }
+        status = "finished" if reason == "finished" else f"stopped: {reason}"
+        self.store.finish_run(self.run_id, status, counts,
+                              stats.get_value("newswatch/error_detail"))
+        self.store.close()
+        self.store = None

@@ -1,0 +1,31 @@
+"""Scrapy settings for newswatch (``scrapy crawl news -a source=NAME`` reads these)."""
+
+BOT_NAME = "newswatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "newswatch/0.1 (news monitor; +https://github.com/newswatch/newswatch)"
+ROBOTSTXT_OBEY = True
+
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no listening port in a daemon that reads the web
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractPipeline": 300,
+    "crawler.pipelines.StorePipeline": 800,
+}
+
+# newswatch's own settings
+NEWSWATCH_CONFIG = "config/sources.yaml"  # sources file; demo: config/demo.yaml
+NEWSWATCH_DB = "newswatch.db"
+NEWSWATCH_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core

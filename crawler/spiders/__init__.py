@@ -1,0 +1,1 @@
+"""Spiders: ``news`` crawls any configured source."""

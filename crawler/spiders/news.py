@@ -1,0 +1,164 @@
+"""The generic news spider: one source's feeds, sitemaps and listing pages → article pages.
+
+    scrapy crawl news -a source=laodong_en [-a config=config/demo.yaml]
+
+Discovery is config, not code: every article link found is canonicalised (tracking
+parameters dropped) before it is requested, so a story linked from the feed, the sitemap
+and a listing page is fetched once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import feedparser
+import scrapy
+from scrapy.http import Response
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from monitor.config import Source, load_settings
+from monitor.urls import canonicalize
+
+MAX_CHILD_SITEMAPS = 200  # a sitemap index may not fan out further than this
+
+
+class NewsSpider(scrapy.Spider):
+    """Crawl one configured source."""
+
+    name = "news"
+
+    def __init__(self, source: str | Source | None = None, config: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if source is None:
+            raise ValueError("missing source: scrapy crawl news -a source=NAME")
+        self._config_path = config
+        self._source_arg = source
+        self.source: Source | None = source if isinstance(source, Source) else None
+        self.seen_articles: set[str] = set()
+        self.child_sitemaps = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.source is None:
+            path = spider._config_path or crawler.settings.get("NEWSWATCH_CONFIG")
+            spider.source = load_settings(path).source(str(spider._source_arg))
+        spider.allowed_domains = list(spider.source.domains)
+        # politeness per source: delay and concurrency for each of its hosts
+        slot = {"delay": spider.source.download_delay, "concurrency": spider.source.concurrency}
+        slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
+        slots.update({domain: slot for domain in spider.source.domains})
+        crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        return spider
+
+    # -- entry points ----------------------------------------------------------------------
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """Requests for every feed, sitemap and listing page of the source."""
+        assert self.source is not None
+        for url in self.source.feeds:
+            yield scrapy.Request(url, self.parse_feed, errback=self.on_error,
+                                 meta={"kind": "feed"})
+        for url in self.source.sitemaps:
+            yield scrapy.Request(url, self.parse_sitemap, errback=self.on_error,
+                                 meta={"kind": "sitemap"})
+        for url in self.source.listings:
+            yield scrapy.Request(url, self.parse_listing, errback=self.on_error,
+                                 meta={"kind": "listing", "page": 1})
+
+    # -- discovery -------------------------------------------------------------------------
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        """Article links from an RSS or Atom feed."""
+        parsed = feedparser.parse(response.body, response_headers={
+            "content-location": response.url})
+        if parsed.bozo and not parsed.entries:
+            self._error(response.url, f"unreadable feed: {parsed.get('bozo_exception')}")
+            return
+        for entry in parsed.entries:
+            link = entry.get("link")
+            if link:
+                yield from self._article_request(response.urljoin(link), "feed")
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        """Article links from a sitemap; child sitemaps from an index (bounded)."""
+        body = response.body
+        if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
+            body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        if response.url.endswith("/robots.txt"):
+            locs = list(sitemap_urls_from_robots(response.text, base_url=response.url))
+            kind = "sitemapindex"
+        else:
+            try:
+                sitemap = Sitemap(body)
+            except Exception as exc:  # lxml raises several types on broken XML
+                self._error(response.url, f"unreadable sitemap: {exc}")
+                return
+            kind = sitemap.type
+            locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        if kind == "sitemapindex":
+            for loc in locs:
+                if self.child_sitemaps >= MAX_CHILD_SITEMAPS:
+                    self.logger.warning("%s: more than %d child sitemaps, rest skipped",
+                                        response.url, MAX_CHILD_SITEMAPS)
+                    break
+                self.child_sitemaps += 1
+                yield scrapy.Request(response.urljoin(loc), self.parse_sitemap,
+                                     errback=self.on_error, meta={"kind": "sitemap"})
+            return
+        for loc in locs:
+            yield from self._article_request(response.urljoin(loc), "sitemap")
+
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        """Article links from a listing page, then its next page (bounded)."""
+        assert self.source is not None
+        for href in response.css("a::attr(href)").getall():
+            yield from self._article_request(response.urljoin(href), "listing")
+        page = response.meta.get("page", 1)
+        following = response.css("a[rel~=next]::attr(href)").get()
+        if following and page < self.source.max_listing_pages:
+            yield scrapy.Request(response.urljoin(following), self.parse_listing,
+                                 errback=self.on_error, meta={"kind": "listing", "page": page + 1})
+
+    def _article_request(self, url: str, via: str) -> Iterator[scrapy.Request]:
+        assert self.source is not None
+        canonical = canonicalize(url)
+        if not self.source.is_article_url(canonical) or canonical in self.seen_articles:
+            return
+        self.seen_articles.add(canonical)
+        self.crawler.stats.inc_value("newswatch/found")
+        yield scrapy.Request(canonical, self.parse_article, errback=self.on_error,
+                             meta={"kind": "article", "via": via})
+
+    # -- articles --------------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
+        """Hand the page to the pipelines (extraction runs off the reactor)."""
+        assert self.source is not None
+        if not hasattr(response, "text"):
+            self._error(response.url, f"not a text page ({response.headers.get('Content-Type')})")
+            return
+        yield {
+            "source": self.source.name,
+            "url": response.url,
+            "requested_url": response.request.url if response.request else response.url,
+            "html": response.text,
+            "status": response.status,
+            "etag": (response.headers.get("ETag") or b"").decode("latin-1") or None,
+            "last_modified": (response.headers.get("Last-Modified") or b"").decode("latin-1")
+            or None,
+            "via": response.meta.get("via"),
+        }
+
+    def on_error(self, failure: Any) -> None:
+        """Count and log a failed request (HTTP error, timeout, DNS, refused by robots)."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        self._error(url, failure.getErrorMessage() or failure.type.__name__)
+
+    def _error(self, url: str, reason: str) -> None:
+        self.crawler.stats.inc_value("newswatch/errors")
+        errors = self.crawler.stats.get_value("newswatch/error_detail") or []
+        errors.append(f"{url}: {reason}")
+        self.crawler.stats.set_value("newswatch/error_detail", errors[-100:])
+        self.logger.error("%s: %s", url, reason)

@@ -1,0 +1,144 @@
+"""Run crawls: each in a child process, with progress reported to the parent.
+
+Twisted's reactor cannot be restarted inside one process, and a child process also
+isolates the crawl's crashes and memory from the caller (CLI, daemon, tests). The child
+runs one Scrapy crawler per source in a single CrawlerProcess.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.config import DEFAULT_CONFIG, ConfigError, load_settings
+from monitor.store import Store
+
+Progress = Callable[[dict[str, dict[str, int]]], None]
+PROGRESS_EVERY = 0.25  # seconds between progress reports from the child
+
+
+class CrawlError(RuntimeError):
+    """The crawl could not run (as opposed to some pages failing)."""
+
+
+@dataclass
+class CrawlResult:
+    """What a crawl did: one crawl-run row per source."""
+
+    db_path: Path
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Counts summed over sources."""
+        keys = ("found", "new", "updated", "unchanged", "errors", "requests")
+        return {k: sum(int(run.get(k) or 0) for run in self.runs) for k in keys}
+
+    @property
+    def ok(self) -> bool:
+        """Every source's crawl ran to its end."""
+        return bool(self.runs) and all(run["status"] == "finished" for run in self.runs)
+
+
+def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
+          sources: Sequence[str] | None = None, variables: Mapping[str, str] | None = None,
+          progress: Progress | None = None, scrapy_settings: Mapping[str, Any] | None = None,
+          timeout: float | None = None) -> CrawlResult:
+    """Crawl ``sources`` (default: all in ``config``) into ``db_path``; blocks until done.
+
+    ``progress`` is called with ``{source: {"found", "done", "errors"}}`` as pages are
+    stored. Raises ConfigError for a bad config or unknown source, CrawlError when the
+    crawl process fails.
+    """
+    settings = load_settings(config, variables)  # fail fast, in the caller, on bad config
+    names = list(sources) if sources else [s.name for s in settings.sources]
+    for name in names:
+        settings.source(name)
+    db_path = Path(db_path).resolve()
+    context = multiprocessing.get_context("spawn")
+    events: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
+    child = context.Process(
+        target=_crawl_child, name="newswatch-crawl",
+        args=(str(config), dict(variables or {}), names, str(db_path),
+              dict(scrapy_settings or {}), events),
+    )
+    child.start()
+    run_ids: list[int] = []
+    failure: str | None = None
+    while True:
+        try:
+            kind, payload = events.get(timeout=0.5)
+        except queue_module.Empty:
+            if not child.is_alive():
+                break
+            continue
+        if kind == "progress" and progress:
+            progress(payload)
+        elif kind == "done":
+            run_ids = payload
+        elif kind == "failed":
+            failure = payload
+    child.join(timeout)
+    if failure or child.exitcode != 0:
+        raise CrawlError(failure or f"crawl process exited with code {child.exitcode}")
+    store = Store(db_path)
+    try:
+        return CrawlResult(db_path=db_path, runs=store.runs(run_ids))
+    finally:
+        store.close()
+
+
+def _crawl_child(config: str, variables: dict[str, str], names: list[str], db_path: str,
+                 overrides: dict[str, Any], events: Any) -> None:
+    """Child-process body: one CrawlerProcess, one crawler per source."""
+    try:
+        from scrapy.crawler import CrawlerProcess
+        from scrapy.settings import Settings
+        from twisted.internet import task
+
+        from crawler import settings as crawler_settings
+        from crawler.spiders.news import NewsSpider
+        from monitor.workers import shutdown_pool
+
+        settings = Settings()
+        settings.setmodule(crawler_settings, priority="project")
+        settings.update({"NEWSWATCH_DB": db_path, "NEWSWATCH_CONFIG": config,
+                         "LOG_LEVEL": "WARNING", **overrides}, priority="cmdline")
+        sources = load_settings(config, variables)
+        process = CrawlerProcess(settings)
+        crawlers = []
+        for name in names:
+            crawler = process.create_crawler(NewsSpider)
+            crawlers.append((name, crawler))
+            process.crawl(crawler, source=sources.source(name))
+
+        def report() -> None:
+            snapshot = {}
+            for name, crawler in crawlers:
+                stats = crawler.stats
+                if stats is None:
+                    continue
+                done = sum(stats.get_value(f"newswatch/{k}", 0)
+                           for k in ("new", "updated", "unchanged"))
+                snapshot[name] = {"found": stats.get_value("newswatch/found", 0),
+                                  "done": done, "errors": stats.get_value("newswatch/errors", 0)}
+            events.put(("progress", snapshot))
+
+        ticker = task.LoopingCall(report)
+        ticker.start(PROGRESS_EVERY, now=False)
+        process.start(stop_after_crawl=True)
+        report()
+        shutdown_pool()
+        events.put(("done", [c.stats.get_value("newswatch/run_id") for _, c in crawlers
+                             if c.stats is not None and c.stats.get_value("newswatch/run_id")]))
+    except ConfigError as exc:
+        events.put(("failed", str(exc)))
+        raise SystemExit(2) from None
+    except BaseException:
+        events.put(("failed", traceback.format_exc(limit=5)))
+        raise

@@ -1,0 +1,56 @@
+"""A process pool for CPU-bound extraction, shared by every crawler in a process."""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from monitor.config import SiteProfile
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _warm_up() -> None:
+    import trafilatura  # noqa: F401  (import once per worker, before the first page)
+
+    import monitor.extract  # noqa: F401
+
+
+def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
+    """The process's extraction pool (``workers`` processes; 0 = one per CPU core).
+
+    Workers start with ``forkserver``: forking a process that runs Twisted's reactor and
+    threads is unsafe.
+    """
+    global _pool
+    if _pool is None:
+        count = workers or os.cpu_count() or 1
+        context = multiprocessing.get_context("forkserver")
+        _pool = ProcessPoolExecutor(max_workers=count, mp_context=context,
+                                    initializer=_warm_up)
+        atexit.register(shutdown_pool)
+    return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop the pool's workers."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+def _extract_task(html: str, url: str, profile: SiteProfile, tz: str) -> dict[str, Any] | None:
+    from monitor.extract import extract
+
+    result = extract(html, url, profile, tz)
+    return result.as_dict() if result else None
+
+
+def extract_in_pool(pool: ProcessPoolExecutor, html: str, url: str, profile: SiteProfile,
+                    tz: str) -> Future[dict[str, Any] | None]:
+    """Submit one page for extraction; the future resolves to an article dict or None."""
+    return pool.submit(_extract_task, html, url, profile, tz)
