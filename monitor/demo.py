@@ -10,7 +10,6 @@ from monitor.config import DEMO_CONFIG
 from monitor.crawl import CrawlResult, crawl
 from monitor.farm import Farm
 
-
 DEMO_PORT = 8800  # fixed, so that a second demo run finds the same article URLs
 
 

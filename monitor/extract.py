@@ -213,9 +213,9 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     lines = clean_lines(doc.text, profile, title, author)
     if lead and not any(_same(lead, line) for line in lines[:3]):
         lines.insert(0, lead)
-    if not lines:
-        return None
     text = "\n".join(lines)
+    if len(text) < rules.MIN_ARTICLE_CHARS:
+        return None
     if not published and doc.date:
         published = doc.date
     return Extracted(

@@ -24,6 +24,9 @@ CLUTTER_LINES: dict[str, str] = {
     "lone_separator": r"^[|•·\-–—]$",
 }
 
+# Below this many characters of body text a page holds no article (a tag or menu page).
+MIN_ARTICLE_CHARS = 100
+
 # Meta tags and JSON-LD keys that carry the publication date, most trusted first.
 DATE_META_XPATHS: list[str] = [
     "//meta[@property='article:published_time']/@content",

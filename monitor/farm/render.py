@@ -106,15 +106,16 @@ def _laodong(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[Related
         f'<link rel="canonical" href="{escape(url)}">'
         f'<meta name="description" content="{escape(a.lead or "")}">'
         f'<meta property="og:title" content="{escape(a.title)}">'
-        f'<meta property="og:type" content="article"><meta property="og:url" content="{escape(url)}">'
+        f'<meta property="og:type" content="article">'
+        f'<meta property="og:url" content="{escape(url)}">'
         f'<meta property="article:published_time" content="{a.published.isoformat()}">'
         f'<meta property="article:modified_time" content="{a.last_modified.isoformat()}">'
         f'<meta name="author" content="{escape(a.author or "")}">'
     )
     byline = (f'<div class="author"><a href="/author/x"><span>{escape(a.author)}</span></a> |</div>'
               if a.author else "")
-    sign = (f'<p style="text-align:right;" class="author-bottom"><strong>{escape(a.author)}</strong>'
-            f"</p>" if a.author else "")
+    sign = (f'<p style="text-align:right;" class="author-bottom">'
+            f"<strong>{escape(a.author)}</strong></p>" if a.author else "")
     lead = f'<div class="chappeau"><p>{escape(a.lead)}</p></div>' if a.lead else ""
     return (
         _head(site, a.title, meta, a.lang)

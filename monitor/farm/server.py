@@ -23,8 +23,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from monitor.farm import render
-from monitor.farm.content import FarmArticle, RelatedItem, article_from_dict, load_corpus, \
-    synthetic_articles
+from monitor.farm.content import (
+    FarmArticle,
+    RelatedItem,
+    article_from_dict,
+    load_corpus,
+    synthetic_articles,
+)
 from monitor.farm.sites import SITES, SiteSpec
 
 log = logging.getLogger(__name__)
@@ -200,7 +205,8 @@ class Farm:
             article = state.by_path[path]
             return _html(self._article_html(state, article, base + path), article.last_modified)
         if path == "/robots.txt":
-            return _page(render.render_robots(base), "text/plain; charset=utf-8", self._newest(state))
+            return _page(render.render_robots(base), "text/plain; charset=utf-8",
+                         self._newest(state))
         if path in ("/", spec.listing_path):
             try:
                 number = max(1, int(query.get("page", ["1"])[0]))
@@ -248,10 +254,10 @@ class Farm:
                 link += "?" + TRACKING  # as the real feeds do: tracking parameters on links
             links.append((link, a))
         if spec.feed_kind == "atom":
-            return _page(render.render_atom(spec, base, links), "application/atom+xml; charset=utf-8",
-                         self._newest(state))
-        return _page(render.render_rss(spec, base, links), "application/rss+xml; charset=utf-8",
-                     self._newest(state))
+            body, kind = render.render_atom(spec, base, links), "application/atom+xml"
+        else:
+            body, kind = render.render_rss(spec, base, links), "application/rss+xml"
+        return _page(body, f"{kind}; charset=utf-8", self._newest(state))
 
     def _sitemap(self, state: _SiteState, base: str, month: str | None) -> Page | None:
         spec = state.spec

@@ -1,0 +1,104 @@
+"""Real Scrapy crawls of the replica farm: discovery, clean storage, no duplicates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from monitor.config import DEMO_CONFIG
+from monitor.crawl import CrawlResult, crawl
+from monitor.extract import normalize_text
+from monitor.farm import Farm
+from monitor.store import Store
+
+from .conftest import REPO
+
+
+def _rows(result: CrawlResult) -> dict[str, dict]:
+    store = Store(result.db_path)
+    try:
+        return {row["url"]: row for row in store.articles()}
+    finally:
+        store.close()
+
+
+def test_every_farm_article_found_and_stored(farm: Farm, crawled: CrawlResult) -> None:
+    rows = _rows(crawled)
+    expected = {farm.url_of(a.site, a.slug) for a in farm.all_articles()}
+    assert set(rows) == expected
+    assert crawled.ok
+    assert crawled.totals["errors"] == 0
+    assert crawled.totals["new"] == len(expected)
+
+
+def test_stored_text_is_exactly_the_article(farm: Farm, crawled: CrawlResult) -> None:
+    rows = _rows(crawled)
+    wrong = []
+    for article in farm.all_articles():
+        row = rows[farm.url_of(article.site, article.slug)]
+        expected = ([article.lead] if article.lead else []) + article.paragraphs
+        if row["text"].splitlines() != [normalize_text(p) for p in expected]:
+            wrong.append(f"{article.site}/{article.slug}")
+        if row["title"] != article.title:
+            wrong.append(f"title of {article.site}/{article.slug}: {row['title']!r}")
+        for caption in article.captions:
+            assert caption not in row["text"]
+    assert wrong == []
+
+
+def test_tracking_parameters_never_stored(crawled: CrawlResult) -> None:
+    assert not [url for url in _rows(crawled) if "utm_" in url or "#" in url]
+
+
+def test_second_crawl_stores_nothing_twice(farm: Farm, tmp_path) -> None:
+    db = tmp_path / "twice.db"
+    first = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["laodong_vi", "mofa_en"])
+    second = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["laodong_vi", "mofa_en"])
+    assert first.totals["new"] > 0
+    assert second.totals["new"] == 0 and second.totals["updated"] == 0
+    assert second.totals["unchanged"] == first.totals["new"]
+    store = Store(db)
+    try:
+        count = store.db["articles"].count
+        runs = store.runs()
+    finally:
+        store.close()
+    assert count == first.totals["new"]
+    assert [r["status"] for r in runs] == ["finished"] * 4
+
+
+def test_edit_is_an_update_not_a_new_article(fresh_farm: Farm, tmp_path) -> None:
+    db = tmp_path / "edit.db"
+    crawl(DEMO_CONFIG, db, variables=fresh_farm.variables, sources=["mofa_en"])
+    article = fresh_farm.sites["mofa_en"].articles[0]
+    fresh_farm.edit("mofa_en", article.slug, replace={0: "A corrected first paragraph."})
+    result = crawl(DEMO_CONFIG, db, variables=fresh_farm.variables, sources=["mofa_en"])
+    assert result.totals["updated"] == 1 and result.totals["new"] == 0
+    row = _rows(result)[fresh_farm.url_of("mofa_en", article.slug)]
+    assert "A corrected first paragraph." in row["text"]
+
+
+def test_scrapy_crawl_command_from_repo_root(farm: Farm, tmp_path) -> None:
+    db = tmp_path / "scrapy.db"
+    env = {**os.environ, **farm.variables}
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=mofa_en",
+         "-a", "config=config/demo.yaml", "-s", f"NEWSWATCH_DB={db}", "-s", "LOG_LEVEL=INFO"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    store = Store(db)
+    try:
+        assert store.db["articles"].count == len(farm.sites["mofa_en"].articles)
+    finally:
+        store.close()
+
+
+def test_full_text_search_finds_the_blinken_articles(crawled: CrawlResult) -> None:
+    store = Store(crawled.db_path)
+    try:
+        hits = store.search("Blinken")
+    finally:
+        store.close()
+    assert hits and all("Blinken" in (h["text"] + h["title"]) for h in hits)

@@ -1,0 +1,112 @@
+"""Extraction rules, one clutter kind at a time, on small realistic pages."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from monitor.config import DateRule, SiteProfile
+from monitor.extract import clean_lines, content_hash, extract, normalize_text
+from monitor.urls import canonicalize, trusted_canonical
+
+BODY = [
+    "Deputy Prime Minister Bui Thanh Son met the US Ambassador in Hanoi on Tuesday to "
+    "discuss trade, education and the legacy of war between the two countries.",
+    "The two sides agreed to speed up projects on clean energy and semiconductors, and to "
+    "prepare for the 30th anniversary of diplomatic relations next year.",
+    "The ambassador said Washington supports a strong, independent and prosperous Vietnam "
+    "and will keep working with Hanoi on regional security and climate change.",
+]
+
+
+def page(extra_in_body: str = "", extra_after: str = "", head: str = "",
+         lang: str = "en") -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in BODY)
+    return (f'<html lang="{lang}"><head><title>Talks in Hanoi</title>{head}</head><body>'
+            '<div class="menu"><ul><li><a href="/">Home</a></li><li><a href="/w">World</a></li>'
+            f'</ul></div><div class="article"><h1>Talks in Hanoi</h1>{paragraphs}'
+            f"{extra_in_body}</div>{extra_after}</body></html>")
+
+
+@pytest.mark.parametrize(("kind", "fragment"), [
+    ("comment counter en", "<div><a href='#c'>Comment (0)</a></div>"),
+    ("comment counter vi", "<p>Bình luận (12)</p>"),
+    ("view counter", "<p>View count: 9</p>"),
+    ("photo caption marker", "<p>Talks in Hanoi- Ảnh 1.</p>"),
+    ("figcaption", "<figure><img src='a.jpg'><figcaption>The minister at the talks."
+                   "</figcaption></figure>"),
+    ("source link", "<p><a href='https://example.org/original'>Source</a></p>"),
+    ("source link vi", "<p><a href='https://example.org/original'>Nguồn</a></p>"),
+    ("related heading", "<p>RELATED NEWS</p>"),
+    ("byline with pipe", "<p>Khánh Minh |</p>"),
+    ("posted-on line", "<p>Ngày đăng 23/09/2024 | 12:43 PM | View count: 9</p>"),
+])
+def test_clutter_kind_dropped(kind: str, fragment: str) -> None:
+    result = extract(page(extra_in_body=fragment), "https://example.org/a-1")
+    assert result is not None
+    assert result.text.splitlines() == BODY, kind
+
+
+def test_profile_clutter_and_prefix_and_lead() -> None:
+    widget = "<div class='weather'><ul>" + "".join(
+        f"<li>{p}</li>" for p in ["An Giang", "Bac Lieu", "Ca Mau", "Da Nang"] * 20) + "</ul></div>"
+    html = page(extra_in_body="", extra_after=widget).replace(
+        "<h1>Talks in Hanoi</h1>", "<h1>Talks in Hanoi</h1><h2 class='sapo'>VGP - The lead.</h2>")
+    profile = SiteProfile(clutter=["//div[@class='weather']"], strip_prefixes=["VGP - "],
+                          lead="//h2[@class='sapo']")
+    result = extract(html, "https://example.org/a-1", profile)
+    assert result is not None
+    assert result.text.splitlines() == ["The lead.", *BODY]
+    assert result.lead == "The lead."
+
+
+def test_site_date_rule_keeps_time_and_zone() -> None:
+    html = page(extra_after="<div class='date'>Ngày đăng 23/09/2024 | 12:43 PM</div>")
+    rule = DateRule(xpath="//div[@class='date']", pattern=r"(\d\d/\d\d/\d{4} \| \d\d:\d\d [AP]M)",
+                    formats=["%d/%m/%Y | %I:%M %p"])
+    result = extract(html, "https://example.org/a-1", SiteProfile(date=rule), tz="+07:00")
+    assert result is not None and result.published == "2024-09-23T12:43:00+07:00"
+
+
+def test_meta_and_json_ld_dates() -> None:
+    meta = '<meta property="article:published_time" content="2024-11-16T19:01:00+07:00">'
+    assert extract(page(head=meta), "https://e.org/a").published == "2024-11-16T19:01:00+07:00"
+    ld = '<script type="application/ld+json">{"@graph":[{"datePublished":"2024-03-26T10:05:00"}]}'
+    ld += "</script>"
+    assert extract(page(head=ld), "https://e.org/a").published == "2024-03-26T10:05:00+07:00"
+
+
+def test_unicode_is_nfc_and_hash_ignores_form() -> None:
+    decomposed = unicodedata.normalize("NFD", "Bùi Thanh Sơn gặp Ngoại trưởng Hoa Kỳ tại Hà Nội")
+    assert normalize_text(decomposed) == unicodedata.normalize("NFC", decomposed)
+    assert content_hash(decomposed) == content_hash(unicodedata.normalize("NFC", decomposed))
+
+
+def test_language_from_page_or_letters() -> None:
+    vi = page(lang="").replace(BODY[0], "Phó Thủ tướng Bùi Thanh Sơn đã tiếp Đại sứ Hoa Kỳ "
+                               "tại Hà Nội để trao đổi về hợp tác thương mại và giáo dục.")
+    assert extract(vi.replace(' lang=""', ""), "https://e.org/a").language == "vi"
+    assert extract(page(lang="en-US"), "https://e.org/a").language == "en"
+
+
+def test_sentence_mentioning_clutter_words_is_kept() -> None:
+    lines = clean_lines("The Source of the dispute was the comment (0) policy.\nSource",
+                        SiteProfile())
+    assert lines == ["The Source of the dispute was the comment (0) policy."]
+
+
+def test_canonical_urls() -> None:
+    assert canonicalize("HTTP://En.Laodong.vn/a-1.ldo?utm_source=rss&b=2&a=1#top") == \
+        "http://en.laodong.vn/a-1.ldo?a=1&b=2"
+    page_url = "https://en.laodong.vn/politics/a-1.ldo?utm_medium=feed"
+    assert trusted_canonical(page_url, "/politics/a-1.ldo") == \
+        "https://en.laodong.vn/politics/a-1.ldo"
+    assert trusted_canonical(page_url, "https://other.example/steal") == \
+        "https://en.laodong.vn/politics/a-1.ldo"
+
+
+def test_page_without_article() -> None:
+    assert extract("<html><body><ul><li><a href='/'>Home</a></li></ul></body></html>",
+                   "https://e.org/tag/x") is None
+    assert extract("", "https://e.org/") is None

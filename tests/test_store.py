@@ -1,0 +1,48 @@
+"""The SQLite store: schema by migrations, WAL, one row per URL, FTS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.store import MIGRATIONS, NEW, UNCHANGED, UPDATED, Store
+
+
+def _article(text: str, url: str = "https://e.org/a-1") -> dict:
+    from monitor.extract import content_hash
+
+    return {"url": url, "title": "Vietnam and US hold talks", "author": None,
+            "published": "2024-09-26T07:15:00+07:00", "language": "en", "lead": None,
+            "text": text, "content_hash": content_hash(text)}
+
+
+def test_schema_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = Store(path)
+    assert store.db.journal_mode == "wal"
+    assert {"sources", "articles", "crawl_runs", "articles_fts"} <= set(store.db.table_names())
+    store.close()
+    again = Store(path)  # reopening applies nothing twice
+    assert again.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    again.close()
+
+
+def test_save_new_unchanged_updated(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert store.save_article("src", _article("Blinken met Son in Hanoi."), "u") == NEW
+    assert store.save_article("src", _article("Blinken  met Son in Hanoi."), "u") == UNCHANGED
+    assert store.save_article("src", _article("Blinken met Son in Da Nang."), "u") == UPDATED
+    assert store.db["articles"].count == 1
+    assert store.article("https://e.org/a-1")["text"] == "Blinken met Son in Da Nang."
+    assert [r["url"] for r in store.search("Nang")] == ["https://e.org/a-1"]
+    assert store.search("Hanoi") == []  # FTS follows updates
+    store.close()
+
+
+def test_crawl_run_record(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    run = store.start_run("src")
+    store.finish_run(run, "finished", {"found": 3, "new": 2, "errors": 1}, ["u: 500"])
+    (row,) = store.runs([run])
+    assert (row["found"], row["new"], row["errors"], row["status"]) == (3, 2, 1, "finished")
+    assert row["error_detail"] == "u: 500" and row["finished"] >= row["started"]
+    store.close()
