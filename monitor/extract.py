@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import trafilatura
+from htmldate import find_date
 from trafilatura.utils import load_html
 
 from monitor import rules
@@ -26,7 +27,7 @@ from monitor.urls import trusted_canonical
 
 _NO_PROFILE = SiteProfile()
 _SPACES = re.compile(r"\s+")
-_FAST_DATES = {"extensive_search": False, "original_date": True}
+_TITLE_SEPARATORS = re.compile(r"\s[|–—]\s|\s-\s")
 
 
 @dataclass
@@ -131,7 +132,34 @@ def _json_ld(tree: Any) -> list[dict[str, Any]]:
     return objects
 
 
-def _published(tree: Any, profile: SiteProfile, tz: timezone) -> str | None:
+def _first_of(tree: Any, xpaths: list[str]) -> str | None:
+    for xpath in xpaths:
+        found = _first_text(tree, xpath)
+        if found:
+            return found
+    return None
+
+
+def _strip_site_name(title: str) -> str:
+    """"Story title | Site name" → "Story title" (the longest part wins)."""
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    return max(parts, key=len) if len(parts) > 1 else title
+
+
+def _json_ld_author(objects: list[dict[str, Any]]) -> str | None:
+    for obj in objects:
+        author = obj.get("author")
+        if isinstance(author, list) and author:
+            author = author[0]
+        if isinstance(author, dict):
+            author = author.get("name")
+        if isinstance(author, str) and author.strip():
+            return normalize_text(author).replace("\n", " ")
+    return None
+
+
+def _published(tree: Any, profile: SiteProfile, tz: timezone,
+               json_ld: list[dict[str, Any]]) -> str | None:
     if profile.date:
         found = _date_from_rule(tree, profile.date, tz)
         if found:
@@ -141,7 +169,7 @@ def _published(tree: Any, profile: SiteProfile, tz: timezone) -> str | None:
             found = _iso(str(value), tz)
             if found:
                 return found
-    for obj in _json_ld(tree):
+    for obj in json_ld:
         for key in rules.JSON_LD_DATE_KEYS:
             if isinstance(obj.get(key), str):
                 found = _iso(obj[key], tz)
@@ -195,29 +223,31 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if tree is None:
         return None
     zone = _zone(tz)
-    published = _published(tree, profile, zone)
+    json_ld = _json_ld(tree)
+    published = _published(tree, profile, zone, json_ld)
     lead = _first_text(tree, profile.lead)
     if lead:
         lead = _strip_prefixes(lead, profile.strip_prefixes)
-    byline = (_first_text(tree, profile.author) or "").strip(" |–-") or None
+    title = _first_of(tree, rules.TITLE_XPATHS)
+    if title and not tree.xpath(rules.TITLE_XPATHS[0]) and title == _first_text(tree, "//title"):
+        title = _strip_site_name(title)
+    author = ((_first_text(tree, profile.author) or "").strip(" |–-")
+              or _first_of(tree, rules.AUTHOR_XPATHS) or _json_ld_author(json_ld))
     declared = tree.xpath("string(//link[@rel='canonical']/@href)") or None
     doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
         prune_xpath=[*rules.PRUNE_XPATHS, *profile.clutter],
-        date_extraction_params=None if published else _FAST_DATES,
     )
     if doc is None or not doc.text:
         return None
-    title = normalize_text(doc.title).replace("\n", " ") if doc.title else None
-    author = byline or (normalize_text(doc.author) if doc.author else None)
     lines = clean_lines(doc.text, profile, title, author)
     if lead and not any(_same(lead, line) for line in lines[:3]):
         lines.insert(0, lead)
     text = "\n".join(lines)
     if len(text) < rules.MIN_ARTICLE_CHARS:
         return None
-    if not published and doc.date:
-        published = doc.date
+    if not published:
+        published = find_date(tree, extensive_search=False, original_date=True)
     return Extracted(
         url=trusted_canonical(url, declared),
         title=title,

@@ -37,6 +37,20 @@ DATE_META_XPATHS: list[str] = [
 ]
 JSON_LD_DATE_KEYS: list[str] = ["datePublished", "dateCreated"]
 
+# Where a page names its title and author, most trusted first (cheap XPath look-ups; the
+# site profile's own author XPath comes before these).
+TITLE_XPATHS: list[str] = [
+    "//meta[@property='og:title']/@content",
+    "//meta[@name='twitter:title']/@content",
+    "(//h1)[1]",
+    "//head/title",
+]
+AUTHOR_XPATHS: list[str] = [
+    "//meta[@name='author']/@content",
+    "//meta[@property='article:author']/@content",
+    "//*[@rel='author']",
+]
+
 # Letters that only Vietnamese uses among the languages we meet (language fallback when
 # the page does not declare one).
 VIETNAMESE_LETTERS = set(
