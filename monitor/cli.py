@@ -119,11 +119,14 @@ def demo(db: Path) -> None:
 @click.option("--port", default=8800, show_default=True, help="Port on every 127.0.0.x host.")
 @click.option("--extra", default=0, show_default=True,
               help="Add this many generated articles (for load tests).")
-def farm(port: int, extra: int) -> None:
+@click.option("--prerender", is_flag=True, help="Render every page before serving.")
+def farm(port: int, extra: int, prerender: bool) -> None:
     """Serve the replica site farm until interrupted."""
     from monitor.farm import Farm
 
     with Farm(port=port, extra=extra) as running:
+        if prerender:
+            running.prerender()
         for name, value in running.variables.items():
             out.print(f"export {name}={value}", highlight=False)
         count = len(running.all_articles())

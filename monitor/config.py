@@ -56,6 +56,7 @@ class DateRule(_Model):
 class SiteProfile(_Model):
     """Site-specific extraction rules: data, applied by ``monitor.extract``."""
 
+    body: str | None = None  # XPath of the article container: extraction looks only inside
     clutter: list[str] = Field(default_factory=list)  # XPath of nodes to drop before extraction
     clutter_lines: list[str] = Field(default_factory=list)  # regexes of whole lines to drop
     strip_prefixes: list[str] = Field(default_factory=list)  # e.g. "VGP - " before the lead

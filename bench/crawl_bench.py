@@ -1,0 +1,169 @@
+"""End-to-end crawl benchmark: the farm grown to thousands of pages, crawled by newswatch,
+beside plain ``trafilatura.extract`` over the same pages in the same run.
+
+    python bench/crawl_bench.py [--extra 2000] [--workers 0]
+
+Prints pages/s of the full crawl (discovery, download, extraction in the process pool,
+SQLite storage), pages/s of plain single-process trafilatura over the same article
+pages, their ratio, and the peak memory of the crawl (crawl process + extraction workers,
+sampled from /proc) and its growth over the run. The farm runs in its own process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import trafilatura
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from monitor.config import DEMO_CONFIG  # noqa: E402
+from monitor.crawl import crawl  # noqa: E402
+from monitor.store import Store  # noqa: E402
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, []))
+    return out
+
+
+class MemorySampler(threading.Thread):
+    """Sum of RSS over this process's descendants except the farm, every 0.1 s."""
+
+    def __init__(self, exclude: set[int]) -> None:
+        super().__init__(daemon=True)
+        self.exclude = exclude
+        self.samples: list[int] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            pids = [p for p in _descendants(os.getpid()) if p not in self.exclude]
+            total = sum(_rss_kb(p) for p in pids)
+            if total:
+                self.samples.append(total)
+
+
+def start_farm(extra: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``newswatch farm`` in its own process; returns it and its FARM_* variables."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "farm", "--port", "0", "--extra", str(extra),
+         "--prerender"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    variables: dict[str, str] = {}
+    assert proc.stdout is not None
+    while len(variables) < 10:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("farm did not start")
+        match = re.match(r"export (\w+)=(\S+)", line)
+        if match:
+            variables[match.group(1)] = match.group(2)
+    return proc, variables
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--extra", type=int, default=2000, help="generated articles to add")
+    parser.add_argument("--workers", type=int, default=0, help="extraction processes (0=cores)")
+    parser.add_argument("--json", action="store_true", help="print figures as JSON")
+    args = parser.parse_args()
+
+    farm, variables = start_farm(args.extra)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "bench.db"
+            sampler = MemorySampler(exclude={farm.pid})
+            sampler.start()
+            started = time.perf_counter()
+            result = crawl(DEMO_CONFIG, db, variables=variables,
+                           scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": args.workers,
+                                            "LOG_LEVEL": "ERROR"})
+            crawl_seconds = time.perf_counter() - started
+            sampler.stop.set()
+            sampler.join()
+            store = Store(db)
+            urls = [row["url"] for row in store.articles()]
+            store.close()
+
+            pages = []  # the same article pages, fetched outside the timed section
+            for url in urls:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    pages.append((url, response.read()))
+            trafilatura.extract(pages[0][1], url=pages[0][0])  # warm-up: lazy imports
+            started = time.perf_counter()
+            for url, body in pages:
+                trafilatura.extract(body, url=url)
+            plain_seconds = time.perf_counter() - started
+    finally:
+        farm.terminate()
+        farm.wait(timeout=10)
+
+    crawl_rate = len(urls) / crawl_seconds
+    plain_rate = len(pages) / plain_seconds
+    samples = sampler.samples or [0]
+    tenth = max(1, len(samples) // 10)
+    figures = {
+        "articles": len(urls), "requests": result.totals["requests"],
+        "errors": result.totals["errors"], "crawl_seconds": round(crawl_seconds, 2),
+        "crawl_pages_per_s": round(crawl_rate, 1),
+        "plain_trafilatura_pages_per_s": round(plain_rate, 1),
+        "ratio_crawl_vs_plain": round(crawl_rate / plain_rate, 2),
+        "peak_rss_mb": round(max(samples) / 1024, 1),
+        "rss_first_tenth_mb": round(max(samples[:tenth]) / 1024, 1),
+        "rss_last_tenth_mb": round(max(samples[-tenth:]) / 1024, 1),
+        "cores": os.cpu_count(),
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"articles crawled end to end : {figures['articles']} "
+              f"({figures['requests']} requests, {figures['errors']} errors)")
+        print(f"newswatch crawl             : {figures['crawl_pages_per_s']} pages/s "
+              f"({figures['crawl_seconds']} s)")
+        print(f"plain trafilatura.extract   : {figures['plain_trafilatura_pages_per_s']} pages/s "
+              "(one process, same pages)")
+        print(f"ratio crawl / plain         : {figures['ratio_crawl_vs_plain']}x")
+        print(f"peak memory (crawl+workers) : {figures['peak_rss_mb']} MB "
+              f"(first tenth {figures['rss_first_tenth_mb']} MB, "
+              f"last tenth {figures['rss_last_tenth_mb']} MB)")
+    return 0 if result.ok and result.totals["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
