@@ -90,34 +90,54 @@ class Store:
 
     # -- articles ------------------------------------------------------------------------
     def save_article(self, source: str, article: dict[str, Any], fetched_url: str) -> str:
-        """Insert or update one extracted article; returns "new", "updated" or "unchanged".
+        """Insert or update one extracted article; returns "new", "updated" or "unchanged"."""
+        return self.save_articles(source, [(article, fetched_url)])[0]
 
-        Keyed by canonical URL: fetching the same story again never adds a row.
+    def save_articles(self, source: str,
+                      batch: list[tuple[dict[str, Any], str]]) -> list[str]:
+        """Store extracted articles in one transaction; a status per article, in order.
+
+        Keyed by canonical URL: fetching the same story again never adds a row. The same
+        text (normalised, hashed) is "unchanged" and only refreshes ``last_seen``.
         """
         stamp = now()
+        statuses: list[str] = []
+        urls = list({article["url"] for article, _ in batch})
+        marks = ",".join("?" * len(urls))
+        inserts: dict[str, dict[str, Any]] = {}
         with self.db.conn:
-            existing = self._get("articles", "url", article["url"])
-            if existing is None:
-                self.db["articles"].insert({
-                    "url": article["url"], "source": source, "title": article.get("title"),
-                    "author": article.get("author"), "published": article.get("published"),
+            known = {row["url"]: row for row in self.db["articles"].rows_where(
+                f"url in ({marks})", urls, select="id, url, content_hash, published")}
+            for article, fetched_url in batch:
+                fields = {
+                    "title": article.get("title"), "author": article.get("author"),
                     "language": article.get("language"), "lead": article.get("lead"),
                     "text": article["text"], "content_hash": article["content_hash"],
-                    "fetched_url": fetched_url, "first_seen": stamp, "last_seen": stamp,
-                    "updated": None,
-                })
-                return NEW
-            if existing["content_hash"] == article["content_hash"]:
-                self.db["articles"].update(existing["id"], {"last_seen": stamp})
-                return UNCHANGED
-            self.db["articles"].update(existing["id"], {
-                "title": article.get("title"), "author": article.get("author"),
-                "published": article.get("published") or existing["published"],
-                "language": article.get("language"), "lead": article.get("lead"),
-                "text": article["text"], "content_hash": article["content_hash"],
-                "fetched_url": fetched_url, "last_seen": stamp, "updated": stamp,
-            })
-            return UPDATED
+                    "fetched_url": fetched_url, "last_seen": stamp,
+                }
+                url = article["url"]
+                existing = known.get(url)
+                if url in inserts:  # the same URL twice in one batch: keep the later text
+                    statuses.append(UNCHANGED if inserts[url]["content_hash"]
+                                    == article["content_hash"] else UPDATED)
+                    inserts[url].update(fields)
+                elif existing is None:
+                    inserts[url] = {"url": url, "source": source,
+                                    "published": article.get("published"),
+                                    "first_seen": stamp, "updated": None, **fields}
+                    statuses.append(NEW)
+                elif existing["content_hash"] == article["content_hash"]:
+                    self.db["articles"].update(existing["id"], {"last_seen": stamp})
+                    statuses.append(UNCHANGED)
+                else:
+                    published = article.get("published") or existing["published"]
+                    self.db["articles"].update(existing["id"], {
+                        **fields, "published": published, "updated": stamp})
+                    existing["content_hash"] = article["content_hash"]
+                    statuses.append(UPDATED)
+            if inserts:
+                self.db["articles"].insert_all(inserts.values())
+        return statuses
 
     def article(self, url: str) -> dict[str, Any] | None:
         """The stored article at a canonical URL."""
