@@ -43,4 +43,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    # the spider bounds its own fan-out (listing pages, child sitemaps); per-request
+    # depth bookkeeping and meta-copy checks only cost time on 2,000-link sitemaps
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
 }

@@ -103,13 +103,16 @@ def _crawl_child(config: str, variables: dict[str, str], names: list[str], db_pa
 
         from crawler import settings as crawler_settings
         from crawler.spiders.news import NewsSpider
-        from monitor.workers import shutdown_pool
+        from monitor.workers import shutdown_pool, start_pool
 
         settings = Settings()
         settings.setmodule(crawler_settings, priority="project")
         settings.update({"NEWSWATCH_DB": db_path, "NEWSWATCH_CONFIG": config,
                          "LOG_LEVEL": "WARNING", **overrides}, priority="cmdline")
         sources = load_settings(config, variables)
+        workers = settings.getint("NEWSWATCH_EXTRACT_WORKERS")
+        if workers >= 0:
+            start_pool(workers)  # workers warm up while Scrapy starts
         process = CrawlerProcess(settings)
         crawlers = []
         for name in names:

@@ -35,6 +35,16 @@ def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
     return _pool
 
 
+def start_pool(workers: int = 0) -> ProcessPoolExecutor:
+    """Create the pool and start every worker now, so that they import the extractor
+    while the crawler starts up rather than when the first page arrives."""
+    pool = shared_pool(workers)
+    count = pool._max_workers  # noqa: SLF001 (the count shared_pool resolved)
+    for future in [pool.submit(_warm_up) for _ in range(count)]:
+        future.add_done_callback(lambda f: f.exception())
+    return pool
+
+
 def shutdown_pool() -> None:
     """Stop the pool's workers."""
     global _pool
