@@ -252,9 +252,10 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     author = ((_first_text(tree, profile.author) or "").strip(" |–-")
               or _first_of(tree, rules.AUTHOR_XPATHS) or _json_ld_author(json_ld))
     declared = tree.xpath("string(//link[@rel='canonical']/@href)") or None
+    scope = _article_scope(tree, profile)
     doc = trafilatura.bare_extraction(
-        _article_scope(tree, profile), url=url, with_metadata=False, include_comments=False,
-        include_tables=True,
+        scope, url=url, with_metadata=False, include_comments=False, include_tables=True,
+        fast=scope is not tree,  # inside a known body container the fallbacks add nothing
         prune_xpath=[*rules.PRUNE_XPATHS, *profile.clutter],
     )
     if doc is None or not doc.text:
