@@ -69,14 +69,23 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.exclude = exclude
         self.samples: list[int] = []
+        self.peak_by_pid: dict[int, int] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(0.1):
             pids = [p for p in _descendants(os.getpid()) if p not in self.exclude]
-            total = sum(_rss_kb(p) for p in pids)
+            sizes = {p: _rss_kb(p) for p in pids}
+            for pid, size in sizes.items():
+                self.peak_by_pid[pid] = max(size, self.peak_by_pid.get(pid, 0))
+            total = sum(sizes.values())
             if total:
                 self.samples.append(total)
+
+    def peaks_mb(self) -> list[float]:
+        """Peak RSS of each process that grew past 20 MB, largest first."""
+        return sorted((round(kb / 1024, 1) for kb in self.peak_by_pid.values() if kb > 20480),
+                      reverse=True)
 
 
 def start_farm(extra: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -171,6 +180,7 @@ def main() -> int:
         "peak_rss_mb": round(max(samples) / 1024, 1),
         "rss_first_tenth_mb": round(max(samples[:tenth]) / 1024, 1),
         "rss_last_tenth_mb": round(max(samples[-tenth:]) / 1024, 1),
+        "peak_rss_by_process_mb": sampler.peaks_mb(),
         "cores": os.cpu_count(),
     }
     if args.json:
@@ -187,6 +197,8 @@ def main() -> int:
         print(f"peak memory (crawl+workers) : {figures['peak_rss_mb']} MB "
               f"(first tenth {figures['rss_first_tenth_mb']} MB, "
               f"last tenth {figures['rss_last_tenth_mb']} MB)")
+        print(f"peak per process            : {figures['peak_rss_by_process_mb']} MB "
+              "(crawl process first, then extraction workers)")
     complete = len(urls) == len(pages)
     return 0 if result.ok and result.totals["errors"] == 0 and complete else 1
 
