@@ -41,7 +41,7 @@ class ExtractPipeline:
                                      source.profile, source.timezone)
             article = await asyncio.wrap_future(future)
         if article is None:
-            self.crawler.spider._error(item["url"], "no article text on the page")
+            self.crawler.spider.record_error(item["url"], "no article text on the page")
             raise DropItem(f"no article text: {item['url']}")
         item["article"] = article
         return item

@@ -42,7 +42,6 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
 }
 SPIDER_MIDDLEWARES = {
-    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
     # the spider bounds its own fan-out (listing pages, child sitemaps); per-request
     # depth bookkeeping and meta-copy checks only cost time on 2,000-link sitemaps
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,

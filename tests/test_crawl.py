@@ -102,3 +102,20 @@ def test_full_text_search_finds_the_blinken_articles(crawled: CrawlResult) -> No
     finally:
         store.close()
     assert hits and all("Blinken" in (h["text"] + h["title"]) for h in hits)
+
+
+def test_robots_txt_is_obeyed_and_errors_are_recorded(farm: Farm, tmp_path) -> None:
+    base, host = farm.base_url("mofa_en"), farm.variables["FARM_MOFA_EN_HOST"]
+    config = tmp_path / "robots.yaml"
+    config.write_text(
+        "sources:\n  - name: mofa_en\n    title: t\n    language: en\n"
+        f"    domains: ['{host}']\n"
+        f"    listings: ['{base}/search?q=us', '{base}/no-such-listing']\n"
+        "    article_pattern: '-\\d+$'\n    download_delay: 0\n    profile: mofa\n",
+        encoding="utf-8")
+    result = crawl(config, tmp_path / "r.db")
+    (run,) = result.runs
+    assert run["status"] == "finished"
+    assert run["requests"] == 2  # robots.txt and the 404 listing: /search never fetched
+    assert run["errors"] == 1 and "no-such-listing" in run["error_detail"]
+    assert "404" in run["error_detail"]

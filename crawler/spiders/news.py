@@ -14,7 +14,9 @@ from typing import Any
 
 import feedparser
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
@@ -74,7 +76,7 @@ class NewsSpider(scrapy.Spider):
         parsed = feedparser.parse(response.body, response_headers={
             "content-location": response.url})
         if parsed.bozo and not parsed.entries:
-            self._error(response.url, f"unreadable feed: {parsed.get('bozo_exception')}")
+            self.record_error(response.url, f"unreadable feed: {parsed.get('bozo_exception')}")
             return
         for entry in parsed.entries:
             link = entry.get("link")
@@ -93,7 +95,7 @@ class NewsSpider(scrapy.Spider):
             try:
                 sitemap = Sitemap(body)
             except Exception as exc:  # lxml raises several types on broken XML
-                self._error(response.url, f"unreadable sitemap: {exc}")
+                self.record_error(response.url, f"unreadable sitemap: {exc}")
                 return
             kind = sitemap.type
             locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
@@ -136,7 +138,8 @@ class NewsSpider(scrapy.Spider):
         """Hand the page to the pipelines (extraction runs off the reactor)."""
         assert self.source is not None
         if not hasattr(response, "text"):
-            self._error(response.url, f"not a text page ({response.headers.get('Content-Type')})")
+            kind = response.headers.get("Content-Type", b"?").decode("latin-1")
+            self.record_error(response.url, f"not a text page ({kind})")
             return
         yield {
             "source": self.source.name,
@@ -151,12 +154,25 @@ class NewsSpider(scrapy.Spider):
         }
 
     def on_error(self, failure: Any) -> None:
-        """Count and log a failed request (HTTP error, timeout, DNS, refused by robots)."""
+        """Count and log a failed request (HTTP error, timeout, refused connection).
+
+        A request that robots.txt forbids is skipped, not an error: it is what we were
+        told to do.
+        """
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        self._error(url, failure.getErrorMessage() or failure.type.__name__)
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            self.crawler.stats.inc_value("newswatch/skipped")
+            self.logger.info("%s: skipped (%s)", url, failure.getErrorMessage() or "ignored")
+            return
+        if failure.check(HttpError):
+            reason = f"HTTP {failure.value.response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.record_error(url, reason)
 
-    def _error(self, url: str, reason: str) -> None:
+    def record_error(self, url: str, reason: str) -> None:
+        """Count an error in the crawl stats, keep its line for the crawl run, log it."""
         self.crawler.stats.inc_value("newswatch/errors")
         errors = self.crawler.stats.get_value("newswatch/error_detail") or []
         errors.append(f"{url}: {reason}")
