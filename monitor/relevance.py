@@ -1,0 +1,177 @@
+"""Judge whether an article is about a topic (by default Vietnam–US relations), and say why.
+
+Topics are data (``config/topics.yaml``): groups of terms with weights. Matching folds
+diacritics ("Bui Thanh Son" = "Bùi Thanh Sơn") except for terms that must match exactly
+("Mỹ", "US"); known look-alikes ("Mỹ Tho", "Nam Mỹ") are removed first. Points add up
+over title, lead and body (weighted per field, capped per group), and become a score in
+[0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.config import CONFIG_DIR, ConfigError
+
+TOPICS_FILE = CONFIG_DIR / "topics.yaml"
+FIELDS = ("title", "lead", "body")
+
+
+def fold(text: str) -> str:
+    """Lower-case, without diacritics (đ → d): the form folded terms are matched in."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    # longest first, so "vietnam-us" wins over "vietnam"; no word character on either side
+    def bounded(phrase: str) -> str:
+        before = r"(?<!\w)" if re.match(r"\w", phrase) else ""
+        after = r"(?!\w)" if re.search(r"\w$", phrase) else ""
+        return before + re.escape(phrase) + after
+
+    return re.compile("|".join(bounded(p) for p in sorted(set(phrases), key=len, reverse=True)))
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    """Terms that count the same, matched folded or exactly."""
+
+    name: str
+    weight: float
+    folded: re.Pattern[str] | None
+    exact: re.Pattern[str] | None
+
+    def matches(self, folded_text: str, text: str) -> list[str]:
+        """The matched terms, one entry per mention."""
+        found = [m.group(0) for m in self.folded.finditer(folded_text)] if self.folded else []
+        if self.exact:
+            found += [fold(m.group(0)) for m in self.exact.finditer(text)]
+        return found
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic: its groups, the groups it requires, its threshold."""
+
+    name: str
+    title: str
+    threshold: float
+    required: tuple[str, ...]
+    dominance: float
+    groups: tuple[TermGroup, ...]
+    exclude: re.Pattern[str] | None
+    fields: dict[str, float]
+    caps: dict[str, int]
+    scale: float
+
+
+@dataclass
+class Judgement:
+    """A topic's verdict on one article."""
+
+    score: float
+    relevant: bool
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    topic: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"topic": self.topic, "score": round(self.score, 3), "relevant": self.relevant,
+                "reasons": self.reasons}
+
+
+def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
+    """Every topic in a topics file, compiled. ConfigError on a bad file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot load topics: {exc}") from exc
+    try:
+        fields = {k: float(v) for k, v in data.get("fields", {}).items()}
+        caps = {k: int(v) for k, v in data.get("caps", {}).items()}
+        topics = {}
+        for name, raw in data["topics"].items():
+            groups = tuple(
+                TermGroup(group, float(spec.get("weight", 1.0)),
+                          _phrase_regex([fold(t) for t in spec.get("folded", [])]),
+                          _phrase_regex([str(t) for t in spec.get("exact", [])]))
+                for group, spec in raw["groups"].items()
+            )
+            exclude = [str(t) for spec in raw["groups"].values() for t in spec.get("exclude", [])]
+            required = tuple(raw.get("required", []))
+            unknown = set(required) - {g.name for g in groups}
+            if unknown:
+                raise ValueError(f"required groups not defined: {sorted(unknown)}")
+            topics[name] = Topic(
+                name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
+                required=required, dominance=float(raw.get("dominance", 0)), groups=groups,
+                exclude=_phrase_regex(exclude),
+                fields={f: fields.get(f, 1.0) for f in FIELDS},
+                caps={f: caps.get(f, 5) for f in FIELDS}, scale=float(data.get("scale", 6.0)),
+            )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{path}: invalid topics: {exc}") from exc
+    return topics
+
+
+@lru_cache(maxsize=4)
+def default_topic(path: str = str(TOPICS_FILE)) -> Topic:
+    """The topic named by ``default:`` in the topics file."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return load_topics(path)[data["default"]]
+
+
+def judge(title: str | None, text: str | None, lead: str | None = None,
+          topic: Topic | None = None) -> Judgement:
+    """Score an article for ``topic`` (default: Vietnam–US relations), with reasons.
+
+    ``lead`` defaults to the first paragraph of ``text``; the body is the rest.
+    """
+    topic = topic or default_topic()
+    paragraphs = unicodedata.normalize("NFC", text or "").split("\n")
+    if lead is None:
+        lead, body = paragraphs[0], "\n".join(paragraphs[1:])
+    else:
+        body = "\n".join(p for p in paragraphs if p.strip() != lead.strip())
+    parts = {"title": title or "", "lead": unicodedata.normalize("NFC", lead), "body": body}
+    points = 0.0
+    mentions: dict[str, int] = {}
+    reasons: list[dict[str, Any]] = []
+    for field_name, raw in parts.items():
+        if topic.exclude:  # exact look-alikes out first ("Mỹ Tho")
+            raw = topic.exclude.sub(" ", raw)
+        folded = fold(raw)
+        for group in topic.groups:
+            found = group.matches(folded, raw)
+            if not found:
+                continue
+            mentions[group.name] = mentions.get(group.name, 0) + len(found)
+            counted = min(len(found), topic.caps[field_name])
+            points += group.weight * topic.fields[field_name] * counted
+            if group.weight:
+                terms = sorted(set(found), key=found.index)
+                reasons.append({"group": group.name, "field": field_name,
+                                "terms": terms, "count": len(found)})
+    partner = mentions.get(topic.required[0], 0) if topic.required else 0
+    others = mentions.get("others", 0)
+    in_title = any(r["field"] == "title" and r["group"] in topic.required for r in reasons)
+    if topic.dominance and others > topic.dominance * max(partner, 1) and not in_title:
+        points /= 2
+        reasons.append({"group": "others", "field": "all", "terms": [],
+                        "count": others, "note": "other countries dominate: points halved"})
+    score = 1 - math.exp(-max(points, 0.0) / topic.scale)
+    has_required = all(mentions.get(name) for name in topic.required)
+    return Judgement(score=score, relevant=has_required and score >= topic.threshold,
+                     reasons=reasons, topic=topic.name)
