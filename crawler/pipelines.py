@@ -14,9 +14,9 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from twisted.internet import task
 
-from monitor.extract import extract
-from monitor.store import Store
-from monitor.workers import extract_in_pool, shared_pool
+from monitor.ingest import Ingestor
+from monitor.store import COUNTS, Store
+from monitor.workers import extract_and_analyze, extract_in_pool, shared_pool
 
 
 class ExtractPipeline:
@@ -34,8 +34,7 @@ class ExtractPipeline:
         source = self.crawler.spider.source
         html = item.pop("html")
         if self.workers < 0:  # in-process, for debugging
-            result = extract(html, item["url"], source.profile, source.timezone)
-            article = result.as_dict() if result else None
+            article = extract_and_analyze(html, item["url"], source.profile, source.timezone)
         else:
             future = extract_in_pool(shared_pool(self.workers), html, item["url"],
                                      source.profile, source.timezone)
@@ -93,7 +92,7 @@ class StorePipeline:
             return
         batch, self.pending = self.pending, []
         source = self.crawler.spider.source.name
-        statuses = self.store.save_articles(
+        statuses = Ingestor(self.store).ingest(
             source, [(item["article"], item["url"]) for item in batch])
         for status in statuses:
             self.crawler.stats.inc_value(f"newswatch/{status}")
@@ -107,14 +106,8 @@ class StorePipeline:
         if self.store is None or self.run_id is None:
             return
         stats = self.crawler.stats
-        counts = {
-            "found": stats.get_value("newswatch/found", 0),
-            "new": stats.get_value("newswatch/new", 0),
-            "updated": stats.get_value("newswatch/updated", 0),
-            "unchanged": stats.get_value("newswatch/unchanged", 0),
-            "errors": stats.get_value("newswatch/errors", 0),
-            "requests": stats.get_value("downloader/request_count", 0),
-        }
+        counts = {key: stats.get_value(f"newswatch/{key}", 0) for key in COUNTS}
+        counts["requests"] = stats.get_value("downloader/request_count", 0)
         status = "finished" if reason == "finished" else f"stopped: {reason}"
         self.store.finish_run(self.run_id, status, counts,
                               stats.get_value("newswatch/error_detail"))

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from monitor.config import DEFAULT_CONFIG, ConfigError
 from monitor.crawl import CrawlError, CrawlResult, crawl
-from monitor.store import DEFAULT_DB
+from monitor.store import COUNTS, DEFAULT_DB
 
 console = Console(stderr=True)
 out = Console() if sys.stdout.isatty() else Console(width=110)
@@ -45,9 +45,10 @@ def _run_with_progress(**kwargs: Any) -> CrawlResult:
 
 
 def summary_table(result: CrawlResult) -> Table:
-    """found / new / updated / unchanged / errors / requests per source, with totals."""
+    """found / new / updated / duplicate / irrelevant / unchanged / errors / requests per
+    source, with totals."""
     table = Table(title="crawl summary", show_footer=True)
-    keys = ["found", "new", "updated", "unchanged", "errors", "requests"]
+    keys = list(COUNTS)
     totals = result.totals
     table.add_column("source", footer="total", no_wrap=True, min_width=14)
     for key in keys:
@@ -106,8 +107,8 @@ def demo(db: Path) -> None:
     except (ConfigError, CrawlError) as exc:
         _fail(str(exc))
     _report(result)
-    out.print(f"\nDatabase: [bold]{result.db_path}[/] "
-              f"({result.totals['new'] + result.totals['updated']} articles stored or updated "
+    stored = sum(result.totals[k] for k in ("new", "irrelevant", "duplicate", "updated"))
+    out.print(f"\nDatabase: [bold]{result.db_path}[/] ({stored} articles stored or updated "
               "in this run)")
     out.print(f"Try: sqlite-utils query {result.db_path} "
               "\"select source, title from articles limit 5\"", highlight=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import DEFAULT_CONFIG, ConfigError, load_settings
-from monitor.store import Store
+from monitor.store import COUNTS, Store
 
 Progress = Callable[[dict[str, dict[str, int]]], None]
 PROGRESS_EVERY = 0.25  # seconds between progress reports from the child
@@ -36,8 +36,7 @@ class CrawlResult:
     @property
     def totals(self) -> dict[str, int]:
         """Counts summed over sources."""
-        keys = ("found", "new", "updated", "unchanged", "errors", "requests")
-        return {k: sum(int(run.get(k) or 0) for run in self.runs) for k in keys}
+        return {k: sum(int(run.get(k) or 0) for run in self.runs) for k in COUNTS}
 
     @property
     def ok(self) -> bool:
@@ -127,7 +126,7 @@ def _crawl_child(config: str, variables: dict[str, str], names: list[str], db_pa
                 if stats is None:
                     continue
                 done = sum(stats.get_value(f"newswatch/{k}", 0)
-                           for k in ("new", "updated", "unchanged"))
+                           for k in ("new", "irrelevant", "duplicate", "updated", "unchanged"))
                 snapshot[name] = {"found": stats.get_value("newswatch/found", 0),
                                   "done": done, "errors": stats.get_value("newswatch/errors", 0)}
             events.put(("progress", snapshot))

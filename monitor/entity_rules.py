@@ -18,18 +18,16 @@ VI_DATE_LONG = r"(?i)ngày (\d{1,2}) tháng (\d{1,2})"             # ngày 25 th
 
 # Folded words that start capitalised runs without being names: titles, offices, openers.
 NAME_STOPWORDS = {
-    # English
     "the", "a", "an", "on", "in", "at", "for", "of", "and", "with", "during", "after", "mr",
     "mrs", "ms", "dr", "deputy", "prime", "minister", "president", "general", "secretary",
     "state", "foreign", "affairs", "ambassador", "advisor", "adviser", "national", "security",
     "senator", "vice", "chairman", "chairwoman", "party", "chief", "ministry", "government",
     "us", "u.s", "vietnam", "viet", "nam", "vietnamese", "american", "former", "head",
     "director", "governor", "mayor", "politburo", "member", "permanent", "lieutenant",
-    "colonel", "major", "defense", "defence", "trade", "representative", "standing",
-    # Vietnamese (folded)
-    "pho", "thu", "tuong", "bo", "truong", "chu", "tich", "nuoc", "tong", "bi", "thu",
-    "dai", "su", "ong", "ba", "ngoai", "giao", "co", "van", "an", "ninh", "quoc", "gia",
-    "thuong", "nghi", "si", "hoa", "ky", "my", "viet", "nam", "hoi", "dong", "uy", "vien",
-    "chinh", "phu", "ngay", "tai", "trong", "theo", "sau", "khi", "cac", "nhung", "hai",
-    "ben", "doan", "dang", "cong", "san", "thanh", "pho", "tinh", "lanh", "dao",
+    "colonel", "major", "defense", "defence", "trade", "representative", "standing", "pho",
+    "thu", "tuong", "bo", "truong", "chu", "tich", "nuoc", "tong", "bi", "dai", "su", "ong",
+    "ba", "ngoai", "giao", "co", "van", "ninh", "quoc", "gia", "thuong", "nghi", "si", "hoa",
+    "ky", "my", "hoi", "dong", "uy", "vien", "chinh", "phu", "ngay", "tai", "trong", "theo",
+    "sau", "khi", "cac", "nhung", "hai", "ben", "doan", "dang", "cong", "san", "thanh", "tinh",
+    "lanh", "dao",
 }

@@ -19,6 +19,9 @@ from monitor.config import Source
 DEFAULT_DB = Path("newswatch.db")
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+DUPLICATE, IRRELEVANT = "duplicate", "irrelevant"
+COUNTS = ("found", "new", "updated", "duplicate", "irrelevant", "unchanged", "errors",
+          "requests")
 
 
 def now() -> str:
@@ -47,8 +50,39 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     db["crawl_runs"].create_index(["source", "started"])
 
 
+def _m2_stories_versions(db: sqlite_utils.Database) -> None:
+    articles = db["articles"]
+    articles.add_column("published_utc", str)
+    articles.add_column("version", int)
+    articles.add_column("story_id", int)
+    articles.add_column("link", str)  # how it joined its story: copy, near, translation
+    articles.add_column("duplicate_of", int)
+    articles.add_column("topic", str)
+    articles.add_column("relevance", float)
+    articles.add_column("relevant", int)
+    articles.add_column("reasons", str)
+    articles.add_column("entities", str)
+    articles.add_column("signature", bytes)
+    articles.create_index(["story_id"])
+    articles.create_index(["language", "published_utc"])
+    db["versions"].create({
+        "id": int, "article_id": int, "version": int, "content_hash": str, "title": str,
+        "text": str, "diff": str, "word_diff": str, "seen": str,
+    }, pk="id", foreign_keys=[("article_id", "articles", "id")])
+    db["versions"].create_index(["article_id", "version"], unique=True)
+    db["stories"].create({
+        "id": int, "title": str, "first_seen": str, "updated": str, "articles": int,
+        "languages": str, "relevant": int, "relevance": float,
+    }, pk="id")
+    db["lsh_bands"].create({"key": int, "article_id": int})
+    db["lsh_bands"].create_index(["key"])
+    db["lsh_bands"].create_index(["article_id"])
+    for column in ("duplicate", "irrelevant"):
+        db["crawl_runs"].add_column(column, int)
+
+
 # Append only: a released migration is never edited.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_stories_versions]
 
 
 class Store:
@@ -89,56 +123,6 @@ class Store:
                 }, pk="name")
 
     # -- articles ------------------------------------------------------------------------
-    def save_article(self, source: str, article: dict[str, Any], fetched_url: str) -> str:
-        """Insert or update one extracted article; returns "new", "updated" or "unchanged"."""
-        return self.save_articles(source, [(article, fetched_url)])[0]
-
-    def save_articles(self, source: str,
-                      batch: list[tuple[dict[str, Any], str]]) -> list[str]:
-        """Store extracted articles in one transaction; a status per article, in order.
-
-        Keyed by canonical URL: fetching the same story again never adds a row. The same
-        text (normalised, hashed) is "unchanged" and only refreshes ``last_seen``.
-        """
-        stamp = now()
-        statuses: list[str] = []
-        urls = list({article["url"] for article, _ in batch})
-        marks = ",".join("?" * len(urls))
-        inserts: dict[str, dict[str, Any]] = {}
-        with self.db.conn:
-            known = {row["url"]: row for row in self.db["articles"].rows_where(
-                f"url in ({marks})", urls, select="id, url, content_hash, published")}
-            for article, fetched_url in batch:
-                fields = {
-                    "title": article.get("title"), "author": article.get("author"),
-                    "language": article.get("language"), "lead": article.get("lead"),
-                    "text": article["text"], "content_hash": article["content_hash"],
-                    "fetched_url": fetched_url, "last_seen": stamp,
-                }
-                url = article["url"]
-                existing = known.get(url)
-                if url in inserts:  # the same URL twice in one batch: keep the later text
-                    statuses.append(UNCHANGED if inserts[url]["content_hash"]
-                                    == article["content_hash"] else UPDATED)
-                    inserts[url].update(fields)
-                elif existing is None:
-                    inserts[url] = {"url": url, "source": source,
-                                    "published": article.get("published"),
-                                    "first_seen": stamp, "updated": None, **fields}
-                    statuses.append(NEW)
-                elif existing["content_hash"] == article["content_hash"]:
-                    self.db["articles"].update(existing["id"], {"last_seen": stamp})
-                    statuses.append(UNCHANGED)
-                else:
-                    published = article.get("published") or existing["published"]
-                    self.db["articles"].update(existing["id"], {
-                        **fields, "published": published, "updated": stamp})
-                    existing["content_hash"] = article["content_hash"]
-                    statuses.append(UPDATED)
-            if inserts:
-                self.db["articles"].insert_all(inserts.values())
-        return statuses
-
     def article(self, url: str) -> dict[str, Any] | None:
         """The stored article at a canonical URL."""
         return self._get("articles", "url", url)
@@ -158,16 +142,15 @@ class Store:
         """Open a crawl-run record."""
         with self.db.conn:
             table = self.db["crawl_runs"].insert({
-                "source": source, "started": now(), "status": "running", "found": 0, "new": 0,
-                "updated": 0, "unchanged": 0, "errors": 0, "requests": 0,
+                "source": source, "started": now(), "status": "running",
+                **dict.fromkeys(COUNTS, 0),
             })
         return int(table.last_pk)
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int],
                    error_detail: list[str] | None = None) -> None:
         """Close a crawl-run record with its counts."""
-        fields = {k: int(counts.get(k, 0)) for k in
-                  ("found", "new", "updated", "unchanged", "errors", "requests")}
+        fields = {k: int(counts.get(k, 0)) for k in COUNTS}
         with self.db.conn:
             self.db["crawl_runs"].update(run_id, {
                 **fields, "status": status, "finished": now(),

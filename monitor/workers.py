@@ -17,6 +17,7 @@ def _warm_up() -> None:
     import trafilatura  # noqa: F401  (import once per worker, before the first page)
 
     import monitor.extract  # noqa: F401
+    import monitor.ingest  # noqa: F401
 
 
 def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
@@ -54,10 +55,17 @@ def shutdown_pool() -> None:
 
 
 def _extract_task(html: str, url: str, profile: SiteProfile, tz: str) -> dict[str, Any] | None:
+    return extract_and_analyze(html, url, profile, tz)
+
+
+def extract_and_analyze(html: str, url: str, profile: SiteProfile,
+                        tz: str) -> dict[str, Any] | None:
+    """Extraction, then relevance, signature and entities: all the CPU work of a page."""
     from monitor.extract import extract
+    from monitor.ingest import analyze
 
     result = extract(html, url, profile, tz)
-    return result.as_dict() if result else None
+    return analyze(result.as_dict()) if result else None
 
 
 def extract_in_pool(pool: ProcessPoolExecutor, html: str, url: str, profile: SiteProfile,

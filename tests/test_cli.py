@@ -28,16 +28,22 @@ def test_demo_crawls_the_farm_and_prints_a_summary(tmp_path: Path) -> None:
     proc = _run("demo", "--db", str(db))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "crawl summary" in proc.stdout and str(db) in proc.stdout
-    total = re.search(r"total\s*│\s*(\d+)\s*│\s*(\d+)", proc.stdout)
-    assert total and int(total.group(1)) >= 65 and int(total.group(2)) == int(total.group(1))
+    cells = r"\s*│\s*(\d+)" * 6  # found, new, updated, duplicate, irrelevant, unchanged
+    total = re.search(r"total" + cells, proc.stdout)
+    assert total, proc.stdout
+    found, new, updated, duplicate, irrelevant, unchanged = map(int, total.groups())
+    assert found >= 65 and new > 0 and duplicate > 0 and irrelevant > 0
+    assert new + duplicate + irrelevant == found and updated == unchanged == 0
     store = Store(db)
     try:
-        assert store.db["articles"].count == int(total.group(2))
+        assert store.db["articles"].count == found
     finally:
         store.close()
     again = _run("demo", "--db", str(db))  # same fixed port: same URLs, nothing new
     assert again.returncode == 0
-    assert re.search(r"total\s*│\s*\d+\s*│\s*0\s*│\s*0\s*│", again.stdout), again.stdout
+    found2, new2, updated2, duplicate2, irrelevant2, unchanged2 = map(
+        int, re.search(r"total" + cells, again.stdout).groups())
+    assert (new2, updated2, duplicate2, irrelevant2, unchanged2) == (0, 0, 0, 0, found)
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from monitor.ingest import Ingestor
 from monitor.store import MIGRATIONS, NEW, UNCHANGED, UPDATED, Store
 
 
 def _article(text: str, url: str = "https://e.org/a-1") -> dict:
     from monitor.extract import content_hash
 
-    return {"url": url, "title": "Vietnam and US hold talks", "author": None,
+    return {"url": url, "title": "Vietnam and US hold talks on trade", "author": None,
             "published": "2024-09-26T07:15:00+07:00", "language": "en", "lead": None,
             "text": text, "content_hash": content_hash(text)}
 
@@ -19,7 +20,8 @@ def test_schema_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     store = Store(path)
     assert store.db.journal_mode == "wal"
-    assert {"sources", "articles", "crawl_runs", "articles_fts"} <= set(store.db.table_names())
+    assert {"sources", "articles", "crawl_runs", "articles_fts", "versions", "stories",
+            "lsh_bands"} <= set(store.db.table_names())
     store.close()
     again = Store(path)  # reopening applies nothing twice
     assert again.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
@@ -28,9 +30,10 @@ def test_schema_wal_and_migrations_are_idempotent(tmp_path: Path) -> None:
 
 def test_save_new_unchanged_updated(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
-    assert store.save_article("src", _article("Blinken met Son in Hanoi."), "u") == NEW
-    assert store.save_article("src", _article("Blinken  met Son in Hanoi."), "u") == UNCHANGED
-    assert store.save_article("src", _article("Blinken met Son in Da Nang."), "u") == UPDATED
+    ingest = Ingestor(store).ingest
+    assert ingest("src", [(_article("Blinken met Son in Hanoi."), "u")]) == [NEW]
+    assert ingest("src", [(_article("Blinken  met Son in Hanoi."), "u")]) == [UNCHANGED]
+    assert ingest("src", [(_article("Blinken met Son in Da Nang."), "u")]) == [UPDATED]
     assert store.db["articles"].count == 1
     assert store.article("https://e.org/a-1")["text"] == "Blinken met Son in Da Nang."
     assert [r["url"] for r in store.search("Nang")] == ["https://e.org/a-1"]

@@ -1,0 +1,201 @@
+"""Turn extracted articles into stored knowledge: versions, stories, relevance.
+
+For each article of a batch, in one transaction:
+
+1. Same canonical URL seen before: unchanged text only refreshes ``last_seen``; changed
+   text is a new *version* with a diff (the article row keeps the latest).
+2. New URL: it joins an existing *story* when it is an exact copy (same text hash), a
+   near duplicate (MinHash LSH), or the other-language report of the same event;
+   otherwise it opens a new story.
+
+``analyze`` does the CPU-heavy, database-free part (relevance, signature, entities) and
+runs in the extraction workers; ``Ingestor`` does the lookups and writes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor import dedupe
+from monitor.diff import unified_diff, word_diff_html
+from monitor.entity_rules import DEFAULT_TZ
+from monitor.relevance import Topic, judge
+from monitor.store import DUPLICATE, IRRELEVANT, NEW, UNCHANGED, UPDATED, Store, now
+
+
+def analyze(article: dict[str, Any], topic: Topic | None = None) -> dict[str, Any]:
+    """Add relevance (score, verdict, reasons), a MinHash signature and the entities."""
+    verdict = judge(article.get("title"), article["text"], article.get("lead"), topic)
+    return {
+        **article,
+        "topic": verdict.topic, "relevance": round(verdict.score, 4),
+        "relevant": verdict.relevant, "reasons": verdict.reasons,
+        "signature": dedupe.signature(article["text"]),
+        "entities": dedupe.entities(article.get("title"), article["text"]),
+    }
+
+
+def _utc(published: str | None) -> str | None:
+    if not published:
+        return None
+    try:
+        parsed = datetime.fromisoformat(published)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=DEFAULT_TZ)
+    return parsed.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class Ingestor:
+    """Stores analysed articles into a :class:`Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    def ingest(self, source: str, batch: list[tuple[dict[str, Any], str]]) -> list[str]:
+        """Store a batch in one transaction; a status per article, in order:
+        new, irrelevant, duplicate, updated or unchanged."""
+        stamp = now()
+        with self.db.conn:
+            return [self._one(source, article if "signature" in article else analyze(article),
+                              fetched_url, stamp)
+                    for article, fetched_url in batch]
+
+    # -- one article -----------------------------------------------------------------------
+    def _one(self, source: str, article: dict[str, Any], fetched_url: str, stamp: str) -> str:
+        existing = self._first("select * from articles where url = ?", [article["url"]])
+        if existing is not None:
+            if existing["content_hash"] == article["content_hash"]:
+                self.db.execute("update articles set last_seen = ? where id = ?",
+                                [stamp, existing["id"]])
+                return UNCHANGED
+            self._new_version(existing, article, fetched_url, stamp)
+            return UPDATED
+        story_id, link, duplicate_of = self._find_story(article)
+        row = self._row(source, article, fetched_url, stamp)
+        row.update({"first_seen": stamp, "updated": None, "version": 1, "story_id": story_id,
+                    "link": link, "duplicate_of": duplicate_of})
+        if story_id is None:
+            row["story_id"] = self._new_story(article, stamp)
+        article_id = self.db["articles"].insert(row).last_pk
+        self._add_version(article_id, 1, article, diff=None, word_diff=None, stamp=stamp)
+        self._index(article_id, article["signature"])
+        self._refresh_story(row["story_id"], stamp)
+        if story_id is not None:
+            return DUPLICATE
+        return NEW if article["relevant"] else IRRELEVANT
+
+    def _row(self, source: str, article: dict[str, Any], fetched_url: str,
+             stamp: str) -> dict[str, Any]:
+        return {
+            "url": article["url"], "source": source, "title": article.get("title"),
+            "author": article.get("author"), "published": article.get("published"),
+            "published_utc": _utc(article.get("published")),
+            "language": article.get("language"), "lead": article.get("lead"),
+            "text": article["text"], "content_hash": article["content_hash"],
+            "fetched_url": fetched_url, "last_seen": stamp, "topic": article["topic"],
+            "relevance": article["relevance"], "relevant": int(article["relevant"]),
+            "reasons": json.dumps(article["reasons"], ensure_ascii=False),
+            "entities": json.dumps(article["entities"], ensure_ascii=False),
+            "signature": article["signature"],
+        }
+
+    def _new_version(self, existing: dict[str, Any], article: dict[str, Any],
+                     fetched_url: str, stamp: str) -> None:
+        version = (existing["version"] or 1) + 1
+        diff = unified_diff(existing["text"], article["text"], f"v{version - 1}", f"v{version}")
+        self._add_version(existing["id"], version, article, diff,
+                          word_diff_html(existing["text"], article["text"]), stamp)
+        row = self._row(existing["source"], article, fetched_url, stamp)
+        row.update({"version": version, "updated": stamp,
+                    "published": article.get("published") or existing["published"]})
+        self.db["articles"].update(existing["id"], row)
+        self.db.execute("delete from lsh_bands where article_id = ?", [existing["id"]])
+        self._index(existing["id"], article["signature"])
+        self._refresh_story(existing["story_id"], stamp)
+
+    def _add_version(self, article_id: int, version: int, article: dict[str, Any],
+                     diff: str | None, word_diff: str | None, stamp: str) -> None:
+        self.db["versions"].insert({
+            "article_id": article_id, "version": version, "content_hash": article["content_hash"],
+            "title": article.get("title"), "text": article["text"], "diff": diff,
+            "word_diff": word_diff, "seen": stamp,
+        })
+
+    # -- stories ---------------------------------------------------------------------------
+    def _find_story(self, article: dict[str, Any]) -> tuple[int | None, str | None, int | None]:
+        """(story id, how it matched, article it duplicates), or Nones for a new story."""
+        copy = self._first("select id, story_id from articles where content_hash = ? limit 1",
+                           [article["content_hash"]])
+        if copy:
+            return copy["story_id"], "copy", copy["id"]
+        near = self._nearest(article["signature"])
+        if near:
+            return near["story_id"], "near", near["id"]
+        other = self._same_event_elsewhere(article)
+        if other:
+            return other["story_id"], "translation", None
+        return None, None, None
+
+    def _nearest(self, signature: bytes) -> dict[str, Any] | None:
+        keys = dedupe.band_keys(signature)
+        marks = ",".join("?" * len(keys))
+        candidates = self.db.execute(
+            f"select distinct a.id, a.story_id, a.signature from lsh_bands b "
+            f"join articles a on a.id = b.article_id where b.key in ({marks})", keys).fetchall()
+        best, best_score = None, dedupe.NEAR_THRESHOLD
+        for article_id, story_id, other in candidates:
+            score = dedupe.similarity(signature, other)
+            if score >= best_score:
+                best, best_score = {"id": article_id, "story_id": story_id}, score
+        return best
+
+    def _same_event_elsewhere(self, article: dict[str, Any]) -> dict[str, Any] | None:
+        published = _utc(article.get("published"))
+        if not published or not article.get("language"):
+            return None
+        when = datetime.fromisoformat(published)
+        window = dedupe.CROSS_LANGUAGE_WINDOW
+        rows = self.db.execute(
+            "select id, story_id, entities, published from articles "
+            "where language != ? and published_utc between ? and ? order by published_utc",
+            [article["language"], (when - window).isoformat(), (when + window).isoformat()],
+        ).fetchall()
+        mine = {"entities": article["entities"], "published": article.get("published")}
+        for article_id, story_id, entities, other_published in rows:
+            theirs = {"entities": json.loads(entities), "published": other_published}
+            if dedupe.same_event(mine, theirs):
+                return {"id": article_id, "story_id": story_id}
+        return None
+
+    def _new_story(self, article: dict[str, Any], stamp: str) -> int:
+        return int(self.db["stories"].insert({
+            "title": article.get("title"), "first_seen": stamp, "updated": stamp, "articles": 0,
+            "languages": "[]", "relevant": 0, "relevance": 0.0,
+        }).last_pk)
+
+    def _refresh_story(self, story_id: int, stamp: str) -> None:
+        count, best, relevant = self.db.execute(
+            "select count(*), max(relevance), max(relevant) from articles where story_id = ?",
+            [story_id]).fetchone()
+        languages = [r[0] for r in self.db.execute(
+            "select distinct language from articles where story_id = ? and language is not null "
+            "order by language", [story_id])]
+        self.db["stories"].update(story_id, {
+            "articles": count, "relevance": best, "relevant": relevant, "updated": stamp,
+            "languages": json.dumps(languages)})
+
+    def _index(self, article_id: int, signature: bytes) -> None:
+        self.db.conn.executemany("insert into lsh_bands (key, article_id) values (?, ?)",
+                                 [(key, article_id) for key in dedupe.band_keys(signature)])
+
+    def _first(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c[0] for c in cursor.description], row, strict=True))
