@@ -1,0 +1,134 @@
+"""Stories, duplicates and versions, through real crawls of the farm."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from monitor.config import DEMO_CONFIG
+from monitor.crawl import CrawlResult, crawl
+from monitor.farm import Farm
+from monitor.store import Store
+
+
+def _by_url(db) -> dict[str, dict]:
+    store = Store(db)
+    try:
+        return {row["url"]: row for row in store.articles()}
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def rows(crawled: CrawlResult) -> dict[str, dict]:
+    return _by_url(crawled.db_path)
+
+
+def _story(farm: Farm, rows: dict[str, dict], site: str, slug: str) -> int:
+    return rows[farm.url_of(site, slug)]["story_id"]
+
+
+def test_seed_pair_is_one_story(farm: Farm, rows: dict[str, dict]) -> None:
+    english = _story(farm, rows, "laodong_en",
+                     "the-us-continues-to-promote-high-tech-cooperation-with-vietnam")
+    vietnamese = _story(farm, rows, "laodong_vi",
+                        "pho-thu-tuong-bui-thanh-son-gap-pho-co-van-an-ninh-quoc-gia-my")
+    assert english == vietnamese
+
+
+def test_every_en_vi_pair_and_republication_joins_its_story(farm: Farm,
+                                                            rows: dict[str, dict]) -> None:
+    pairs: dict[str, set[int]] = {}
+    for article in farm.all_articles():
+        story = _story(farm, rows, article.site, article.slug)
+        if article.pair:
+            pairs.setdefault(article.pair, set()).add(story)
+        if article.republished_from:
+            origin = article.republished_from
+            assert story == _story(farm, rows, origin["site"], origin["slug"]), article.slug
+            assert rows[farm.url_of(article.site, article.slug)]["link"] in ("copy", "near")
+    assert len(pairs) >= 5 and all(len(stories) == 1 for stories in pairs.values())
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    # same officials (Bui Thanh Son, To Lam), same trip, a day apart: Finer vs Blinken
+    (("laodong_vi", "pho-thu-tuong-bui-thanh-son-gap-pho-co-van-an-ninh-quoc-gia-my"),
+     ("laodong_en", "vietnam-us-foreign-ministers-meet-in-new-york")),
+    # Bui Thanh Son and Blinken: Vientiane in July vs New York in September
+    (("laodong_vi", "bui-thanh-son-gap-blinken-tai-vieng-chan"),
+     ("laodong_en", "bui-thanh-son-meets-blinken-in-new-york")),
+])
+def test_same_officials_different_event_stay_apart(farm: Farm, rows: dict[str, dict],
+                                                   one: tuple[str, str],
+                                                   other: tuple[str, str]) -> None:
+    assert _story(farm, rows, *one) != _story(farm, rows, *other)
+
+
+def test_relevance_is_stored_with_reasons(farm: Farm, rows: dict[str, dict]) -> None:
+    for article in farm.all_articles():
+        row = rows[farm.url_of(article.site, article.slug)]
+        assert bool(row["relevant"]) == (article.topic == "vn-us"), article.slug
+        if row["relevant"]:
+            assert json.loads(row["reasons"]) and 0 < row["relevance"] <= 1
+
+
+def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
+    db, variables = tmp_path / "v.db", fresh_farm.variables
+    sources = ["laodong_en", "vietnam_vn"]
+    crawl(DEMO_CONFIG, db, variables=variables, sources=sources)
+    story = {
+        "slug": "vietnam-us-sign-rare-earths-memorandum", "lang": "en", "topic": "vn-us",
+        "title": "Vietnam, US sign memorandum on rare earths and critical minerals",
+        "author": "Thanh Ha", "published": "2024-12-22T09:00:00+07:00",
+        "lead": "Vietnam and the United States signed a memorandum of understanding on "
+                "cooperation in rare earths and critical minerals in Hanoi on December 21.",
+        "paragraphs": [
+            "The memorandum was signed by Minister of Natural Resources and Environment Do Duc "
+            "Duy and US Ambassador Marc Knapper in the presence of officials of both sides.",
+            "Under the document, the US will support Vietnam in surveying reserves, training "
+            "geologists and building processing capacity that meets environmental standards.",
+            "Ambassador Knapper said the agreement reflects the Comprehensive Strategic "
+            "Partnership and the two countries' shared interest in secure supply chains.",
+        ],
+    }
+    url = fresh_farm.publish({"site": "laodong_en", **story})
+    first = crawl(DEMO_CONFIG, db, variables=variables, sources=sources)
+    assert (first.totals["new"], first.totals["duplicate"], first.totals["irrelevant"]) == (1, 0, 0)
+    original = _by_url(db)[url]
+    assert original["relevant"] == 1 and original["version"] == 1
+
+    copy_url = fresh_farm.publish({
+        "site": "vietnam_vn", **story, "slug": "vietnam-us-rare-earths-memorandum",
+        "published": "2024-12-22T15:00:00+07:00",
+        "republished_from": {"site": "laodong_en", "slug": story["slug"]}})
+    second = crawl(DEMO_CONFIG, db, variables=variables, sources=sources)
+    assert (second.totals["new"], second.totals["duplicate"]) == (0, 1)
+    rows = _by_url(db)
+    assert rows[copy_url]["story_id"] == original["story_id"]
+    stories = Store(db).db["stories"].count
+
+    edited = "Under the document, the US will support Vietnam in surveying reserves and " \
+             "training 200 geologists by 2027."
+    fresh_farm.edit("laodong_en", story["slug"], replace={1: edited})
+    third = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
+    assert (third.totals["updated"], third.totals["new"], third.totals["duplicate"]) == (1, 0, 0)
+    store = Store(db)
+    versions = list(store.db["versions"].rows_where(
+        "article_id = ?", [original["id"]], order_by="version"))
+    assert [v["version"] for v in versions] == [1, 2]
+    diff = versions[1]["diff"].splitlines()
+    assert [line for line in diff if line.startswith("-") and not line.startswith("---")] == \
+        ["-" + story["paragraphs"][1]]
+    assert [line for line in diff if line.startswith("+") and not line.startswith("+++")] == \
+        ["+" + edited]
+    assert "<ins>" in versions[1]["word_diff"] and "<del>" in versions[1]["word_diff"]
+    assert store.db["stories"].count == stories
+    assert store.article(url)["version"] == 2 and edited in store.article(url)["text"]
+    store.close()
+
+    spaced = [p.replace(" the ", "  the  ") for p in fresh_farm.article(
+        "laodong_en", story["slug"]).paragraphs]
+    fresh_farm.edit("laodong_en", story["slug"], paragraphs=spaced)  # whitespace only
+    fourth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
+    assert fourth.totals["updated"] == 0 and fourth.totals["unchanged"] >= 1
