@@ -117,6 +117,24 @@ def demo(db: Path) -> None:
 
 
 @main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+def judge(file: Any) -> None:
+    """Judge JSON lines {"id", "title", "text"} (FILE or - for stdin) for the default topic.
+
+    Prints one JSON line per input: {"id", "score", "relevant", "reasons"}.
+    """
+    import json
+
+    from monitor.relevance import judge_lines
+
+    try:
+        for verdict in judge_lines(file):
+            out.print(json.dumps(verdict, ensure_ascii=False), highlight=False, soft_wrap=True)
+    except (ValueError, ConfigError) as exc:
+        _fail(str(exc), 2)
+
+
+@main.command()
 @click.option("--port", default=8800, show_default=True, help="Port on every 127.0.0.x host.")
 @click.option("--extra", default=0, show_default=True,
               help="Add this many generated articles (for load tests).")

@@ -9,9 +9,11 @@ over title, lead and body (weighted per field, capped per group), and become a s
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +70,7 @@ class Topic:
     title: str
     threshold: float
     required: tuple[str, ...]
+    required_any: tuple[str, ...]
     dominance: float
     groups: tuple[TermGroup, ...]
     exclude: re.Pattern[str] | None
@@ -111,12 +114,14 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
             )
             exclude = [str(t) for spec in raw["groups"].values() for t in spec.get("exclude", [])]
             required = tuple(raw.get("required", []))
-            unknown = set(required) - {g.name for g in groups}
+            required_any = tuple(raw.get("required_any", []))
+            unknown = set(required + required_any) - {g.name for g in groups}
             if unknown:
                 raise ValueError(f"required groups not defined: {sorted(unknown)}")
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
-                required=required, dominance=float(raw.get("dominance", 0)), groups=groups,
+                required=required, required_any=required_any,
+                dominance=float(raw.get("dominance", 0)), groups=groups,
                 exclude=_phrase_regex(exclude),
                 fields={f: fields.get(f, 1.0) for f in FIELDS},
                 caps={f: caps.get(f, 5) for f in FIELDS}, scale=float(data.get("scale", 6.0)),
@@ -164,14 +169,32 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                 terms = sorted(set(found), key=found.index)
                 reasons.append({"group": group.name, "field": field_name,
                                 "terms": terms, "count": len(found)})
-    partner = mentions.get(topic.required[0], 0) if topic.required else 0
+    partner = sum(mentions.get(name, 0) for name in topic.required_any)
     others = mentions.get("others", 0)
-    in_title = any(r["field"] == "title" and r["group"] in topic.required for r in reasons)
+    in_title = any(r["field"] == "title" and r["group"] in topic.required_any for r in reasons)
     if topic.dominance and others > topic.dominance * max(partner, 1) and not in_title:
         points /= 2
         reasons.append({"group": "others", "field": "all", "terms": [],
                         "count": others, "note": "other countries dominate: points halved"})
     score = 1 - math.exp(-max(points, 0.0) / topic.scale)
-    has_required = all(mentions.get(name) for name in topic.required)
+    has_required = all(mentions.get(name) for name in topic.required) and (
+        not topic.required_any or any(mentions.get(name) for name in topic.required_any))
     return Judgement(score=score, relevant=has_required and score >= topic.threshold,
                      reasons=reasons, topic=topic.name)
+
+
+def judge_lines(lines: Iterable[str], topic: Topic | None = None) -> Iterator[dict[str, Any]]:
+    """Judge JSON lines ``{"id", "title", "text"}``; yields ``{"id", "score", "relevant",
+    "reasons"}`` per line. ValueError names the first bad line."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {number}: not JSON: {exc.msg}") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise ValueError(f"line {number}: expected an object with a 'text' string")
+        verdict = judge(row.get("title"), row["text"], row.get("lead"), topic)
+        yield {"id": row.get("id"), "score": round(verdict.score, 3),
+               "relevant": verdict.relevant, "reasons": verdict.reasons}
