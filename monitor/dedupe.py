@@ -124,6 +124,17 @@ def entities(title: str | None, text: str) -> dict[str, list[str]]:
             "numbers": sorted(_numbers(whole)), "dates": sorted(_dates(whole))}
 
 
+def event_keys(found: dict[str, list[str]]) -> list[str]:
+    """Index keys of an article's entities ("n:bui son", "d:09-25", "#:88")."""
+    return ([f"n:{n}" for n in found["names"]] + [f"d:{d}" for d in found["dates"]]
+            + [f"#:{n}" for n in found["numbers"]])
+
+
+# Two editions of one event share at least this many keys: a date (2 points) and two
+# more, or three numbers and a name; fewer can never reach CROSS_LANGUAGE_POINTS.
+MIN_SHARED_KEYS = 3
+
+
 def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Whether two reports (in different languages) describe the same event.
 

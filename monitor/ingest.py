@@ -84,6 +84,7 @@ class Ingestor:
         article_id = self.db["articles"].insert(row).last_pk
         self._add_version(article_id, 1, article, diff=None, word_diff=None, stamp=stamp)
         self._index(article_id, article["signature"])
+        self._index_event(article_id, article)
         self._refresh_story(row["story_id"], stamp)
         if story_id is not None:
             return DUPLICATE
@@ -116,6 +117,7 @@ class Ingestor:
         self.db["articles"].update(existing["id"], row)
         self.db.execute("delete from lsh_bands where article_id = ?", [existing["id"]])
         self._index(existing["id"], article["signature"])
+        self._index_event(existing["id"], article)
         self._refresh_story(existing["story_id"], stamp)
 
     def _add_version(self, article_id: int, version: int, article: dict[str, Any],
@@ -156,14 +158,19 @@ class Ingestor:
 
     def _same_event_elsewhere(self, article: dict[str, Any]) -> dict[str, Any] | None:
         published = _utc(article.get("published"))
-        if not published or not article.get("language"):
+        keys = dedupe.event_keys(article["entities"])
+        if not published or not article.get("language") or not keys:
             return None
         when = datetime.fromisoformat(published)
         window = dedupe.CROSS_LANGUAGE_WINDOW
+        marks = ",".join("?" * len(keys))
         rows = self.db.execute(
-            "select id, story_id, entities, published from articles "
-            "where language != ? and published_utc between ? and ? order by published_utc",
-            [article["language"], (when - window).isoformat(), (when + window).isoformat()],
+            f"select a.id, a.story_id, a.entities, a.published from event_keys k "
+            f"join articles a on a.id = k.article_id "
+            f"where k.key in ({marks}) and k.language != ? and k.published_utc between ? and ? "
+            f"group by k.article_id having count(*) >= ? order by count(*) desc",
+            [*keys, article["language"], (when - window).isoformat(),
+             (when + window).isoformat(), dedupe.MIN_SHARED_KEYS],
         ).fetchall()
         mine = {"entities": article["entities"], "published": article.get("published")}
         for article_id, story_id, entities, other_published in rows:
@@ -171,6 +178,17 @@ class Ingestor:
             if dedupe.same_event(mine, theirs):
                 return {"id": article_id, "story_id": story_id}
         return None
+
+    def _index_event(self, article_id: int, article: dict[str, Any]) -> None:
+        self.db.execute("delete from event_keys where article_id = ?", [article_id])
+        published = _utc(article.get("published"))
+        if not published or not article.get("language"):
+            return
+        self.db.conn.executemany(
+            "insert into event_keys (key, article_id, language, published_utc) "
+            "values (?, ?, ?, ?)",
+            [(key, article_id, article["language"], published)
+             for key in set(dedupe.event_keys(article["entities"]))])
 
     def _new_story(self, article: dict[str, Any], stamp: str) -> int:
         return int(self.db["stories"].insert({

@@ -27,22 +27,42 @@ TOPICS_FILE = CONFIG_DIR / "topics.yaml"
 FIELDS = ("title", "lead", "body")
 
 
+def _strip_marks(char: str) -> str:
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base or char
+
+
+# One translate table for every precomposed Latin letter (Vietnamese lives in U+1EA0-1EF9)
+_FOLD = {cp: _strip_marks(chr(cp)) for block in ((0xC0, 0x250), (0x1E00, 0x1F00))
+         for cp in range(*block) if _strip_marks(chr(cp)) != chr(cp)}
+_FOLD.update({ord("đ"): "d", ord("Đ"): "D"})
+
+
 def fold(text: str) -> str:
     """Lower-case, without diacritics (đ → d): the form folded terms are matched in."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).translate(_FOLD)
+        if not text.isascii():  # combining marks left over (decomposed input)
+            text = "".join(c for c in unicodedata.normalize("NFD", text)
+                           if not unicodedata.combining(c))
+    return text.lower()
 
 
 def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
     if not phrases:
         return None
     # longest first, so "vietnam-us" wins over "vietnam"; no word character on either side
-    def bounded(phrase: str) -> str:
-        before = r"(?<!\w)" if re.match(r"\w", phrase) else ""
-        after = r"(?!\w)" if re.search(r"\w$", phrase) else ""
-        return before + re.escape(phrase) + after
-
-    return re.compile("|".join(bounded(p) for p in sorted(set(phrases), key=len, reverse=True)))
+    # phrases that start and end with a word character share one pair of boundary checks,
+    # which keeps the alternation fast; the others get their own
+    ordered = sorted(set(phrases), key=len, reverse=True)
+    plain = [p for p in ordered if re.match(r"\w", p) and re.search(r"\w$", p)]
+    parts = [rf"(?<!\w)(?:{'|'.join(re.escape(p) for p in plain)})(?!\w)"] if plain else []
+    for phrase in ordered:
+        if phrase not in plain:
+            before = r"(?<!\w)" if re.match(r"\w", phrase) else ""
+            after = r"(?!\w)" if re.search(r"\w$", phrase) else ""
+            parts.append(before + re.escape(phrase) + after)
+    return re.compile("|".join(parts))
 
 
 @dataclass(frozen=True)

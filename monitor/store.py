@@ -81,8 +81,17 @@ def _m2_stories_versions(db: sqlite_utils.Database) -> None:
         db["crawl_runs"].add_column(column, int)
 
 
+def _m3_event_keys(db: sqlite_utils.Database) -> None:
+    # names, dates and numbers of each article: finds other-language editions by index
+    db["event_keys"].create({"key": str, "article_id": int, "language": str,
+                             "published_utc": str})
+    db["event_keys"].create_index(["key", "published_utc"])
+    db["event_keys"].create_index(["article_id"])
+
+
 # Append only: a released migration is never edited.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial, _m2_stories_versions]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial, _m2_stories_versions, _m3_event_keys]
 
 
 class Store:
