@@ -56,3 +56,110 @@ AUTHOR_XPATHS: list[str] = [
 VIETNAMESE_LETTERS = set(
     "ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ"
 )
+
+# --------------------------------------------------------------------------- generic pages
+# Signals ``monitor.fusion`` uses on pages without a site profile body container.
+
+# Where a page names its title: an extracted first line equal to (or nearly) one of these
+# is the title echoed, not body text. Looked for in the first TITLE_ECHO_LINES lines.
+TITLE_ECHO_XPATHS: list[str] = [
+    "//meta[@property='og:title']/@content",
+    "//meta[@name='twitter:title']/@content",
+    "//h1",
+    "//head/title",
+]
+TITLE_ECHO_LINES = 3
+
+# schema.org types whose ``articleBody`` is the article text.
+JSON_LD_ARTICLE_TYPES = {
+    "Article", "NewsArticle", "BlogPosting", "ReportageNewsArticle", "AnalysisNewsArticle",
+    "OpinionNewsArticle", "BackgroundNewsArticle", "TechArticle", "ScholarlyArticle",
+}
+
+# "Read more: <headline>" and the like: dropped when the rest of the line is a link.
+SEE_ALSO_PREFIX = (
+    r"\W*(?:(?:read more|read also|also read|see more|see also|more|related(?: post| posts| "
+    r"articles?| stories| news| content| reading)?|recommended|don'?t miss|watch|listen|"
+    r"xem thêm|đọc thêm|tin liên quan|bài liên quan)\s*[:|\-–—]|also on [\w.]+\s)"
+)
+
+# A line this long (in words) or longer that is wholly a link's text and does not end
+# like a sentence is a headline from a list of other articles.
+LINK_HEADLINE_MIN_WORDS = 4
+
+# A line that is only a see-also heading ("DON'T MISS", "You may also like..."): dropped,
+# with the run of link lines under it.
+SEE_ALSO_HEADING = (
+    r"\W*(?:read more|read also|also read|see more|see also|more stories|more news|"
+    r"related(?: posts?| articles?| stories| news| content| reading| coverage)?|recommended(?: "
+    r"for you| stories| articles)?|don'?t miss|you may also like|you might also like|"
+    r"most read|most popular|trending|popular stories|top stories|latest news|"
+    r"xem thêm|đọc thêm|tin liên quan|bài liên quan|tin cùng chuyên mục|tin khác|"
+    r"bài viết liên quan|có thể bạn quan tâm|đọc nhiều)\W*"
+)
+
+# Prompts and notices around an article, by kind (generic pages). Anchored like
+# CLUTTER_LINES: a line must *be* the prompt.
+PROMPT_LINES: dict[str, str] = {
+    "copyright": r"^(?:©|\(c\)\s|copyright\b|bản quyền\b)",
+    "follow_us": r"^(?:follow|like|join)\b.{0,120}\b(?:twitter|facebook|instagram|youtube|"
+                 r"linkedin|tiktok|telegram|zalo)\b",
+    "newsletter": r"^(?=.{0,300}$)(?=.*\b(?:sign up|subscribe|signup|register)\b)"
+                  r"(?=.*\b(?:newsletters?|inbox|e-?mail updates)\b)",
+    "newsletter_vi": r"^đăng ký (?:nhận )?bản tin",
+    "share_prompt": r"^(?:share (?:this|on)\b|like this (?:story|article)|"
+                    r"(?:click|tap) (?:here )?to share)",
+    "comment_prompt": r"^(?:\d+\s+)?comments?$|^(?:tell us what you think|"
+                      r"leave a (?:comment|reply)|join the (?:discussion|conversation)|"
+                      r"post a comment)\b",
+}
+
+# A teaser of another article: a long line cut off mid-sentence with an ellipsis.
+# Two or more of them bound a block of excerpts (a list of other posts), dropped whole.
+TEASER_END = r"\w\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])$"
+TEASER_MIN_WORDS = 15
+
+# --------------------------------------------------------------------------- charsets
+# Used by ``monitor.charset`` on pages whose bytes are not UTF-8.
+
+# Codecs charset detection may choose from: the legacy code pages of the languages the
+# sources publish in (Vietnamese, English), plus the common ones of neighbouring scripts.
+DETECT_CHARSETS: list[str] = [
+    "cp1258", "cp1252", "latin_1", "iso8859_15", "cp1250", "cp1251", "koi8_r",
+    "gb18030", "big5", "shift_jis", "euc_jp", "euc_kr", "utf_16",
+]
+# Decoded as windows-1258, at least this many tone marks composing into letters mark
+# the page as Vietnamese windows-1258.
+CP1258_MIN_COMPOSED = 3
+# Charset labels Python does not know under that name.
+CHARSET_ALIASES: dict[str, str] = {
+    "windows-1258": "cp1258", "x-cp1258": "cp1258", "vn-1258": "cp1258",
+    "iso-8859-8-i": "iso8859-8", "x-sjis": "shift_jis", "x-euc-jp": "euc_jp",
+    "unicode": "utf-16", "ks_c_5601-1987": "euc_kr",
+}
+
+# --------------------------------------------------------------------------- metadata
+# Where a page gives its last modification time, most trusted first.
+MODIFIED_META_XPATHS: list[str] = [
+    "//meta[@property='article:modified_time']/@content",
+    "//meta[@property='og:updated_time']/@content",
+    "//meta[@itemprop='dateModified']/@content",
+    "//meta[@name='lastmod']/@content",
+    "//meta[@name='last-modified']/@content",
+    "//time[@itemprop='dateModified']/@datetime",
+]
+JSON_LD_MODIFIED_KEYS: list[str] = ["dateModified"]
+
+# Photos kept as metadata: every image inside a profile's body container; on a whole
+# page, images in <figure> or in a small photo table, and the page's og:image.
+IMAGE_XPATH_CONTAINER = ".//img"
+IMAGE_XPATH_PAGE = "//figure//img | //table[contains(@class, 'image')]//img"
+OG_IMAGE_XPATH = "//meta[@property='og:image']/@content"
+IMAGE_TABLE_MAX_ROWS = 3
+MAX_IMAGES = 30
+
+# schema.org articleBody as a vote: it agrees with the extraction when it holds at least
+# this share of the extraction's 4-word shingles; then extracted lines of this many words
+# or more that share no shingle with it are dropped.
+ARTICLE_BODY_AGREEMENT = 0.8
+ARTICLE_BODY_MIN_WORDS = 4

@@ -110,3 +110,84 @@ def test_page_without_article() -> None:
     assert extract("<html><body><ul><li><a href='/'>Home</a></li></ul></body></html>",
                    "https://e.org/tag/x") is None
     assert extract("", "https://e.org/") is None
+
+
+# Generic rules (pages without a site profile body container: monitor.fusion), one kind
+# at a time. Each fragment sits at the end of the article container, or before it.
+TEASERS = ("The prime minister asked ministries to speed up public investment and to clear the "
+           "obstacles that have held back large infrastructure projects in the northern …",
+           "Farmers in the Mekong Delta have begun the winter harvest early this year, as prices "
+           "for fragrant rice on the export market climbed to the highest level since …")
+
+
+@pytest.mark.parametrize(("kind", "before", "after"), [
+    ("title echoed at the top", "<p>Talks in Hanoi</p>", ""),
+    ("see-also line", "", "<p>Read more: <a href='/x-1'>Vietnam and Japan sign a new trade "
+                          "pact in Tokyo</a></p>"),
+    ("see-also line vi", "", "<p>Xem thêm: <a href='/x-2'>Thủ tướng tiếp Đại sứ Nhật Bản tại "
+                             "Hà Nội</a></p>"),
+    ("see-also heading and its links", "",
+     "<h3>Don't miss</h3><p><a href='/a'>Hanoi opens a new metro line to the west</a></p>"
+     "<p><a href='/b'>Rice exports reach a record in the first half</a> [VIDEO]</p>"),
+    ("link headlines", "",
+     "<p><a href='/c'>Ho Chi Minh City plans a new ring road around the centre</a></p>"
+     "<p><a href='/d'>Da Nang welcomes the first cruise ship of the season</a></p>"),
+    ("copyright notice", "", "<p>© 2024 Example News. All rights reserved.</p>"),
+    ("follow prompt", "", "<p>Follow Example News on Facebook, Twitter and Instagram.</p>"),
+    ("newsletter prompt", "", "<p>Sign up for our free morning newsletter to get the day's "
+                              "stories in your inbox.</p>"),
+    ("share prompt", "", "<p>Like this story? Share it with a friend!</p>"),
+    ("comment prompt", "", "<p>Tell us what you think...</p><p>3 comments</p>"),
+    ("teaser block", "", f"<p>{TEASERS[0]}</p><p>A short note in between.</p><p>{TEASERS[1]}</p>"),
+])
+def test_generic_clutter_kind_dropped(kind: str, before: str, after: str) -> None:
+    html = page(extra_in_body=after).replace("<h1>Talks in Hanoi</h1>",
+                                             f"<h1>Talks in Hanoi</h1>{before}")
+    result = extract(html, "https://example.org/a-1")
+    assert result is not None
+    assert result.text.splitlines() == BODY, kind
+
+
+def test_sentences_like_generic_clutter_are_kept() -> None:
+    body = ["More than 200 delegates attended the forum, which was followed on Facebook and "
+            "Twitter by thousands of viewers across the country.",
+            "Related talks on clean energy will follow in Ho Chi Minh City next month, the "
+            "ministry said in a statement on Tuesday."]
+    html = page(extra_in_body="".join(f"<p>{p}</p>" for p in body))
+    result = extract(html, "https://example.org/a-1")
+    assert result is not None and result.text.splitlines() == BODY + body
+
+
+def test_modified_date_and_images_are_metadata() -> None:
+    head = ('<meta property="article:published_time" content="2024-11-16T19:01:00+07:00">'
+            '<meta property="article:modified_time" content="2024-11-17T08:30:00+07:00">'
+            '<meta property="og:image" content="/img/cover.jpg">')
+    figure = ("<figure><img src='/img/talks.jpg'><figcaption>The two delegations at the talks."
+              "</figcaption></figure>")
+    result = extract(page(extra_in_body=figure, head=head), "https://example.org/news/a-1")
+    assert result is not None
+    assert result.published == "2024-11-16T19:01:00+07:00"
+    assert result.modified == "2024-11-17T08:30:00+07:00"
+    assert result.images == [
+        {"src": "https://example.org/img/cover.jpg", "caption": None},
+        {"src": "https://example.org/img/talks.jpg",
+         "caption": "The two delegations at the talks."},
+    ]
+    assert "delegations at the talks" not in result.text
+    ld = ('<script type="application/ld+json">{"@type": "NewsArticle", '
+          '"datePublished": "2024-03-26T10:05:00", '
+          '"dateModified": "2024-03-27T09:00:00Z"}</script>')
+    result = extract(page(head=ld), "https://e.org/a")
+    assert result is not None and result.modified == "2024-03-27T09:00:00+00:00"
+
+
+def test_title_author_lead_are_nfc() -> None:
+    nfd = unicodedata.normalize("NFD", "Thủ tướng tiếp Đại sứ Hoa Kỳ")
+    head = f'<meta property="og:title" content="{nfd}"><meta name="author" content="{nfd}">'
+    profile = SiteProfile(lead="//p[@class='sapo']")
+    html = page(head=head).replace("<h1>Talks in Hanoi</h1>",
+                                   f"<h1>Talks in Hanoi</h1><p class='sapo'>{nfd}.</p>")
+    result = extract(html, "https://e.org/a", profile)
+    assert result is not None
+    for value in (result.title, result.author, result.lead):
+        assert value is not None and unicodedata.is_normalized("NFC", value)

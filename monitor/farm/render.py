@@ -3,7 +3,9 @@ widgets, counters and related-news blocks around the article."""
 
 from __future__ import annotations
 
+import codecs
 import json
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from email.utils import format_datetime
@@ -314,3 +316,70 @@ def render_robots(base: str) -> str:
     """robots.txt: search and admin are off limits; sitemaps are announced."""
     return ("User-agent: *\nDisallow: /search\nDisallow: /admin/\n\n"
             f"Sitemap: {base}/sitemap.xml\n")
+
+
+# --------------------------------------------------------------------------- charsets
+# Article pages can be served in another encoding, with a wrong or missing declaration
+# (see ``monitor.farm.server``: the ``__encoding`` query parameters). These helpers
+# build such bodies.
+
+_META_UTF8 = '<meta charset="utf-8">'
+
+
+def _encode_cp1258(text: str) -> bytes:
+    """windows-1258 the way Vietnamese legacy pages have it: letters the code page lacks
+    (``ạ``, ``ộ``, ``ữ``...) written as a base letter it has plus combining tone marks."""
+    out = bytearray()
+    for char in unicodedata.normalize("NFC", text):
+        try:
+            out += char.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        decomposed = unicodedata.normalize("NFD", char)
+        base, marks = decomposed[0], list(decomposed[1:])
+        merged = True
+        while merged:  # fold into the base every mark the code page has a letter for
+            merged = False
+            for mark in marks:
+                combined = unicodedata.normalize("NFC", base + mark)
+                if len(combined) == 1 and _in_cp1258(combined):
+                    base, merged = combined, True
+                    marks.remove(mark)
+                    break
+        out += (base + "".join(marks)).encode("cp1258", errors="xmlcharrefreplace")
+    return bytes(out)
+
+
+def _in_cp1258(char: str) -> bool:
+    try:
+        char.encode("cp1258")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _decompose_alternate_paragraphs(html: str) -> str:
+    parts = html.split("<p")
+    return "<p".join(unicodedata.normalize("NFD", part) if i % 2 else part
+                     for i, part in enumerate(parts))
+
+
+def encode_page(html: str, encoding: str = "utf-8", meta_charset: str | None = "utf-8",
+                form: str = "nfc") -> bytes:
+    """Bytes of a rendered page in ``encoding``, declaring ``meta_charset`` in its
+    ``<meta charset>`` (None: no declaration), with its text in Unicode ``form``:
+    ``nfc`` (as rendered), ``nfd`` (all decomposed) or ``mixed`` (every other paragraph
+    decomposed, as pages pasted together from several editors are)."""
+    declaration = f'<meta charset="{escape(meta_charset)}">' if meta_charset else ""
+    html = html.replace(_META_UTF8, declaration, 1)
+    if form == "nfd":
+        html = unicodedata.normalize("NFD", html)
+    elif form == "mixed":
+        html = _decompose_alternate_paragraphs(html)
+    elif form != "nfc":
+        raise ValueError(f"unknown Unicode form {form!r} (nfc, nfd or mixed)")
+    codec = codecs.lookup("cp1258" if encoding.lower() == "windows-1258" else encoding).name
+    if codec == "cp1258":
+        return _encode_cp1258(html)
+    return html.encode(codec, errors="xmlcharrefreplace")

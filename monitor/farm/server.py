@@ -4,6 +4,8 @@ Each site listens on ``127.0.0.<n>`` so that sites have distinct hosts, as the r
 outlets do (the crawler's domain scoping is exercised for real). Pages carry ETag and
 Last-Modified and answer conditional requests. While running, the farm can publish a
 new article or edit one, from Python or over HTTP (``POST /__farm__/publish|edit``).
+Any article page can also be served in another encoding with a wrong or missing charset
+declaration, through query parameters (``ENCODING_PARAMS``, ``Farm.encoded_url``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from monitor.farm import render
 from monitor.farm.content import (
@@ -160,6 +162,23 @@ class Farm:
         """The current state of an article."""
         return self.sites[site].by_slug[slug]
 
+    def encoded_url(self, site: str, slug: str, encoding: str = "utf-8",
+                    header: str | None = "same", meta: str | None = "same",
+                    form: str = "nfc") -> str:
+        """The URL of an article page served in ``encoding`` with the given declarations.
+
+        ``header`` is the charset the Content-Type header names and ``meta`` the one the
+        page's ``<meta charset>`` names: ``"same"`` for ``encoding`` itself, None for no
+        declaration, any other label for a wrong one. ``form`` is the Unicode form of
+        the text: nfc, nfd or mixed (see ``render.encode_page``).
+        """
+        def label(value: str | None) -> str:
+            return "none" if value is None else (encoding if value == "same" else value)
+
+        query = urlencode({"__encoding": encoding, "__header": label(header),
+                           "__meta": label(meta), "__form": form})
+        return f"{self.url_of(site, slug)}?{query}"
+
     def all_articles(self) -> list[FarmArticle]:
         """Every article on every site."""
         return [a for state in self.sites.values() for a in state.articles]
@@ -212,7 +231,10 @@ class Farm:
         path, query = parts.path, parse_qs(parts.query)
         if path in state.by_path:
             article = state.by_path[path]
-            return _html(self._article_html(state, article, base + path), article.last_modified)
+            html = self._article_html(state, article, base + path)
+            if any(name in query for name in ENCODING_PARAMS):
+                return _encoded(html, query, article.last_modified)
+            return _html(html, article.last_modified)
         if path == "/robots.txt":
             return _page(render.render_robots(base), "text/plain; charset=utf-8",
                          self._newest(state))
@@ -293,6 +315,31 @@ class Farm:
 
 def _page(text: str, content_type: str, last_modified: datetime) -> Page:
     body = text.encode("utf-8")
+    etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
+    return Page(body, content_type, last_modified, etag)
+
+
+ENCODING_PARAMS = ("__encoding", "__header", "__meta", "__form")
+"""Query parameters of an article URL that serve the page in another encoding:
+``__encoding`` (default utf-8), ``__header`` and ``__meta`` (the charset the
+Content-Type header and the ``<meta charset>`` declare; default: the encoding itself,
+``none``: no declaration) and ``__form`` (nfc, nfd or mixed). ``Farm.encoded_url``
+builds them. Example: ``/a-1.ldo?__encoding=windows-1258&__header=none&__meta=utf-8``
+is windows-1258 bytes whose page claims UTF-8, with no charset in the header."""
+
+
+def _encoded(html: str, query: dict[str, list[str]], last_modified: datetime) -> Page | None:
+    def param(name: str, default: str) -> str:
+        return query.get(name, [default])[0]
+
+    encoding = param("__encoding", "utf-8")
+    header, meta = param("__header", encoding), param("__meta", encoding)
+    try:
+        body = render.encode_page(html, encoding, None if meta == "none" else meta,
+                                  param("__form", "nfc"))
+    except (LookupError, ValueError):
+        return None
+    content_type = "text/html" if header == "none" else f"text/html; charset={header}"
     etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
     return Page(body, content_type, last_modified, etag)
 
