@@ -33,11 +33,13 @@ class ExtractPipeline:
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         source = self.crawler.spider.source
         html = item.pop("html")
+        charset = item.pop("content_type", None)
         if self.workers < 0:  # in-process, for debugging
-            article = extract_and_analyze(html, item["url"], source.profile, source.timezone)
+            article = extract_and_analyze(html, item["url"], source.profile, source.timezone,
+                                          charset)
         else:
             future = extract_in_pool(shared_pool(self.workers), html, item["url"],
-                                     source.profile, source.timezone)
+                                     source.profile, source.timezone, charset)
             article = await asyncio.wrap_future(future)
         if article is None:
             self.crawler.spider.record_error(item["url"], "no article text on the page")

@@ -54,21 +54,19 @@ def shutdown_pool() -> None:
         _pool = None
 
 
-def _extract_task(html: str, url: str, profile: SiteProfile, tz: str) -> dict[str, Any] | None:
-    return extract_and_analyze(html, url, profile, tz)
-
-
-def extract_and_analyze(html: str, url: str, profile: SiteProfile,
-                        tz: str) -> dict[str, Any] | None:
-    """Extraction, then relevance, signature and entities: all the CPU work of a page."""
+def extract_and_analyze(html: str | bytes, url: str, profile: SiteProfile, tz: str,
+                        charset: str | None = None) -> dict[str, Any] | None:
+    """Decoding, extraction, then relevance, signature and entities: all the CPU work of
+    a page. ``charset`` is the response's Content-Type, checked rather than trusted."""
     from monitor.extract import extract
     from monitor.ingest import analyze
 
-    result = extract(html, url, profile, tz)
+    result = extract(html, url, profile, tz, charset_hint=charset)
     return analyze(result.as_dict()) if result else None
 
 
-def extract_in_pool(pool: ProcessPoolExecutor, html: str, url: str, profile: SiteProfile,
-                    tz: str) -> Future[dict[str, Any] | None]:
+def extract_in_pool(pool: ProcessPoolExecutor, html: str | bytes, url: str,
+                    profile: SiteProfile, tz: str,
+                    charset: str | None = None) -> Future[dict[str, Any] | None]:
     """Submit one page for extraction; the future resolves to an article dict or None."""
-    return pool.submit(_extract_task, html, url, profile, tz)
+    return pool.submit(extract_and_analyze, html, url, profile, tz, charset)

@@ -85,3 +85,32 @@ def test_decode_html_units() -> None:
     assert header_charset("windows-1258") == "cp1258"
     assert meta_charset(b'<meta http-equiv="Content-Type" content="text/html; '
                         b'charset=windows-1258">') == "cp1258"
+
+
+def test_crawl_decodes_what_the_headers_get_wrong(fresh_farm, tmp_path) -> None:
+    """End to end: a page served as windows-1258 under a false utf-8 declaration, and one
+    with no declaration at all, are stored with the right text."""
+    from monitor.config import DEMO_CONFIG
+    from monitor.crawl import crawl
+    from monitor.extract import normalize_text
+    from monitor.store import Store
+
+    article = fresh_farm.sites["laodong_vi"].articles[0]
+    fresh_farm.set_encoding("laodong_vi", article.slug, encoding="windows-1258", header="utf-8",
+                            meta="utf-8")
+    other = fresh_farm.sites["laodong_vi"].articles[1]
+    fresh_farm.set_encoding("laodong_vi", other.slug, encoding="windows-1258", header=None,
+                            meta=None)
+    result = crawl(DEMO_CONFIG, tmp_path / "c.db", variables=fresh_farm.variables,
+                   sources=["laodong_vi"])
+    assert result.totals["errors"] == 0
+    store = Store(result.db_path)
+    try:
+        for item in (article, other):
+            row = store.article(fresh_farm.url_of("laodong_vi", item.slug))
+            expected = [normalize_text(p) for p in ([item.lead] if item.lead else [])
+                        + item.paragraphs]
+            assert row["text"].splitlines() == expected
+            assert row["title"] == item.title
+    finally:
+        store.close()

@@ -137,15 +137,17 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
         """Hand the page to the pipelines (extraction runs off the reactor)."""
         assert self.source is not None
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         if not hasattr(response, "text"):
-            kind = response.headers.get("Content-Type", b"?").decode("latin-1")
-            self.record_error(response.url, f"not a text page ({kind})")
+            self.record_error(response.url, f"not a text page ({content_type or '?'})")
             return
         yield {
             "source": self.source.name,
             "url": response.url,
             "requested_url": response.request.url if response.request else response.url,
-            "html": response.text,
+            # raw bytes: the extractor checks the declared charset instead of trusting it
+            "html": response.body,
+            "content_type": content_type or None,
             "status": response.status,
             "etag": (response.headers.get("ETag") or b"").decode("latin-1") or None,
             "last_modified": (response.headers.get("Last-Modified") or b"").decode("latin-1")

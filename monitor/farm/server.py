@@ -96,6 +96,7 @@ class Farm:
         self._threads: list[threading.Thread] = []
         self._lock = threading.RLock()
         self._cache: dict[tuple[str, str], Page] = {}
+        self._encodings: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.requests = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -179,6 +180,15 @@ class Farm:
                            "__meta": label(meta), "__form": form})
         return f"{self.url_of(site, slug)}?{query}"
 
+    def set_encoding(self, site: str, slug: str, encoding: str = "utf-8",
+                     header: str | None = "same", meta: str | None = "same",
+                     form: str = "nfc") -> None:
+        """Serve an article at its own URL as ``encoded_url`` would (same arguments)."""
+        query = urlsplit(self.encoded_url(site, slug, encoding, header, meta, form)).query
+        with self._lock:
+            self._encodings[(site, slug)] = parse_qs(query)
+            self._cache.clear()
+
     def all_articles(self) -> list[FarmArticle]:
         """Every article on every site."""
         return [a for state in self.sites.values() for a in state.articles]
@@ -232,6 +242,7 @@ class Farm:
         if path in state.by_path:
             article = state.by_path[path]
             html = self._article_html(state, article, base + path)
+            query = query or self._encodings.get((site, article.slug), {})
             if any(name in query for name in ENCODING_PARAMS):
                 return _encoded(html, query, article.last_modified)
             return _html(html, article.last_modified)
