@@ -40,7 +40,11 @@ class ExtractPipeline:
         else:
             future = extract_in_pool(shared_pool(self.workers), html, item["url"],
                                      source.profile, source.timezone, charset)
-            article = await asyncio.wrap_future(future)
+            try:
+                article = await asyncio.wrap_future(future)
+            except Exception as exc:  # a bug or a broken worker: count it, keep crawling
+                self.crawler.spider.record_error(item["url"], f"extraction failed: {exc!r}")
+                raise DropItem(f"extraction failed: {item['url']}") from exc
         if article is None:
             self.crawler.spider.record_error(item["url"], "no article text on the page")
             raise DropItem(f"no article text: {item['url']}")

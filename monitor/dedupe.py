@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
 
 from monitor import entity_rules as rules
 from monitor.relevance import fold
@@ -28,11 +28,16 @@ from monitor.relevance import fold
 NUM_PERM = 64
 SHINGLE = 5
 NEAR_THRESHOLD = 0.6  # estimated Jaccard from which two texts are one story
-BANDS, ROWS = _optimal_param(NEAR_THRESHOLD, NUM_PERM, 0.5, 0.5)
+# datasketch.lsh._optimal_param(0.6, 64, 0.5, 0.5) == (10, 6): LSH bands x rows that
+# minimise false positives and negatives at the threshold (fixed: stored keys depend on it)
+BANDS, ROWS = 10, 6
 CROSS_LANGUAGE_WINDOW = timedelta(days=3)
 CROSS_LANGUAGE_POINTS = 4
 
 _WORD = re.compile(r"\w+")
+_UPPER = "".join(chr(c) for block in ((0x41, 0x250), (0x1E00, 0x1F00)) for c in range(*block)
+                 if chr(c).isupper())
+_CAPITALISED_RUN = re.compile(rf"[{_UPPER}]\w*(?:[ -][{_UPPER}]\w*)+")
 _NUMBER = re.compile(r"(?<![\w.,])\d{1,3}(?:[.,]\d{3})+(?![\w])|(?<![\w.,])\d+(?:[.,]\d+)?")
 
 
@@ -44,9 +49,25 @@ def shingles(text: str, size: int = SHINGLE) -> set[bytes]:
     return {" ".join(words[i:i + size]).encode() for i in range(len(words) - size + 1)}
 
 
+def _crc32(data: bytes) -> int:
+    return zlib.crc32(data)
+
+
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    # datasketch (and the scipy it imports) loads only where signatures are made: the
+    # extraction workers, not the crawl process. Permutations are drawn once, not per text.
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=1)
+
+
 def signature(text: str) -> bytes:
-    """MinHash signature of a text, as bytes for storage."""
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    """MinHash signature of a text, as bytes for storage (CRC-32 of each shingle: stable
+    across processes and runs, and much cheaper than SHA-1)."""
+    template = _template()
+    minhash = type(template)(num_perm=NUM_PERM, seed=1, hashfunc=_crc32,
+                             permutations=template.permutations, scheme=template.scheme)
     minhash.update_batch(list(shingles(text)))
     return minhash.hashvalues.astype(np.uint64).tobytes()
 
@@ -96,18 +117,8 @@ def _numbers(text: str) -> set[str]:
 def _names(text: str) -> set[str]:
     """Folded runs of 2+ capitalised words, minus titles, offices and sentence openers."""
     out: set[str] = set()
-    run: list[str] = []
-    last_end = -1
-    for match in _WORD.finditer(text):
-        word = match.group(0)
-        joined = match.start() - last_end <= 1 or text[last_end:match.start()] in (" ", "-")
-        if not (word[0].isupper() and joined and run) and run:
-            _add_name(run, out)
-            run = []
-        if word[0].isupper() and not word.isdigit():
-            run.append(word)
-        last_end = match.end()
-    _add_name(run, out)
+    for match in _CAPITALISED_RUN.finditer(text):
+        _add_name(re.split(r"[ -]", match.group(0)), out)
     return out
 
 

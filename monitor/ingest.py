@@ -60,14 +60,20 @@ class Ingestor:
         """Store a batch in one transaction; a status per article, in order:
         new, irrelevant, duplicate, updated or unchanged."""
         stamp = now()
+        self._touched: set[int] = set()
         with self.db.conn:
-            return [self._one(source, article if "signature" in article else analyze(article),
-                              fetched_url, stamp)
-                    for article, fetched_url in batch]
+            statuses = [self._one(source, article if "signature" in article else analyze(article),
+                                  fetched_url, stamp)
+                        for article, fetched_url in batch]
+            for story_id in self._touched:  # once per story per batch
+                self._refresh_story(story_id, stamp)
+        return statuses
 
     # -- one article -----------------------------------------------------------------------
     def _one(self, source: str, article: dict[str, Any], fetched_url: str, stamp: str) -> str:
-        existing = self._first("select * from articles where url = ?", [article["url"]])
+        existing = self._first(
+            "select id, source, content_hash, version, story_id, published from articles "
+            "where url = ?", [article["url"]])
         if existing is not None:
             if existing["content_hash"] == article["content_hash"]:
                 self.db.execute("update articles set last_seen = ? where id = ?",
@@ -81,11 +87,11 @@ class Ingestor:
                     "link": link, "duplicate_of": duplicate_of})
         if story_id is None:
             row["story_id"] = self._new_story(article, stamp)
-        article_id = self.db["articles"].insert(row).last_pk
+        article_id = self._insert("articles", row)
         self._add_version(article_id, 1, article, diff=None, word_diff=None, stamp=stamp)
         self._index(article_id, article["signature"])
         self._index_event(article_id, article)
-        self._refresh_story(row["story_id"], stamp)
+        self._touched.add(row["story_id"])
         if story_id is not None:
             return DUPLICATE
         return NEW if article["relevant"] else IRRELEVANT
@@ -108,9 +114,11 @@ class Ingestor:
     def _new_version(self, existing: dict[str, Any], article: dict[str, Any],
                      fetched_url: str, stamp: str) -> None:
         version = (existing["version"] or 1) + 1
-        diff = unified_diff(existing["text"], article["text"], f"v{version - 1}", f"v{version}")
+        before = self.db.execute("select text from articles where id = ?",
+                                 [existing["id"]]).fetchone()[0]
+        diff = unified_diff(before, article["text"], f"v{version - 1}", f"v{version}")
         self._add_version(existing["id"], version, article, diff,
-                          word_diff_html(existing["text"], article["text"]), stamp)
+                          word_diff_html(before, article["text"]), stamp)
         row = self._row(existing["source"], article, fetched_url, stamp)
         row.update({"version": version, "updated": stamp,
                     "published": article.get("published") or existing["published"]})
@@ -118,11 +126,11 @@ class Ingestor:
         self.db.execute("delete from lsh_bands where article_id = ?", [existing["id"]])
         self._index(existing["id"], article["signature"])
         self._index_event(existing["id"], article)
-        self._refresh_story(existing["story_id"], stamp)
+        self._touched.add(existing["story_id"])
 
     def _add_version(self, article_id: int, version: int, article: dict[str, Any],
                      diff: str | None, word_diff: str | None, stamp: str) -> None:
-        self.db["versions"].insert({
+        self._insert("versions", {
             "article_id": article_id, "version": version, "content_hash": article["content_hash"],
             "title": article.get("title"), "text": article["text"], "diff": diff,
             "word_diff": word_diff, "seen": stamp,
@@ -191,10 +199,10 @@ class Ingestor:
              for key in set(dedupe.event_keys(article["entities"]))])
 
     def _new_story(self, article: dict[str, Any], stamp: str) -> int:
-        return int(self.db["stories"].insert({
+        return self._insert("stories", {
             "title": article.get("title"), "first_seen": stamp, "updated": stamp, "articles": 0,
             "languages": "[]", "relevant": 0, "relevance": 0.0,
-        }).last_pk)
+        })
 
     def _refresh_story(self, story_id: int, stamp: str) -> None:
         count, best, relevant = self.db.execute(
@@ -210,6 +218,14 @@ class Ingestor:
     def _index(self, article_id: int, signature: bytes) -> None:
         self.db.conn.executemany("insert into lsh_bands (key, article_id) values (?, ?)",
                                  [(key, article_id) for key in dedupe.band_keys(signature)])
+
+    def _insert(self, table: str, row: dict[str, Any]) -> int:
+        """Plain INSERT (the hot path: sqlite-utils' insert re-inspects the table each call)."""
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        cursor = self.db.conn.execute(f"insert into {table} ({columns}) values ({marks})",
+                                      list(row.values()))
+        return int(cursor.lastrowid)
 
     def _first(self, sql: str, params: list[Any]) -> dict[str, Any] | None:
         cursor = self.db.execute(sql, params)

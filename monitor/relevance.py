@@ -67,19 +67,10 @@ def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
 
 @dataclass(frozen=True)
 class TermGroup:
-    """Terms that count the same, matched folded or exactly."""
+    """Terms that count the same (the topic matches all groups' terms in one pass)."""
 
     name: str
     weight: float
-    folded: re.Pattern[str] | None
-    exact: re.Pattern[str] | None
-
-    def matches(self, folded_text: str, text: str) -> list[str]:
-        """The matched terms, one entry per mention."""
-        found = [m.group(0) for m in self.folded.finditer(folded_text)] if self.folded else []
-        if self.exact:
-            found += [fold(m.group(0)) for m in self.exact.finditer(text)]
-        return found
 
 
 @dataclass(frozen=True)
@@ -97,6 +88,21 @@ class Topic:
     fields: dict[str, float]
     caps: dict[str, int]
     scale: float
+    folded_all: re.Pattern[str] | None = None  # every group's folded terms, one pass
+    exact_all: re.Pattern[str] | None = None  # every group's exact terms, one pass
+    # a term listed in two groups counts for the first; a span matches its longest term
+    group_of: dict[str, str] = field(default_factory=dict)  # folded term -> its group
+
+    def find(self, folded_text: str, text: str) -> dict[str, list[str]]:
+        """Matched terms by group: one scan for folded terms, one for exact ones."""
+        found: dict[str, list[str]] = {}
+        hits = [m.group(0) for m in self.folded_all.finditer(folded_text)] \
+            if self.folded_all else []
+        if self.exact_all:
+            hits += [fold(m.group(0)) for m in self.exact_all.finditer(text)]
+        for term in hits:
+            found.setdefault(self.group_of[term], []).append(term)
+        return found
 
 
 @dataclass
@@ -126,18 +132,18 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
         caps = {k: int(v) for k, v in data.get("caps", {}).items()}
         topics = {}
         for name, raw in data["topics"].items():
-            groups = tuple(
-                TermGroup(group, float(spec.get("weight", 1.0)),
-                          _phrase_regex([fold(t) for t in spec.get("folded", [])]),
-                          _phrase_regex([str(t) for t in spec.get("exact", [])]))
-                for group, spec in raw["groups"].items()
-            )
+            groups = tuple(TermGroup(group, float(spec.get("weight", 1.0)))
+                           for group, spec in raw["groups"].items())
             exclude = [str(t) for spec in raw["groups"].values() for t in spec.get("exclude", [])]
             required = tuple(raw.get("required", []))
             required_any = tuple(raw.get("required_any", []))
             unknown = set(required + required_any) - {g.name for g in groups}
             if unknown:
                 raise ValueError(f"required groups not defined: {sorted(unknown)}")
+            group_of: dict[str, str] = {}
+            for group, spec in raw["groups"].items():
+                for term in [*spec.get("folded", []), *spec.get("exact", [])]:
+                    group_of.setdefault(fold(str(term)), group)
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
                 required=required, required_any=required_any,
@@ -145,6 +151,11 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 exclude=_phrase_regex(exclude),
                 fields={f: fields.get(f, 1.0) for f in FIELDS},
                 caps={f: caps.get(f, 5) for f in FIELDS}, scale=float(data.get("scale", 6.0)),
+                folded_all=_phrase_regex([fold(str(t)) for spec in raw["groups"].values()
+                                          for t in spec.get("folded", [])]),
+                exact_all=_phrase_regex([str(t) for spec in raw["groups"].values()
+                                         for t in spec.get("exact", [])]),
+                group_of=group_of,
             )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: invalid topics: {exc}") from exc
@@ -177,9 +188,9 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     for field_name, raw in parts.items():
         if topic.exclude:  # exact look-alikes out first ("Mỹ Tho")
             raw = topic.exclude.sub(" ", raw)
-        folded = fold(raw)
+        by_group = topic.find(fold(raw), raw)
         for group in topic.groups:
-            found = group.matches(folded, raw)
+            found = by_group.get(group.name)
             if not found:
                 continue
             mentions[group.name] = mentions.get(group.name, 0) + len(found)

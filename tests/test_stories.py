@@ -135,3 +135,12 @@ def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
     fresh_farm.edit("laodong_en", story["slug"], paragraphs=spaced)  # whitespace only
     fourth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
     assert fourth.totals["updated"] == 0 and fourth.totals["unchanged"] >= 1
+
+
+def test_lsh_parameters_match_datasketch() -> None:
+    from datasketch.lsh import _optimal_param
+
+    from monitor import dedupe
+
+    assert (dedupe.BANDS, dedupe.ROWS) == _optimal_param(dedupe.NEAR_THRESHOLD, dedupe.NUM_PERM,
+                                                         0.5, 0.5)
