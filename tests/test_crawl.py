@@ -33,7 +33,7 @@ def test_every_farm_article_found_and_stored(farm: Farm, crawled: CrawlResult) -
     assert stored == len(expected)
 
 
-def test_stored_text_is_exactly_the_article(farm: Farm, crawled: CrawlResult) -> None:
+def test_stored_text_title_date_language_exact(farm: Farm, crawled: CrawlResult) -> None:
     rows = _rows(crawled)
     wrong = []
     for article in farm.all_articles():
@@ -43,6 +43,10 @@ def test_stored_text_is_exactly_the_article(farm: Farm, crawled: CrawlResult) ->
             wrong.append(f"{article.site}/{article.slug}")
         if row["title"] != article.title:
             wrong.append(f"title of {article.site}/{article.slug}: {row['title']!r}")
+        if row["published"] != article.published.isoformat():  # time and zone included
+            wrong.append(f"date of {article.site}/{article.slug}: {row['published']!r}")
+        if row["language"] != article.lang:
+            wrong.append(f"language of {article.site}/{article.slug}: {row['language']!r}")
         for caption in article.captions:
             assert caption not in row["text"]
     assert wrong == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 
 import pytest
 
@@ -135,6 +136,17 @@ def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
     fresh_farm.edit("laodong_en", story["slug"], paragraphs=spaced)  # whitespace only
     fourth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
     assert fourth.totals["updated"] == 0 and fourth.totals["unchanged"] >= 1
+
+    before = urllib.request.urlopen(url, timeout=10).read()
+    fresh_farm.count("laodong_en", story["slug"], comments=12)  # counter only
+    assert urllib.request.urlopen(url, timeout=10).read() != before  # the page did change
+    fifth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
+    assert fifth.totals["updated"] == 0
+    store = Store(db)
+    try:
+        assert store.db["versions"].count_where("article_id = ?", [original["id"]]) == 2
+    finally:
+        store.close()
 
 
 def test_lsh_parameters_match_datasketch() -> None:

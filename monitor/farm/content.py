@@ -48,6 +48,8 @@ class FarmArticle:
     seed: str | None = None
     modified: datetime | None = None
     revision: int = 0
+    comments: int = 0  # the page's "Comment (N)" counter
+    views: int | None = None  # the page's view counter (None: derived from the id)
 
     @property
     def article_id(self) -> int:

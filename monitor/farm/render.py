@@ -132,7 +132,8 @@ def _laodong(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[Related
         f'<div class="social"><a href="#">{labels["share"]}</a> <a href="#">{labels["print"]}</a>'
         f"</div></div>{lead}"
         f'<div class="art-body">{_paragraphs_with_figures(a)}{sign}</div>'
-        f'<div class="comment-count"><a href="#comments">{labels["comment"]} (0)</a></div>'
+        f'<div class="comment-count"><a href="#comments">{labels["comment"]} ({a.comments})'
+        "</a></div>"
         f'<div class="tags"><span>Tags:</span> <a href="/tag/x">{escape(site.menu[0])}</a></div>'
         f"</div>{_related_block(site, related, a.lang)}</div>"
         f'<div class="col-4 sidebar"><div class="box most-read"><div class="box-title">'
@@ -198,7 +199,8 @@ def _portal(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[RelatedI
         f'<h1 class="post-title">{escape(a.title)}</h1></div>'
         f'<div class="post-content">{lead}{_paragraphs_with_figures(a, figure_at=2)}'
         f'<ul class="related-inline">{links}</ul>{source}</div>'
-        f'<div class="post-comments"><h3 class="comments-title">{labels["comment"]} (0)</h3>'
+        f'<div class="post-comments"><h3 class="comments-title">{labels["comment"]} '
+        f"({a.comments})</h3>"
         '<form class="comment-form"><textarea></textarea><button>Send</button></form></div>'
         "</article></div></main>" + _footer(site)
     )

@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import replace as with_changes
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from http import HTTPStatus
@@ -205,6 +206,16 @@ class Farm:
             self._cache.clear()
         return self.url_of(article.site, article.slug)
 
+    def count(self, site: str, slug: str, comments: int | None = None,
+              views: int | None = None) -> None:
+        """Change an article's counters only: the page changes, the article does not."""
+        with self._lock:
+            state = self.sites[site]
+            old = state.by_slug[slug]
+            state.replace(old, with_changes(old, comments=old.comments if comments is None
+                                       else comments, views=old.views if views is None else views))
+            self._cache.clear()
+
     def edit(self, site: str, slug: str, paragraphs: list[str] | None = None,
              replace: dict[int, str] | None = None) -> str:
         """Change an article's body (whole, or some paragraphs by index); returns its URL."""
@@ -283,7 +294,7 @@ class Farm:
                 source_url = self.url_of(origin["site"], origin["slug"])
         if source_url is None and article.source_name:
             source_url = self.base_url(next(iter(self._servers))) + "/"
-        views = 3 + article.article_id % 97
+        views = article.views if article.views is not None else 3 + article.article_id % 97
         return render.render_article(state.spec, article, url, related, views, source_url)
 
     def _feed(self, state: _SiteState, base: str) -> Page:
