@@ -17,7 +17,11 @@ def _warm_up() -> None:
     import trafilatura  # noqa: F401  (import once per worker, before the first page)
 
     import monitor.extract  # noqa: F401
-    import monitor.ingest  # noqa: F401
+    from monitor.dedupe import signature
+    from monitor.relevance import default_topic
+
+    signature("warm up")  # imports datasketch (and scipy): half a second, before the crawl
+    default_topic()  # loads and compiles the topic's terms
 
 
 def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
