@@ -8,6 +8,7 @@ reactor keeps fetching.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from scrapy import signals
@@ -53,20 +54,25 @@ class ExtractPipeline:
 
 
 class StorePipeline:
-    """Save articles in SQLite, a batch per transaction, and keep the crawl-run record.
+    """Save articles in SQLite, a batch per transaction, from one writer thread, and keep
+    the crawl-run record.
 
     Items wait in a small buffer (``NEWSWATCH_STORE_BATCH`` items or one second at most):
-    one transaction per batch costs far less than one per article. A crawl killed before
-    a flush loses only those fetches, which the next crawl repeats; nothing half-written.
+    one transaction per batch costs far less than one per article. All database work runs
+    on a single writer thread: the reactor keeps fetching while SQLite indexes text,
+    commits, or waits for a lock held by a reader. A crawl killed before a flush loses
+    only those fetches, which the next crawl repeats; nothing half-written.
     """
 
     def __init__(self, crawler: Any, db_path: str, batch_size: int) -> None:
         self.crawler = crawler
         self.db_path = db_path
         self.batch_size = batch_size
-        self.store: Store | None = None
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
+        self.store: Store | None = None  # created, used and closed on the writer thread
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
+        self.writes: list[Future[list[str]]] = []
         self.flusher: task.LoopingCall | None = None
 
     @classmethod
@@ -77,11 +83,13 @@ class StorePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def open_spider(self) -> None:
-        source = self.crawler.spider.source
+    def _open(self, source: Any) -> int:
         self.store = Store(self.db_path)
         self.store.upsert_sources([source])
-        self.run_id = self.store.start_run(source.name)
+        return self.store.start_run(source.name)
+
+    def open_spider(self) -> None:
+        self.run_id = self.writer.submit(self._open, self.crawler.spider.source).result()
         self.crawler.stats.set_value("newswatch/run_id", self.run_id)
         self.flusher = task.LoopingCall(self.flush)
         self.flusher.start(1.0, now=False)
@@ -93,29 +101,55 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
-        """Write the buffered articles in one transaction."""
-        if not self.pending or self.store is None:
-            return
-        batch, self.pending = self.pending, []
-        source = self.crawler.spider.source.name
-        statuses = Ingestor(self.store).ingest(
-            source, [(item["article"], item["url"]) for item in batch])
-        for status in statuses:
-            self.crawler.stats.inc_value(f"newswatch/{status}")
+        """Hand the buffered articles to the writer thread (one transaction), and count
+        the batches it has finished."""
+        if self.pending:
+            batch, self.pending = self.pending, []
+            source = self.crawler.spider.source.name
+            rows = [(item["article"], item["url"]) for item in batch]
+            self.writes.append(self.writer.submit(self._ingest, source, rows))
+        self._count(wait=False)
+
+    def _ingest(self, source: str, rows: list[tuple[dict[str, Any], str]]) -> list[str]:
+        assert self.store is not None
+        return Ingestor(self.store).ingest(source, rows)
+
+    def _count(self, wait: bool) -> None:
+        """Add finished batches' statuses to the stats (on the reactor thread)."""
+        still = []
+        for write in self.writes:
+            if not (wait or write.done()):
+                still.append(write)
+                continue
+            try:
+                statuses = write.result()
+            except Exception as exc:  # the transaction rolled back: nothing half-written
+                self.crawler.spider.record_error(self.db_path, f"storing a batch failed: {exc}")
+                continue
+            for status in statuses:
+                self.crawler.stats.inc_value(f"newswatch/{status}")
+        self.writes = still
 
     def close_spider(self) -> None:
         if self.flusher is not None and self.flusher.running:
             self.flusher.stop()
         self.flush()
+        self._count(wait=True)
+
+    def _finish(self, status: str, counts: dict[str, int], errors: list[str] | None) -> None:
+        assert self.store is not None and self.run_id is not None
+        self.store.finish_run(self.run_id, status, counts, errors)
+        self.store.close()
+        self.store = None
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        if self.store is None or self.run_id is None:
+        if self.run_id is None:
             return
         stats = self.crawler.stats
         counts = {key: stats.get_value(f"newswatch/{key}", 0) for key in COUNTS}
         counts["requests"] = stats.get_value("downloader/request_count", 0)
         status = "finished" if reason == "finished" else f"stopped: {reason}"
-        self.store.finish_run(self.run_id, status, counts,
-                              stats.get_value("newswatch/error_detail"))
-        self.store.close()
-        self.store = None
+        self.writer.submit(self._finish, status, counts,
+                           stats.get_value("newswatch/error_detail")).result()
+        self.writer.shutdown(wait=True)
+        self.run_id = None
