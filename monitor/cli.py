@@ -160,5 +160,49 @@ def farm(port: int, extra: int, prerender: bool) -> None:
             pass
 
 
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8001, show_default=True, help="Port.")
+def serve(db: Path, host: str, port: int) -> None:
+    """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
+    from monitor.serve import DatabaseNotFound, check_database
+    from monitor.serve import serve as run_serve
+
+    try:
+        check_database(db)
+        console.print(f"serving {db} read-only on http://{host}:{port}/ ; Ctrl-C to stop",
+                      highlight=False)
+        run_serve(db, host=host, port=port)
+    except DatabaseNotFound as exc:
+        _fail(str(exc), 2)
+
+
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="Output format.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Write to this file instead of stdout.")
+@click.option("--relevant-only", is_flag=True, help="Only articles judged relevant.")
+def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None:
+    """Export articles (id, url, source, title, author, published, language, relevance,
+    relevant, story_id, text) as JSON lines or CSV."""
+    from monitor.export import DatabaseNotFound
+    from monitor.export import export as run_export
+
+    try:
+        if output is None:
+            count = run_export(db, sys.stdout, fmt, relevant_only)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                count = run_export(db, handle, fmt, relevant_only)
+    except DatabaseNotFound as exc:
+        _fail(str(exc), 2)
+    console.print(f"{count} articles exported", highlight=False)
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,144 @@
+"""Datasette over a newswatch database: read-only, with shipped metadata, canned queries,
+a diff-rendering plugin and an Atom feed (datasette-atom).
+
+``build_datasette(db)`` returns a configured ``datasette.app.Datasette`` instance;
+``serve(db, host, port)`` runs it with uvicorn. ``newswatch serve`` is a thin shell over
+``serve``.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markupsafe import Markup, escape
+
+PACKAGE_DIR = Path(__file__).resolve().parent / "datasette"
+METADATA_FILE = PACKAGE_DIR / "metadata.yaml"
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+PLUGINS_DIR = PACKAGE_DIR / "plugins"
+STATIC_DIR = PACKAGE_DIR / "static"
+STATIC_MOUNT = "newswatch-static"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8001
+# the database block in metadata.yaml; renamed to the served file's Datasette name
+METADATA_DB_KEY = "newswatch"
+
+# Datasette settings: no writes are possible on an immutable file anyway; these keep
+# the instance light and queries short.
+SETTINGS = {"sql_time_limit_ms": 3000, "default_page_size": 50, "allow_download": False,
+            "facet_time_limit_ms": 500}
+
+_TAG = re.compile(r"<[^<>]*>")
+_ALLOWED = {"<ins>": "ins", "</ins>": "/ins", "<del>": "del", "</del>": "/del",
+            "<br>": "br", "<br/>": "br", "<br />": "br"}
+
+
+class DatabaseNotFound(FileNotFoundError):
+    """The database file to serve or export does not exist."""
+
+
+@cache
+def _shipped_metadata() -> dict[str, Any]:
+    return yaml.safe_load(METADATA_FILE.read_text(encoding="utf-8"))
+
+
+def database_name(db: str | Path) -> str:
+    """The name Datasette gives a database file (its stem)."""
+    return Path(db).stem
+
+
+def metadata_for(db: str | Path) -> dict[str, Any]:
+    """The shipped metadata with its database block under ``db``'s Datasette name."""
+    metadata = copy.deepcopy(_shipped_metadata())
+    databases = metadata.get("databases", {})
+    block = databases.pop(METADATA_DB_KEY, {})
+    databases[database_name(db)] = block
+    metadata["databases"] = databases
+    return metadata
+
+
+def sanitise_diff(value: str | None) -> Markup:
+    """A word diff (HTML with <ins>, <del> and <br>) as safe markup.
+
+    Only those three tags survive; any other tag is escaped and shown as text. Text is
+    unescaped then escaped again, so entities are kept but nothing else gets through.
+    Unclosed <ins>/<del> are closed at the end.
+    """
+    if not value:
+        return Markup("")
+    parts: list[str] = []
+    open_tags: list[str] = []
+    position = 0
+    for match in _TAG.finditer(value):
+        parts.append(str(escape(html.unescape(value[position:match.start()]))))
+        tag = _ALLOWED.get(match.group(0).lower())
+        if tag in ("ins", "del"):
+            open_tags.append(tag)
+            parts.append(f"<{tag}>")
+        elif tag in ("/ins", "/del") and tag[1:] in open_tags:
+            open_tags.remove(tag[1:])
+            parts.append(f"<{tag}>")
+        elif tag == "br":
+            parts.append("<br>")
+        else:
+            parts.append(str(escape(match.group(0))))
+        position = match.end()
+    parts.append(str(escape(html.unescape(value[position:]))))
+    parts.extend(f"</{tag}>" for tag in reversed(open_tags))
+    return Markup("".join(parts))
+
+
+def paragraphs(value: str | None) -> Markup:
+    """Clean text (one paragraph per line) as escaped paragraphs."""
+    if not value:
+        return Markup("")
+    return Markup("").join(Markup("<p>{}</p>").format(line)
+                           for line in value.splitlines() if line.strip())
+
+
+def check_database(db: str | Path) -> Path:
+    path = Path(db)
+    if not path.is_file():
+        raise DatabaseNotFound(f"database not found: {path}")
+    return path
+
+
+def datasette_args(db: str | Path, metadata_file: str | Path, host: str = DEFAULT_HOST,
+                   port: int = DEFAULT_PORT) -> list[str]:
+    """The equivalent ``datasette`` command line (``metadata_file`` holds
+    ``metadata_for(db)`` as JSON or YAML)."""
+    args = ["datasette", "serve", "-i", str(db), "--host", host, "--port", str(port),
+            "--metadata", str(metadata_file), "--template-dir", str(TEMPLATES_DIR),
+            "--plugins-dir", str(PLUGINS_DIR), "--static", f"{STATIC_MOUNT}:{STATIC_DIR}"]
+    for name, value in SETTINGS.items():
+        args += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
+    return args
+
+
+def build_datasette(db: str | Path) -> Any:
+    """A Datasette instance serving ``db`` immutable (read-only) with newswatch's
+    metadata, templates, plugins and static files."""
+    from datasette.app import Datasette
+
+    path = check_database(db)
+    return Datasette(immutables=[str(path)], metadata=metadata_for(path),
+                     template_dir=str(TEMPLATES_DIR), plugins_dir=str(PLUGINS_DIR),
+                     static_mounts=[(STATIC_MOUNT, str(STATIC_DIR))], settings=dict(SETTINGS))
+
+
+def serve(db: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve ``db`` until interrupted."""
+    import asyncio
+
+    import uvicorn
+    from datasette.cli import check_databases
+
+    ds = build_datasette(db)
+    asyncio.run(check_databases(ds))
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
