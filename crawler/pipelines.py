@@ -15,6 +15,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from twisted.internet import task
 
+from monitor.alerts import AlertConfig, load_alert_config
 from monitor.ingest import Ingestor
 from monitor.store import COUNTS, Store
 from monitor.workers import extract_and_analyze, extract_in_pool, shared_pool
@@ -64,10 +65,12 @@ class StorePipeline:
     only those fetches, which the next crawl repeats; nothing half-written.
     """
 
-    def __init__(self, crawler: Any, db_path: str, batch_size: int) -> None:
+    def __init__(self, crawler: Any, db_path: str, batch_size: int,
+                 alerts: AlertConfig | None = None) -> None:
         self.crawler = crawler
         self.db_path = db_path
         self.batch_size = batch_size
+        self.alerts = alerts or AlertConfig()
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
         self.store: Store | None = None  # created, used and closed on the writer thread
         self.run_id: int | None = None
@@ -77,8 +80,10 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
+        alerts_file = crawler.settings.get("NEWSWATCH_ALERTS")
         pipeline = cls(crawler, crawler.settings.get("NEWSWATCH_DB"),
-                       crawler.settings.getint("NEWSWATCH_STORE_BATCH", 50))
+                       crawler.settings.getint("NEWSWATCH_STORE_BATCH", 50),
+                       load_alert_config(alerts_file) if alerts_file else None)
         # spider_closed carries the finish reason, which close_spider does not
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -112,7 +117,7 @@ class StorePipeline:
 
     def _ingest(self, source: str, rows: list[tuple[dict[str, Any], str]]) -> list[str]:
         assert self.store is not None
-        return Ingestor(self.store).ingest(source, rows)
+        return Ingestor(self.store, self.alerts).ingest(source, rows)
 
     def _count(self, wait: bool) -> None:
         """Add finished batches' statuses to the stats (on the reactor thread)."""

@@ -33,6 +33,7 @@ ITEM_PIPELINES = {
 NEWSWATCH_CONFIG = "config/sources.yaml"  # sources file; demo: config/demo.yaml
 NEWSWATCH_DB = "newswatch.db"
 NEWSWATCH_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
+NEWSWATCH_ALERTS = "config/alerts.yaml"  # alert rules and channels ("" = no alerts)
 NEWSWATCH_STORE_BATCH = 50  # articles per SQLite transaction (flushed every second anyway)
 
 # Middlewares newswatch has no use for: each one costs reactor time on every request.

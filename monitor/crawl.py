@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.alerts import ALERTS_FILE
 from monitor.config import DEFAULT_CONFIG, ConfigError, load_settings
 from monitor.store import COUNTS, Store
 
@@ -47,13 +48,15 @@ class CrawlResult:
 def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
           sources: Sequence[str] | None = None, variables: Mapping[str, str] | None = None,
           progress: Progress | None = None, scrapy_settings: Mapping[str, Any] | None = None,
-          timeout: float | None = None) -> CrawlResult:
+          timeout: float | None = None, alerts: str | Path | None = ALERTS_FILE) -> CrawlResult:
     """Crawl ``sources`` (default: all in ``config``) into ``db_path``; blocks until done.
 
     ``progress`` is called with ``{source: {"found", "done", "errors"}}`` as pages are
-    stored. Raises ConfigError for a bad config or unknown source, CrawlError when the
-    crawl process fails.
+    stored. ``alerts`` is the alerts file whose rules queue alerts with the articles
+    (None: queue none). Raises ConfigError for a bad config or unknown source,
+    CrawlError when the crawl process fails.
     """
+    overrides = {"NEWSWATCH_ALERTS": str(alerts) if alerts else "", **(scrapy_settings or {})}
     settings = load_settings(config, variables)  # fail fast, in the caller, on bad config
     names = list(sources) if sources else [s.name for s in settings.sources]
     for name in names:
@@ -64,7 +67,7 @@ def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.
     child = context.Process(
         target=_crawl_child, name="newswatch-crawl",
         args=(str(config), dict(variables or {}), names, str(db_path),
-              dict(scrapy_settings or {}), events),
+              overrides, events),
     )
     child.start()
     run_ids: list[int] = []

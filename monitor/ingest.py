@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor import dedupe
+from monitor.alerts import AlertConfig
 from monitor.diff import unified_diff, word_diff_html
 from monitor.entity_rules import DEFAULT_TZ
 from monitor.relevance import Topic, judge
@@ -52,9 +53,10 @@ def _utc(published: str | None) -> str | None:
 class Ingestor:
     """Stores analysed articles into a :class:`Store`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, alerts: AlertConfig | None = None) -> None:
         self.store = store
         self.db = store.db
+        self.alerts = alerts or AlertConfig()
 
     def ingest(self, source: str, batch: list[tuple[dict[str, Any], str]]) -> list[str]:
         """Store a batch in one transaction; a status per article, in order:
@@ -94,7 +96,10 @@ class Ingestor:
         self._touched.add(row["story_id"])
         if story_id is not None:
             return DUPLICATE
-        return NEW if article["relevant"] else IRRELEVANT
+        if not article["relevant"]:
+            return IRRELEVANT
+        self.alerts.enqueue(self.db, "new", {**row, "id": article_id}, stamp)  # same transaction
+        return NEW
 
     def _row(self, source: str, article: dict[str, Any], fetched_url: str,
              stamp: str) -> dict[str, Any]:
@@ -127,6 +132,8 @@ class Ingestor:
         self._index(existing["id"], article["signature"])
         self._index_event(existing["id"], article)
         self._touched.add(existing["story_id"])
+        self.alerts.enqueue(self.db, "updated", {**row, "id": existing["id"],
+                                                 "story_id": existing["story_id"]}, stamp)
 
     def _add_version(self, article_id: int, version: int, article: dict[str, Any],
                      diff: str | None, word_diff: str | None, stamp: str) -> None:

@@ -89,9 +89,29 @@ def _m3_event_keys(db: sqlite_utils.Database) -> None:
     db["event_keys"].create_index(["article_id"])
 
 
+def _m4_outbox_fetches_daemon(db: sqlite_utils.Database) -> None:
+    # the alert outbox: one row per (article event, rule, channel), written with the article
+    db["alerts"].create({
+        "id": int, "key": str, "article_id": int, "story_id": int, "version": int,
+        "kind": str, "rule": str, "channel": str, "status": str, "attempts": int,
+        "next_attempt": str, "last_error": str, "created": str, "sent": str,
+    }, pk="id")
+    db["alerts"].create_index(["key"], unique=True)  # the idempotency key
+    db["alerts"].create_index(["status", "next_attempt"])
+    # what makes re-crawls cheap: validators and when each URL was last fetched
+    db["fetches"].create({
+        "url": str, "etag": str, "last_modified": str, "status": int, "fetched": str,
+        "changed": str,
+    }, pk="url")
+    # the daemon's heartbeat and schedule, read by `newswatch status`
+    db["daemon"].create({"name": str, "pid": int, "started": str, "beat": str,
+                         "state": str}, pk="name")
+    db["crawl_runs"].add_column("skipped", int)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_initial, _m2_stories_versions, _m3_event_keys]
+    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon]
 
 
 class Store:

@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 
+from monitor.alerts import load_alert_config
 from monitor.config import DEMO_CONFIG
 from monitor.crawl import CrawlResult, crawl
 from monitor.farm import Farm
@@ -145,6 +146,13 @@ def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
     store = Store(db)
     try:
         assert store.db["versions"].count_where("article_id = ?", [original["id"]]) == 2
+        # the outbox, filled in the same transactions: one "new" per channel for the story,
+        # one "updated" per channel for version 2; nothing for the copy or the noise
+        alerts = [(a["kind"], a["article_id"], a["version"]) for a in store.db["alerts"].rows_where(
+            "story_id = ?", [original["story_id"]], order_by="id")]
+        channels = len(load_alert_config().rules[0].channels)
+        assert alerts == [("new", original["id"], 1)] * channels + \
+            [("updated", original["id"], 2)] * channels
     finally:
         store.close()
 
