@@ -35,16 +35,27 @@ NEWSWATCH_DB = "newswatch.db"
 NEWSWATCH_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 NEWSWATCH_ALERTS = "config/alerts.yaml"  # alert rules and channels ("" = no alerts)
 NEWSWATCH_STORE_BATCH = 50  # articles per SQLite transaction (flushed every second anyway)
+# incremental crawling (crawler/middlewares.py; docs/USAGE.md "Incremental crawling")
+NEWSWATCH_FETCH_LOG = True  # record every response's validators in the `fetches` table
+NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that log; 304 = skip
+NEWSWATCH_SKIP_STORED = True  # stored articles older than the re-check window: not fetched
+NEWSWATCH_RECHECK_DAYS = 3  # stored articles published within this many days are re-checked
 
-# Middlewares newswatch has no use for: each one costs reactor time on every request.
+# Middlewares newswatch has no use for are off (each costs reactor time on every
+# request); its own incremental-crawling ones are on.
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    # below Retry (550) and Redirect (600): they see final responses only; the log (540)
+    # records a 304 before ConditionalGet (530) turns it into NotModified
+    "crawler.middlewares.ConditionalGetMiddleware": 530,
+    "crawler.middlewares.FetchLogMiddleware": 540,
 }
 SPIDER_MIDDLEWARES = {
     # the spider bounds its own fan-out (listing pages, child sitemaps); per-request
     # depth bookkeeping and meta-copy checks only cost time on 2,000-link sitemaps
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    "crawler.middlewares.RecheckWindowMiddleware": 950,  # stored, settled articles: skipped
 }

@@ -204,5 +204,169 @@ def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None
     console.print(f"{count} articles exported", highlight=False)
 
 
+def _alerts_setup(db: Path, alerts_config: Path) -> tuple[Any, Any]:
+    from monitor.alerts import load_alert_config
+    from monitor.store import Store
+
+    try:
+        config = load_alert_config(alerts_config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    return Store(db), config
+
+
+@main.group()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file (default: config/alerts.yaml).")
+@click.pass_context
+def alerts(ctx: click.Context, db: Path, alerts_config: Path | None) -> None:
+    """The alert outbox: list, deliver, retry, test a channel."""
+    from monitor.alerts import ALERTS_FILE
+
+    ctx.obj = {"db": db, "alerts_config": alerts_config or ALERTS_FILE}
+
+
+@alerts.command("list")
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]),
+              default=None, help="Only alerts in this state.")
+@click.option("--limit", default=50, show_default=True, help="At most this many (newest).")
+@click.pass_obj
+def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
+    """Alerts in the outbox, newest first."""
+    from monitor.delivery import list_alerts
+    from monitor.store import Store
+
+    store = Store(obj["db"])
+    try:
+        rows = list_alerts(store, status, limit)
+    finally:
+        store.close()
+    table = Table(title=f"alerts ({len(rows)})")
+    for column in ("id", "kind", "rule", "channel", "status", "attempts", "next attempt",
+                   "sent", "title", "last error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(str(row["id"]), row["kind"], row["rule"], row["channel"], row["status"],
+                      str(row["attempts"]), row["next_attempt"] or "", row["sent"] or "",
+                      (row["title"] or "")[:60], (row["last_error"] or "")[:80])
+    out.print(table)
+
+
+@alerts.command("deliver")
+@click.option("--max-attempts", default=8, show_default=True,
+              help="Attempts before an alert is marked failed.")
+@click.pass_obj
+def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
+    """One delivery pass over the due pending alerts."""
+    from monitor.delivery import deliver_pending
+
+    store, config = _alerts_setup(obj["db"], obj["alerts_config"])
+    try:
+        report = deliver_pending(store, config, max_attempts=max_attempts)
+    finally:
+        store.close()
+    out.print(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
+              f"held for digest {report.held}, recovered {report.recovered}", highlight=False)
+    for error in dict.fromkeys(report.errors):
+        console.print(f"[yellow]error:[/] {error}", highlight=False, soft_wrap=True)
+
+
+@alerts.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.pass_obj
+def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
+    """Put failed alerts (all, or IDs) back to pending; the next delivery sends them."""
+    from monitor.delivery import retry_failed
+    from monitor.store import Store
+
+    store = Store(obj["db"])
+    try:
+        count = retry_failed(store, ids or None)
+    finally:
+        store.close()
+    out.print(f"{count} failed alerts queued again", highlight=False)
+
+
+@alerts.command("test")
+@click.argument("channel")
+@click.pass_obj
+def alerts_test(obj: dict[str, Any], channel: str) -> None:
+    """Send a test message to CHANNEL; exit 1 if it fails."""
+    from monitor.alerts import load_alert_config
+    from monitor.delivery import DeliveryError, send_test
+
+    try:
+        config = load_alert_config(obj["alerts_config"])
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    if channel not in config.channels:
+        _fail(f"no channel {channel!r} (have: {', '.join(config.channels) or 'none'})", 2)
+    try:
+        send_test(config, channel)
+    except DeliveryError as exc:
+        _fail(str(exc))
+    out.print(f"test message sent to {channel}", highlight=False)
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="Sources file (${VAR} placeholders from the environment).")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file (default: config/alerts.yaml).")
+@click.option("--log-level", default="INFO", show_default=True)
+def run(config: Path, db: Path, alerts_config: Path | None, log_level: str) -> None:
+    """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM."""
+    import logging
+
+    from monitor.alerts import ALERTS_FILE
+    from monitor.scheduler import Daemon
+
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    sys.exit(daemon.run_forever())
+
+
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def status(db: Path, as_json: bool) -> None:
+    """Is the daemon alive; last run, counts and errors per source; next runs; the outbox."""
+    import json
+
+    from monitor.scheduler import status as daemon_status
+
+    if not db.exists():
+        _fail(f"{db}: no such database", 2)
+    report = daemon_status(db)
+    if as_json:
+        out.print(json.dumps(report, default=str), highlight=False, soft_wrap=True)
+        return
+    daemon = report["daemon"]
+    alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
+    out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
+    table = Table(title="last run per source")
+    for column in ("source", "started", "status", "new", "updated", "duplicate", "errors",
+                   "next run"):
+        table.add_column(column)
+    for run_row in report["last_runs"]:
+        table.add_row(run_row["source"], run_row["started"], run_row["status"],
+                      *(str(run_row.get(k) or 0) for k in ("new", "updated", "duplicate",
+                                                          "errors")),
+                      report["next_runs"].get(f"crawl:{run_row['source']}") or "-")
+    out.print(table)
+    alerts = report["alerts"]
+    out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))
+                            or "none"))
+
+
 if __name__ == "__main__":
     main()

@@ -90,6 +90,10 @@ class Source(_Model):
     download_delay: float = Field(default=0.5, ge=0)
     concurrency: int = Field(default=4, ge=1, le=64)
     timezone: str = Field(default="+07:00", pattern=r"^[+-]\d\d:\d\d$")
+    interval: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: crawl every ...
+    cron: str | None = None  # daemon: crontab schedule instead of the interval
+    jitter: str = Field(default="60s", pattern=r"^\d+[smh]$")  # daemon: random delay up to
+    crawl_timeout: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: kill after
     profile: SiteProfile = Field(default_factory=SiteProfile)
 
     @field_validator("article_pattern")
@@ -109,6 +113,18 @@ class Source(_Model):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"not an http(s) URL: {value!r}")
         return values
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"invalid crontab {value!r}: {exc}") from exc
+        return value
 
     @cached_property
     def article_regex(self) -> re.Pattern[str]:
@@ -153,6 +169,11 @@ class Settings(_Model):
                 return source
         known = ", ".join(s.name for s in self.sources)
         raise ConfigError(f"unknown source {name!r} (known: {known})")
+
+
+def seconds(duration: str) -> int:
+    """ "90s", "30m", "2h" -> seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
 
 
 def _line_index(node: yaml.Node, path: tuple[Any, ...], index: dict[tuple[Any, ...], int]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue as queue_module
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,9 +71,14 @@ def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.
               overrides, events),
     )
     child.start()
+    started = time.monotonic()
     run_ids: list[int] = []
     failure: str | None = None
     while True:
+        if timeout is not None and time.monotonic() - started > timeout:
+            _stop(child)
+            _abort_runs(db_path, names, f"aborted: no end after {timeout:.0f} s")
+            raise CrawlError(f"crawl of {', '.join(names)} killed after {timeout:.0f} s")
         try:
             kind, payload = events.get(timeout=0.5)
         except queue_module.Empty:
@@ -85,12 +91,33 @@ def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.
             run_ids = payload
         elif kind == "failed":
             failure = payload
-    child.join(timeout)
+    child.join()
     if failure or child.exitcode != 0:
+        _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}")
         raise CrawlError(failure or f"crawl process exited with code {child.exitcode}")
     store = Store(db_path)
     try:
         return CrawlResult(db_path=db_path, runs=store.runs(run_ids))
+    finally:
+        store.close()
+
+
+def _stop(child: Any) -> None:
+    """SIGTERM, then SIGKILL if the child does not go."""
+    child.terminate()
+    child.join(5)
+    if child.is_alive():
+        child.kill()
+        child.join(5)
+
+
+def _abort_runs(db_path: Path, names: Sequence[str], status: str) -> None:
+    """Close the crawl-run rows a dead crawl left open (status "running")."""
+    if not db_path.exists():
+        return
+    store = Store(db_path)
+    try:
+        store.abort_running(names, status)
     finally:
         store.close()
 
@@ -129,7 +156,8 @@ def _crawl_child(config: str, variables: dict[str, str], names: list[str], db_pa
                 if stats is None:
                     continue
                 done = sum(stats.get_value(f"newswatch/{k}", 0)
-                           for k in ("new", "irrelevant", "duplicate", "updated", "unchanged"))
+                           for k in ("new", "irrelevant", "duplicate", "updated", "unchanged",
+                                     "skipped"))
                 snapshot[name] = {"found": stats.get_value("newswatch/found", 0),
                                   "done": done, "errors": stats.get_value("newswatch/errors", 0)}
             events.put(("progress", snapshot))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -20,8 +21,8 @@ DEFAULT_DB = Path("newswatch.db")
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 DUPLICATE, IRRELEVANT = "duplicate", "irrelevant"
-COUNTS = ("found", "new", "updated", "duplicate", "irrelevant", "unchanged", "errors",
-          "requests")
+COUNTS = ("found", "new", "updated", "duplicate", "irrelevant", "unchanged", "skipped",
+          "errors", "requests")
 
 
 def now() -> str:
@@ -186,6 +187,16 @@ class Store:
                 "error_detail": "\n".join(error_detail[:50]) if error_detail else None,
             })
 
+    def abort_running(self, sources: Iterable[str], status: str) -> int:
+        """Mark open ("running") crawl runs of ``sources`` as ended with ``status``."""
+        names = list(sources)
+        marks = ",".join("?" * len(names))
+        with self.db.conn:
+            cursor = self.db.execute(
+                f"update crawl_runs set status = ?, finished = ? "
+                f"where status = 'running' and source in ({marks})", [status, now(), *names])
+        return cursor.rowcount
+
     def runs(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """Crawl runs, newest last (only ``ids`` when given)."""
         if ids is None:
@@ -197,3 +208,41 @@ class Store:
     def _get(self, table: str, column: str, value: Any) -> dict[str, Any] | None:
         rows = list(self.db[table].rows_where(f"{column} = ?", [value], limit=1))
         return rows[0] if rows else None
+
+    # -- incremental crawling ------------------------------------------------------------
+    def fetches_for(self, domains: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The fetch log of URLs on ``domains`` (and their subdomains), by URL; one query."""
+        hosts = [d.lower().strip(".") for d in domains if d]
+        if not hosts:
+            return {}
+        like = " or ".join(["url like ? or url like ?"] * len(hosts))
+        params = [p for h in hosts for p in (f"http%://{h}%", f"http%://%.{h}%")]
+        rows = self.db.execute(
+            "select url, etag, last_modified, status, fetched, changed from fetches "
+            f"where {like}", params).fetchall()
+        columns = ("url", "etag", "last_modified", "status", "fetched", "changed")
+        out = {}
+        for row in rows:  # LIKE also matches 127.0.0.110 for 127.0.0.11: check the host
+            host = (urlsplit(row[0]).hostname or "").lower()
+            if any(host == h or host.endswith("." + h) for h in hosts):
+                out[row[0]] = dict(zip(columns, row, strict=True))
+        return out
+
+    def save_fetches(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Upsert fetch-log rows in one transaction; returns how many."""
+        rows = list(rows)
+        if rows:
+            with self.db.conn:
+                self.db.conn.executemany(
+                    "insert or replace into fetches (url, etag, last_modified, status, "
+                    "fetched, changed) values (:url, :etag, :last_modified, :status, "
+                    ":fetched, :changed)", rows)
+        return len(rows)
+
+    def settled_urls(self, source: str, before: str) -> set[str]:
+        """Stored article URLs of ``source`` published before ``before`` (UTC ISO): not
+        due for a change check."""
+        rows = self.db.execute(
+            "select url from articles where source = ? and published_utc is not null "
+            "and published_utc < ?", [source, before]).fetchall()
+        return {row[0] for row in rows}

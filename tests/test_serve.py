@@ -50,7 +50,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         article = next(a for a in farm.all_articles()
                        if a.site == EDIT_SITE and a.topic == "vn-us")
         farm.edit(EDIT_SITE, article.slug, replace={0: EDITED})
-        result = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=[EDIT_SITE])
+        result = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=[EDIT_SITE],
+                       scrapy_settings={"NEWSWATCH_RECHECK_DAYS": 36500})  # 2024 articles
         assert result.totals["updated"] == 1
         yield {"db": db, "edited_url": farm.url_of(EDIT_SITE, article.slug)}
 

@@ -116,7 +116,8 @@ def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
     edited = "Under the document, the US will support Vietnam in surveying reserves and " \
              "training 200 geologists by 2027."
     fresh_farm.edit("laodong_en", story["slug"], replace={1: edited})
-    third = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
+    third = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"],
+                  scrapy_settings={"NEWSWATCH_RECHECK_DAYS": 36500})  # dated 2024: re-check
     assert (third.totals["updated"], third.totals["new"], third.totals["duplicate"]) == (1, 0, 0)
     store = Store(db)
     versions = list(store.db["versions"].rows_where(
@@ -135,13 +136,15 @@ def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
     spaced = [p.replace(" the ", "  the  ") for p in fresh_farm.article(
         "laodong_en", story["slug"]).paragraphs]
     fresh_farm.edit("laodong_en", story["slug"], paragraphs=spaced)  # whitespace only
-    fourth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
+    fourth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"],
+                  scrapy_settings={"NEWSWATCH_RECHECK_DAYS": 36500})
     assert fourth.totals["updated"] == 0 and fourth.totals["unchanged"] >= 1
 
     before = urllib.request.urlopen(url, timeout=10).read()
     fresh_farm.count("laodong_en", story["slug"], comments=12)  # counter only
     assert urllib.request.urlopen(url, timeout=10).read() != before  # the page did change
-    fifth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"])
+    fifth = crawl(DEMO_CONFIG, db, variables=variables, sources=["laodong_en"],
+                  scrapy_settings={"NEWSWATCH_RECHECK_DAYS": 36500})
     assert fifth.totals["updated"] == 0
     store = Store(db)
     try:

@@ -20,6 +20,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
+from crawler.middlewares import NotModified
 from monitor.config import Source, load_settings
 from monitor.urls import canonicalize
 
@@ -159,10 +160,12 @@ class NewsSpider(scrapy.Spider):
         """Count and log a failed request (HTTP error, timeout, refused connection).
 
         A request that robots.txt forbids is skipped, not an error: it is what we were
-        told to do.
+        told to do. A page answered 304 (not modified) is neither: nothing to parse.
         """
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        if failure.check(NotModified):  # a 304: counted by ConditionalGetMiddleware
+            return
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             self.crawler.stats.inc_value("newswatch/skipped")
             self.logger.info("%s: skipped (%s)", url, failure.getErrorMessage() or "ignored")

@@ -1,0 +1,207 @@
+"""Incremental crawling: what makes a re-crawl of unchanged sites cheap.
+
+Three small components, each built by ``from_crawler`` and switched by a setting:
+
+- ``FetchLogMiddleware`` (``NEWSWATCH_FETCH_LOG``): records every response (URL, ETag,
+  Last-Modified, status, when fetched, when it last changed) in the ``fetches`` table.
+- ``ConditionalGetMiddleware`` (``NEWSWATCH_CONDITIONAL_GET``): sends If-None-Match /
+  If-Modified-Since from that log for feeds, sitemaps, listings and articles due for a
+  change check; a 304 answer is "not modified" and never reaches the spider.
+- ``RecheckWindowMiddleware`` (``NEWSWATCH_SKIP_STORED``, ``NEWSWATCH_RECHECK_DAYS``):
+  an article already stored and published more than N days ago is not requested again.
+
+The fetch log of the source's domains is read once (one query) and written once, in one
+transaction, when the spider closes; in between it lives in memory.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+
+from monitor.store import Store, now
+
+CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "listing"})
+
+
+class NotModified(IgnoreRequest):
+    """The server answered 304: the page is as it was at the last fetch."""
+
+
+class FetchLog:
+    """The fetch log of one crawl, shared by the middlewares (one per crawler)."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.db_path = crawler.settings.get("NEWSWATCH_DB")
+        self.entries: dict[str, dict[str, Any]] | None = None
+        self.dirty: dict[str, dict[str, Any]] = {}
+        self.recording = False
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def of(cls, crawler: Any) -> FetchLog:
+        """The crawler's fetch log, created on first use."""
+        log = getattr(crawler, "_newswatch_fetch_log", None)
+        if log is None:
+            log = cls(crawler)
+            crawler._newswatch_fetch_log = log
+        return log
+
+    def spider_opened(self, spider: Any) -> None:
+        self._load()
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        if self.entries is None:
+            source = getattr(self.crawler.spider, "source", None)
+            domains = list(getattr(source, "domains", None) or [])
+            store = Store(self.db_path)
+            try:
+                self.entries = store.fetches_for(domains)
+            finally:
+                store.close()
+        return self.entries
+
+    def get(self, url: str) -> dict[str, Any] | None:
+        """What the log knows about ``url`` (from this crawl or an earlier one)."""
+        return self._load().get(url)
+
+    def record(self, url: str, response: Response) -> bool:
+        """Log one response; returns whether the page changed since the last fetch."""
+        previous = self.get(url)
+        etag = _header(response, b"ETag")
+        last_modified = _header(response, b"Last-Modified")
+        stamp = now()
+        if response.status == 304:
+            changed = False
+            etag = etag or (previous or {}).get("etag")
+            last_modified = last_modified or (previous or {}).get("last_modified")
+        elif previous is None or previous["status"] not in (200, 304) or response.status != 200:
+            changed = previous is None or previous["status"] != response.status
+        else:
+            # a 200 again: changed when its validators changed (or it has none to compare)
+            changed = (not (etag or last_modified)
+                       or (etag, last_modified) != (previous["etag"], previous["last_modified"]))
+        row = {"url": url, "etag": etag, "last_modified": last_modified,
+               "status": response.status, "fetched": stamp,
+               "changed": stamp if changed or previous is None else previous["changed"]}
+        self._load()[url] = row
+        self.dirty[url] = row
+        return changed
+
+    def spider_closed(self, spider: Any) -> None:
+        """Write this crawl's fetches, one transaction, on a connection of its own."""
+        if not (self.recording and self.dirty):
+            return
+        store = Store(self.db_path)
+        try:
+            store.save_fetches(self.dirty.values())
+        finally:
+            store.close()
+        self.crawler.stats.set_value("newswatch/fetches_logged", len(self.dirty))
+        self.dirty = {}
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+class FetchLogMiddleware:
+    """Downloader middleware: log every final response (after retries and redirects)."""
+
+    def __init__(self, log: FetchLog) -> None:
+        self.log = log
+        log.recording = True
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> FetchLogMiddleware:
+        if not crawler.settings.getbool("NEWSWATCH_FETCH_LOG"):
+            raise NotConfigured
+        return cls(FetchLog.of(crawler))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self.log.record(request.url, response)
+        return response
+
+
+class ConditionalGetMiddleware:
+    """Downloader middleware: conditional GETs from the fetch log; a 304 answer raises
+    ``NotModified`` (counted as ``newswatch/not_modified``) instead of reaching the spider."""
+
+    def __init__(self, log: FetchLog, stats: Any) -> None:
+        self.log = log
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ConditionalGetMiddleware:
+        if not crawler.settings.getbool("NEWSWATCH_CONDITIONAL_GET"):
+            raise NotConfigured
+        return cls(FetchLog.of(crawler), crawler.stats)
+
+    def process_request(self, request: Request) -> None:
+        kind = request.meta.get("kind")
+        if kind not in CONDITIONAL_KINDS and not (kind == "article"
+                                                  and request.meta.get("recheck")):
+            return
+        entry = self.log.get(request.url)
+        if not entry or entry["status"] not in (200, 304):
+            return
+        if entry["etag"] and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = entry["etag"]
+        if entry["last_modified"] and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = entry["last_modified"]
+        request.meta["conditional"] = True
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status != 304 or not request.meta.get("conditional"):
+            return response
+        self.stats.inc_value("newswatch/not_modified")
+        if request.meta.get("kind") == "article":
+            self.stats.inc_value("newswatch/unchanged")  # re-checked, and as stored
+        raise NotModified(f"not modified: {request.url}")
+
+
+class RecheckWindowMiddleware(BaseSpiderMiddleware):
+    """Spider middleware: drop requests for stored articles published more than
+    ``NEWSWATCH_RECHECK_DAYS`` days ago (counted as ``newswatch/skipped``); the others
+    (recent, or without a date) are re-checked, conditionally."""
+
+    def __init__(self, crawler: Any, days: float) -> None:
+        super().__init__(crawler)
+        self.days = days
+        self.settled: set[str] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RecheckWindowMiddleware:
+        if not crawler.settings.getbool("NEWSWATCH_SKIP_STORED"):
+            raise NotConfigured
+        return cls(crawler, crawler.settings.getfloat("NEWSWATCH_RECHECK_DAYS", 3))
+
+    def _settled(self) -> set[str]:
+        if self.settled is None:
+            source = self.crawler.spider.source
+            before = datetime.now(UTC) - timedelta(days=self.days)
+            store = Store(self.crawler.settings.get("NEWSWATCH_DB"))
+            try:
+                self.settled = store.settled_urls(
+                    source.name, before.isoformat(timespec="seconds"))
+            finally:
+                store.close()
+        return self.settled
+
+    def get_processed_request(self, request: Request,
+                              response: Response | None) -> Request | None:
+        if request.meta.get("kind") != "article":
+            return request
+        if request.url in self._settled():
+            self.crawler.stats.inc_value("newswatch/skipped")
+            return None
+        request.meta["recheck"] = True
+        return request

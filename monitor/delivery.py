@@ -1,0 +1,410 @@
+"""Deliver the alert outbox: claim, send, mark; retries with exponential backoff.
+
+``monitor.ingest`` writes alert rows (table ``alerts``) in the article's transaction; this
+module sends them. Each pass:
+
+1. releases rows left ``sending`` by a crashed deliverer whose claim has expired;
+2. picks rows ``pending`` whose ``next_attempt`` is due, channel by channel;
+3. *claims* each (``status = 'sending'``, ``next_attempt`` = claim expiry) in one
+   transaction, so two deliverers never send the same row;
+4. sends it, then immediately marks it ``sent`` (with the ``sent`` time); on failure it
+   goes back to ``pending`` with ``attempts + 1``, the (redacted) ``last_error`` and a
+   later ``next_attempt`` (30 s x 2^(attempts-1), at most 1 h, plus up to 10 % jitter);
+   after ``max_attempts`` it is ``failed`` and waits for :func:`retry_failed`.
+
+A crash between a successful send and its mark can resend at most that one alert (or one
+digest) after the claim expires: at-least-once at the channel. The webhook carries the
+alert's idempotency key (``Idempotency-Key`` header and ``id`` field) and every email an
+``X-Newswatch-Key`` header, so receivers can drop the repeat.
+
+Secrets: ``${VAR}`` placeholders in a channel's URL or secret are read from the
+environment at send time; resolved values are never written to the database or logs
+(they are masked in ``last_error``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import random
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.alerts import FAILED, PENDING, SENT, AlertConfig, Channel
+from monitor.store import Store
+
+SENDING = "sending"
+SCHEMA = "newswatch.alert/1"
+DIGEST_SCHEMA = "newswatch.digest/1"
+SIGNATURE_HEADER = "X-Newswatch-Signature"
+KEY_HEADER = "X-Newswatch-Key"  # on emails
+BASE_DELAY = 30.0  # seconds before the first retry
+MAX_DELAY = 3600.0  # longest wait between retries
+JITTER = 0.1  # up to +10 %
+CLAIM_TIMEOUT = timedelta(minutes=5)  # a 'sending' row older than this was abandoned
+HTTP_TIMEOUT = 15.0
+MAX_ERROR = 500
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class DeliveryError(RuntimeError):
+    """A channel could not take a message (the text is safe to store: no secrets)."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did (counts of alert rows)."""
+
+    sent: int = 0
+    retrying: int = 0  # failed this time, will be retried
+    failed: int = 0  # failed for good (retry budget spent)
+    held: int = 0  # waiting for their channel's digest
+    recovered: int = 0  # abandoned claims put back to pending
+    errors: list[str] = field(default_factory=list)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _stamp(when: datetime) -> str:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _parse(stamp: str) -> datetime:
+    parsed = datetime.fromisoformat(stamp)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def resolve(text: str, env: Mapping[str, str], secrets: list[str] | None = None) -> str:
+    """Replace ``${VAR}`` from ``env``; a missing or empty variable is a DeliveryError.
+    Resolved values are appended to ``secrets`` (for redaction)."""
+
+    def one(match: re.Match[str]) -> str:
+        value = env.get(match.group(1))
+        if not value:
+            raise DeliveryError(f"environment variable {match.group(1)} is not set")
+        if secrets is not None:
+            secrets.append(value)
+        return value
+
+    return _VAR.sub(one, text)
+
+
+def redact(message: str, secrets: Iterable[str]) -> str:
+    """``message`` with every secret (longest first) replaced by ``***``."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        message = message.replace(secret, "***")
+        quoted = urllib.parse.quote(secret, safe="")
+        if quoted != secret:
+            message = message.replace(quoted, "***")
+    return message
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The ``X-Newswatch-Signature`` header value for a body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, header: str, secret: str) -> bool:
+    """For receivers: whether ``header`` (``sha256=<hex>``) signs the raw ``body``."""
+    if not header or not secret:
+        return False
+    return hmac.compare_digest(sign(body, secret), header.strip())
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt (jittered)."""
+    delay = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
+    return delay * (1 + random.uniform(0, JITTER))
+
+
+# -- payloads --------------------------------------------------------------------------------
+def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]:
+    """The webhook JSON document of one alert (schema ``newswatch.alert/1``)."""
+    db = store.db
+    article = store._get("articles", "id", alert["article_id"]) or {}
+    story = store._get("stories", "id", alert["story_id"]) or {}
+    diff = None
+    if alert["kind"] == "updated":
+        row = db.execute("select diff from versions where article_id = ? and version = ?",
+                         [alert["article_id"], alert["version"]]).fetchone()
+        diff = row[0] if row else None
+    return {
+        "schema": SCHEMA, "id": alert["key"], "kind": alert["kind"], "rule": alert["rule"],
+        "article": {
+            "id": article.get("id"), "url": article.get("url"),
+            "title": article.get("title"), "source": article.get("source"),
+            "language": article.get("language"), "published": article.get("published"),
+            "lead": article.get("lead"), "version": alert["version"],
+            "relevance": article.get("relevance"),
+            "reasons": json.loads(article["reasons"]) if article.get("reasons") else [],
+        },
+        "story": {
+            "id": story.get("id"), "title": story.get("title"),
+            "articles": story.get("articles"),
+            "languages": json.loads(story["languages"]) if story.get("languages") else [],
+        },
+        "diff": diff, "sent_at": sent_at,
+    }
+
+
+def digest_key(keys: Iterable[str]) -> str:
+    """Idempotency key of a digest: a hash of its alerts' keys."""
+    return "digest:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
+
+
+def text_message(docs: list[dict[str, Any]]) -> tuple[str, str]:
+    """(title, body) in plain text for apprise channels."""
+    parts = []
+    for doc in docs:
+        article, story = doc["article"], doc["story"]
+        lines = [f"{'UPDATED' if doc['kind'] == 'updated' else 'NEW'}: {article['title']}",
+                 article["url"] or "",
+                 f"{article['source']} · {article['language']} · {article['published']} · "
+                 f"relevance {article['relevance']}"]
+        if article["reasons"]:
+            lines.append("why: " + "; ".join(str(r) for r in article["reasons"][:5]))
+        if article["lead"]:
+            lines.append(article["lead"])
+        if story.get("articles") and story["articles"] > 1:
+            lines.append(f"story: {story['articles']} articles in "
+                         f"{', '.join(story['languages'])}")
+        if doc["diff"]:
+            lines += ["", doc["diff"]]
+        parts.append("\n".join(lines))
+    if len(docs) == 1:
+        doc = docs[0]
+        prefix = "updated: " if doc["kind"] == "updated" else ""
+        title = f"[newswatch] {prefix}{doc['article']['title']}"
+    else:
+        title = f"[newswatch] {len(docs)} alerts"
+    return title, "\n\n---\n\n".join(parts)
+
+
+# -- channels --------------------------------------------------------------------------------
+def send(channel: Channel, docs: list[dict[str, Any]], key: str,
+         env: Mapping[str, str] = os.environ) -> None:
+    """Send one message (one alert, or a digest of several) through ``channel``; raises
+    DeliveryError with a redacted reason on any failure."""
+    secrets: list[str] = []
+    try:
+        if channel.webhook:
+            _send_webhook(channel, docs, key, env, secrets)
+        else:
+            _send_apprise(channel, docs, key, env, secrets)
+    except DeliveryError as exc:
+        raise DeliveryError(redact(str(exc), secrets)[:MAX_ERROR]) from None
+    except Exception as exc:  # a channel bug must not stop the loop
+        text = redact(f"{type(exc).__name__}: {exc}", secrets)[:MAX_ERROR]
+        raise DeliveryError(text) from None
+
+
+def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
+                  env: Mapping[str, str], secrets: list[str]) -> None:
+    url = resolve(channel.webhook or "", env, secrets)
+    secret = resolve(channel.secret, env, secrets) if channel.secret else None
+    if channel.secret and secret:
+        secrets.append(secret)
+    document = docs[0] if len(docs) == 1 else {
+        "schema": DIGEST_SCHEMA, "id": key, "alerts": docs,
+        "sent_at": docs[0]["sent_at"]}
+    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key,
+               "User-Agent": "newswatch-alerts/1"}
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(body, secret)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"webhook {channel.name}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeliveryError(f"webhook {channel.name}: unreachable: {reason}") from None
+    if not 200 <= status < 300:
+        raise DeliveryError(f"webhook {channel.name}: HTTP {status}")
+
+
+def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
+                  env: Mapping[str, str], secrets: list[str]) -> None:
+    import apprise
+
+    url = resolve(channel.url or "", env, secrets)
+    try:
+        password = urllib.parse.urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        secrets.append(password)
+    notifier = apprise.Apprise()
+    if not notifier.add(url):
+        raise DeliveryError(f"channel {channel.name}: not a valid apprise URL")
+    for server in notifier:
+        if isinstance(getattr(server, "headers", None), dict):
+            server.headers[KEY_HEADER] = key  # email: lets clients drop a repeat
+    title, body = text_message(docs)
+    with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+        ok = notifier.notify(title=title, body=body)
+        detail = log.getvalue().strip().splitlines()
+    if not ok:
+        reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
+        raise DeliveryError(f"channel {channel.name}: {reason}")
+
+
+# -- the outbox ------------------------------------------------------------------------------
+def recover(store: Store, now: datetime | None = None) -> int:
+    """Put rows whose claim expired (a deliverer died while sending) back to pending."""
+    stamp = _stamp(now or datetime.now(UTC))
+    with store.db.conn:
+        cursor = store.db.execute(
+            "update alerts set status = ? where status = ? and next_attempt <= ?",
+            [PENDING, SENDING, stamp])
+    return cursor.rowcount
+
+
+def _claim(store: Store, ids: list[int], until: str) -> list[int]:
+    claimed = []
+    with store.db.conn:
+        for alert_id in ids:
+            cursor = store.db.execute(
+                "update alerts set status = ?, next_attempt = ? where id = ? and status = ?",
+                [SENDING, until, alert_id, PENDING])
+            if cursor.rowcount:
+                claimed.append(alert_id)
+    return claimed
+
+
+def _rows(store: Store, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    cursor = store.db.execute(f"select * from alerts where {where} order by id", params)
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = None,
+                    env: Mapping[str, str] = os.environ, max_attempts: int = 8,
+                    claim_timeout: timedelta = CLAIM_TIMEOUT) -> DeliveryReport:
+    """One delivery pass over the due pending alerts (see the module docstring)."""
+    now = now or datetime.now(UTC)
+    stamp = _stamp(now)
+    report = DeliveryReport(recovered=recover(store, now))
+    due = _rows(store, "status = ? and next_attempt <= ?", [PENDING, stamp])
+    by_channel: dict[str, list[dict[str, Any]]] = {}
+    for row in due:
+        by_channel.setdefault(row["channel"], []).append(row)
+    for name, rows in by_channel.items():
+        channel = config.channels.get(name)
+        if channel is None:
+            batches = [[row] for row in rows]
+        elif channel.digest_minutes > 0:
+            oldest = min(_parse(row["created"]) for row in rows)
+            if now - oldest < timedelta(minutes=channel.digest_minutes):
+                report.held += len(rows)
+                continue
+            batches = [rows]
+        else:
+            batches = [[row] for row in rows]
+        for batch in batches:
+            claimed = set(_claim(store, [r["id"] for r in batch], _stamp(now + claim_timeout)))
+            batch = [r for r in batch if r["id"] in claimed]
+            if batch:
+                _deliver_batch(store, channel, name, batch, now, env, max_attempts, report)
+    return report
+
+
+def _deliver_batch(store: Store, channel: Channel | None, name: str,
+                   batch: list[dict[str, Any]], now: datetime, env: Mapping[str, str],
+                   max_attempts: int, report: DeliveryReport) -> None:
+    stamp = _stamp(now)
+    try:
+        if channel is None:
+            raise DeliveryError(f"channel {name} is not in the alerts config")
+        docs = [payload(store, row, stamp) for row in batch]
+        key = batch[0]["key"] if len(batch) == 1 else digest_key(r["key"] for r in batch)
+        send(channel, docs, key, env)
+    except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, never a crash
+        error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    else:
+        with store.db.conn:
+            store.db.conn.executemany(
+                "update alerts set status = ?, sent = ?, last_error = null where id = ?",
+                [(SENT, stamp, row["id"]) for row in batch])
+        report.sent += len(batch)
+        return
+    report.errors.append(error)
+    with store.db.conn:
+        for row in batch:
+            attempts = (row["attempts"] or 0) + 1
+            status = FAILED if attempts >= max_attempts else PENDING
+            retry_at = _stamp(now + timedelta(seconds=backoff(attempts)))
+            store.db.execute(
+                "update alerts set status = ?, attempts = ?, last_error = ?, next_attempt = ? "
+                "where id = ?", [status, attempts, error, retry_at, row["id"]])
+            if status == FAILED:
+                report.failed += 1
+            else:
+                report.retrying += 1
+
+
+def retry_failed(store: Store, ids: Iterable[int] | None = None,
+                 now: datetime | None = None) -> int:
+    """Put failed alerts (all, or ``ids``) back to pending with a fresh retry budget."""
+    stamp = _stamp(now or datetime.now(UTC))
+    sql = "update alerts set status = ?, attempts = 0, next_attempt = ? where status = ?"
+    params: list[Any] = [PENDING, stamp, FAILED]
+    wanted = list(ids or [])
+    if wanted:
+        sql += f" and id in ({','.join('?' * len(wanted))})"
+        params += wanted
+    with store.db.conn:
+        return store.db.execute(sql, params).rowcount
+
+
+def list_alerts(store: Store, status: str | None = None,
+                limit: int | None = None) -> list[dict[str, Any]]:
+    """Alert rows with their article's title and URL, newest first."""
+    sql = ("select al.*, a.title as title, a.url as url from alerts al "
+           "left join articles a on a.id = al.article_id")
+    params: list[Any] = []
+    if status:
+        sql += " where al.status = ?"
+        params.append(status)
+    sql += " order by al.id desc"
+    if limit:
+        sql += f" limit {int(limit)}"
+    cursor = store.db.execute(sql, params)
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def counts(store: Store) -> dict[str, int]:
+    """Alert rows per status (for ``newswatch status``)."""
+    return {status: count for status, count in
+            store.db.execute("select status, count(*) from alerts group by status")}
+
+
+def send_test(config: AlertConfig, name: str, env: Mapping[str, str] = os.environ,
+              now: datetime | None = None) -> None:
+    """Send a test message to one channel; raises DeliveryError (or KeyError: unknown)."""
+    channel = config.channels[name]
+    stamp = _stamp(now or datetime.now(UTC))
+    key = f"test:{name}:{stamp}"
+    doc = {
+        "schema": SCHEMA, "id": key, "kind": "test", "rule": None,
+        "article": {"id": None, "url": None, "title": "newswatch test message",
+                    "source": None, "language": None, "published": stamp,
+                    "lead": f"A test of the alert channel {name!r}.", "version": None,
+                    "relevance": None, "reasons": []},
+        "story": {"id": None, "title": None, "articles": 0, "languages": []},
+        "diff": None, "sent_at": stamp,
+    }
+    send(channel, [doc], key, env)

@@ -1,0 +1,185 @@
+"""The daemon: scheduled crawls per source, alert delivery, pruning, a heartbeat.
+
+APScheduler 3 (BackgroundScheduler) runs one job per source at its interval (or crontab)
+with jitter; missed runs are coalesced into one and a source never has two crawls at
+once. Each crawl runs in a child process (``monitor.crawl``) with a time limit: a crawl
+that hangs is killed and its run recorded as aborted. Other jobs deliver alerts, prune
+the fetch log, and beat the heart that ``newswatch status`` reads. SIGTERM and SIGINT
+stop it cleanly: running crawls finish or are abandoned (their runs marked aborted on
+the next start), and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.alerts import ALERTS_FILE, load_alert_config
+from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings, seconds
+from monitor.crawl import CrawlError, crawl
+from monitor.store import Store, now
+
+log = logging.getLogger("newswatch.daemon")
+
+HEARTBEAT_SECONDS = 5
+DELIVERY_SECONDS = 15
+PRUNE_HOURS = 6
+FETCH_LOG_DAYS = 30
+
+
+class Daemon:
+    """newswatch's long-running process (``newswatch run``)."""
+
+    def __init__(self, config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
+                 alerts: str | Path | None = ALERTS_FILE,
+                 variables: Mapping[str, str] | None = None,
+                 deliver: Callable[[], Any] | None = None) -> None:
+        self.config = Path(config)
+        self.db_path = Path(db_path).resolve()
+        self.alerts = alerts
+        self.variables = dict(variables or {})
+        self.settings: Settings = load_settings(self.config, self.variables)
+        self.deliver = deliver or self._deliver_alerts
+        self.stop_event = threading.Event()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max(2, len(self.settings.sources)))},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+
+    # -- jobs --------------------------------------------------------------------------------
+    def crawl_source(self, name: str) -> None:
+        """One crawl of one source, in a child process, within its time limit."""
+        source = self.settings.source(name)
+        try:
+            result = crawl(self.config, self.db_path, sources=[name], variables=self.variables,
+                           alerts=self.alerts, timeout=seconds(source.crawl_timeout))
+            log.info("%s: %s", name, result.totals)
+        except (CrawlError, ConfigError) as exc:
+            log.error("%s: crawl failed: %s", name, exc)
+
+    def _deliver_alerts(self) -> None:
+        if not self.alerts:
+            return
+        from monitor.delivery import deliver_pending  # the outbox's delivery step
+
+        store = Store(self.db_path)
+        try:
+            deliver_pending(store, load_alert_config(self.alerts))
+        finally:
+            store.close()
+
+    def deliver_job(self) -> None:
+        """Deliver pending alerts; a failure is logged, the daemon goes on."""
+        try:
+            self.deliver()
+        except Exception:  # noqa: BLE001 - the daemon must outlive a bad delivery pass
+            log.exception("alert delivery failed")
+
+    def prune(self) -> None:
+        """Forget fetch records of URLs not seen for FETCH_LOG_DAYS."""
+        cutoff = (datetime.now(UTC) - timedelta(days=FETCH_LOG_DAYS)).isoformat()
+        store = Store(self.db_path)
+        try:
+            with store.db.conn:
+                store.db.execute("delete from fetches where fetched < ?", [cutoff])
+        finally:
+            store.close()
+
+    def beat(self, state: str = "running") -> None:
+        """Write the heartbeat row: alive, and when each source runs next."""
+        jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
+                for job in self.scheduler.get_jobs()}
+        store = Store(self.db_path)
+        try:
+            with store.db.conn:
+                store.db["daemon"].upsert({
+                    "name": "newswatch", "pid": os.getpid(), "beat": now(), "state": json.dumps(
+                        {"status": state, "next_runs": jobs, "sources": sorted(
+                            s.name for s in self.settings.sources)}),
+                }, pk="name")
+        finally:
+            store.close()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Schedule every job and start the scheduler (returns at once)."""
+        store = Store(self.db_path)
+        try:
+            aborted = store.abort_running([s.name for s in self.settings.sources],
+                                          "aborted: daemon stopped during the crawl")
+            with store.db.conn:
+                store.db["daemon"].upsert({"name": "newswatch", "pid": os.getpid(),
+                                           "started": now(), "beat": now(), "state": "{}"},
+                                          pk="name")
+        finally:
+            store.close()
+        if aborted:
+            log.warning("%d crawl run(s) left open by a previous daemon marked aborted", aborted)
+        for source in self.settings.sources:
+            trigger = (CronTrigger.from_crontab(source.cron, timezone=UTC) if source.cron
+                       else IntervalTrigger(seconds=seconds(source.interval),
+                                            jitter=seconds(source.jitter)))
+            self.scheduler.add_job(self.crawl_source, trigger, args=[source.name],
+                                   id=f"crawl:{source.name}", name=f"crawl {source.name}",
+                                   next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(self.deliver_job, IntervalTrigger(seconds=DELIVERY_SECONDS),
+                               id="deliver", next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(self.prune, IntervalTrigger(hours=PRUNE_HOURS), id="prune")
+        self.scheduler.add_job(self.beat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="beat",
+                               next_run_time=datetime.now(UTC))
+        self.scheduler.start()
+
+    def stop(self, wait: bool = True) -> None:
+        """Stop scheduling; wait for running jobs (crawls finish) unless ``wait`` is False."""
+        self.stop_event.set()
+        self.scheduler.shutdown(wait=wait)
+        self.beat("stopped")
+
+    def run_forever(self) -> int:
+        """Run until SIGTERM or SIGINT; returns the exit code (0)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop_event.set())
+        self.start()
+        log.info("newswatch daemon started: %d sources, database %s",
+                 len(self.settings.sources), self.db_path)
+        self.stop_event.wait()
+        log.info("stopping: waiting for running crawls")
+        self.stop(wait=True)
+        return 0
+
+
+def status(db_path: str | Path) -> dict[str, Any]:
+    """What ``newswatch status`` shows: the daemon's heartbeat, the last run per source,
+    next runs, and the outbox."""
+    store = Store(db_path)
+    try:
+        daemon = next(iter(store.db["daemon"].rows), None)
+        state = json.loads(daemon["state"]) if daemon and daemon.get("state") else {}
+        alive = False
+        if daemon and daemon.get("beat") and state.get("status") == "running":
+            age = datetime.now(UTC) - datetime.fromisoformat(daemon["beat"])
+            alive = age < timedelta(seconds=3 * HEARTBEAT_SECONDS)
+        last_runs = list(store.db.query(
+            "select * from crawl_runs where id in (select max(id) from crawl_runs "
+            "group by source) order by source"))
+        outbox = {row["status"]: row["n"] for row in store.db.query(
+            "select status, count(*) as n from alerts group by status")}
+    finally:
+        store.close()
+    return {"daemon": {"alive": alive, "pid": daemon["pid"] if daemon else None,
+                       "beat": daemon["beat"] if daemon else None,
+                       "started": daemon["started"] if daemon else None},
+            "next_runs": state.get("next_runs", {}), "last_runs": last_runs, "alerts": outbox}
