@@ -317,8 +317,11 @@ def alerts_test(obj: dict[str, Any], channel: str) -> None:
               help="SQLite database file.")
 @click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
               help="Alerts file (default: config/alerts.yaml).")
+@click.option("--deliver-every", default=15.0, show_default=True,
+              help="Seconds between alert delivery passes.")
 @click.option("--log-level", default="INFO", show_default=True)
-def run(config: Path, db: Path, alerts_config: Path | None, log_level: str) -> None:
+def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
+        log_level: str) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM."""
     import logging
 
@@ -328,7 +331,8 @@ def run(config: Path, db: Path, alerts_config: Path | None, log_level: str) -> N
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE)
+        daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE,
+                        deliver_every=deliver_every)
     except ConfigError as exc:
         _fail(str(exc), 2)
     sys.exit(daemon.run_forever())

@@ -45,13 +45,15 @@ class Daemon:
     def __init__(self, config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
                  alerts: str | Path | None = ALERTS_FILE,
                  variables: Mapping[str, str] | None = None,
-                 deliver: Callable[[], Any] | None = None) -> None:
+                 deliver: Callable[[], Any] | None = None,
+                 deliver_every: float = DELIVERY_SECONDS) -> None:
         self.config = Path(config)
         self.db_path = Path(db_path).resolve()
         self.alerts = alerts
         self.variables = dict(variables or {})
         self.settings: Settings = load_settings(self.config, self.variables)
         self.deliver = deliver or self._deliver_alerts
+        self.deliver_every = deliver_every
         self.stop_event = threading.Event()
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max(2, len(self.settings.sources)))},
@@ -135,7 +137,7 @@ class Daemon:
             self.scheduler.add_job(self.crawl_source, trigger, args=[source.name],
                                    id=f"crawl:{source.name}", name=f"crawl {source.name}",
                                    next_run_time=datetime.now(UTC))
-        self.scheduler.add_job(self.deliver_job, IntervalTrigger(seconds=DELIVERY_SECONDS),
+        self.scheduler.add_job(self.deliver_job, IntervalTrigger(seconds=self.deliver_every),
                                id="deliver", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self.prune, IntervalTrigger(hours=PRUNE_HOURS), id="prune")
         self.scheduler.add_job(self.beat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="beat",

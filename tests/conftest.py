@@ -33,3 +33,6 @@ def fresh_farm() -> Iterator[Farm]:
     """A farm of its own, for tests that publish or edit articles."""
     with Farm() as running:
         yield running
+
+
+from .channels import receiver, smtp  # noqa: E402,F401  (real SMTP and webhook fixtures)
