@@ -319,9 +319,11 @@ def alerts_test(obj: dict[str, Any], channel: str) -> None:
               help="Alerts file (default: config/alerts.yaml).")
 @click.option("--deliver-every", default=15.0, show_default=True,
               help="Seconds between alert delivery passes.")
+@click.option("--claim-timeout", default=300.0, show_default=True,
+              help="Seconds after which an alert left 'sending' by a crash is sent again.")
 @click.option("--log-level", default="INFO", show_default=True)
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
-        log_level: str) -> None:
+        claim_timeout: float, log_level: str) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM."""
     import logging
 
@@ -332,7 +334,7 @@ def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE,
-                        deliver_every=deliver_every)
+                        deliver_every=deliver_every, claim_timeout=claim_timeout)
     except ConfigError as exc:
         _fail(str(exc), 2)
     sys.exit(daemon.run_forever())

@@ -46,7 +46,8 @@ class Daemon:
                  alerts: str | Path | None = ALERTS_FILE,
                  variables: Mapping[str, str] | None = None,
                  deliver: Callable[[], Any] | None = None,
-                 deliver_every: float = DELIVERY_SECONDS) -> None:
+                 deliver_every: float = DELIVERY_SECONDS,
+                 claim_timeout: float = 300.0) -> None:
         self.config = Path(config)
         self.db_path = Path(db_path).resolve()
         self.alerts = alerts
@@ -54,6 +55,7 @@ class Daemon:
         self.settings: Settings = load_settings(self.config, self.variables)
         self.deliver = deliver or self._deliver_alerts
         self.deliver_every = deliver_every
+        self.claim_timeout = timedelta(seconds=claim_timeout)
         self.stop_event = threading.Event()
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max(2, len(self.settings.sources)))},
@@ -79,7 +81,8 @@ class Daemon:
 
         store = Store(self.db_path)
         try:
-            deliver_pending(store, load_alert_config(self.alerts))
+            deliver_pending(store, load_alert_config(self.alerts),
+                            claim_timeout=self.claim_timeout)
         finally:
             store.close()
 

@@ -8,6 +8,7 @@ import email
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -78,11 +79,16 @@ class Receiver:
         self.keys: list[str] = []
         self.bad_signatures = 0
         self.fail = False  # answer 500 while set
+        self.delay = 0.0  # seconds to hold each request before answering
+        self.started = threading.Event()  # set when a request has begun
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.started.set()
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 if receiver.fail:
                     self.send_response(500)
                 elif not verify_signature(raw, self.headers.get("X-Newswatch-Signature", ""),

@@ -89,11 +89,13 @@ def _status(db: Path) -> dict:
     return json.loads(proc.stdout)
 
 
-def _start(tmp_path: Path, db: Path, env: dict[str, str], deliver_every: float = 1.0):
+def _start(tmp_path: Path, db: Path, env: dict[str, str], deliver_every: float = 1.0,
+           alerts: Path | None = None, claim_timeout: float = 300):
     return subprocess.Popen(
         [*CLI, "run", "--config", str(_config(tmp_path, ["laodong_en"])), "--db", str(db),
-         "--alerts-config", str(_alerts_file(tmp_path / "alerts.yaml")),
-         "--deliver-every", str(deliver_every), "--log-level", "WARNING"],
+         "--alerts-config", str(alerts or _alerts_file(tmp_path / "alerts.yaml")),
+         "--deliver-every", str(deliver_every), "--claim-timeout", str(claim_timeout),
+         "--log-level", "WARNING"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -165,3 +167,45 @@ def test_kill_9_after_store_before_delivery_loses_nothing(tmp_path: Path, smtp: 
     assert len(receiver.bodies) + len(smtp.messages) == pending
     assert len(set(receiver.keys)) == len(receiver.keys)
     assert all(r["status"] != "running" for r in _status(db)["last_runs"])
+
+
+def test_kill_9_during_delivery_then_restart(tmp_path: Path, smtp: Mailbox,
+                                            receiver: Receiver) -> None:
+    """kill -9 while a webhook call is in flight, then restart: the alert whose fate was
+    unknown is sent again once its claim expires, all the others exactly once; the
+    Idempotency-Key lets the receiver drop the one repeat."""
+    db = tmp_path / "crash2.db"
+    hook_only = tmp_path / "hook.yaml"
+    hook_only.write_text("channels:\n  hook:\n    webhook: \"${NW_HOOK_URL}\"\n"
+                         "    secret: \"${NW_HOOK_SECRET}\"\n"
+                         "rules:\n  - name: vn-us\n    channels: [hook]\n", encoding="utf-8")
+    with Farm() as farm:
+        env = {**os.environ, **farm.variables, **_env(smtp, receiver)}
+        receiver.delay = 3.0
+        daemon = _start(tmp_path, db, env, alerts=hook_only, claim_timeout=2)
+        assert receiver.started.wait(90), "no delivery started"
+        daemon.kill()  # mid-request
+        daemon.wait(timeout=30)
+        receiver.delay = 0.0
+        store = Store(db)
+        try:
+            expected = {a["key"] for a in store.db["alerts"].rows}
+            in_flight = store.db["alerts"].count_where("status = 'sending'")
+        finally:
+            store.close()
+        assert in_flight >= 1
+        daemon = _start(tmp_path, db, env, alerts=hook_only, claim_timeout=2)
+        try:
+            _wait(lambda: _pending(db) == 0, 90, "the outbox to drain")
+            time.sleep(2)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            assert daemon.wait(timeout=90) == 0
+    assert set(receiver.keys) == expected  # every alert arrived
+    repeats = len(receiver.keys) - len(set(receiver.keys))
+    assert repeats <= in_flight  # only a call in flight at the kill can repeat
+    store = Store(db)
+    try:
+        assert store.db["alerts"].count_where("status = 'sent'") == len(expected)
+    finally:
+        store.close()
