@@ -209,3 +209,29 @@ def test_kill_9_during_delivery_then_restart(tmp_path: Path, smtp: Mailbox,
         assert store.db["alerts"].count_where("status = 'sent'") == len(expected)
     finally:
         store.close()
+
+
+def test_crawl_past_its_time_limit_is_killed_and_recorded(tmp_path: Path) -> None:
+    from monitor.crawl import CrawlError, crawl
+
+    db = tmp_path / "slow.db"
+    with Farm(extra=3000) as farm:  # far more pages than 3 seconds allow
+        started = time.monotonic()
+        try:
+            crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["laodong_en"], timeout=3)
+        except CrawlError as exc:
+            assert "killed after 3 s" in str(exc)
+        else:
+            raise AssertionError("the crawl was not stopped")
+        assert time.monotonic() - started < 20
+        store = Store(db)
+        try:
+            statuses = [r["status"] for r in store.runs()]
+        finally:
+            store.close()
+        assert "running" not in statuses
+        # SIGTERM lets Scrapy close the run itself ("stopped: shutdown"); after SIGKILL
+        # the runner marks it "aborted"; never "running", never "finished"
+        assert statuses == [] or statuses[-1].startswith(("stopped", "aborted"))
+        result = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["mofa_en"])
+        assert result.ok  # the next run completes
