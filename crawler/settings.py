@@ -40,6 +40,7 @@ NEWSWATCH_FETCH_LOG = True  # record every response's validators in the `fetches
 NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that log; 304 = skip
 NEWSWATCH_SKIP_STORED = True  # stored articles older than the re-check window: not fetched
 NEWSWATCH_RECHECK_DAYS = 3  # stored articles published within this many days are re-checked
+NEWSWATCH_SSRF_GUARD = True  # refuse non-http(s) and local/private hosts outside the domains
 
 # Middlewares newswatch has no use for are off (each costs reactor time on every
 # request); its own incremental-crawling ones are on.
@@ -47,6 +48,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    # first: before Offsite (50, which would drop off-domain requests unrecorded), robots.txt
+    # (100) and everything else that could connect (crawler/ssrf.py)
+    "crawler.ssrf.SsrfGuardMiddleware": 40,
     # below Retry (550) and Redirect (600): they see final responses only; the log (540)
     # records a 304 before ConditionalGet (530) turns it into NotModified
     "crawler.middlewares.ConditionalGetMiddleware": 530,

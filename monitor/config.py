@@ -138,7 +138,10 @@ class Source(_Model):
 
     def is_article_url(self, url: str) -> bool:
         """True when ``url`` is on one of the source's domains and looks like an article."""
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:  # a malformed link ("http://[/"): not an article
+            return False
         return self.owns_host(host) and bool(self.article_regex.search(url))
 
     def owns_host(self, host: str) -> bool:

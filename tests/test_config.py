@@ -41,6 +41,7 @@ def test_article_url_recognition() -> None:
     assert source.is_article_url("https://en.laodong.vn/politics/some-story-1403357.ldo")
     assert not source.is_article_url("https://en.laodong.vn/politics")
     assert not source.is_article_url("https://evil.example/politics/some-story-1403357.ldo")
+    assert not source.is_article_url("http://[/politics/some-story-1403357.ldo")
 
 
 @pytest.mark.parametrize(("replace", "by", "expected"), [

@@ -21,10 +21,26 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.middlewares import NotModified
+from crawler.ssrf import Refused
 from monitor.config import Source, load_settings
 from monitor.urls import canonicalize
 
 MAX_CHILD_SITEMAPS = 200  # a sitemap index may not fan out further than this
+# IgnoreRequest reasons that are a choice, not a failure; any other (a redirect loop, a
+# decompression bomb) is an error of the crawl run
+SKIPPED_REASONS = {"Forbidden by robots.txt"}
+# plain words for download errors whose exceptions carry no message
+_PLAIN = {"ResponseDataLossError": "connection closed before the whole body arrived",
+          "ResponseFailed": "connection lost while reading the response"}
+
+_BINARY_MAGIC = ((b"\x89PNG", "PNG"), (b"%PDF-", "PDF"), (b"GIF8", "GIF"),
+                 (b"\xff\xd8\xff", "JPEG"), (b"PK\x03\x04", "ZIP"))
+
+
+def _declares_entities(body: bytes) -> bool:
+    """An XML prolog that declares entities: a billion-laughs bomb or an external-entity
+    (XXE) probe. Real feeds and sitemaps never need one."""
+    return b"<!ENTITY" in body[:65536].upper()
 
 
 class NewsSpider(scrapy.Spider):
@@ -74,15 +90,23 @@ class NewsSpider(scrapy.Spider):
     # -- discovery -------------------------------------------------------------------------
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         """Article links from an RSS or Atom feed."""
+        if _declares_entities(response.body):
+            self.record_error(response.url, "feed refused: it declares XML entities")
+            return
         parsed = feedparser.parse(response.body, response_headers={
             "content-location": response.url})
         if parsed.bozo and not parsed.entries:
             self.record_error(response.url, f"unreadable feed: {parsed.get('bozo_exception')}")
             return
+        linkless = 0
         for entry in parsed.entries:
             link = entry.get("link")
             if link:
                 yield from self._article_request(response.urljoin(link), "feed")
+            else:
+                linkless += 1
+        if linkless:
+            self.record_error(response.url, f"{linkless} feed entries without a link skipped")
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         """Article links from a sitemap; child sitemaps from an index (bounded)."""
@@ -92,6 +116,9 @@ class NewsSpider(scrapy.Spider):
         if response.url.endswith("/robots.txt"):
             locs = list(sitemap_urls_from_robots(response.text, base_url=response.url))
             kind = "sitemapindex"
+        elif _declares_entities(body):
+            self.record_error(response.url, "sitemap refused: it declares XML entities")
+            return
         else:
             try:
                 sitemap = Sitemap(body)
@@ -142,6 +169,11 @@ class NewsSpider(scrapy.Spider):
         if not hasattr(response, "text"):
             self.record_error(response.url, f"not a text page ({content_type or '?'})")
             return
+        binary = next((kind for magic, kind in _BINARY_MAGIC if response.body.startswith(magic)),
+                      None)
+        if binary:
+            self.record_error(response.url, f"{binary} bytes served as {content_type or '?'}")
+            return
         yield {
             "source": self.source.name,
             "url": response.url,
@@ -166,14 +198,23 @@ class NewsSpider(scrapy.Spider):
         url = request.url if request is not None else "?"
         if failure.check(NotModified):  # a 304: counted by ConditionalGetMiddleware
             return
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        if failure.check(Refused):  # recorded as an error by the SSRF guard
+            return
+        message = failure.getErrorMessage()
+        if failure.check(IgnoreRequest) and not failure.check(HttpError) and (
+                message in SKIPPED_REASONS):
             self.crawler.stats.inc_value("newswatch/skipped")
-            self.logger.info("%s: skipped (%s)", url, failure.getErrorMessage() or "ignored")
+            self.logger.info("%s: skipped (%s)", url, message or "ignored")
             return
         if failure.check(HttpError):
             reason = f"HTTP {failure.value.response.status}"
+        elif failure.check(IgnoreRequest):  # a redirect loop, a decompression bomb, ...
+            reason = f"refused: {message}"
         else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            reason = f"{failure.type.__name__}: {message or _PLAIN.get(failure.type.__name__, '?')}"
+        redirects = request.meta.get("redirect_urls") if request is not None else None
+        if redirects:  # recorded under the URL that was found, not under a redirect hop
+            url, reason = redirects[0], f"{reason} (redirected to {request.url})"
         self.record_error(url, reason)
 
     def record_error(self, url: str, reason: str) -> None:

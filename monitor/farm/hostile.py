@@ -1,0 +1,364 @@
+"""A hostile site: one loopback HTTP server whose pages misbehave, one way per path.
+
+Started and stopped like ``Farm`` (context manager or ``start()``/``stop()``), on its own
+host (``127.0.0.16`` by default, a random port). ``/news`` links to one normal article and
+to every hostile case; feeds and sitemaps for the feed and sitemap cases are listed in
+``FEEDS`` and ``SITEMAPS``. Every case is cheap: bodies are a few MB at most, drips and
+loops are bounded, so nothing can hang a test for more than a few seconds.
+Requests are logged in ``HostileSite.requests`` (paths, in order).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import socket
+import struct
+import threading
+import time
+import zlib
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from monitor.farm import render
+from monitor.farm.content import FarmArticle
+from monitor.farm.sites import SITES
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.16"
+OFFSITE_HOST = "127.0.0.17"  # redirect target outside the source's domains (nothing listens)
+ARTICLE_PATTERN = r"/a/[a-z0-9-]+$"
+SPEC = SITES["mofa_en"]  # pages are rendered in the ministry theme (profile: mofa)
+PUBLISHED = datetime.fromisoformat("2024-05-06T09:30:00+07:00")
+
+# article-looking paths linked from /news, and what each one does
+CASES: dict[str, str] = {
+    "/a/http-500": "HTTP 500",
+    "/a/http-503": "HTTP 503 with Retry-After",
+    "/a/http-429": "HTTP 429 with Retry-After",
+    "/a/redirect-chain": "301 → 302 → an article",
+    "/a/redirect-loop": "302 loop between two paths",
+    "/a/redirect-spiral": "302 to a new URL each time (endless redirects)",
+    "/a/redirect-offsite": "302 to another host, not in the source's domains",
+    "/a/reset-mid-body": "connection reset after part of the body",
+    "/a/truncated": "Content-Length larger than the body, then close",
+    "/a/slow-drip": "one byte per second",
+    "/a/big-page": "3 MB page",
+    "/a/gzip-bomb": "Content-Encoding: gzip, 10 MB of zeros in ~10 KB",
+    "/a/binary-as-html": "PNG bytes served as text/html",
+    "/a/empty": "empty 200",
+    "/a/tag-page": "a tag page: links, no article",
+    "/a/malformed": "unclosed tags and NUL bytes around real article text",
+    "/a/canonical-elsewhere": "rel=canonical to another host",
+    "/a/disallowed": "disallowed by robots.txt",
+}
+FEEDS = {
+    "/feed/missing.rss": "404 feed",
+    "/feed/bad-dates.rss": "RSS with invalid dates and entries without links",
+    "/feed/xml-bomb.rss": "billion laughs in a feed",
+    "/feed/xxe.rss": "external entity (file:///etc/passwd) in a feed",
+}
+SITEMAPS = {
+    "/sitemap/xml-bomb.xml": "billion laughs in a sitemap",
+}
+REDIRECT_TARGET = "/a/chain-end"  # reached only through /a/redirect-chain
+FEED_ARTICLE = "/a/from-feed"  # linked only from /feed/bad-dates.rss
+
+BIG_PAGE = 3 * 1024 * 1024
+BOMB_SIZE = 10 * 1024 * 1024
+DRIP_BYTES = 8  # the drip stops after this many seconds whatever the client does
+
+_BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol0 "lol">\n'
+    + "".join(f'<!ENTITY lol{i} "{"".join([f"&lol{i - 1};"] * 10)}">\n'
+              for i in range(1, 10))
+    + "]>\n"
+)
+
+
+def _article(slug: str, title: str, paragraphs: list[str]) -> FarmArticle:
+    return FarmArticle(site="mofa_en", slug=slug, lang="en", title=title,
+                       published=PUBLISHED, paragraphs=paragraphs, author="Hostile Desk")
+
+
+ARTICLES: dict[str, FarmArticle] = {
+    "/a/normal": _article("normal", "Viet Nam and US review trade ties", [
+        "Trade officials from Viet Nam and the United States reviewed bilateral commerce "
+        "in Ha Noi on Monday, noting that two-way trade passed 120 billion USD last year.",
+        "The delegations discussed tariffs on seafood and steel, market access for "
+        "farm produce and the protection of intellectual property.",
+        "They agreed to set up a working group on supply chains for semiconductors.",
+    ]),
+    REDIRECT_TARGET: _article("chain-end", "Viet Nam and US discuss clean energy", [
+        "Energy ministers met in Da Nang to plan offshore wind farms along the central coast, "
+        "with financing from the Just Energy Transition Partnership.",
+        "American engineers will train Vietnamese grid operators in storage technology, "
+        "and three pilot solar parks are to open in Ninh Thuan next spring.",
+        "Coal plants in the north will be retired gradually under the agreed timetable.",
+    ]),
+    "/a/malformed": _article("malformed", "Viet Nam and US talk about education", [
+        "Fulbright University Vietnam will welcome two hundred new scholars this autumn, "
+        "the rector told visiting congressmen in Ho Chi Minh City.",
+        "Exchange programmes for high-school teachers of English and mathematics will "
+        "double, and four American colleges plan joint degrees in engineering.",
+        "Students praised the libraries and laboratories donated by alumni.",
+    ]),
+    "/a/canonical-elsewhere": _article("canonical-elsewhere",
+                                       "Viet Nam and US expand health cooperation", [
+        "Doctors from the Centers for Disease Control trained nurses in Can Tho to detect "
+        "dengue and tuberculosis earlier, using portable laboratory kits.",
+        "A new vaccine warehouse in Hai Phong, funded by USAID, keeps five million doses "
+        "at the right temperature for the northern provinces.",
+        "Hospitals will share anonymised records to study antibiotic resistance.",
+    ]),
+    FEED_ARTICLE: _article("from-feed", "Viet Nam and US hold maritime dialogue", [
+        "Coast guard commanders exchanged views on search and rescue in the East Sea and "
+        "on stopping illegal, unreported and unregulated fishing.",
+        "A decommissioned cutter handed over last year now patrols the Gulf of Tonkin, "
+        "and crews will practise boarding drills together in July.",
+        "Both sides called for freedom of navigation under international law.",
+    ]),
+    "/a/disallowed": _article("disallowed", "Viet Nam and US sign a forbidden deal", [
+        "This page is disallowed by robots.txt and must never be fetched or stored.",
+        "Any crawler that stores it ignored the site's instructions about this path.",
+    ]),
+}
+STORED = ("/a/normal", REDIRECT_TARGET, "/a/malformed", "/a/canonical-elsewhere",
+          FEED_ARTICLE)
+"""Paths whose article must be stored (under that path); every other case stores none."""
+
+
+def _png(size: int = 4096) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    width = 64
+    rows = b"".join(b"\x00" + b"\x80" * width * 3 for _ in range(size // (width * 3) + 1))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width,
+                                                             size // (width * 3) + 1,
+                                                             8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+class HostileSite:
+    """The hostile site on ``HOST``; use as a context manager or start()/stop()."""
+
+    def __init__(self, host: str = HOST, port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.requests: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+        self._bomb = gzip.compress(b"\0" * BOMB_SIZE, compresslevel=9)
+
+    def start(self) -> HostileSite:
+        server = _Server((self.host, self.port), _Handler)
+        server.site = self  # type: ignore[attr-defined]
+        self._server = server
+        threading.Thread(target=server.serve_forever, name="farm-hostile", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> HostileSite:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def hits(self, path: str) -> int:
+        """How many requests were made for ``path``."""
+        with self._lock:
+            return sum(1 for p in self.requests if p.split("?")[0] == path)
+
+    def _log(self, path: str) -> None:
+        with self._lock:
+            self.requests.append(path)
+
+    # -- bodies ------------------------------------------------------------------------------
+    def article_html(self, path: str, canonical: str | None = None) -> str:
+        article = ARTICLES[path]
+        html = render.render_article(SPEC, article, self.url(path), [], 42)
+        if canonical:
+            html = html.replace("</head>", f'<link rel="canonical" href="{canonical}"></head>', 1)
+        return html
+
+    def listing_html(self) -> str:
+        links = "".join(f'<li><a href="{p}">{p}</a></li>'
+                        for p in ["/a/normal", *CASES])
+        return (f"<!DOCTYPE html><html><head><title>News</title></head><body><ul>{links}"
+                "</ul></body></html>")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "newswatch-hostile/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("hostile %s", format % args)
+
+    @property
+    def site(self) -> HostileSite:
+        return self.server.site  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = self.path.split("?")[0]
+        self.site._log(path)
+        try:
+            self._route(path)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: fine
+            self.close_connection = True
+
+    def _send(self, status: int, body: bytes = b"", content_type: str = "text/html; "
+              "charset=utf-8", headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _html(self, text: str) -> None:
+        self._send(200, text.encode("utf-8"))
+
+    def _redirect(self, status: int, location: str) -> None:
+        self._send(status, b"", headers={"Location": location})
+
+    def _route(self, path: str) -> None:  # noqa: C901  (one branch per case, on purpose)
+        site = self.site
+        if path == "/robots.txt":
+            self._send(200, b"User-agent: *\nDisallow: /a/disallowed\n", "text/plain")
+        elif path == "/news":
+            self._html(site.listing_html())
+        elif path in ("/a/normal", REDIRECT_TARGET, FEED_ARTICLE, "/a/disallowed"):
+            self._html(site.article_html(path))
+        elif path == "/a/canonical-elsewhere":
+            self._html(site.article_html(path, canonical="http://evil.example/a/stolen"))
+        elif path == "/a/malformed":
+            html = site.article_html(path)
+            html = (html.replace("</p>", "\0", 3).replace("</div>", "", 4)
+                    .replace("<body>", "<body><div><span><b>\0\0<table><tr><td>", 1)
+                    .replace("</html>", "<p><i>unclosed"))
+            self._html(html)
+        elif path == "/a/http-500":
+            self._send(500, b"<h1>Internal Server Error</h1>")
+        elif path == "/a/http-503":
+            self._send(503, b"<h1>Service Unavailable</h1>", headers={"Retry-After": "1"})
+        elif path == "/a/http-429":
+            self._send(429, b"<h1>Too Many Requests</h1>", headers={"Retry-After": "1"})
+        elif path == "/a/redirect-chain":
+            self._redirect(301, "/r/chain-2")
+        elif path == "/r/chain-2":
+            self._redirect(302, REDIRECT_TARGET)
+        elif path == "/a/redirect-loop":
+            self._redirect(302, "/r/loop")
+        elif path == "/r/loop":
+            self._redirect(302, "/a/redirect-loop")
+        elif path == "/a/redirect-offsite":
+            self._redirect(302, f"http://{OFFSITE_HOST}:{self.server.server_address[1]}/a/x")
+        elif path in ("/a/redirect-spiral", "/r/spiral"):
+            step = int(self.path.partition("?n=")[2] or 0)
+            if step < 100:  # bounded, whatever the client does
+                self._redirect(302, f"/r/spiral?n={step + 1}")
+            else:
+                self._send(404, b"<h1>404</h1>")
+        elif path in ("/a/reset-mid-body", "/a/truncated"):
+            self._cut(path == "/a/reset-mid-body")
+        elif path == "/a/slow-drip":
+            self._drip()
+        elif path == "/a/big-page":
+            filler = b"<p>" + b"x" * 1000 + b"</p>\n"
+            body = b"<html><body>" + filler * (BIG_PAGE // len(filler)) + b"</body></html>"
+            self._send(200, body)
+        elif path == "/a/gzip-bomb":
+            self._send(200, site._bomb, headers={"Content-Encoding": "gzip"})
+        elif path == "/a/binary-as-html":
+            self._send(200, _png())
+        elif path == "/a/empty":
+            self._send(200, b"")
+        elif path == "/a/tag-page":
+            items = "".join(f'<li><a href="/tag/us-{i}">US relations {i}</a></li>'
+                            for i in range(30))
+            self._html(f"<html><head><title>Tag: US</title></head><body><h1>Tag: US</h1>"
+                       f"<ul>{items}</ul></body></html>")
+        elif path.startswith("/feed/") and path in FEEDS and path != "/feed/missing.rss":
+            self._send(200, _feed(site, path).encode("utf-8"), "application/rss+xml")
+        elif path == "/sitemap/xml-bomb.xml":
+            body = (_BILLION_LAUGHS.replace("lolz", "urlset")
+                    + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                    f"<url><loc>{site.url('/a/')}&lol9;</loc></url></urlset>")
+            self._send(200, body.encode("utf-8"), "application/xml")
+        else:
+            self._send(404, b"<h1>404</h1>")
+
+    def _cut(self, reset: bool) -> None:
+        """Promise 20,000 bytes, send 5,000, then close (with a RST if ``reset``)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", "20000")
+        self.end_headers()
+        self.wfile.write(b"<html><body><p>" + b"partial " * 625)
+        self.wfile.flush()
+        if reset:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def _drip(self) -> None:
+        """One byte a second, ``DRIP_BYTES`` at most, then close."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.flush()
+        for _ in range(DRIP_BYTES):
+            self.wfile.write(b"<")
+            self.wfile.flush()
+            time.sleep(1)
+        self.close_connection = True
+
+
+def _feed(site: HostileSite, path: str) -> str:
+    channel = ("<channel><title>Hostile</title><link>{base}/</link>"
+               "<description>hostile feed</description>{items}</channel>")
+    base = site.base_url
+    if path == "/feed/bad-dates.rss":
+        items = (
+            f"<item><title>Good link, bad date</title><link>{base}{FEED_ARTICLE}</link>"
+            "<pubDate>Someday, 45 Foo 20X4 99:99:99 +9999</pubDate></item>"
+            "<item><title>No link at all</title><pubDate>not a date</pubDate></item>"
+            "<item><title>Empty link</title><link></link><pubDate></pubDate></item>"
+        )
+        head = '<?xml version="1.0" encoding="utf-8"?>\n'
+    elif path == "/feed/xml-bomb.rss":
+        items = f"<item><title>&lol9;</title><link>{base}/a/&lol9;</link></item>"
+        head = _BILLION_LAUGHS.replace("lolz", "rss")
+    else:  # xxe
+        items = (f"<item><title>&xxe;</title><link>{base}/a/&xxe;</link>"
+                 "<description>&xxe;</description></item>")
+        head = ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n'
+                '<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n')
+    return head + '<rss version="2.0">' + channel.format(base=base, items=items) + "</rss>"
