@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue as queue_module
+import signal
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -122,9 +123,22 @@ def _abort_runs(db_path: Path, names: Sequence[str], status: str) -> None:
         store.close()
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies: a crawl must not outlive a
+    daemon killed with -9 (it would race the restarted daemon's crawl of the source)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's timeout still applies
+        pass
+
+
 def _crawl_child(config: str, variables: dict[str, str], names: list[str], db_path: str,
                  overrides: dict[str, Any], events: Any) -> None:
     """Child-process body: one CrawlerProcess, one crawler per source."""
+    _die_with_parent()
     try:
         from scrapy.crawler import CrawlerProcess
         from scrapy.settings import Settings
