@@ -16,13 +16,17 @@ transaction, when the spider closes; in between it lives in memory.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request, signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+from scrapy.utils.response import response_status_message
 
 from monitor.store import Store, now
 
@@ -205,3 +209,47 @@ class RecheckWindowMiddleware(BaseSpiderMiddleware):
             return None
         request.meta["recheck"] = True
         return request
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Scrapy's retry middleware, honouring ``Retry-After`` on 429 and 503.
+
+    The retry of that one request waits what the server asked (seconds or an HTTP date),
+    at most ``NEWSWATCH_RETRY_AFTER_MAX`` seconds; the reactor keeps serving every other
+    request meanwhile. No wait when no retry is left.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.max_wait = settings.getfloat("NEWSWATCH_RETRY_AFTER_MAX", 60.0)
+
+    async def process_response(self, request: Request, response: Response,
+                               spider: Any = None) -> Request | Response:
+        retries = request.meta.get("retry_times", 0)
+        limit = request.meta.get("max_retry_times", self.max_retry_times)
+        if (response.status in (429, 503) and response.status in self.retry_http_codes
+                and not request.meta.get("dont_retry") and retries < limit):
+            wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if wait:
+                await asyncio.sleep(min(wait, self.max_wait))
+        if request.meta.get("dont_retry", False):
+            return response
+        if response.status in self.retry_http_codes:
+            return self._retry(request, response_status_message(response.status)) or response
+        return response
+
+
+def retry_after_seconds(value: bytes | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

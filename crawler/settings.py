@@ -17,6 +17,7 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 RETRY_TIMES = 2
+NEWSWATCH_RETRY_AFTER_MAX = 60  # seconds: the longest Retry-After newswatch will honour
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening port in a daemon that reads the web
@@ -48,6 +49,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    # retries that honour Retry-After on 429/503 (crawler.middlewares.RetryAfterMiddleware)
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
     # first: before Offsite (50, which would drop off-domain requests unrecorded), robots.txt
     # (100) and everything else that could connect (crawler/ssrf.py)
     "crawler.ssrf.SsrfGuardMiddleware": 40,

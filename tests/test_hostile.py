@@ -116,6 +116,20 @@ def test_errors_are_retried_at_most_once(hostile: HostileRun) -> None:
         assert hostile.site.hits(path) == 2, path  # RETRY_TIMES = 1
 
 
+def test_retry_after_is_honoured(hostile: HostileRun) -> None:
+    for path in ("/a/http-503", "/a/http-429"):  # both answer "Retry-After: 1"
+        first, second = [t for t, p in hostile.site.times if p.split("?")[0] == path]
+        assert second - first >= 0.9, path
+
+
+def test_retry_after_values() -> None:
+    from crawler.middlewares import retry_after_seconds
+
+    assert retry_after_seconds(b"7") == 7.0
+    assert retry_after_seconds(b"Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert retry_after_seconds(b"soon") is None and retry_after_seconds(None) is None
+
+
 def test_redirect_spiral_is_bounded(hostile: HostileRun) -> None:
     assert hostile.site.hits("/r/spiral") <= 2 * 20  # REDIRECT_MAX_TIMES per attempt
 

@@ -150,6 +150,7 @@ class HostileSite:
         self.host = host
         self.port = port
         self.requests: list[str] = []
+        self.times: list[tuple[float, str]] = []  # (monotonic time, path) of each request
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
         self._bomb = gzip.compress(b"\0" * BOMB_SIZE, compresslevel=9)
@@ -190,6 +191,7 @@ class HostileSite:
     def _log(self, path: str) -> None:
         with self._lock:
             self.requests.append(path)
+            self.times.append((time.monotonic(), path))
 
     # -- bodies ------------------------------------------------------------------------------
     def article_html(self, path: str, canonical: str | None = None) -> str:
