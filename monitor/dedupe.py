@@ -156,7 +156,7 @@ def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
     title names someone the other report never mentions (Finer here, Blinken there),
     they are two meetings, whatever else they share.
     """
-    when_a, when_b = _when(a.get("published")), _when(b.get("published"))
+    when_a, when_b = parse_time(a.get("published")), parse_time(b.get("published"))
     if when_a and when_b and abs(when_a - when_b) > CROSS_LANGUAGE_WINDOW:
         return False
     ea, eb = a["entities"], b["entities"]
@@ -183,7 +183,8 @@ def _shared_names(left: Iterable[str], right: Iterable[str]) -> int:
                       for other in right))
 
 
-def _when(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time; a time without zone is Vietnam time; None when unreadable."""
     if not value:
         return None
     try:

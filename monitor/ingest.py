@@ -21,7 +21,6 @@ from typing import Any
 from monitor import dedupe
 from monitor.alerts import AlertConfig
 from monitor.diff import unified_diff, word_diff_html
-from monitor.entity_rules import DEFAULT_TZ
 from monitor.relevance import Topic, judge
 from monitor.store import DUPLICATE, IRRELEVANT, NEW, UNCHANGED, UPDATED, Store, now
 
@@ -39,15 +38,8 @@ def analyze(article: dict[str, Any], topic: Topic | None = None) -> dict[str, An
 
 
 def _utc(published: str | None) -> str | None:
-    if not published:
-        return None
-    try:
-        parsed = datetime.fromisoformat(published)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=DEFAULT_TZ)
-    return parsed.astimezone(UTC).isoformat(timespec="seconds")
+    parsed = dedupe.parse_time(published)
+    return parsed.astimezone(UTC).isoformat(timespec="seconds") if parsed else None
 
 
 class Ingestor:

@@ -214,18 +214,25 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                      reasons=reasons, topic=topic.name)
 
 
-def judge_lines(lines: Iterable[str], topic: Topic | None = None) -> Iterator[dict[str, Any]]:
-    """Judge JSON lines ``{"id", "title", "text"}``; yields ``{"id", "score", "relevant",
-    "reasons"}`` per line. ValueError names the first bad line."""
+def parse_jsonl(lines: Iterable[str], where: str = "line ") -> Iterator[dict[str, Any]]:
+    """Objects with a ``text`` string from JSON lines; ValueError names a bad line as
+    ``{where}{number}`` (e.g. "line 3" or "file.jsonl:3")."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"line {number}: not JSON: {exc.msg}") from None
+            raise ValueError(f"{where}{number}: not JSON: {exc.msg}") from None
         if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-            raise ValueError(f"line {number}: expected an object with a 'text' string")
+            raise ValueError(f"{where}{number}: expected an object with a 'text' string")
+        yield row
+
+
+def judge_lines(lines: Iterable[str], topic: Topic | None = None) -> Iterator[dict[str, Any]]:
+    """Judge JSON lines ``{"id", "title", "text"}``; yields ``{"id", "score", "relevant",
+    "reasons"}`` per line. ValueError names the first bad line."""
+    for row in parse_jsonl(lines):
         verdict = judge(row.get("title"), row["text"], row.get("lead"), topic)
         yield {"id": row.get("id"), "score": round(verdict.score, 3),
                "relevant": verdict.relevant, "reasons": verdict.reasons}

@@ -9,33 +9,21 @@ The default file is the labelled set shipped with the tests.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from monitor.config import PROJECT_ROOT, ConfigError
-from monitor.relevance import TOPICS_FILE, default_topic, judge, load_topics
+from monitor.relevance import TOPICS_FILE, default_topic, judge, load_topics, parse_jsonl
 
 LABELLED = PROJECT_ROOT / "tests" / "data" / "relevance_labelled.jsonl"
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a JSON-lines file; ValueError naming the line of a bad row."""
-    rows = []
     with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON: {exc.msg}") from None
-            if not isinstance(row, dict) or "text" not in row:
-                raise ValueError(f"{path}:{number}: expected an object with a 'text' field")
-            rows.append(row)
-    return rows
+        return list(parse_jsonl(handle, where=f"{path}:"))
 
 
 def evaluate(rows: list[dict[str, Any]], topic_name: str | None = None) -> dict[str, Any]:
