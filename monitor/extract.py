@@ -194,28 +194,24 @@ def _published(tree: Any, profile: SiteProfile, tz: timezone,
         found = _date_from_rule(tree, profile.date, tz)
         if found:
             return found
-    for xpath in rules.DATE_META_XPATHS:
-        for value in tree.xpath(xpath):
-            found = _iso(str(value), tz)
-            if found:
-                return found
-    for obj in json_ld:
-        for key in rules.JSON_LD_DATE_KEYS:
-            if isinstance(obj.get(key), str):
-                found = _iso(obj[key], tz)
-                if found:
-                    return found
-    return None
+    return _meta_time(tree, tz, json_ld, rules.DATE_META_XPATHS, rules.JSON_LD_DATE_KEYS)
 
 
 def _modified(tree: Any, tz: timezone, json_ld: list[dict[str, Any]]) -> str | None:
-    for xpath in rules.MODIFIED_META_XPATHS:
+    return _meta_time(tree, tz, json_ld, rules.MODIFIED_META_XPATHS,
+                      rules.JSON_LD_MODIFIED_KEYS)
+
+
+def _meta_time(tree: Any, tz: timezone, json_ld: list[dict[str, Any]], xpaths: list[str],
+               keys: list[str]) -> str | None:
+    """The first readable time in the meta tags, then in JSON-LD."""
+    for xpath in xpaths:
         for value in tree.xpath(xpath):
             found = _iso(str(value), tz)
             if found:
                 return found
     for obj in json_ld:
-        for key in rules.JSON_LD_MODIFIED_KEYS:
+        for key in keys:
             if isinstance(obj.get(key), str):
                 found = _iso(obj[key], tz)
                 if found:
