@@ -39,6 +39,8 @@ _NO_PROFILE = SiteProfile()
 GENERIC_PRECISION = True
 _SPACES = re.compile(r"\s+")
 _TITLE_SEPARATORS = re.compile(r"\s[|–—]\s|\s-\s")
+# Characters lxml refuses in text it is given (C0 controls but tab and line breaks).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass
@@ -77,6 +79,17 @@ def content_hash(text: str) -> str:
 def _line_filter(extra: tuple[str, ...]) -> re.Pattern[str]:
     patterns = [*rules.CLUTTER_LINES.values(), *extra]
     return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _drop_control_characters(tree: Any) -> None:
+    """Blank the control characters that references such as ``&#1;`` or ``&#x1F;`` put
+    in the parsed text: lxml parses them but refuses to set such text, so trafilatura's
+    cleaning raised inside and discarded the whole article."""
+    for node in tree.iter():
+        if node.text and _NOT_XML.search(node.text):
+            node.text = _NOT_XML.sub(" ", node.text)
+        if node.tail and _NOT_XML.search(node.tail):
+            node.tail = _NOT_XML.sub(" ", node.tail)
 
 
 def _first_text(tree: Any, xpath: str | None) -> str | None:
@@ -132,7 +145,7 @@ def _json_ld(tree: Any) -> list[dict[str, Any]]:
     for raw in tree.xpath("//script[@type='application/ld+json']/text()"):
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth: a hostile page
             continue
         stack = [data]
         while stack:
@@ -234,6 +247,22 @@ def _caption(img: Any) -> str | None:
     return None
 
 
+def _absolute(base: str, link: str) -> str | None:
+    """``link`` resolved against ``base``; None when it does not parse (``http://[x``)."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
+
+
+def _page_url(url: str, declared: str | None) -> str:
+    """The page's trusted canonical URL; a rel=canonical that does not parse is ignored."""
+    try:
+        return trusted_canonical(url, declared)
+    except ValueError:  # urljoin's "Invalid IPv6 URL" on a link such as http://[::1
+        return trusted_canonical(url, None)
+
+
 def _images(scope: Any, url: str, generic: bool) -> list[dict[str, str | None]]:
     """Photos of the article with their captions (metadata: captions never go in the
     body). Inside a profile's body container every image counts; on a whole page only
@@ -244,7 +273,9 @@ def _images(scope: Any, url: str, generic: bool) -> list[dict[str, str | None]]:
         src = (img.get("src") or img.get("data-src") or "").strip()
         if not src or src.startswith("data:"):
             continue
-        src = urljoin(url, src)
+        src = _absolute(url, src)
+        if src is None:
+            continue
         caption = _caption(img)
         if src not in found or (caption and not found[src]):
             found[src] = caption
@@ -252,7 +283,7 @@ def _images(scope: Any, url: str, generic: bool) -> list[dict[str, str | None]]:
             break
     if generic:
         for value in scope.xpath(rules.OG_IMAGE_XPATH)[:1]:
-            src = urljoin(url, str(value).strip())
+            src = _absolute(url, str(value).strip())
             if src and src not in found:
                 found = {src: None, **found}
     return [{"src": src, "caption": caption} for src, caption in found.items()]
@@ -312,6 +343,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     tree = load_html(html)
     if tree is None:
         return None
+    _drop_control_characters(tree)
     zone = _zone(tz)
     json_ld = _json_ld(tree)
     published = _published(tree, profile, zone, json_ld) if metadata else None
@@ -347,7 +379,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if not published and metadata:
         published = find_date(tree, extensive_search=False, original_date=True)
     return Extracted(
-        url=trusted_canonical(url, declared) if metadata else url,
+        url=_page_url(url, declared) if metadata else url,
         title=title,
         author=author,
         published=published,
