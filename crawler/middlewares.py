@@ -12,6 +12,10 @@ Three small components, each built by ``from_crawler`` and switched by a setting
 
 The fetch log of the source's domains is read once (one query) and written once, in one
 transaction, when the spider closes; in between it lives in memory.
+
+Also here: ``RetryAfterMiddleware`` (Retry-After on 429/503) and
+``RedirectLoopMiddleware`` (``NEWSWATCH_REFUSE_REDIRECT_LOOPS``: a redirect back to a
+URL of its own chain is refused and recorded, instead of being dropped in silence).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.utils.response import response_status_message
+from w3lib.url import canonicalize_url, safe_url_string
 
 from monitor.store import Store, now
 
@@ -35,6 +40,10 @@ CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "listing"})
 
 class NotModified(IgnoreRequest):
     """The server answered 304: the page is as it was at the last fetch."""
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect back to a URL already in the request's redirect chain."""
 
 
 class FetchLog:
@@ -253,3 +262,36 @@ def retry_after_seconds(value: bytes | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class RedirectLoopMiddleware:
+    """Downloader middleware: refuse a redirect whose target is already in the request's
+    redirect chain (A → B → A), raising ``RedirectLoop`` so the errback records it.
+
+    Without it Scrapy's duplicate filter drops the repeated request in silence: the page
+    is neither stored nor recorded. It sits just outside Scrapy's RedirectMiddleware
+    (600), so it sees each 3xx before that middleware follows it; the chain is the
+    ``redirect_urls`` that middleware keeps in ``request.meta``. URLs are compared the
+    way request fingerprints compare them (``canonicalize_url``).
+    """
+
+    REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedirectLoopMiddleware:
+        if not crawler.settings.getbool("NEWSWATCH_REFUSE_REDIRECT_LOOPS"):
+            raise NotConfigured
+        return cls()
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        meta = request.meta
+        if (response.status not in self.REDIRECTS or not location or meta.get("dont_redirect")
+                or meta.get("handle_httpstatus_all")
+                or response.status in meta.get("handle_httpstatus_list", ())):
+            return response  # not a redirect Scrapy would follow
+        target = response.urljoin(safe_url_string(location))
+        chain = [*meta.get("redirect_urls", []), request.url]
+        if canonicalize_url(target) in {canonicalize_url(url) for url in chain}:
+            raise RedirectLoop(f"redirect loop ({' → '.join(chain)} → back to {target})")
+        return response

@@ -42,6 +42,7 @@ NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that 
 NEWSWATCH_SKIP_STORED = True  # stored articles older than the re-check window: not fetched
 NEWSWATCH_RECHECK_DAYS = 3  # stored articles published within this many days are re-checked
 NEWSWATCH_SSRF_GUARD = True  # refuse non-http(s) and local/private hosts outside the domains
+NEWSWATCH_REFUSE_REDIRECT_LOOPS = True  # a redirect back into its own chain: one error line
 
 # Middlewares newswatch has no use for are off (each costs reactor time on every
 # request); its own incremental-crawling ones are on.
@@ -59,6 +60,9 @@ DOWNLOADER_MIDDLEWARES = {
     # records a 304 before ConditionalGet (530) turns it into NotModified
     "crawler.middlewares.ConditionalGetMiddleware": 530,
     "crawler.middlewares.FetchLogMiddleware": 540,
+    # just outside Redirect (600): sees each 3xx before it is followed, and refuses one
+    # back into its own chain (else the duplicate filter drops the repeat unrecorded)
+    "crawler.middlewares.RedirectLoopMiddleware": 610,
 }
 SPIDER_MIDDLEWARES = {
     # the spider bounds its own fan-out (listing pages, child sitemaps); per-request

@@ -5,19 +5,30 @@ See docs/RELIABILITY.md."""
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from crawler.spiders.news import MAX_CHILD_SITEMAPS
+from monitor.charset import header_charset, meta_charset
 from monitor.crawl import crawl
+from monitor.extract import normalize_text
 from monitor.farm.hostile import (
     ARTICLE_PATTERN,
     ARTICLES,
+    CHARSET_CASES,
+    CHILD_SITEMAP,
     FEEDS,
+    HUGE_PAGE,
+    INDEX_SITEMAPS,
     OFFSITE_HOST,
     REDIRECT_TARGET,
     SITEMAPS,
@@ -27,6 +38,7 @@ from monitor.farm.hostile import (
 from monitor.store import Store
 
 SETTINGS = {"DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 1, "DOWNLOAD_MAXSIZE": 1_000_000}
+MB = 1024 * 1024
 
 
 @dataclass
@@ -36,30 +48,75 @@ class HostileRun:
     errors: list[str]
     rows: dict[str, dict[str, Any]]
     seconds: float
+    peak_rss: int | None  # bytes: the crawl process's peak resident memory (None: unknown)
 
     def errors_for(self, path: str) -> list[str]:
         url = self.site.url(path)
         return [line for line in self.errors if line.startswith(url + ":")]
 
 
+@contextmanager
+def child_peak_rss() -> Iterator[dict[str, int]]:
+    """Poll the peak resident memory (``VmHWM``) of this process's children while the
+    block runs; yields {pid: bytes}. The crawl runs in such a child. Linux /proc only
+    (empty elsewhere)."""
+    peaks: dict[str, int] = {}
+    done = threading.Event()
+
+    def poll() -> None:
+        me = str(os.getpid())
+        while True:
+            for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+                try:
+                    stat = Path(f"/proc/{pid}/stat").read_text()
+                    if stat.rpartition(")")[2].split()[1] != me:
+                        continue
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peaks[pid] = max(peaks.get(pid, 0), int(line.split()[1]) * 1024)
+                except (OSError, IndexError, ValueError):  # gone meanwhile
+                    continue
+            if done.wait(0.05):
+                return
+
+    poller = threading.Thread(target=poll, daemon=True)
+    if os.path.isdir("/proc/self"):
+        poller.start()
+    try:
+        yield peaks
+    finally:
+        done.set()
+        if poller.is_alive():
+            poller.join()
+
+
+def _crawl(site: HostileSite, tmp: Path, feeds: list[str], sitemaps: list[str],
+           listings: list[str]) -> tuple[Any, float, int | None]:
+    """Crawl the hostile site as one source; (result, seconds, peak RSS of the crawl)."""
+    base = site.base_url
+
+    def urls(paths: list[str]) -> str:
+        return "[" + ", ".join(f"'{base}{path}'" for path in paths) + "]"
+
+    config = tmp / "hostile.yaml"
+    config.write_text(
+        "sources:\n  - name: hostile\n    title: Hostile\n    language: en\n"
+        f"    domains: ['{site.host}']\n    listings: {urls(listings)}\n"
+        f"    feeds: {urls(feeds)}\n    sitemaps: {urls(sitemaps)}\n"
+        f"    article_pattern: '{ARTICLE_PATTERN}'\n    download_delay: 0\n"
+        "    profile: mofa\n", encoding="utf-8")
+    started = time.monotonic()
+    with child_peak_rss() as peaks:
+        result = crawl(config, tmp / "hostile.db", scrapy_settings=SETTINGS, alerts=None,
+                       timeout=120)
+    return result, time.monotonic() - started, max(peaks.values(), default=None)
+
+
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
     tmp = tmp_path_factory.mktemp("hostile")
     with HostileSite() as site:
-        base = site.base_url
-        feeds = "".join(f"\n      - '{base}{path}'" for path in FEEDS)
-        sitemaps = "".join(f"\n      - '{base}{path}'" for path in SITEMAPS)
-        config = tmp / "hostile.yaml"
-        config.write_text(
-            "sources:\n  - name: hostile\n    title: Hostile\n    language: en\n"
-            f"    domains: ['{site.host}']\n    listings: ['{base}/news']\n"
-            f"    feeds:{feeds}\n    sitemaps:{sitemaps}\n"
-            f"    article_pattern: '{ARTICLE_PATTERN}'\n    download_delay: 0\n"
-            "    profile: mofa\n", encoding="utf-8")
-        started = time.monotonic()
-        result = crawl(config, tmp / "hostile.db", scrapy_settings=SETTINGS, alerts=None,
-                       timeout=120)
-        seconds = time.monotonic() - started
+        result, seconds, peak = _crawl(site, tmp, list(FEEDS), list(SITEMAPS), ["/news"])
         store = Store(Path(result.db_path))
         try:
             rows = {row["url"]: row for row in store.articles()}
@@ -67,7 +124,19 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
             store.close()
         (run,) = result.runs
         errors = (run["error_detail"] or "").splitlines()
-        yield HostileRun(site, run, errors, rows, seconds)
+        yield HostileRun(site, run, errors, rows, seconds, peak)
+
+
+@pytest.fixture(scope="module")
+def baseline_rss(tmp_path_factory: pytest.TempPathFactory) -> int | None:
+    """Peak RSS of a small, harmless crawl (one feed, one article): what a crawl process
+    costs before any hostile page."""
+    with HostileSite() as site:
+        result, _, peak = _crawl(site, tmp_path_factory.mktemp("baseline"),
+                                 ["/feed/bad-dates.rss"], [], [])
+    assert result.totals["new"] + result.totals["irrelevant"] + result.totals[
+        "duplicate"] == 1
+    return peak
 
 
 def test_crawl_finishes_quickly_and_stores_the_good_articles(hostile: HostileRun) -> None:
@@ -91,14 +160,19 @@ FAILING = {
     "/a/truncated": "connection closed before the whole body arrived",
     "/a/slow-drip": "took longer than 2.0 seconds",
     "/a/big-page": "larger than download max size",
+    "/a/huge-page": "larger than download max size (1000000); cancelled while the body streamed",
     "/a/gzip-bomb": "exceeded DOWNLOAD_MAXSIZE (1000000 B) during decompression",
     "/a/binary-as-html": "PNG bytes served as text/html",
+    "/a/pdf-as-html": "PDF bytes served as text/html",
+    "/a/redirect-loop": "refused: redirect loop (",
     "/a/empty": "no article text on the page",
     "/a/tag-page": "no article text on the page",
     "/feed/xml-bomb.rss": "feed refused: it declares XML entities",
     "/feed/xxe.rss": "feed refused: it declares XML entities",
     "/sitemap/xml-bomb.xml": "sitemap refused: it declares XML entities",
     "/feed/bad-dates.rss": "2 feed entries without a link skipped",
+    "/sitemap/index-10000.xml": f"sitemap index lists {INDEX_SITEMAPS} sitemaps; "
+                                f"followed the first {MAX_CHILD_SITEMAPS}",
 }
 
 
@@ -140,12 +214,42 @@ def test_redirect_to_another_host_is_refused_and_recorded(hostile: HostileRun) -
     assert not [url for url in hostile.rows if OFFSITE_HOST in url]
 
 
-def test_redirect_loop_ends_and_stores_nothing(hostile: HostileRun) -> None:
-    # the repeat of /a/redirect-loop is dropped by Scrapy's duplicate filter: no request
-    # storm, nothing stored (not recorded as an error yet: see docs/RELIABILITY.md)
+def test_redirect_loop_is_recorded_once_and_stores_nothing(hostile: HostileRun) -> None:
+    # A → B → A: refused when B answers with A (crawler.middlewares.RedirectLoopMiddleware),
+    # one line under A naming the whole chain; no request storm, nothing stored
+    a, b = hostile.site.url("/a/redirect-loop"), hostile.site.url("/r/loop")
+    assert hostile.errors_for("/a/redirect-loop") == [
+        f"{a}: refused: redirect loop ({a} → {b} → back to {a})"]
+    assert not hostile.errors_for("/r/loop")
     assert hostile.site.hits("/a/redirect-loop") == 1
     assert hostile.site.hits("/r/loop") == 1
     assert not [u for u in hostile.rows if "loop" in u]
+
+
+def test_huge_streamed_page_is_cut_at_the_cap(hostile: HostileRun,
+                                               baseline_rss: int | None) -> None:
+    # 50 MB, chunked, no Content-Length: the cap can only trigger while the body streams
+    (line,) = hostile.errors_for("/a/huge-page")
+    assert "larger than download max size (1000000)" in line
+    assert hostile.site.hits("/a/huge-page") == 1  # a cancelled download is not retried
+    sent = hostile.site.sent["/a/huge-page"]
+    assert 1_000_000 < sent < 5 * MB < HUGE_PAGE  # the client hung up just past the cap
+    if hostile.peak_rss is None or baseline_rss is None:
+        pytest.skip("no /proc: peak RSS of the crawl process not measured")
+    # the body was never buffered whole: the crawl process's peak stays well under
+    # 50 MB above a harmless crawl's
+    assert hostile.peak_rss < 250 * MB
+    assert hostile.peak_rss - baseline_rss < 25 * MB, (hostile.peak_rss, baseline_rss)
+
+
+def test_sitemap_index_fan_out_is_bounded(hostile: HostileRun) -> None:
+    children = [p for p in hostile.site.requests if p.startswith(CHILD_SITEMAP)]
+    assert len(children) == len(set(children)) == MAX_CHILD_SITEMAPS  # of 10,000 listed
+    url = hostile.site.url("/sitemap/index-10000.xml")
+    assert hostile.errors_for("/sitemap/index-10000.xml") == [
+        f"{url}: sitemap index lists {INDEX_SITEMAPS} sitemaps; followed the first "
+        f"{MAX_CHILD_SITEMAPS} (at most {MAX_CHILD_SITEMAPS} per crawl)"]
+    assert not [line for line in hostile.errors if CHILD_SITEMAP in line]  # empty, not errors
 
 
 # -- cases that succeed -------------------------------------------------------------------
@@ -168,6 +272,30 @@ def test_malformed_html_with_nul_bytes_is_stored(hostile: HostileRun) -> None:
     assert "Fulbright University Vietnam" in row["text"]
     assert "\0" not in row["text"] and "\0" not in row["title"]
     assert not hostile.errors_for("/a/malformed")
+
+
+@pytest.mark.parametrize("path", list(CHARSET_CASES))
+def test_charset_case_is_stored_with_exact_nfc_text(hostile: HostileRun, path: str) -> None:
+    encoding, header, meta, form = CHARSET_CASES[path]
+    body, content_type = hostile.site.encoded_article(path)
+    # the site serves what the case says
+    assert header_charset(content_type) == (header and header_charset(header))
+    assert meta_charset(body) == (meta and header_charset(meta))
+    if encoding == "windows-1258":
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+    if form == "mixed":
+        assert unicodedata.normalize("NFC", body.decode("utf-8")) != body.decode("utf-8")
+    # stored once, right, in NFC
+    article = ARTICLES[path]
+    row = hostile.rows[hostile.site.url(path)]
+    assert row["title"] == unicodedata.normalize("NFC", article.title)
+    assert row["text"].splitlines() == [normalize_text(p) for p in article.paragraphs]
+    assert unicodedata.is_normalized("NFC", row["text"] + row["title"])
+    assert "Hà Nội" in row["text"] and "Việt Nam" in row["title"] + row["text"]
+    mojibake = ("Ã", "áº", "á»", "\ufffd")  # UTF-8 read as a Western code page; replacement
+    assert not [m for m in mojibake if m in row["text"] + row["title"]]
+    assert not hostile.errors_for(path)
 
 
 def test_canonical_to_another_site_is_not_trusted(hostile: HostileRun) -> None:

@@ -9,18 +9,20 @@ and a listing page is fetched once.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import feedparser
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from crawler.middlewares import NotModified
+from crawler.middlewares import NotModified, RedirectLoop
 from crawler.ssrf import Refused
 from monitor.config import Source, load_settings
 from monitor.urls import canonicalize
@@ -58,6 +60,11 @@ class NewsSpider(scrapy.Spider):
         self.source: Source | None = source if isinstance(source, Source) else None
         self.seen_articles: set[str] = set()
         self.child_sitemaps = 0
+        # body bytes received per request in flight: Scrapy cancels a body that grows past
+        # DOWNLOAD_MAXSIZE (no Content-Length to refuse it by) with an empty
+        # DownloadCancelledError; this count lets on_error say why
+        self.received: weakref.WeakKeyDictionary[scrapy.Request, int] = (
+            weakref.WeakKeyDictionary())
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -71,7 +78,12 @@ class NewsSpider(scrapy.Spider):
         slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
         slots.update({domain: slot for domain in spider.source.domains})
         crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        crawler.signals.connect(spider.bytes_received, signal=signals.bytes_received)
         return spider
+
+    def bytes_received(self, data: bytes, request: scrapy.Request, **kwargs: Any) -> None:
+        """Count a response's body bytes as they arrive (see ``received``)."""
+        self.received[request] = self.received.get(request, 0) + len(data)
 
     # -- entry points ----------------------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -128,12 +140,13 @@ class NewsSpider(scrapy.Spider):
             kind = sitemap.type
             locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
         if kind == "sitemapindex":
-            for loc in locs:
-                if self.child_sitemaps >= MAX_CHILD_SITEMAPS:
-                    self.logger.warning("%s: more than %d child sitemaps, rest skipped",
-                                        response.url, MAX_CHILD_SITEMAPS)
-                    break
-                self.child_sitemaps += 1
+            followed = locs[:max(0, MAX_CHILD_SITEMAPS - self.child_sitemaps)]
+            if len(followed) < len(locs):
+                self.record_error(response.url, f"sitemap index lists {len(locs)} sitemaps; "
+                                  f"followed the first {len(followed)} (at most "
+                                  f"{MAX_CHILD_SITEMAPS} per crawl)")
+            self.child_sitemaps += len(followed)
+            for loc in followed:
                 yield scrapy.Request(response.urljoin(loc), self.parse_sitemap,
                                      errback=self.on_error, meta={"kind": "sitemap"})
             return
@@ -210,12 +223,27 @@ class NewsSpider(scrapy.Spider):
             reason = f"HTTP {failure.value.response.status}"
         elif failure.check(IgnoreRequest):  # a redirect loop, a decompression bomb, ...
             reason = f"refused: {message}"
+        elif failure.check(DownloadCancelledError) and not message and request is not None:
+            reason = f"DownloadCancelledError: {self._cancelled(request)}"
         else:
             reason = f"{failure.type.__name__}: {message or _PLAIN.get(failure.type.__name__, '?')}"
         redirects = request.meta.get("redirect_urls") if request is not None else None
         if redirects:  # recorded under the URL that was found, not under a redirect hop
-            url, reason = redirects[0], f"{reason} (redirected to {request.url})"
+            url = redirects[0]
+            if not failure.check(RedirectLoop):  # (its reason already names every hop)
+                reason = f"{reason} (redirected to {request.url})"
         self.record_error(url, reason)
+
+    def _cancelled(self, request: scrapy.Request) -> str:
+        """Why a download was cancelled without a message: most often a body without
+        Content-Length that grew past the size cap while it streamed."""
+        received = self.received.get(request, 0)
+        maxsize = request.meta.get("download_maxsize",
+                                   self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        if maxsize and received > maxsize:
+            return (f"received {received} bytes, larger than download max size ({maxsize}); "
+                    "cancelled while the body streamed")
+        return f"download cancelled after {received} bytes"
 
     def record_error(self, url: str, reason: str) -> None:
         """Count an error in the crawl stats, keep its line for the crawl run, log it."""

@@ -3,9 +3,11 @@
 Started and stopped like ``Farm`` (context manager or ``start()``/``stop()``), on its own
 host (``127.0.0.16`` by default, a random port). ``/news`` links to one normal article and
 to every hostile case; feeds and sitemaps for the feed and sitemap cases are listed in
-``FEEDS`` and ``SITEMAPS``. Every case is cheap: bodies are a few MB at most, drips and
-loops are bounded, so nothing can hang a test for more than a few seconds.
-Requests are logged in ``HostileSite.requests`` (paths, in order).
+``FEEDS`` and ``SITEMAPS``. Every case is cheap: bodies are a few MB at most (the 50 MB
+page is generated as it is sent, and stops when the client hangs up), drips and loops are
+bounded, so nothing can hang a test for more than a few seconds.
+Requests are logged in ``HostileSite.requests`` (paths, in order), and the body bytes
+written for each path in ``HostileSite.sent``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import socket
 import struct
 import threading
 import time
+import unicodedata
 import zlib
+from collections import Counter
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -46,12 +50,17 @@ CASES: dict[str, str] = {
     "/a/truncated": "Content-Length larger than the body, then close",
     "/a/slow-drip": "one byte per second",
     "/a/big-page": "3 MB page",
+    "/a/huge-page": "50 MB page, streamed (chunked) without a Content-Length",
     "/a/gzip-bomb": "Content-Encoding: gzip, 10 MB of zeros in ~10 KB",
     "/a/binary-as-html": "PNG bytes served as text/html",
+    "/a/pdf-as-html": "PDF bytes served as text/html",
     "/a/empty": "empty 200",
     "/a/tag-page": "a tag page: links, no article",
     "/a/malformed": "unclosed tags and NUL bytes around real article text",
     "/a/canonical-elsewhere": "rel=canonical to another host",
+    "/a/cp1258-undeclared": "Vietnamese in windows-1258, no charset in header or page",
+    "/a/charset-lies": "windows-1258 bytes; the header says iso-8859-1, the page utf-8",
+    "/a/mixed-forms": "UTF-8 with NFC and NFD (decomposed) paragraphs and an NFD title",
     "/a/disallowed": "disallowed by robots.txt",
 }
 FEEDS = {
@@ -62,11 +71,16 @@ FEEDS = {
 }
 SITEMAPS = {
     "/sitemap/xml-bomb.xml": "billion laughs in a sitemap",
+    "/sitemap/index-10000.xml": "a sitemap index listing 10,000 (empty) sitemaps",
 }
 REDIRECT_TARGET = "/a/chain-end"  # reached only through /a/redirect-chain
 FEED_ARTICLE = "/a/from-feed"  # linked only from /feed/bad-dates.rss
 
 BIG_PAGE = 3 * 1024 * 1024
+HUGE_PAGE = 50 * 1024 * 1024  # streamed in HUGE_CHUNK pieces, never held whole
+HUGE_CHUNK = 64 * 1024
+INDEX_SITEMAPS = 10_000  # child sitemaps listed by /sitemap/index-10000.xml
+CHILD_SITEMAP = "/sitemap/child/"  # + n.xml: an empty urlset
 BOMB_SIZE = 10 * 1024 * 1024
 DRIP_BYTES = 8  # the drip stops after this many seconds whatever the client does
 
@@ -78,8 +92,8 @@ _BILLION_LAUGHS = (
 )
 
 
-def _article(slug: str, title: str, paragraphs: list[str]) -> FarmArticle:
-    return FarmArticle(site="mofa_en", slug=slug, lang="en", title=title,
+def _article(slug: str, title: str, paragraphs: list[str], lang: str = "en") -> FarmArticle:
+    return FarmArticle(site="mofa_en", slug=slug, lang=lang, title=title,
                        published=PUBLISHED, paragraphs=paragraphs, author="Hostile Desk")
 
 
@@ -124,9 +138,40 @@ ARTICLES: dict[str, FarmArticle] = {
         "This page is disallowed by robots.txt and must never be fetched or stored.",
         "Any crawler that stores it ignored the site's instructions about this path.",
     ]),
+    # Vietnamese, served with charset trouble (CHARSET_CASES)
+    "/a/cp1258-undeclared": _article("cp1258-undeclared",
+                                     "Việt Nam và Hoa Kỳ thúc đẩy hợp tác thương mại", [
+        "Bộ trưởng Bộ Công Thương tiếp đoàn doanh nghiệp Hoa Kỳ tại Hà Nội ngày 6 tháng 5, "
+        "trao đổi về chuỗi cung ứng chất bán dẫn và năng lượng sạch.",
+        "Hai bên nhất trí tăng cường kết nối giữa các địa phương của Việt Nam với các bang "
+        "của Hoa Kỳ, nhất là trong lĩnh vực nông nghiệp và giáo dục.",
+        "Kim ngạch thương mại song phương năm ngoái đạt hơn 120 tỷ đô la Mỹ.",
+    ], lang="vi"),
+    "/a/charset-lies": _article("charset-lies",
+                                "Thủ tướng tiếp Đại sứ Hoa Kỳ tại trụ sở Chính phủ", [
+        "Chiều 6 tháng 5, tại Hà Nội, Thủ tướng Chính phủ tiếp Đại sứ Hoa Kỳ nhân dịp "
+        "kết thúc nhiệm kỳ công tác tại Việt Nam.",
+        "Thủ tướng đánh giá cao những đóng góp của Đại sứ đối với quan hệ Đối tác Chiến lược "
+        "Toàn diện giữa hai nước, đặc biệt về khắc phục hậu quả chiến tranh.",
+        "Đại sứ khẳng định sẽ tiếp tục ủng hộ hợp tác trong y tế, giáo dục và khoa học.",
+    ], lang="vi"),
+    "/a/mixed-forms": _article("mixed-forms", "Đà Nẵng đón tàu Hải quân Hoa Kỳ thăm hữu nghị", [
+        "Sáng 6 tháng 5, tàu Hải quân Hoa Kỳ cập cảng Tiên Sa, Đà Nẵng, bắt đầu chuyến thăm "
+        "hữu nghị Việt Nam kéo dài năm ngày.",
+        "Thủy thủ hai nước sẽ giao lưu thể thao, khám chữa bệnh miễn phí cho người dân và "
+        "trao đổi kinh nghiệm tìm kiếm cứu nạn trên biển.",
+        "Đoàn cũng đến thăm Hà Nội và gặp lãnh đạo Bộ Quốc phòng.",
+    ], lang="vi"),
+}
+# path: (encoding of the bytes, charset in the Content-Type header or None, charset in
+# <meta> or None, Unicode form of the text: nfc or mixed)
+CHARSET_CASES: dict[str, tuple[str, str | None, str | None, str]] = {
+    "/a/cp1258-undeclared": ("windows-1258", None, None, "nfc"),
+    "/a/charset-lies": ("windows-1258", "iso-8859-1", "utf-8", "nfc"),
+    "/a/mixed-forms": ("utf-8", "utf-8", "utf-8", "mixed"),
 }
 STORED = ("/a/normal", REDIRECT_TARGET, "/a/malformed", "/a/canonical-elsewhere",
-          FEED_ARTICLE)
+          FEED_ARTICLE, *CHARSET_CASES)
 """Paths whose article must be stored (under that path); every other case stores none."""
 
 
@@ -143,6 +188,15 @@ def _png(size: int = 4096) -> bytes:
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def _pdf() -> bytes:
+    """A small but real-looking PDF file."""
+    return (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+            b"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"
+            b"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>\nendobj\n"
+            + b"% Viet Nam and US review trade ties\n" * 100
+            + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+
+
 class HostileSite:
     """The hostile site on ``HOST``; use as a context manager or start()/stop()."""
 
@@ -150,6 +204,7 @@ class HostileSite:
         self.host = host
         self.port = port
         self.requests: list[str] = []
+        self.sent: Counter[str] = Counter()  # body bytes written per path (streamed cases)
         self.times: list[tuple[float, str]] = []  # (monotonic time, path) of each request
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -200,6 +255,16 @@ class HostileSite:
         if canonical:
             html = html.replace("</head>", f'<link rel="canonical" href="{canonical}"></head>', 1)
         return html
+
+    def encoded_article(self, path: str) -> tuple[bytes, str]:
+        """Body and Content-Type of a ``CHARSET_CASES`` page."""
+        encoding, header, meta, form = CHARSET_CASES[path]
+        html = self.article_html(path)
+        if form == "mixed":  # the title decomposed too, where it is shown
+            title = ARTICLES[path].title
+            html = html.replace(title, unicodedata.normalize("NFD", title))
+        body = render.encode_page(html, encoding, meta, form)
+        return body, "text/html" + (f"; charset={header}" if header else "")
 
     def listing_html(self) -> str:
         links = "".join(f'<li><a href="{p}">{p}</a></li>'
@@ -256,6 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._html(site.listing_html())
         elif path in ("/a/normal", REDIRECT_TARGET, FEED_ARTICLE, "/a/disallowed"):
             self._html(site.article_html(path))
+        elif path in CHARSET_CASES:
+            self._send(200, *site.encoded_article(path))
         elif path == "/a/canonical-elsewhere":
             self._html(site.article_html(path, canonical="http://evil.example/a/stolen"))
         elif path == "/a/malformed":
@@ -294,10 +361,14 @@ class _Handler(BaseHTTPRequestHandler):
             filler = b"<p>" + b"x" * 1000 + b"</p>\n"
             body = b"<html><body>" + filler * (BIG_PAGE // len(filler)) + b"</body></html>"
             self._send(200, body)
+        elif path == "/a/huge-page":
+            self._stream(path, HUGE_PAGE)
         elif path == "/a/gzip-bomb":
             self._send(200, site._bomb, headers={"Content-Encoding": "gzip"})
         elif path == "/a/binary-as-html":
             self._send(200, _png())
+        elif path == "/a/pdf-as-html":
+            self._send(200, _pdf())
         elif path == "/a/empty":
             self._send(200, b"")
         elif path == "/a/tag-page":
@@ -312,6 +383,18 @@ class _Handler(BaseHTTPRequestHandler):
                     + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                     f"<url><loc>{site.url('/a/')}&lol9;</loc></url></urlset>")
             self._send(200, body.encode("utf-8"), "application/xml")
+        elif path == "/sitemap/index-10000.xml":
+            base = site.base_url
+            body = ('<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex '
+                    'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                    + "".join(f"<sitemap><loc>{base}{CHILD_SITEMAP}{n}.xml</loc></sitemap>"
+                              for n in range(INDEX_SITEMAPS))
+                    + "</sitemapindex>")
+            self._send(200, body.encode("utf-8"), "application/xml")
+        elif path.startswith(CHILD_SITEMAP) and path.endswith(".xml"):
+            self._send(200, b'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
+                       b'"http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>',
+                       "application/xml")
         else:
             self._send(404, b"<h1>404</h1>")
 
@@ -328,6 +411,30 @@ class _Handler(BaseHTTPRequestHandler):
                                        struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
+
+    def _stream(self, path: str, size: int) -> None:
+        """``size`` bytes of HTML, chunked (no Content-Length), made as they are sent; stops
+        when the client hangs up. ``site.sent[path]`` counts the body bytes written.
+
+        The send buffer is kept small, so the count stays close to what the client read
+        (the kernel would otherwise accept a few MB ahead of it)."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, HUGE_CHUNK)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        line = b"<p>" + b"y" * 1000 + b"</p>\n"
+        chunk = b"<html><body>" + line * (HUGE_CHUNK // len(line))
+        sent = 0
+        while sent < size:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+            with self.site._lock:
+                self.site.sent[path] += len(chunk)
+            chunk = line * (HUGE_CHUNK // len(line))
+        self.wfile.write(b"0\r\n\r\n")
+        self.close_connection = True
 
     def _drip(self) -> None:
         """One byte a second, ``DRIP_BYTES`` at most, then close."""
