@@ -255,14 +255,6 @@ def _absolute(base: str, link: str) -> str | None:
         return None
 
 
-def _page_url(url: str, declared: str | None) -> str:
-    """The page's trusted canonical URL; a rel=canonical that does not parse is ignored."""
-    try:
-        return trusted_canonical(url, declared)
-    except ValueError:  # urljoin's "Invalid IPv6 URL" on a link such as http://[::1
-        return trusted_canonical(url, None)
-
-
 def _images(scope: Any, url: str, generic: bool) -> list[dict[str, str | None]]:
     """Photos of the article with their captions (metadata: captions never go in the
     body). Inside a profile's body container every image counts; on a whole page only
@@ -379,7 +371,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if not published and metadata:
         published = find_date(tree, extensive_search=False, original_date=True)
     return Extracted(
-        url=_page_url(url, declared) if metadata else url,
+        url=trusted_canonical(url, declared) if metadata else url,
         title=title,
         author=author,
         published=published,

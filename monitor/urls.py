@@ -49,9 +49,12 @@ def trusted_canonical(page_url: str, declared: str | None) -> str:
     must not be able to claim another site's article.
     """
     if declared:
-        absolute = urljoin(page_url, declared.strip())
-        page_host = urlsplit(page_url).hostname
-        parts = urlsplit(absolute)
-        if parts.scheme in ("http", "https") and parts.hostname == page_host:
+        try:
+            absolute = urljoin(page_url, declared.strip())
+            parts = urlsplit(absolute)
+            same_host = parts.hostname == urlsplit(page_url).hostname
+        except ValueError:  # a link that does not parse, e.g. "http://[::1"
+            return canonicalize(page_url)
+        if parts.scheme in ("http", "https") and same_host:
             return canonicalize(absolute)
     return canonicalize(page_url)

@@ -104,6 +104,8 @@ def test_canonical_urls() -> None:
         "https://en.laodong.vn/politics/a-1.ldo"
     assert trusted_canonical(page_url, "https://other.example/steal") == \
         "https://en.laodong.vn/politics/a-1.ldo"
+    # a canonical link that does not parse is ignored, not raised
+    assert trusted_canonical(page_url, "http://[::1") == "https://en.laodong.vn/politics/a-1.ldo"
 
 
 def test_page_without_article() -> None:
