@@ -108,6 +108,15 @@ class FetchLog:
         self.dirty[url] = row
         return changed
 
+    def forget_validators(self, url: str) -> None:
+        """Fetch ``url`` in full next time: no If-None-Match / If-Modified-Since. For a
+        sitemap index, whose body stays the same when only its child sitemaps change."""
+        row = self._load().get(url)
+        if row is not None:
+            row = {**row, "etag": None, "last_modified": None}
+            self._load()[url] = row
+            self.dirty[url] = row
+
     def spider_closed(self, spider: Any) -> None:
         """Write this crawl's fetches, one transaction, on a connection of its own."""
         if not (self.recording and self.dirty):

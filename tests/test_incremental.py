@@ -61,8 +61,14 @@ def test_feeds_sitemaps_listings_answered_304_on_the_recrawl(recrawled) -> None:
     farm, first, _ = recrawled
     fetches = _fetches(first.db_path)
     start_urls = [url for name in farm.sites for url in _start_urls(name, farm)]
-    assert start_urls and all(fetches[url]["status"] == 304 for url in start_urls)
-    assert all(fetches[url]["etag"] for url in start_urls)
+    indexes = {url for name, state in farm.sites.items() if state.spec.sitemap_index
+               for url in _start_urls(name, farm) if url.endswith("/sitemap.xml")}
+    assert indexes  # baochinhphu_en's sitemap is an index
+    conditional = [url for url in start_urls if url not in indexes]
+    assert conditional and all(fetches[url]["status"] == 304 for url in conditional)
+    assert all(fetches[url]["etag"] for url in conditional)
+    # a sitemap index is always fetched in full (its children conditionally)
+    assert all(fetches[url]["status"] == 200 and not fetches[url]["etag"] for url in indexes)
     articles = [farm.url_of(a.site, a.slug) for a in farm.all_articles()]
     assert all(fetches[url]["status"] == 200 for url in articles)  # from the first crawl
 
@@ -74,9 +80,9 @@ def _start_urls(site: str, farm: Farm) -> list[str]:
     return [*source.feeds, *source.sitemaps, *source.listings]
 
 
-def _now_article(slug: str, title: str) -> dict:
+def _now_article(slug: str, title: str, site: str = "mofa_en") -> dict:
     return {
-        "site": "mofa_en", "slug": slug, "lang": "en", "title": title,
+        "site": site, "slug": slug, "lang": "en", "title": title,
         "published": datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat(timespec="seconds"),
         "paragraphs": [
             f"{title}: Deputy Foreign Minister received the delegation in Hanoi today.",
@@ -117,3 +123,21 @@ def test_new_found_recent_edit_rechecked_old_not_refetched(fresh_farm: Farm,
     assert "A corrected second paragraph." in edited["text"] and edited["version"] == 2
     # the re-crawl asked for robots.txt, the sitemap, listing pages and 3 recent articles
     assert third.totals["requests"] <= 3 + 12
+
+
+def test_edit_behind_a_sitemap_index_is_found(fresh_farm: Farm, tmp_path: Path) -> None:
+    """baochinhphu_en lists its child sitemaps without <lastmod>, so the index's bytes do
+    not change when an article is edited: the index must not be answered 304."""
+    db, sources = tmp_path / "index.db", ["baochinhphu_en"]
+    url = fresh_farm.publish(_now_article("index-talks", "Index talks", "baochinhphu_en"))
+    first = crawl(DEMO_CONFIG, db, variables=fresh_farm.variables, sources=sources)
+    assert first.totals["errors"] == 0
+    fresh_farm.edit("baochinhphu_en", "index-talks", replace={1: "An edited second paragraph."})
+    second = crawl(DEMO_CONFIG, db, variables=fresh_farm.variables, sources=sources)
+    assert second.totals["updated"] == 1 and second.totals["errors"] == 0
+    store = Store(db)
+    try:
+        edited = store.article(url)
+    finally:
+        store.close()
+    assert edited["version"] == 2 and "An edited second paragraph." in edited["text"]

@@ -22,7 +22,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from crawler.middlewares import NotModified, RedirectLoop
+from crawler.middlewares import FetchLog, NotModified, RedirectLoop
 from crawler.ssrf import Refused
 from monitor.config import Source, load_settings
 from monitor.urls import canonicalize
@@ -140,6 +140,10 @@ class NewsSpider(scrapy.Spider):
             kind = sitemap.type
             locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
         if kind == "sitemapindex":
+            # an index often lists its children without <lastmod>: its body does not change
+            # when a child does, so it is always fetched in full and its children
+            # conditionally (a 304 here would hide an edited article's new lastmod)
+            FetchLog.of(self.crawler).forget_validators(response.url)
             followed = locs[:max(0, MAX_CHILD_SITEMAPS - self.child_sitemaps)]
             if len(followed) < len(locs):
                 self.record_error(response.url, f"sitemap index lists {len(locs)} sitemaps; "
