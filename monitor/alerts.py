@@ -9,6 +9,8 @@ idempotency key - rule, channel and the event (a story for "new", an article ver
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,83 @@ from monitor.config import CONFIG_DIR, ConfigError
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
 KINDS = ("new", "updated")
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+# Secrets come only from the environment: a channel's `secret`, the password in a URL's
+# userinfo, secret-named query parameters and the tokens of token-in-URL apprise schemes
+# must be ${VAR} placeholders (see docs/ALERTS.md).
+_PLACEHOLDERS = re.compile(r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
+_HAS_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+# query parameter names (lower case, without "-" and "_", apprise's "+"/"-"/":" prefixes
+# stripped) that carry a credential in apprise URLs (mailto ?pass=, gotify/ntfy/matrix
+# ?token=, json/form +Authorization header, ...)
+SECRET_PARAMS = frozenset({"pass", "password", "passwd", "pwd", "token", "secret", "key",
+                           "apikey", "apitoken", "accesstoken", "auth", "authorization",
+                           "signature", "sig"})
+SECRET_PARAM_WORDS = ("token", "secret", "password", "apikey", "auth")
+# apprise schemes whose host/path is the credential (slack://TokenA/TokenB/TokenC,
+# tgram://bottoken/chat, discord://id/token, ...): they must take a ${VAR} before the query
+TOKEN_SCHEMES = frozenset({"slack", "tgram", "discord", "msteams", "pbul", "pover",
+                           "gotify", "gotifys", "pushed", "join", "ifttt", "mmost",
+                           "mmosts", "rocket", "rockets", "zulip", "matrix", "matrixs"})
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether ``value`` is made only of ``${VAR}`` placeholders."""
+    return bool(_PLACEHOLDERS.fullmatch(value))
+
+
+def _from_env(value: str) -> bool:
+    """A credential value taken from the environment: placeholders only, or an HTTP auth
+    scheme word and placeholders (``Bearer ${TOKEN}``)."""
+    if is_placeholder(value):
+        return True
+    rest = _HAS_PLACEHOLDER.sub(" ", value).split()
+    return bool(_HAS_PLACEHOLDER.search(value)) and all(
+        word.lower() in ("bearer", "basic", "token", "bot") for word in rest)
+
+
+def secret_param(name: str) -> bool:
+    """Whether a URL query parameter named ``name`` carries a credential."""
+    norm = name.strip().lstrip("+-:").lower().replace("-", "").replace("_", "")
+    return norm in SECRET_PARAMS or any(word in norm for word in SECRET_PARAM_WORDS)
+
+
+def url_secrets(url: str) -> list[tuple[str, str]]:
+    """The credential parts of a URL, as (where, value): the userinfo password and the
+    values of secret-named query parameters. Works on unresolved URLs (``${VAR}``)."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    found = []
+    userinfo = netloc.rpartition("@")[0]
+    if ":" in userinfo:
+        found.append(("the password in the URL", userinfo.partition(":")[2]))
+    query = rest.partition("?")[2].partition("#")[0]
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if secret_param(name):
+            found.append((f"the URL parameter {name.strip()!r}", value))
+    return [(where, value) for where, value in found if value]
+
+
+def _check_secrets(name: str, spec: dict[str, Any]) -> None:
+    """Refuse a channel whose secret, URL password or token is written in the file."""
+    secret = spec.get("secret")
+    if secret is not None and not (isinstance(secret, str) and is_placeholder(secret)):
+        raise ValueError(f"channel {name!r}: 'secret' must come from the environment; "
+                         'write secret: "${NAME}" and set NAME')
+    for key in ("url", "webhook"):
+        url = spec.get(key)
+        if not isinstance(url, str):
+            continue
+        for where, value in url_secrets(url):
+            if not (is_placeholder(value) if where.startswith("the password") else
+                    _from_env(value)):
+                raise ValueError(f"channel {name!r}: {where} ({key!r}) must come from the "
+                                 "environment; write ${NAME} instead of the value")
+        scheme = url.partition("://")[0].lower() if "://" in url else ""
+        if scheme in TOKEN_SCHEMES and not _HAS_PLACEHOLDER.search(
+                url.split("://", 1)[1].partition("?")[0]):
+            raise ValueError(f"channel {name!r}: the token in the {scheme}:// URL must come "
+                             "from the environment; write ${NAME} instead of the value")
 
 
 @dataclass(frozen=True)
@@ -103,6 +182,7 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
                 raise ValueError(f"channel {name!r}: unknown keys {sorted(unknown)}")
             if bool(spec.get("url")) == bool(spec.get("webhook")):
                 raise ValueError(f"channel {name!r}: give exactly one of 'url' or 'webhook'")
+            _check_secrets(name, spec)
             channels[name] = Channel(name=name, url=spec.get("url"), webhook=spec.get("webhook"),
                                      secret=spec.get("secret"),
                                      digest_minutes=int(spec.get("digest_minutes", 0)))

@@ -18,27 +18,31 @@ alert's idempotency key (``Idempotency-Key`` header and ``id`` field) and every 
 ``X-Newswatch-Key`` header, so receivers can drop the repeat.
 
 Secrets: ``${VAR}`` placeholders in a channel's URL or secret are read from the
-environment at send time; resolved values are never written to the database or logs
-(they are masked in ``last_error``).
+environment at send time (``monitor.alerts`` refuses secrets written in the file);
+resolved values are never written to the database or logs: they are masked in
+``last_error`` and in every log record that apprise, urllib3 or requests emit while a
+message is being sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import random
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.alerts import FAILED, PENDING, SENT, AlertConfig, Channel
+from monitor.alerts import FAILED, PENDING, SENT, AlertConfig, Channel, url_secrets
 from monitor.store import Store
 
 SENDING = "sending"
@@ -101,12 +105,60 @@ def resolve(text: str, env: Mapping[str, str], secrets: list[str] | None = None)
 
 def redact(message: str, secrets: Iterable[str]) -> str:
     """``message`` with every secret (longest first) replaced by ``***``."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        message = message.replace(secret, "***")
-        quoted = urllib.parse.quote(secret, safe="")
-        if quoted != secret:
-            message = message.replace(quoted, "***")
+    forms = set()
+    for secret in {s for s in secrets if s}:
+        forms |= {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote(secret),
+                  urllib.parse.quote_plus(secret), urllib.parse.unquote(secret),
+                  urllib.parse.unquote_plus(secret)}
+    for form in sorted((f for f in forms if f), key=len, reverse=True):
+        message = message.replace(form, "***")
     return message
+
+
+# loggers of the libraries a send goes through; their records are redacted during a send
+LIBRARY_LOGGERS = ("apprise", "urllib3", "requests", "smtplib")
+
+
+class _Redactor(logging.Filter):
+    """Masks secrets in a log record's message and exception text."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets  # the send's list, which grows as placeholders resolve
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record: keep only its template
+            message = str(record.msg)
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
+        return True
+
+
+@contextlib.contextmanager
+def _redacting_logs(secrets: list[str]) -> Iterator[None]:
+    """While sending: every record of the library loggers (and their children) has the
+    secrets masked before any handler sees it."""
+    redactor = _Redactor(secrets)
+    names = set(LIBRARY_LOGGERS) | {
+        name for name in list(logging.root.manager.loggerDict)
+        if name.split(".", 1)[0] in LIBRARY_LOGGERS}
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addFilter(redactor)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(redactor)
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -197,10 +249,11 @@ def send(channel: Channel, docs: list[dict[str, Any]], key: str,
     DeliveryError with a redacted reason on any failure."""
     secrets: list[str] = []
     try:
-        if channel.webhook:
-            _send_webhook(channel, docs, key, env, secrets)
-        else:
-            _send_apprise(channel, docs, key, env, secrets)
+        with _redacting_logs(secrets):
+            if channel.webhook:
+                _send_webhook(channel, docs, key, env, secrets)
+            else:
+                _send_apprise(channel, docs, key, env, secrets)
     except DeliveryError as exc:
         raise DeliveryError(redact(str(exc), secrets)[:MAX_ERROR]) from None
     except Exception as exc:  # a channel bug must not stop the loop
@@ -211,8 +264,9 @@ def send(channel: Channel, docs: list[dict[str, Any]], key: str,
 def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
                   env: Mapping[str, str], secrets: list[str]) -> None:
     url = resolve(channel.webhook or "", env, secrets)
+    secrets.extend(value for _, value in url_secrets(url))
     secret = resolve(channel.secret, env, secrets) if channel.secret else None
-    if channel.secret and secret:
+    if secret:
         secrets.append(secret)
     document = docs[0] if len(docs) == 1 else {
         "schema": DIGEST_SCHEMA, "id": key, "alerts": docs,
@@ -240,6 +294,7 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     import apprise
 
     url = resolve(channel.url or "", env, secrets)
+    secrets.extend(value for _, value in url_secrets(url))
     try:
         password = urllib.parse.urlsplit(url).password
     except ValueError:

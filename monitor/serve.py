@@ -132,8 +132,31 @@ def build_datasette(db: str | Path) -> Any:
                      static_mounts=[(STATIC_MOUNT, str(STATIC_DIR))], settings=dict(SETTINGS))
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def read_only(app: Any) -> Any:
+    """An ASGI app that answers every HTTP request other than GET, HEAD and OPTIONS with
+    405 before Datasette sees it: no write API, form or canned query can be reached
+    (Datasette itself would answer some of them with a 500)."""
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method", "GET").upper() not in READ_METHODS:
+            body = b"405: newswatch serve is read-only\n"
+            await send({"type": "http.response.start", "status": 405, "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"allow", b"GET, HEAD, OPTIONS"),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
 def serve(db: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Serve ``db`` until interrupted."""
+    """Serve ``db`` (read-only: immutable file, GET/HEAD/OPTIONS only) on ``host``
+    (127.0.0.1 unless told otherwise) until interrupted."""
     import asyncio
 
     import uvicorn
@@ -141,4 +164,5 @@ def serve(db: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) ->
 
     ds = build_datasette(db)
     asyncio.run(check_databases(ds))
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+    uvicorn.run(read_only(ds.app()), host=host, port=port, log_level="warning",
+                lifespan="on")

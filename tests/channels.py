@@ -46,7 +46,9 @@ class Mailbox:
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
                      auth_data: Any) -> AuthResult:
         self.logins.append(auth_data.login.decode())
-        return AuthResult(success=auth_data.password.decode() == SMTP_PASSWORD)
+        # handled=False: aiosmtpd answers "535 ... credentials invalid" itself (the default,
+        # handled=True, sends no answer and the client waits for its timeout)
+        return AuthResult(success=auth_data.password.decode() == SMTP_PASSWORD, handled=False)
 
     def start(self) -> None:
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port,

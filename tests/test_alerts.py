@@ -3,7 +3,10 @@ receiver, fed by real crawls of the farm."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from monitor.alerts import load_alert_config
+from monitor.alerts import Channel, load_alert_config
 from monitor.cli import main
 from monitor.config import DEMO_CONFIG
 from monitor.crawl import crawl
@@ -23,6 +26,8 @@ from monitor.delivery import (
     redact,
     resolve,
     retry_failed,
+    send,
+    send_test,
     sign,
     verify_signature,
 )
@@ -316,6 +321,42 @@ def test_signature_helpers() -> None:
     assert not verify_signature(body + b" ", header, "k")
     assert not verify_signature(body, header, "other")
     assert not verify_signature(body, "", "k")
+
+
+def test_receiver_rejects_wrong_secret_tampered_body_and_no_signature(
+        receiver: Receiver, tmp_path: Path) -> None:
+    """The receiver checks every delivery with verify_signature: a message signed with the
+    right secret is taken; a wrong secret, a body changed after signing, and an unsigned
+    message are refused (401) and recorded as failures."""
+    config = load_alert_config(_alerts_file(tmp_path / "alerts.yaml"))
+    env = {"NW_HOOK_URL": receiver.url, "NW_HOOK_SECRET": SECRET}
+    send_test(config, "hook", env)
+    assert len(receiver.bodies) == 1 and receiver.bad_signatures == 0
+
+    with pytest.raises(DeliveryError, match="HTTP 401"):
+        send_test(config, "hook", {**env, "NW_HOOK_SECRET": "not-the-receivers-secret"})
+    assert receiver.bad_signatures == 1
+    with pytest.raises(DeliveryError, match="HTTP 401"):
+        send(Channel(name="unsigned", webhook=receiver.url), [{"sent_at": "x"}], "k", env)
+    assert receiver.bad_signatures == 2
+
+    body = json.dumps({"schema": "newswatch.alert/1", "id": "k", "kind": "new"}).encode()
+    signature = sign(body, SECRET)
+    for sent_body, header in [(body.replace(b'"new"', b'"updated"'), signature),  # tampered
+                              (body, signature.upper()), (body, "sha256=")]:
+        request = urllib.request.Request(receiver.url, data=sent_body, method="POST", headers={
+            "Content-Type": "application/json", "Idempotency-Key": "k",
+            "X-Newswatch-Signature": header})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401
+    assert receiver.bad_signatures == 5 and len(receiver.bodies) == 1
+    request = urllib.request.Request(receiver.url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Idempotency-Key": "k",
+        "X-Newswatch-Signature": signature})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+    assert len(receiver.bodies) == 2 and receiver.bodies[-1]["kind"] == "new"
 
 
 def test_cli(outbox: tuple[Path, int], smtp: Mailbox, receiver: Receiver, tmp_path: Path,

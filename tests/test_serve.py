@@ -29,7 +29,7 @@ from monitor.config import DEMO_CONFIG
 from monitor.crawl import crawl
 from monitor.export import FIELDS, export
 from monitor.farm import Farm
-from monitor.serve import metadata_for, sanitise_diff
+from monitor.serve import DEFAULT_HOST, datasette_args, metadata_for, sanitise_diff
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_004 = ("U.S. considers Viet Nam as one of its priority partners in Indo-Pacific: "
@@ -53,7 +53,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         result = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=[EDIT_SITE],
                        scrapy_settings={"NEWSWATCH_RECHECK_DAYS": 36500})  # 2024 articles
         assert result.totals["updated"] == 1
-        yield {"db": db, "edited_url": farm.url_of(EDIT_SITE, article.slug)}
+        yield {"db": db, "edited_url": farm.url_of(EDIT_SITE, article.slug), "sha": _sha(db)}
 
 
 def _free_port() -> int:
@@ -211,6 +211,21 @@ def test_writes_are_refused(server: str, database: dict) -> None:
         urllib.request.Request(f"{server}/articles/1/-/delete", method="POST", data=b"{}",
                                headers={"content-type": "application/json"}),
     ]
+    # the API's create/upsert/drop, and a POST to a canned query (none is writable)
+    attempts += [
+        urllib.request.Request(f"{server}/-/create", method="POST",
+                               data=json.dumps({"table": "evil", "row": {"id": 1}}).encode(),
+                               headers={"content-type": "application/json"}),
+        urllib.request.Request(f"{server}/sources/-/upsert", method="POST",
+                               data=json.dumps({"rows": [{"name": "evil"}]}).encode(),
+                               headers={"content-type": "application/json"}),
+        urllib.request.Request(f"{server}/sources/-/drop", method="POST", data=b"{}",
+                               headers={"content-type": "application/json"}),
+        urllib.request.Request(f"{server}/latest_relevant", method="POST", data=b"x=1",
+                               headers={"content-type": "application/x-www-form-urlencoded"}),
+    ]
+    queries = metadata_for(database["db"])["databases"]["news"]["queries"]
+    assert not [name for name, query in queries.items() if query.get("write")]
     for request in attempts:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
@@ -219,6 +234,24 @@ def test_writes_are_refused(server: str, database: dict) -> None:
     conn = sqlite3.connect(database["db"])
     assert conn.execute("select count(*) from sources where name = 'evil'").fetchone()[0] == 0
     conn.close()
+
+
+def test_bound_to_loopback_only_and_immutable(server: str, database: dict) -> None:
+    """`newswatch serve` without --host listens on 127.0.0.1 only: another loopback
+    address of this machine (127.0.0.2) gets connection refused."""
+    assert DEFAULT_HOST == "127.0.0.1"
+    args = datasette_args(database["db"], "metadata.json")
+    assert args[args.index("--host") + 1] == "127.0.0.1" and "-i" in args
+    port = urllib.parse.urlsplit(server).port
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+    with pytest.raises(ConnectionRefusedError), \
+            socket.create_connection(("127.0.0.2", port), timeout=5):
+        pass
+    home = server.rsplit("/", 1)[0]
+    with urllib.request.urlopen(f"{home}/-/databases.json", timeout=10) as response:
+        databases = json.loads(response.read())
+    assert [(d["name"], d["is_mutable"]) for d in databases] == [("news", False)]
 
 
 @needs_chromium
@@ -266,3 +299,9 @@ def test_updated_articles_show_the_diff(server: str, database: dict, tmp_path: P
     assert "<ins>" in dom and "<del>" in dom and "&lt;ins&gt;" not in dom
     assert "<p>" + EDITED in dom  # clean text shown as paragraphs
     screenshot(tmp_path, article, "article-diff")
+
+
+def test_database_unchanged_after_the_session(server: str, database: dict) -> None:
+    """Last in the module: after every request above (reads, writes refused, browser
+    sessions) the file is byte for byte what the crawl left."""
+    assert _sha(database["db"]) == database["sha"]
