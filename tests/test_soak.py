@@ -1,0 +1,20 @@
+"""The soak run (bench/soak.py), short: about two minutes of `newswatch run` against the
+farm with the hostile site mixed in, while stories are published and edited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.soak import soak
+
+
+def test_soak_memory_flat_and_every_story_stored_and_alerted_once(tmp_path: Path) -> None:
+    report = soak(minutes=1.2, workdir=tmp_path, publish_every=4, interval=6,
+                  progress=lambda line: None)
+    print("\n".join(report.lines()))
+    assert report.failures == []
+    # the run did what it claims: stories published and edited, hostile errors recorded
+    assert len(report.published_relevant) >= 6 and report.published_other
+    assert len(report.edited) == 2
+    assert report.hostile_runs >= 1 and report.hostile_errors >= 10
+    assert abs(report.growth) <= 0.10 and len(report.rss) >= 30
