@@ -22,6 +22,7 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening port in a daemon that reads the web
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "crawler.logformatter.OneLineLogFormatter"  # "Dropped: reason", no item dump
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 

@@ -131,3 +131,19 @@ def test_robots_txt_is_obeyed_and_errors_are_recorded(farm: Farm, tmp_path) -> N
     assert run["requests"] == 2  # robots.txt and the 404 listing: /search never fetched
     assert run["errors"] == 1 and "no-such-listing" in run["error_detail"]
     assert "404" in run["error_detail"]
+
+
+def test_dropped_item_is_logged_on_one_line_with_its_reason() -> None:
+    from scrapy import Spider
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawler.logformatter import OneLineLogFormatter
+
+    crawler = get_crawler(Spider, {"LOG_FORMATTER": "crawler.logformatter.OneLineLogFormatter"})
+    spider = Spider.from_crawler(crawler, name="t")
+    item = {"url": "http://127.0.0.1/a", "raw": "<html>" * 1000}
+    result = OneLineLogFormatter().dropped(item, DropItem("no article text: http://127.0.0.1/a"),
+                                           None, spider)
+    line = result["msg"] % result["args"]
+    assert line == "Dropped: no article text: http://127.0.0.1/a"
