@@ -8,17 +8,22 @@ reactor keeps fetching.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from monitor.alerts import AlertConfig, load_alert_config
 from monitor.ingest import Ingestor
-from monitor.store import COUNTS, Store
+from monitor.store import COUNTS, DATABASE_FULL, Store, is_full
 from monitor.workers import extract_and_analyze, extract_in_pool, shared_pool
+
+log = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
@@ -54,6 +59,14 @@ class ExtractPipeline:
         return item
 
 
+class DatabaseFull(Exception):
+    """SQLite said SQLITE_FULL: ``count`` articles of a batch were not stored."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{DATABASE_FULL}: {count} articles not stored")
+        self.count = count
+
+
 class StorePipeline:
     """Save articles in SQLite, a batch per transaction, from one writer thread, and keep
     the crawl-run record.
@@ -63,6 +76,14 @@ class StorePipeline:
     on a single writer thread: the reactor keeps fetching while SQLite indexes text,
     commits, or waits for a lock held by a reader. A crawl killed before a flush loses
     only those fetches, which the next crawl repeats; nothing half-written.
+
+    A full database (SQLITE_FULL: disk full, or ``NEWSWATCH_SQLITE_MAX_PAGES``) rolls the
+    batch back and stops the crawl: later batches are not tried, pages still arriving are
+    counted and dropped, and the run ends ``failed`` with one error line, "database is
+    full (disk full or size limit): N articles not stored" (also the stat
+    ``newswatch/fatal``, which the crawl runner turns into a CrawlError). A crawl that
+    lost articles does not save its fetch log, so the next crawl fetches feeds and
+    listings in full and finds them again.
     """
 
     def __init__(self, crawler: Any, db_path: str, batch_size: int,
@@ -77,6 +98,9 @@ class StorePipeline:
         self.pending: list[dict[str, Any]] = []
         self.writes: list[Future[list[str]]] = []
         self.flusher: task.LoopingCall | None = None
+        self.full = False  # set on the writer thread: no later batch is tried
+        self.stopping = False  # the reactor's view: the crawl is being stopped
+        self.not_stored = 0  # articles lost to a full database (counted on the reactor)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -94,12 +118,20 @@ class StorePipeline:
         return self.store.start_run(source.name)
 
     def open_spider(self) -> None:
-        self.run_id = self.writer.submit(self._open, self.crawler.spider.source).result()
+        try:
+            self.run_id = self.writer.submit(self._open, self.crawler.spider.source).result()
+        except sqlite3.Error as exc:
+            if is_full(exc):  # not even the run record fits
+                self.crawler.stats.set_value("newswatch/fatal", f"{DATABASE_FULL}: {exc}")
+            raise
         self.crawler.stats.set_value("newswatch/run_id", self.run_id)
         self.flusher = task.LoopingCall(self.flush)
         self.flusher.start(1.0, now=False)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        if self.stopping:  # the database is full: counted, not stored
+            self.not_stored += 1
+            return item
         self.pending.append(item)
         if len(self.pending) >= self.batch_size:
             self.flush()
@@ -117,7 +149,18 @@ class StorePipeline:
 
     def _ingest(self, source: str, rows: list[tuple[dict[str, Any], str]]) -> list[str]:
         assert self.store is not None
-        return Ingestor(self.store, self.alerts).ingest(source, rows)
+        if self.full:
+            raise DatabaseFull(len(rows))
+        try:
+            return Ingestor(self.store, self.alerts).ingest(source, rows)
+        except sqlite3.Error as exc:  # the batch's transaction rolled back
+            if is_full(exc):
+                self.full = True
+                from twisted.internet import reactor
+
+                reactor.callFromThread(self._stop)  # now, not at the next flush
+                raise DatabaseFull(len(rows)) from exc
+            raise
 
     def _count(self, wait: bool) -> None:
         """Add finished batches' statuses to the stats (on the reactor thread)."""
@@ -128,12 +171,35 @@ class StorePipeline:
                 continue
             try:
                 statuses = write.result()
+            except DatabaseFull as exc:  # rolled back; one error line when the run ends
+                self.not_stored += exc.count
+                self._stop()
+                continue
             except Exception as exc:  # the transaction rolled back: nothing half-written
                 self.crawler.spider.record_error(self.db_path, f"storing a batch failed: {exc}")
+                self._keep_fetch_log(False)
                 continue
             for status in statuses:
                 self.crawler.stats.inc_value(f"newswatch/{status}")
         self.writes = still
+
+    def _keep_fetch_log(self, keep: bool) -> None:
+        """Save this crawl's fetch log or not. Not when articles were lost: a feed logged
+        as fetched would be "not modified" next time, and its lost articles never found."""
+        fetch_log = getattr(self.crawler, "_newswatch_fetch_log", None)  # crawler.middlewares
+        if fetch_log is not None and not keep:
+            fetch_log.recording = False
+
+    def _stop(self) -> None:
+        """The database is full: stop the crawl (once); pages it cannot store are not
+        worth fetching."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self._keep_fetch_log(False)
+        log.error("%s: stopping the crawl", DATABASE_FULL)
+        if self.crawler.engine is not None and self.crawler.engine.spider is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_full"))
 
     def close_spider(self) -> None:
         if self.flusher is not None and self.flusher.running:
@@ -143,17 +209,30 @@ class StorePipeline:
 
     def _finish(self, status: str, counts: dict[str, int], errors: list[str] | None) -> None:
         assert self.store is not None and self.run_id is not None
-        self.store.finish_run(self.run_id, status, counts, errors)
-        self.store.close()
-        self.store = None
+        try:
+            self.store.finish_run(self.run_id, status, counts, errors)
+        except sqlite3.Error as exc:  # a full disk may refuse even this: the runner retries
+            if not is_full(exc):
+                raise
+            self.crawler.stats.set_value("newswatch/unrecorded", str(exc))
+            log.error("crawl run %s could not be closed: %s", self.run_id, exc)
+        finally:
+            self.store.close()
+            self.store = None
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        stats = self.crawler.stats
+        failed = self.stopping or reason == "database_full"
+        if failed:
+            message = f"{DATABASE_FULL}: {self.not_stored} articles not stored"
+            self.crawler.spider.record_error(self.db_path, message)
+            stats.set_value("newswatch/fatal", message)
         if self.run_id is None:
             return
-        stats = self.crawler.stats
         counts = {key: stats.get_value(f"newswatch/{key}", 0) for key in COUNTS}
         counts["requests"] = stats.get_value("downloader/request_count", 0)
-        status = "finished" if reason == "finished" else f"stopped: {reason}"
+        status = ("failed" if failed else
+                  "finished" if reason == "finished" else f"stopped: {reason}")
         self.writer.submit(self._finish, status, counts,
                            stats.get_value("newswatch/error_detail")).result()
         self.writer.shutdown(wait=True)

@@ -359,6 +359,14 @@ def status(db: Path, as_json: bool) -> None:
     daemon = report["daemon"]
     alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
     out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
+    if daemon.get("config"):
+        out.print(f"config: {daemon['config']} (loaded {daemon['config_loaded']})",
+                  highlight=False)
+    if daemon.get("config_error"):
+        out.print("[red]config error:[/] the file on disk is not in use; keeping the last "
+                  "good config", highlight=False)
+        for line in daemon["config_error"].splitlines():
+            out.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
     table = Table(title="last run per source")
     for column in ("source", "started", "status", "new", "updated", "duplicate", "errors",
                    "next run"):

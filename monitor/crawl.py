@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import queue as queue_module
 import signal
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.alerts import ALERTS_FILE
-from monitor.config import DEFAULT_CONFIG, ConfigError, load_settings
+from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from monitor.store import COUNTS, Store
 
 Progress = Callable[[dict[str, dict[str, int]]], None]
@@ -47,19 +48,24 @@ class CrawlResult:
         return bool(self.runs) and all(run["status"] == "finished" for run in self.runs)
 
 
-def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
+def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
           sources: Sequence[str] | None = None, variables: Mapping[str, str] | None = None,
           progress: Progress | None = None, scrapy_settings: Mapping[str, Any] | None = None,
           timeout: float | None = None, alerts: str | Path | None = ALERTS_FILE) -> CrawlResult:
     """Crawl ``sources`` (default: all in ``config``) into ``db_path``; blocks until done.
 
-    ``progress`` is called with ``{source: {"found", "done", "errors"}}`` as pages are
-    stored. ``alerts`` is the alerts file whose rules queue alerts with the articles
-    (None: queue none). Raises ConfigError for a bad config or unknown source,
-    CrawlError when the crawl process fails.
+    ``config`` is a sources file, or settings already loaded (the daemon passes its last
+    good config, so a broken file on disk does not stop its crawls). ``progress`` is
+    called with ``{source: {"found", "done", "errors"}}`` as pages are stored. ``alerts``
+    is the alerts file whose rules queue alerts with the articles (None: queue none).
+    Raises ConfigError for a bad config or unknown source, CrawlError when the crawl
+    process fails or the database is full (the run is then recorded ``failed``).
     """
     overrides = {"NEWSWATCH_ALERTS": str(alerts) if alerts else "", **(scrapy_settings or {})}
-    settings = load_settings(config, variables)  # fail fast, in the caller, on bad config
+    if isinstance(config, Settings):
+        settings, config_arg = config, config.model_dump()
+    else:  # fail fast, in the caller, on bad config
+        settings, config_arg = load_settings(config, variables), str(config)
     names = list(sources) if sources else [s.name for s in settings.sources]
     for name in names:
         settings.source(name)
@@ -68,13 +74,14 @@ def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.
     events: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
     child = context.Process(
         target=_crawl_child, name="newswatch-crawl",
-        args=(str(config), dict(variables or {}), names, str(db_path),
+        args=(config_arg, dict(variables or {}), names, str(db_path),
               overrides, events),
     )
     child.start()
     started = time.monotonic()
     run_ids: list[int] = []
     failure: str | None = None
+    fatal: str | None = None
     while True:
         if timeout is not None and time.monotonic() - started > timeout:
             _stop(child)
@@ -92,7 +99,11 @@ def crawl(config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.
             run_ids = payload
         elif kind == "failed":
             failure = payload
+        elif kind == "fatal":
+            fatal = payload
     child.join()
+    if fatal:  # the database is full: the child closed its run "failed", or could not
+        raise CrawlError(fatal + _record_failure(db_path, names, fatal))
     if failure or child.exitcode != 0:
         _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}")
         raise CrawlError(failure or f"crawl process exited with code {child.exitcode}")
@@ -123,6 +134,20 @@ def _abort_runs(db_path: Path, names: Sequence[str], status: str) -> None:
         store.close()
 
 
+def _record_failure(db_path: Path, names: Sequence[str], message: str) -> str:
+    """Close runs the child left open as ``failed`` with ``message``; on a full disk that
+    may fail too: returns a note saying so ("" when done)."""
+    try:
+        store = Store(db_path)
+        try:
+            store.abort_running(names, "failed", error=message)
+        finally:
+            store.close()
+    except sqlite3.Error as exc:
+        return f" (the crawl run could not be recorded: {exc})"
+    return ""
+
+
 def _die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when its parent dies: a crawl must not outlive a
     daemon killed with -9 (it would race the restarted daemon's crawl of the source)."""
@@ -135,24 +160,28 @@ def _die_with_parent() -> None:
         pass
 
 
-def _crawl_child(config: str, variables: dict[str, str], names: list[str], db_path: str,
-                 overrides: dict[str, Any], events: Any) -> None:
+def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names: list[str],
+                 db_path: str, overrides: dict[str, Any], events: Any) -> None:
     """Child-process body: one CrawlerProcess, one crawler per source."""
     _die_with_parent()
     try:
         from scrapy.crawler import CrawlerProcess
-        from scrapy.settings import Settings
+        from scrapy.settings import Settings as ScrapySettings
         from twisted.internet import task
 
         from crawler import settings as crawler_settings
         from crawler.spiders.news import NewsSpider
         from monitor.workers import shutdown_pool, start_pool
 
-        settings = Settings()
+        settings = ScrapySettings()
         settings.setmodule(crawler_settings, priority="project")
-        settings.update({"NEWSWATCH_DB": db_path, "NEWSWATCH_CONFIG": config,
-                         "LOG_LEVEL": "WARNING", **overrides}, priority="cmdline")
-        sources = load_settings(config, variables)
+        if isinstance(config, dict):  # settings loaded by the caller
+            sources = Settings.model_validate(config)
+        else:
+            settings.set("NEWSWATCH_CONFIG", config, priority="cmdline")
+            sources = load_settings(config, variables)
+        settings.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING", **overrides},
+                        priority="cmdline")
         workers = settings.getint("NEWSWATCH_EXTRACT_WORKERS")
         if workers >= 0:
             start_pool(workers)  # workers warm up while Scrapy starts
@@ -183,6 +212,10 @@ def _crawl_child(config: str, variables: dict[str, str], names: list[str], db_pa
         shutdown_pool()
         events.put(("done", [c.stats.get_value("newswatch/run_id") for _, c in crawlers
                              if c.stats is not None and c.stats.get_value("newswatch/run_id")]))
+        fatal = [c.stats.get_value("newswatch/fatal") for _, c in crawlers
+                 if c.stats is not None and c.stats.get_value("newswatch/fatal")]
+        if fatal:  # the database is full (crawler.pipelines.StorePipeline)
+            events.put(("fatal", "; ".join(dict.fromkeys(fatal))))
     except ConfigError as exc:
         events.put(("failed", str(exc)))
         raise SystemExit(2) from None

@@ -7,6 +7,10 @@ that hangs is killed and its run recorded as aborted. Other jobs deliver alerts,
 the fetch log, and beat the heart that ``newswatch status`` reads. SIGTERM and SIGINT
 stop it cleanly: running crawls finish or are abandoned (their runs marked aborted on
 the next start), and the process exits 0.
+
+The sources file is reloaded on SIGHUP and when it changes on disk (the ``config`` job
+looks every few seconds): jobs are added, removed or rescheduled to match. A file that
+does not load is reported once (log and heartbeat) and the last good config stays.
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.alerts import ALERTS_FILE, load_alert_config
-from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings, seconds
+from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, Source, load_settings, seconds
 from monitor.crawl import CrawlError, crawl
 from monitor.store import Store, now
 
 log = logging.getLogger("newswatch.daemon")
 
 HEARTBEAT_SECONDS = 5
+CONFIG_CHECK_SECONDS = 5
 DELIVERY_SECONDS = 15
 PRUNE_HOURS = 6
 FETCH_LOG_DAYS = 30
@@ -47,28 +52,41 @@ class Daemon:
                  variables: Mapping[str, str] | None = None,
                  deliver: Callable[[], Any] | None = None,
                  deliver_every: float = DELIVERY_SECONDS,
-                 claim_timeout: float = 300.0) -> None:
+                 claim_timeout: float = 300.0,
+                 config_check_every: float = CONFIG_CHECK_SECONDS) -> None:
         self.config = Path(config)
         self.db_path = Path(db_path).resolve()
         self.alerts = alerts
         self.variables = dict(variables or {})
+        self.config_stamp = self._config_stamp()
         self.settings: Settings = load_settings(self.config, self.variables)
+        self.config_loaded = now()
+        self.config_error: str | None = None  # why the file on disk is not in use
+        self.config_check_every = config_check_every
+        self.reload_lock = threading.Lock()
+        self.reload_requested = False  # SIGHUP
+        self.wake = threading.Event()  # the main thread: stop or reload
         self.deliver = deliver or self._deliver_alerts
         self.deliver_every = deliver_every
         self.claim_timeout = timedelta(seconds=claim_timeout)
         self.stop_event = threading.Event()
+        # crawls on their own pool (threads start on demand; sources can be added by a
+        # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max(2, len(self.settings.sources)))},
+            executors={"default": ThreadPoolExecutor(max(8, 2 * len(self.settings.sources))),
+                       "house": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
 
     # -- jobs --------------------------------------------------------------------------------
     def crawl_source(self, name: str) -> None:
-        """One crawl of one source, in a child process, within its time limit."""
-        source = self.settings.source(name)
+        """One crawl of one source, in a child process, within its time limit, with the
+        last good config (not the file on disk, which may be broken)."""
+        settings = self.settings
         try:
-            result = crawl(self.config, self.db_path, sources=[name], variables=self.variables,
+            source = settings.source(name)
+            result = crawl(settings, self.db_path, sources=[name], variables=self.variables,
                            alerts=self.alerts, timeout=seconds(source.crawl_timeout))
             log.info("%s: %s", name, result.totals)
         except (CrawlError, ConfigError) as exc:
@@ -104,7 +122,7 @@ class Daemon:
             store.close()
 
     def beat(self, state: str = "running") -> None:
-        """Write the heartbeat row: alive, and when each source runs next."""
+        """Write the heartbeat row: alive, when each source runs next, the config."""
         jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
                 for job in self.scheduler.get_jobs()}
         store = Store(self.db_path)
@@ -113,10 +131,87 @@ class Daemon:
                 store.db["daemon"].upsert({
                     "name": "newswatch", "pid": os.getpid(), "beat": now(), "state": json.dumps(
                         {"status": state, "next_runs": jobs, "sources": sorted(
-                            s.name for s in self.settings.sources)}),
+                            s.name for s in self.settings.sources),
+                         "config": str(self.config), "config_loaded": self.config_loaded,
+                         "config_error": self.config_error}),
                 }, pk="name")
         finally:
             store.close()
+
+    # -- config reload -----------------------------------------------------------------------
+    def _config_stamp(self) -> tuple[int, int] | None:
+        """What tells a changed file: modification time (ns) and size."""
+        try:
+            info = self.config.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
+    def check_config(self, force: bool = False) -> bool:
+        """Reload the sources file if it changed (or ``force``: SIGHUP). On success the
+        jobs follow the new file; on a ConfigError the last good config stays, and the
+        reason is logged once (per change of the file) and shown by ``newswatch status``.
+        Returns whether a new config is in use."""
+        with self.reload_lock:
+            stamp = self._config_stamp()
+            if not force and stamp == self.config_stamp:
+                return False
+            self.config_stamp = stamp
+            try:
+                settings = load_settings(self.config, self.variables)
+            except ConfigError as exc:
+                self.config_error = str(exc)
+                log.error("config reload failed: %s; keeping the last good config (%d sources)",
+                          "; ".join(str(exc).splitlines()), len(self.settings.sources))
+                reloaded = False
+            else:
+                old, self.settings = self.settings, settings  # first: new jobs read it
+                self._reschedule(old, settings)
+                self.config_loaded, self.config_error = now(), None
+                log.info("config reloaded: %d sources", len(settings.sources))
+                reloaded = True
+        try:
+            self.beat()  # `newswatch status` shows it now, not at the next beat
+        except Exception:  # noqa: BLE001 - the heartbeat job will try again
+            log.exception("heartbeat after a config reload failed")
+        return reloaded
+
+    def config_job(self) -> None:
+        """The ``config`` job: reload when the file changed."""
+        try:
+            self.check_config()
+        except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
+            log.exception("config reload failed")
+
+    def _trigger(self, source: Source) -> CronTrigger | IntervalTrigger:
+        return (CronTrigger.from_crontab(source.cron, timezone=UTC) if source.cron
+                else IntervalTrigger(seconds=seconds(source.interval),
+                                     jitter=seconds(source.jitter)))
+
+    def _add_crawl_job(self, source: Source) -> None:
+        self.scheduler.add_job(self.crawl_source, self._trigger(source), args=[source.name],
+                               id=f"crawl:{source.name}", name=f"crawl {source.name}",
+                               next_run_time=datetime.now(UTC), replace_existing=True)
+
+    def _reschedule(self, before: Settings, after: Settings) -> None:
+        """Make the crawl jobs follow a new config: new sources get a job (first run now),
+        removed ones lose theirs (a crawl in progress finishes), changed schedules get
+        their new trigger."""
+        old = {s.name: s for s in before.sources}
+        new = {s.name: s for s in after.sources}
+        for name in old.keys() - new.keys():
+            if self.scheduler.get_job(f"crawl:{name}"):
+                self.scheduler.remove_job(f"crawl:{name}")
+            log.info("source %s removed", name)
+        for name, source in new.items():
+            before = old.get(name)
+            if before is None or not self.scheduler.get_job(f"crawl:{name}"):
+                self._add_crawl_job(source)
+                log.info("source %s added", name)
+            elif (before.interval, before.cron, before.jitter) != (
+                    source.interval, source.cron, source.jitter):
+                self.scheduler.reschedule_job(f"crawl:{name}", trigger=self._trigger(source))
+                log.info("source %s rescheduled", name)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -134,17 +229,17 @@ class Daemon:
         if aborted:
             log.warning("%d crawl run(s) left open by a previous daemon marked aborted", aborted)
         for source in self.settings.sources:
-            trigger = (CronTrigger.from_crontab(source.cron, timezone=UTC) if source.cron
-                       else IntervalTrigger(seconds=seconds(source.interval),
-                                            jitter=seconds(source.jitter)))
-            self.scheduler.add_job(self.crawl_source, trigger, args=[source.name],
-                                   id=f"crawl:{source.name}", name=f"crawl {source.name}",
-                                   next_run_time=datetime.now(UTC))
+            self._add_crawl_job(source)
         self.scheduler.add_job(self.deliver_job, IntervalTrigger(seconds=self.deliver_every),
-                               id="deliver", next_run_time=datetime.now(UTC))
-        self.scheduler.add_job(self.prune, IntervalTrigger(hours=PRUNE_HOURS), id="prune")
+                               id="deliver", next_run_time=datetime.now(UTC),
+                               executor="house")
+        self.scheduler.add_job(self.prune, IntervalTrigger(hours=PRUNE_HOURS), id="prune",
+                               executor="house")
         self.scheduler.add_job(self.beat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="beat",
-                               next_run_time=datetime.now(UTC))
+                               next_run_time=datetime.now(UTC), executor="house")
+        self.scheduler.add_job(self.config_job,
+                               IntervalTrigger(seconds=self.config_check_every), id="config",
+                               executor="house")
         self.scheduler.start()
 
     def stop(self, wait: bool = True) -> None:
@@ -154,13 +249,32 @@ class Daemon:
         self.beat("stopped")
 
     def run_forever(self) -> int:
-        """Run until SIGTERM or SIGINT; returns the exit code (0)."""
+        """Run until SIGTERM or SIGINT (SIGHUP reloads the config); returns the exit
+        code (0)."""
+        def stop(*_: Any) -> None:
+            self.stop_event.set()
+            self.wake.set()
+
+        def hangup(*_: Any) -> None:  # only flags: the main loop below does the work
+            self.reload_requested = True
+            self.wake.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stop_event.set())
+            signal.signal(sig, stop)
+        signal.signal(signal.SIGHUP, hangup)
         self.start()
         log.info("newswatch daemon started: %d sources, database %s",
                  len(self.settings.sources), self.db_path)
-        self.stop_event.wait()
+        while not self.stop_event.is_set():
+            self.wake.wait()
+            self.wake.clear()
+            if self.reload_requested and not self.stop_event.is_set():
+                self.reload_requested = False
+                log.info("SIGHUP: reloading %s", self.config)
+                try:
+                    self.check_config(force=True)
+                except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
+                    log.exception("config reload failed")
         log.info("stopping: waiting for running crawls")
         self.stop(wait=True)
         return 0
@@ -186,5 +300,8 @@ def status(db_path: str | Path) -> dict[str, Any]:
         store.close()
     return {"daemon": {"alive": alive, "pid": daemon["pid"] if daemon else None,
                        "beat": daemon["beat"] if daemon else None,
-                       "started": daemon["started"] if daemon else None},
+                       "started": daemon["started"] if daemon else None,
+                       "config": state.get("config"),
+                       "config_loaded": state.get("config_loaded"),
+                       "config_error": state.get("config_error")},
             "next_runs": state.get("next_runs", {}), "last_runs": last_runs, "alerts": outbox}

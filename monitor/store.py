@@ -7,6 +7,8 @@ evolves by numbered migrations tracked in ``PRAGMA user_version``, never by rebu
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +25,19 @@ NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 DUPLICATE, IRRELEVANT = "duplicate", "irrelevant"
 COUNTS = ("found", "new", "updated", "duplicate", "irrelevant", "unchanged", "skipped",
           "errors", "requests")
+
+# Testing/ops knob: cap the database at this many pages (PRAGMA max_page_count, set on
+# every connection a Store opens, in this process and in crawl children). A write that
+# would grow the file past it fails with SQLITE_FULL, exactly as on a full disk.
+MAX_PAGES_ENV = "NEWSWATCH_SQLITE_MAX_PAGES"
+DATABASE_FULL = "database is full (disk full or size limit)"
+
+
+def is_full(exc: BaseException) -> bool:
+    """True when ``exc`` is SQLite's SQLITE_FULL ("database or disk is full")."""
+    return isinstance(exc, sqlite3.Error) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(exc))
 
 
 def now() -> str:
@@ -118,13 +133,19 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 class Store:
     """The newswatch database."""
 
-    def __init__(self, path: str | Path = DEFAULT_DB) -> None:
+    def __init__(self, path: str | Path = DEFAULT_DB, max_pages: int | None = None) -> None:
+        """Open (and migrate) the database. ``max_pages`` caps its size in pages (default:
+        ``$NEWSWATCH_SQLITE_MAX_PAGES``, else no cap)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 30000")
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous = NORMAL")
+        if max_pages is None and os.environ.get(MAX_PAGES_ENV):
+            max_pages = int(os.environ[MAX_PAGES_ENV])
+        if max_pages:
+            self.db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
         self.migrate()
 
     def close(self) -> None:
@@ -187,14 +208,21 @@ class Store:
                 "error_detail": "\n".join(error_detail[:50]) if error_detail else None,
             })
 
-    def abort_running(self, sources: Iterable[str], status: str) -> int:
-        """Mark open ("running") crawl runs of ``sources`` as ended with ``status``."""
+    def abort_running(self, sources: Iterable[str], status: str,
+                      error: str | None = None) -> int:
+        """Mark open ("running") crawl runs of ``sources`` as ended with ``status``; with
+        ``error``, also count it and add it as an error line."""
         names = list(sources)
         marks = ",".join("?" * len(names))
+        extra, params = "", [status, now()]
+        if error:
+            extra = (", errors = coalesce(errors, 0) + 1, error_detail = "
+                     "coalesce(error_detail || char(10), '') || ?")
+            params.append(error)
         with self.db.conn:
             cursor = self.db.execute(
-                f"update crawl_runs set status = ?, finished = ? "
-                f"where status = 'running' and source in ({marks})", [status, now(), *names])
+                f"update crawl_runs set status = ?, finished = ?{extra} "
+                f"where status = 'running' and source in ({marks})", [*params, *names])
         return cursor.rowcount
 
     def runs(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:

@@ -1,20 +1,27 @@
-"""Faults around the store and the daemon: locks held by others, kill -9 mid-crawl."""
+"""Faults around the store and the daemon: locks held by others, kill -9 mid-crawl, a
+full database, a config reload with an error."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
 
+import pytest
+import yaml
+
 from monitor.config import DEMO_CONFIG
 from monitor.crawl import crawl
 from monitor.farm import Farm
-from monitor.store import Store
+from monitor.store import MAX_PAGES_ENV, Store, is_full
 
-from .test_daemon import _start, _status, _wait
+from .conftest import REPO
+from .test_daemon import CLI, _start, _status, _wait
 
 
 def test_writers_wait_for_a_lock_held_by_another_process_and_succeed(tmp_path: Path) -> None:
@@ -73,3 +80,183 @@ def _runs(db: Path) -> list[dict]:
         return store.runs()
     finally:
         store.close()
+
+
+def _integrity(db: Path) -> dict[str, int]:
+    """PRAGMA integrity_check, and every stored article complete (no half-written batch):
+    its version row, its full-text row, its story, its similarity bands."""
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        one = {name: conn.execute(sql).fetchone()[0] for name, sql in {
+            "articles": "select count(*) from articles",
+            "without version": "select count(*) from articles a where not exists (select 1 "
+                               "from versions v where v.article_id = a.id and v.version = 1)",
+            "orphan versions": "select count(*) from versions where article_id not in "
+                               "(select id from articles)",
+            "without fts": "select count(*) from articles where id not in "
+                           "(select rowid from articles_fts)",
+            "fts rows": "select count(*) from articles_fts",
+            "without story": "select count(*) from articles where story_id not in "
+                             "(select id from stories)",
+            "empty stories": "select count(*) from stories where id not in "
+                             "(select story_id from articles)",
+            "without bands": "select count(*) from articles a where not exists "
+                             "(select 1 from lsh_bands b where b.article_id = a.id)",
+            "orphan alerts": "select count(*) from alerts where article_id not in "
+                             "(select id from articles)",
+        }.items()}
+    finally:
+        conn.close()
+    assert one["fts rows"] == one["articles"]
+    assert {k: v for k, v in one.items() if k not in ("articles", "fts rows")} == dict.fromkeys(
+        ["without version", "orphan versions", "without fts", "without story", "empty stories",
+         "without bands", "orphan alerts"], 0), one
+    return one
+
+
+def test_database_full_fails_the_run_cleanly_then_the_next_crawl_stores_the_rest(
+        tmp_path: Path) -> None:
+    """A database capped just above its size (PRAGMA max_page_count, the same SQLITE_FULL
+    as a full disk) on every connection of `newswatch crawl`: the batch that does not fit
+    rolls back, the crawl stops, the run is `failed` with a plain line, the CLI exits 1;
+    the database is intact; with room again the next crawl stores the rest."""
+    db = tmp_path / "full.db"
+    Store(db).close()  # schema in place
+    conn = sqlite3.connect(db)
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    with Farm(extra=3000) as farm:  # about 600 articles per source: many batches
+        site = farm.sites["laodong_en"]
+        env = {**os.environ, **farm.variables, MAX_PAGES_ENV: str(pages + 300)}
+        proc = subprocess.run([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db),
+                               "--source", "laodong_en"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        said = " ".join(proc.stderr.split())
+        match = re.search(r"error: crawl failed: database is full \(disk full or size "
+                          r"limit\): (\d+) articles not stored", said)
+        assert match, said[-2000:]
+        assert int(match.group(1)) > 0
+        stored = _integrity(db)["articles"]
+        (run,) = _runs(db)
+        assert run["status"] == "failed" and run["finished"]
+        assert run["error_detail"].splitlines() == [
+            f"{db.resolve()}: database is full (disk full or size limit): "
+            f"{match.group(1)} articles not stored"]
+        assert run["errors"] == 1
+        assert run["new"] + run["irrelevant"] + run["duplicate"] == stored
+        assert run["requests"] < len(site.articles)  # it stopped, not fetched every page
+        assert stored < len(site.articles)
+        # room again (no cap in this process): the next crawl completes and stores the rest
+        result = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["laodong_en"])
+        assert result.ok and result.totals["errors"] == 0
+        assert _integrity(db)["articles"] == len(site.articles)
+
+
+def test_a_run_left_open_by_a_full_database_is_recorded_failed(tmp_path: Path) -> None:
+    """When the crawl child could not close its run (the disk was full even for that),
+    the runner closes it: `failed`, with the reason as an error line."""
+    from monitor.crawl import _record_failure
+
+    db = tmp_path / "open.db"
+    store = Store(db)
+    run = store.start_run("laodong_en")
+    store.close()
+    message = "database is full (disk full or size limit): 7 articles not stored"
+    assert _record_failure(db, ["laodong_en"], message) == ""
+    (row,) = _runs(db)
+    assert (row["id"], row["status"], row["errors"]) == (run, "failed", 1)
+    assert row["error_detail"] == message and row["finished"]
+
+
+def test_max_pages_caps_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "cap.db"
+    Store(db).close()
+    store = Store(db, max_pages=1)  # below its size: capped at its size
+    try:
+        with pytest.raises(sqlite3.OperationalError) as caught, store.db.conn:
+            store.db.conn.executemany("insert into sources (name, title) values (?, ?)",
+                                      [(f"s{i}", "x" * 1000) for i in range(100)])
+        assert is_full(caught.value)
+    finally:
+        store.close()
+    assert _integrity(db)["articles"] == 0 and Store(db).db["sources"].count == 0
+
+
+def test_config_reload_with_an_error_keeps_the_last_good_config(tmp_path: Path) -> None:
+    """`newswatch run` with one source; the file is broken (an unknown field): the daemon
+    says why, with file:line, once, in its log and in `newswatch status`, and keeps
+    crawling; then a valid file with a second source (SIGHUP): it is crawled."""
+    db = tmp_path / "reload.db"
+    config = tmp_path / "sources.yaml"
+    demo = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    sources = {s["name"]: {**s, "interval": "2s", "jitter": "0s", "crawl_timeout": "60s"}
+               for s in demo["sources"]}
+
+    def write(names: list[str], broken: bool = False) -> None:
+        data = {**demo, "sources": [dict(sources[n]) for n in names]}
+        if broken:
+            data["sources"][0]["max_pages"] = 3  # not a field: max_listing_pages is
+        staged = config.with_suffix(".new")  # as an editor or a deploy should: atomic
+        staged.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                          encoding="utf-8")
+        os.replace(staged, config)
+
+    write(["laodong_en"])
+    no_alerts = tmp_path / "alerts.yaml"
+    no_alerts.write_text("channels: {}\nrules: []\n", encoding="utf-8")
+    log_file = tmp_path / "daemon.log"
+    with Farm() as farm, log_file.open("w") as log:
+        env = {**os.environ, **farm.variables}
+        daemon = subprocess.Popen(
+            [*CLI, "run", "--config", str(config), "--db", str(db), "--alerts-config",
+             str(no_alerts), "--log-level", "INFO"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        try:
+            _wait(lambda: db.exists() and _finished(db, "laodong_en"), 40,
+                  "a first crawl: " + log_file.read_text()[-2000:])
+            status = _status(db)["daemon"]
+            assert status["config_error"] is None and status["config_loaded"]
+            write(["laodong_en"], broken=True)
+            broke = _last_id(db)
+            _wait(lambda: "config reload failed" in log_file.read_text(), 15,
+                  "the reload error in the log")
+            line = next(x for x in log_file.read_text().splitlines()
+                        if "config reload failed" in x)
+            assert " ERROR " in line
+            assert re.search(rf"config reload failed: {re.escape(str(config))}:\d+: "
+                             r"sources\[0\]\.max_pages: Extra inputs are not permitted; "
+                             r"keeping the last good config \(1 sources\)", line), line
+            _wait(lambda: _finished(db, "laodong_en", after=broke), 30,
+                  "a crawl with the last good config after the break")
+            status = _status(db)["daemon"]
+            assert status["alive"] and "max_pages" in status["config_error"]
+            assert f"{config}:" in status["config_error"]
+            text = subprocess.run([*CLI, "status", "--db", str(db)], cwd=REPO, env=env,
+                                  capture_output=True, text=True, timeout=60).stdout
+            assert "config error:" in text and "max_pages" in text
+            time.sleep(6)  # more polls of the unchanged broken file: no more log lines
+            assert log_file.read_text().count("config reload failed") == 1
+            write(["laodong_en", "mofa_en"])
+            daemon.send_signal(signal.SIGHUP)
+            _wait(lambda: _finished(db, "mofa_en"), 30, "the added source crawled")
+            status = _status(db)
+            assert status["daemon"]["config_error"] is None
+            assert "crawl:mofa_en" in status["next_runs"]
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            code = daemon.wait(timeout=60)
+    logged = log_file.read_text()
+    assert code == 0, logged[-3000:]
+    assert "SIGHUP: reloading" in logged and "config reloaded: 2 sources" in logged
+    assert logged.count("config reload failed") == 1, logged[-3000:]
+
+
+def _finished(db: Path, source: str, after: int = 0) -> bool:
+    return any(r["status"] == "finished" and r["source"] == source and r["id"] > after
+               for r in _runs(db))
+
+
+def _last_id(db: Path) -> int:
+    return max((r["id"] for r in _runs(db)), default=0)
