@@ -70,6 +70,7 @@ class SoakReport:
     hostile_errors: int = 0
     stored: dict[str, int] = field(default_factory=dict)  # url -> rows
     stories: dict[str, Any] = field(default_factory=dict)  # url -> story id
+    versions: dict[str, int] = field(default_factory=dict)  # url -> stored versions
     new_alerts: Counter = field(default_factory=Counter)  # url -> "new" alerts received
     updated_alerts: Counter = field(default_factory=Counter)
     hooks_received: int = 0
@@ -109,6 +110,9 @@ class SoakReport:
         for url in self.edited:
             if self.updated_alerts[url] != 1:
                 fail.append(f"{url}: {self.updated_alerts[url]} 'updated' alerts")
+        for url, count in self.versions.items():
+            if count != 1 + (url in self.edited):
+                fail.append(f"{url}: {count} versions stored")
         if self.duplicate_keys or self.bad_signatures:
             fail.append(f"{self.duplicate_keys} alerts received twice, "
                         f"{self.bad_signatures} bad signatures")
@@ -301,9 +305,11 @@ def _collect(report: SoakReport, db: Path, receiver: Receiver, log_path: Path) -
     store = Store(db)
     try:
         for url in report.published_relevant + report.published_other:
-            rows = list(store.db.query("select story_id from articles where url = ?", [url]))
+            rows = list(store.db.query("select id, story_id from articles where url = ?", [url]))
             report.stored[url] = len(rows)
             report.stories[url] = rows[0]["story_id"] if rows else None
+            report.versions[url] = store.db["versions"].count_where(
+                "article_id = ?", [rows[0]["id"]]) if rows else 0
         for run in store.db["crawl_runs"].rows:
             report.runs[run["status"]] += 1
             if run["source"] == "hostile":
@@ -338,9 +344,13 @@ def main() -> int:
                         "two published stories")
     parser.add_argument("--interval", type=int, default=6, help="seconds between two crawls "
                         "of a farm source (the hostile source: twice that)")
+    parser.add_argument("--keep", type=Path, help="keep the database and the daemon's log "
+                        "in this directory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        report = soak(args.minutes, Path(tmp), args.publish_every, args.interval)
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        report = soak(args.minutes, workdir, args.publish_every, args.interval)
     print("\n".join(report.lines()))
     for failure in report.failures:
         print("FAILED:", failure)

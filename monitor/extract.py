@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -92,10 +93,16 @@ def _drop_control_characters(tree: Any) -> None:
             node.tail = _NOT_XML.sub(" ", node.tail)
 
 
-def _first_text(tree: Any, xpath: str | None) -> str | None:
+def _first_text(tree: Any, xpath: str | None, outside: Sequence[str] = ()) -> str | None:
+    """The first non-empty text ``xpath`` finds; nodes within an ``outside`` block (e.g.
+    the profile's clutter) do not count."""
     if not xpath:
         return None
+    blocked = {node for rule in outside for node in tree.xpath(rule)} if outside else set()
     for node in tree.xpath(xpath):
+        if blocked and not isinstance(node, str) and (
+                node in blocked or any(a in blocked for a in node.iterancestors())):
+            continue
         text = node if isinstance(node, str) else " ".join(node.itertext())
         text = normalize_text(text).replace("\n", " ")
         if text:
@@ -339,7 +346,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     zone = _zone(tz)
     json_ld = _json_ld(tree)
     published = _published(tree, profile, zone, json_ld) if metadata else None
-    lead = _first_text(tree, profile.lead)
+    # a lead inside clutter (a RELATED NEWS teaser's sapo) is another article's lead
+    lead = _first_text(tree, profile.lead, outside=profile.clutter)
     if lead:
         lead = _strip_prefixes(lead, profile.strip_prefixes)
     title = _first_of(tree, rules.TITLE_XPATHS)

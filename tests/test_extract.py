@@ -193,3 +193,28 @@ def test_title_author_lead_are_nfc() -> None:
     assert result is not None
     for value in (result.title, result.author, result.lead):
         assert value is not None and unicodedata.is_normalized("NFC", value)
+
+
+def test_lead_of_a_related_news_teaser_is_not_taken_for_the_articles_lead() -> None:
+    """Found by the soak run: a laodong article without a sapo took the sapo of the first
+    RELATED NEWS teaser as its lead, and lost it (a spurious new version) when the related
+    list changed."""
+    import urllib.request
+
+    from monitor.config import load_profiles
+    from monitor.farm import Farm
+
+    paragraphs = ["Foreign Minister Bui Thanh Son received six US senators in Hanoi.",
+                  "The senators praised the cooperation on recovering the remains of "
+                  "American servicemen.", "Son asked them to back market economy status."]
+    with Farm(sites=["laodong_en"]) as farm:
+        url = farm.publish({"site": "laodong_en", "slug": "no-sapo", "lang": "en",
+                            "title": "Foreign Minister meets US senators",
+                            "published": "2026-11-23T10:00:00+07:00", "paragraphs": paragraphs})
+        with urllib.request.urlopen(url) as answer:
+            html = answer.read()
+    assert b"related-news" in html and b"chappeau" in html  # the teaser has a sapo
+    result = extract(html, url, SiteProfile(**load_profiles()["laodong"]))
+    assert result is not None
+    assert result.text.splitlines() == paragraphs
+    assert result.lead == paragraphs[0]
