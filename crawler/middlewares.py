@@ -21,6 +21,7 @@ URL of its own chain is refused and recorded, instead of being dropped in silenc
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -36,6 +37,8 @@ from w3lib.url import canonicalize_url, safe_url_string
 from monitor.store import Store, now
 
 CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "listing"})
+
+logger = logging.getLogger(__name__)
 
 
 class NotModified(IgnoreRequest):
@@ -117,8 +120,18 @@ class FetchLog:
             self._load()[url] = row
             self.dirty[url] = row
 
-    def spider_closed(self, spider: Any) -> None:
-        """Write this crawl's fetches, one transaction, on a connection of its own."""
+    def spider_closed(self, spider: Any, reason: str = "finished") -> None:
+        """Write this crawl's fetches, one transaction, on a connection of its own.
+
+        Only a crawl that finished writes them: after a stop (time limit, SIGTERM) a feed
+        or sitemap logged as seen would be answered 304 next time, and the articles this
+        crawl had not reached yet would never be found."""
+        if reason != "finished":
+            if self.dirty:
+                logger.warning("crawl %s: fetch log of %d pages not saved; the next crawl "
+                               "fetches them in full", reason, len(self.dirty))
+            self.dirty = {}
+            return
         if not (self.recording and self.dirty):
             return
         store = Store(self.db_path)

@@ -235,3 +235,15 @@ def test_crawl_past_its_time_limit_is_killed_and_recorded(tmp_path: Path) -> Non
         assert statuses == [] or statuses[-1].startswith(("stopped", "aborted"))
         result = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["mofa_en"])
         assert result.ok  # the next run completes
+        # and the next crawl of the stopped source finds every article the stopped one
+        # had not reached: its feeds and sitemaps must not be answered 304
+        again = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["laodong_en"])
+        assert again.ok and again.totals["errors"] == 0
+        store = Store(db)
+        try:
+            stored = {row["url"] for row in store.db.query(
+                "select url from articles where source = 'laodong_en'")}
+        finally:
+            store.close()
+        expected = {farm.url_of("laodong_en", a.slug) for a in farm.sites["laodong_en"].articles}
+        assert stored == expected
