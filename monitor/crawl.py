@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts import ALERTS_FILE
+from monitor.alerts import ALERTS_FILE, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from monitor.store import COUNTS, Store
 
@@ -69,6 +69,8 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     names = list(sources) if sources else [s.name for s in settings.sources]
     for name in names:
         settings.source(name)
+    if alerts:  # a bad alerts file is the caller's error, before any crawl starts
+        load_alert_config(alerts)
     db_path = Path(db_path).resolve()
     context = multiprocessing.get_context("spawn")
     events: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
@@ -107,6 +109,9 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     if failure or child.exitcode != 0:
         _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}")
         raise CrawlError(failure or f"crawl process exited with code {child.exitcode}")
+    if len(run_ids) < len(names):  # the child ended "well" without crawling every source
+        raise CrawlError(f"crawl process ended after recording {len(run_ids)} of "
+                         f"{len(names)} runs; see its log above")
     store = Store(db_path)
     try:
         return CrawlResult(db_path=db_path, runs=store.runs(run_ids))

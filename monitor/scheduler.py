@@ -60,6 +60,8 @@ class Daemon:
         self.variables = dict(variables or {})
         self.config_stamp = self._config_stamp()
         self.settings: Settings = load_settings(self.config, self.variables)
+        if alerts:  # a broken alerts file stops the start, not every crawl later
+            load_alert_config(alerts)
         self.config_loaded = now()
         self.config_error: str | None = None  # why the file on disk is not in use
         self.config_check_every = config_check_every

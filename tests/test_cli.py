@@ -56,6 +56,14 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_missing_alerts_file_stops_the_daemon_at_start(tmp_path: Path) -> None:
+    missing = tmp_path / "missing-alerts.yaml"
+    proc = _run("run", "--db", str(tmp_path / "x.db"), "--alerts-config", str(missing))
+    assert proc.returncode == 2
+    assert f"{missing}: no such alerts file" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_unknown_source_is_a_clear_error(tmp_path: Path) -> None:
     proc = _run("crawl", "--source", "nosuch", "--db", str(tmp_path / "x.db"))
     assert proc.returncode == 2

@@ -147,3 +147,21 @@ def test_dropped_item_is_logged_on_one_line_with_its_reason() -> None:
                                            None, spider)
     line = result["msg"] % result["args"]
     assert line == "Dropped: no article text: http://127.0.0.1/a"
+
+
+def test_missing_alerts_file_is_refused_before_the_crawl(tmp_path) -> None:
+    from monitor.config import ConfigError
+    from monitor.crawl import crawl
+
+    config = tmp_path / "one.yaml"
+    config.write_text("sources:\n  - name: one\n    title: One\n    language: en\n"
+                      "    domains: ['127.0.0.1']\n    listings: ['http://127.0.0.1:9/']\n"
+                      "    article_pattern: 'a'\n", encoding="utf-8")
+    missing = tmp_path / "missing-alerts.yaml"
+    try:
+        crawl(config, tmp_path / "x.db", alerts=missing)
+    except ConfigError as exc:
+        assert "no such alerts file" in str(exc)
+    else:
+        raise AssertionError("crawl started with a missing alerts file")
+    assert not (tmp_path / "x.db").exists()
