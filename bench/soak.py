@@ -1,6 +1,6 @@
 """Soak run: the daemon for some minutes against the farm, with the hostile site mixed in.
 
-    python bench/soak.py [--minutes 5] [--publish-every 8]
+    python bench/soak.py [--minutes 5] [--publish-every SECONDS] [--keep DIR]
 
 Starts the site farm, the hostile site (``monitor.farm.hostile``) and a webhook receiver
 that checks signatures, then ``newswatch run`` as its own process with all six sources on
@@ -209,14 +209,17 @@ def _pending(db: Path) -> int:
         store.close()
 
 
-def soak(minutes: float, workdir: Path, publish_every: float = 8.0, interval: int = 6,
+def soak(minutes: float, workdir: Path, publish_every: float | None = None, interval: int = 6,
          progress: Any = print) -> SoakReport:
-    """Run the soak for about ``minutes`` (plus catching up) and return its report."""
+    """Run the soak for about ``minutes`` (plus catching up) and return its report.
+    Stories are published every ``publish_every`` seconds (default: spread over the run)."""
     stories = yaml.safe_load(STORIES.read_text(encoding="utf-8"))
     queue = [("relevant", s) for s in stories["relevant"]]
     others = [("other", s) for s in stories["other"]]
     for i, item in enumerate(others):  # one other story after every third relevant one
         queue.insert(4 * i + 3, item)
+    if publish_every is None:  # spread over the run, the last 30 s left to catch up
+        publish_every = max(1.0, (minutes * 60 - 30) / (len(queue) + 1))
     report = SoakReport()
     db = workdir / "soak.db"
     log_path = workdir / "daemon.log"
@@ -340,8 +343,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0, help="how long to publish and "
                         "crawl before catching up")
-    parser.add_argument("--publish-every", type=float, default=8.0, help="seconds between "
-                        "two published stories")
+    parser.add_argument("--publish-every", type=float, default=None, help="seconds between "
+                        "two published stories (default: spread over the run)")
     parser.add_argument("--interval", type=int, default=6, help="seconds between two crawls "
                         "of a farm source (the hostile source: twice that)")
     parser.add_argument("--keep", type=Path, help="keep the database and the daemon's log "
