@@ -104,10 +104,11 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
-        alerts_file = crawler.settings.get("NEWSWATCH_ALERTS")
+        alerts = crawler.settings.get("NEWSWATCH_ALERTS")  # a file, or rules already loaded
+        if alerts and not isinstance(alerts, AlertConfig):
+            alerts = load_alert_config(alerts)
         pipeline = cls(crawler, crawler.settings.get("NEWSWATCH_DB"),
-                       crawler.settings.getint("NEWSWATCH_STORE_BATCH", 50),
-                       load_alert_config(alerts_file) if alerts_file else None)
+                       crawler.settings.getint("NEWSWATCH_STORE_BATCH", 50), alerts or None)
         # spider_closed carries the finish reason, which close_spider does not
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline

@@ -367,6 +367,10 @@ def status(db: Path, as_json: bool) -> None:
                   "good config", highlight=False)
         for line in daemon["config_error"].splitlines():
             out.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
+    if daemon.get("alerts_error"):
+        out.print("[red]alerts config error:[/] the file on disk is not in use; keeping the "
+                  "last good alerts config", highlight=False)
+        out.print(f"  {daemon['alerts_error']}", highlight=False, soft_wrap=True, markup=False)
     table = Table(title="last run per source")
     for column in ("source", "started", "status", "new", "updated", "duplicate", "errors",
                    "next run"):

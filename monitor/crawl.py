@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts import ALERTS_FILE, load_alert_config
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from monitor.store import COUNTS, Store
 
@@ -51,7 +51,8 @@ class CrawlResult:
 def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
           sources: Sequence[str] | None = None, variables: Mapping[str, str] | None = None,
           progress: Progress | None = None, scrapy_settings: Mapping[str, Any] | None = None,
-          timeout: float | None = None, alerts: str | Path | None = ALERTS_FILE) -> CrawlResult:
+          timeout: float | None = None,
+          alerts: str | Path | AlertConfig | None = ALERTS_FILE) -> CrawlResult:
     """Crawl ``sources`` (default: all in ``config``) into ``db_path``; blocks until done.
 
     ``config`` is a sources file, or settings already loaded (the daemon passes its last
@@ -61,7 +62,9 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     Raises ConfigError for a bad config or unknown source, CrawlError when the crawl
     process fails or the database is full (the run is then recorded ``failed``).
     """
-    overrides = {"NEWSWATCH_ALERTS": str(alerts) if alerts else "", **(scrapy_settings or {})}
+    if alerts and not isinstance(alerts, AlertConfig):  # the caller's error, before any crawl
+        alerts = load_alert_config(alerts)
+    overrides = {"NEWSWATCH_ALERTS": alerts or "", **(scrapy_settings or {})}
     if isinstance(config, Settings):
         settings, config_arg = config, config.model_dump()
     else:  # fail fast, in the caller, on bad config
@@ -69,8 +72,6 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     names = list(sources) if sources else [s.name for s in settings.sources]
     for name in names:
         settings.source(name)
-    if alerts:  # a bad alerts file is the caller's error, before any crawl starts
-        load_alert_config(alerts)
     db_path = Path(db_path).resolve()
     context = multiprocessing.get_context("spawn")
     events: multiprocessing.Queue[tuple[str, Any]] = context.Queue()

@@ -30,7 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.alerts import ALERTS_FILE, load_alert_config
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, Source, load_settings, seconds
 from monitor.crawl import CrawlError, crawl
 from monitor.store import Store, now
@@ -58,14 +58,18 @@ class Daemon:
         self.db_path = Path(db_path).resolve()
         self.alerts = alerts
         self.variables = dict(variables or {})
-        self.config_stamp = self._config_stamp()
+        self.config_stamp = _stamp(self.config)
         self.settings: Settings = load_settings(self.config, self.variables)
-        if alerts:  # a broken alerts file stops the start, not every crawl later
-            load_alert_config(alerts)
+        # the alerts file, like the sources file: checked at the start (a broken one stops
+        # it), then the last good one stays in use when a changed file does not load
+        self.alerts_stamp = _stamp(Path(alerts)) if alerts else None
+        self.alert_config: AlertConfig | None = load_alert_config(alerts) if alerts else None
+        self.alerts_error: str | None = None
         self.config_loaded = now()
         self.config_error: str | None = None  # why the file on disk is not in use
         self.config_check_every = config_check_every
         self.reload_lock = threading.Lock()
+        self.beat_lock = threading.Lock()
         self.reload_requested = False  # SIGHUP
         self.wake = threading.Event()  # the main thread: stop or reload
         self.deliver = deliver or self._deliver_alerts
@@ -89,20 +93,19 @@ class Daemon:
         try:
             source = settings.source(name)
             result = crawl(settings, self.db_path, sources=[name], variables=self.variables,
-                           alerts=self.alerts, timeout=seconds(source.crawl_timeout))
+                           alerts=self.alert_config, timeout=seconds(source.crawl_timeout))
             log.info("%s: %s", name, result.totals)
         except (CrawlError, ConfigError) as exc:
             log.error("%s: crawl failed: %s", name, exc)
 
     def _deliver_alerts(self) -> None:
-        if not self.alerts:
+        if self.alert_config is None:
             return
         from monitor.delivery import deliver_pending  # the outbox's delivery step
 
         store = Store(self.db_path)
         try:
-            deliver_pending(store, load_alert_config(self.alerts),
-                            claim_timeout=self.claim_timeout)
+            deliver_pending(store, self.alert_config, claim_timeout=self.claim_timeout)
         finally:
             store.close()
 
@@ -124,39 +127,39 @@ class Daemon:
             store.close()
 
     def beat(self, state: str = "running") -> None:
-        """Write the heartbeat row: alive, when each source runs next, the config."""
-        jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
-                for job in self.scheduler.get_jobs()}
-        store = Store(self.db_path)
-        try:
-            with store.db.conn:
-                store.db["daemon"].upsert({
-                    "name": "newswatch", "pid": os.getpid(), "beat": now(), "state": json.dumps(
-                        {"status": state, "next_runs": jobs, "sources": sorted(
-                            s.name for s in self.settings.sources),
-                         "config": str(self.config), "config_loaded": self.config_loaded,
-                         "config_error": self.config_error}),
-                }, pk="name")
-        finally:
-            store.close()
+        """Write the heartbeat row: alive, when each source runs next, the config. One
+        beat at a time: a beat that read the state before a reload must not overwrite
+        the one written after it."""
+        with self.beat_lock:
+            jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
+                    for job in self.scheduler.get_jobs()}
+            store = Store(self.db_path)
+            try:
+                with store.db.conn:
+                    store.db["daemon"].upsert({
+                        "name": "newswatch", "pid": os.getpid(), "beat": now(),
+                        "state": json.dumps({
+                            "status": state, "next_runs": jobs,
+                            "sources": sorted(s.name for s in self.settings.sources),
+                            "config": str(self.config), "config_loaded": self.config_loaded,
+                            "config_error": self.config_error,
+                            "alerts_error": self.alerts_error}),
+                    }, pk="name")
+            finally:
+                store.close()
 
     # -- config reload -----------------------------------------------------------------------
-    def _config_stamp(self) -> tuple[int, int] | None:
-        """What tells a changed file: modification time (ns) and size."""
-        try:
-            info = self.config.stat()
-        except OSError:
-            return None
-        return info.st_mtime_ns, info.st_size
-
     def check_config(self, force: bool = False) -> bool:
         """Reload the sources file if it changed (or ``force``: SIGHUP). On success the
         jobs follow the new file; on a ConfigError the last good config stays, and the
         reason is logged once (per change of the file) and shown by ``newswatch status``.
         Returns whether a new config is in use."""
         with self.reload_lock:
-            stamp = self._config_stamp()
+            alerts_changed = self._check_alerts(force)
+            stamp = _stamp(self.config)
             if not force and stamp == self.config_stamp:
+                if alerts_changed:
+                    self._beat_now()
                 return False
             self.config_stamp = stamp
             try:
@@ -172,11 +175,37 @@ class Daemon:
                 self.config_loaded, self.config_error = now(), None
                 log.info("config reloaded: %d sources", len(settings.sources))
                 reloaded = True
+        self._beat_now()
+        return reloaded
+
+    def _beat_now(self) -> None:
+        """A heartbeat now, so that `newswatch status` shows a reload at once."""
         try:
-            self.beat()  # `newswatch status` shows it now, not at the next beat
+            self.beat()
         except Exception:  # noqa: BLE001 - the heartbeat job will try again
             log.exception("heartbeat after a config reload failed")
-        return reloaded
+
+    def _check_alerts(self, force: bool) -> bool:
+        """Reload the alerts file if it changed; on a ConfigError keep the last good one
+        (new alerts are still queued and delivered by its rules and channels). Returns
+        whether the file changed."""
+        if not self.alerts:
+            return False
+        stamp = _stamp(Path(self.alerts))
+        if not force and stamp == self.alerts_stamp:
+            return False
+        self.alerts_stamp = stamp
+        try:
+            self.alert_config = load_alert_config(self.alerts)
+        except ConfigError as exc:
+            self.alerts_error = str(exc)
+            log.error("alerts config reload failed: %s; keeping the last good alerts config",
+                      "; ".join(str(exc).splitlines()))
+        else:
+            self.alerts_error = None
+            log.info("alerts config reloaded: %d channels, %d rules",
+                     len(self.alert_config.channels), len(self.alert_config.rules))
+        return True
 
     def config_job(self) -> None:
         """The ``config`` job: reload when the file changed."""
@@ -282,6 +311,15 @@ class Daemon:
         return 0
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a changed file: modification time (ns) and size."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
 def status(db_path: str | Path) -> dict[str, Any]:
     """What ``newswatch status`` shows: the daemon's heartbeat, the last run per source,
     next runs, and the outbox."""
@@ -305,5 +343,6 @@ def status(db_path: str | Path) -> dict[str, Any]:
                        "started": daemon["started"] if daemon else None,
                        "config": state.get("config"),
                        "config_loaded": state.get("config_loaded"),
-                       "config_error": state.get("config_error")},
+                       "config_error": state.get("config_error"),
+                       "alerts_error": state.get("alerts_error")},
             "next_runs": state.get("next_runs", {}), "last_runs": last_runs, "alerts": outbox}

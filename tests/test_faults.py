@@ -20,8 +20,9 @@ from monitor.crawl import crawl
 from monitor.farm import Farm
 from monitor.store import MAX_PAGES_ENV, Store, is_full
 
+from .channels import SECRET, Receiver
 from .conftest import REPO
-from .test_daemon import CLI, _start, _status, _wait
+from .test_daemon import CLI, _article, _start, _status, _wait
 
 
 def test_writers_wait_for_a_lock_held_by_another_process_and_succeed(tmp_path: Path) -> None:
@@ -251,6 +252,78 @@ def test_config_reload_with_an_error_keeps_the_last_good_config(tmp_path: Path) 
     assert code == 0, logged[-3000:]
     assert "SIGHUP: reloading" in logged and "config reloaded: 2 sources" in logged
     assert logged.count("config reload failed") == 1, logged[-3000:]
+
+
+
+def test_alerts_config_reload_with_an_error_keeps_the_last_good_one(tmp_path: Path,
+                                                                    receiver: Receiver) -> None:
+    """The alerts file is broken while `newswatch run` runs: the daemon says why, once, in
+    its log and in `newswatch status`, and goes on queueing and delivering alerts with the
+    last good rules and channels; a fixed file is picked up."""
+    db, alerts, log_file = tmp_path / "alerts-reload.db", tmp_path / "alerts.yaml", \
+        tmp_path / "daemon.log"
+    good = ('channels:\n  hook:\n    webhook: "${NW_HOOK_URL}"\n    secret: "${NW_HOOK_SECRET}"\n'
+            "rules:\n  - name: vn-us\n    channels: [hook]\n")
+
+    def write(text: str) -> None:
+        staged = alerts.with_suffix(".new")
+        staged.write_text(text, encoding="utf-8")
+        os.replace(staged, alerts)
+
+    write(good)
+    config = tmp_path / "sources.yaml"
+    demo = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    config.write_text(yaml.safe_dump({**demo, "sources": [
+        {**s, "interval": "2s", "jitter": "0s", "crawl_timeout": "60s"}
+        for s in demo["sources"] if s["name"] == "laodong_en"]}), encoding="utf-8")
+    with Farm() as farm, log_file.open("w") as log:
+        env = {**os.environ, **farm.variables, "NW_HOOK_URL": receiver.url,
+               "NW_HOOK_SECRET": SECRET}
+        daemon = subprocess.Popen(
+            [*CLI, "run", "--config", str(config), "--db", str(db), "--alerts-config",
+             str(alerts), "--deliver-every", "1", "--log-level", "INFO"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        try:
+            _wait(lambda: db.exists() and _finished(db, "laodong_en") and receiver.bodies
+                  and not _status(db)["alerts"].get("pending"), 60, "a first crawl's alerts")
+            before = len(receiver.bodies)
+            write(good.replace("channels: [hook]", "channels: [hook"))  # YAML syntax error
+            _wait(lambda: "alerts config reload failed" in log_file.read_text(), 15,
+                  "the reload error in the log")
+            url = farm.publish(_article("rare-earths-deal", "Vietnam and US sign rare earths "
+                                        "deal", 5))
+            _wait(lambda: len(receiver.bodies) > before, 60,
+                  "an alert sent with the last good alerts config")
+            assert [b["article"]["url"] for b in receiver.bodies[before:]] == [url]
+            assert str(alerts) in _status(db)["daemon"]["alerts_error"]
+            text = subprocess.run([*CLI, "status", "--db", str(db)], cwd=REPO, env=env,
+                                  capture_output=True, text=True, timeout=60).stdout
+            assert "alerts config error:" in text
+            time.sleep(6)  # more polls of the unchanged broken file: no more log lines
+            assert log_file.read_text().count("alerts config reload failed") == 1
+            write(good)
+            _wait(lambda: "alerts config reloaded" in log_file.read_text(), 15,
+                  "the fixed file picked up")
+            _wait(lambda: _status(db)["daemon"]["alerts_error"] is None, 15, "status clear")
+        finally:
+            code = _terminate(daemon)
+    logged = log_file.read_text()
+    assert code == 0, logged[-3000:]
+    line = next(x for x in logged.splitlines() if "alerts config reload failed" in x)
+    assert " ERROR " in line and f"{alerts}: invalid alerts config" in line
+    assert "keeping the last good alerts config" in line
+    assert "Traceback" not in logged
+
+
+def _terminate(daemon: subprocess.Popen) -> int | None:
+    """SIGTERM; the exit code, or None (after SIGKILL) if it did not stop in 60 s."""
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        return daemon.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+        return None
 
 
 def _finished(db: Path, source: str, after: int = 0) -> bool:
