@@ -6,10 +6,12 @@ evolves by numbered migrations tracked in ``PRAGMA user_version``, never by rebu
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,19 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon]
 
 
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """Hold ``<db>.setup-lock`` (flock) while one process switches a database to WAL and
+    migrates it: without it, processes opening a new database at once (the daemon, a crawl,
+    ``status``) ran the same migration twice or got "database is locked"."""
+    with open(path.with_name(path.name + ".setup-lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class Store:
     """The newswatch database."""
 
@@ -140,13 +155,21 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA busy_timeout = 30000")
-        self.db.enable_wal()
+        if not self._ready():  # a new or older database: one process sets it up
+            with _setup_lock(self.path):
+                self.db.enable_wal()
+                self.migrate()
         self.db.execute("PRAGMA synchronous = NORMAL")
         if max_pages is None and os.environ.get(MAX_PAGES_ENV):
             max_pages = int(os.environ[MAX_PAGES_ENV])
         if max_pages:
             self.db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
-        self.migrate()
+
+    def _ready(self) -> bool:
+        """Whether the database is in WAL mode with every migration applied."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        mode = self.db.execute("PRAGMA journal_mode").fetchone()[0]
+        return version == len(MIGRATIONS) and mode == "wal"
 
     def close(self) -> None:
         """Close the connection."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from monitor.ingest import Ingestor
 from monitor.store import MIGRATIONS, NEW, UNCHANGED, UPDATED, Store
@@ -49,3 +50,39 @@ def test_crawl_run_record(tmp_path: Path) -> None:
     assert (row["found"], row["new"], row["errors"], row["status"]) == (3, 2, 1, "finished")
     assert row["error_detail"] == "u: 500" and row["finished"] >= row["started"]
     store.close()
+
+
+def _open_store(path: str, results: Any) -> None:
+    try:
+        Store(path).close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """The daemon, its crawls and `newswatch status` may open a new database together:
+    one of them sets it up (WAL, migrations), the others wait. Without the setup lock, 8
+    of 10 such races failed ("table already exists", "duplicate column", "locked")."""
+    import multiprocessing
+
+    from monitor.store import MIGRATIONS
+
+    context = multiprocessing.get_context("fork")
+    for trial in range(5):
+        path = tmp_path / f"race-{trial}.db"
+        results = context.Queue()
+        processes = [context.Process(target=_open_store, args=(str(path), results))
+                     for _ in range(6)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(60)
+        assert [results.get(timeout=5) for _ in processes] == ["ok"] * 6
+        store = Store(path)
+        try:
+            assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+            assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            store.close()
