@@ -82,6 +82,10 @@ class SoakReport:
     failures: list[str] = field(default_factory=list)
 
     @property
+    def published(self) -> list[str]:
+        return self.published_relevant + self.published_other
+
+    @property
     def growth(self) -> float:
         return self.rss_end_kb / self.rss_warm_kb - 1 if self.rss_warm_kb else float("nan")
 
@@ -95,7 +99,7 @@ class SoakReport:
             fail.append(f"{self.tracebacks} traceback(s) in the daemon's log")
         if not self.growth <= MEMORY_GROWTH_GOAL:
             fail.append(f"daemon RSS grew {self.growth:+.1%} (goal ≤ {MEMORY_GROWTH_GOAL:.0%})")
-        for url in self.published_relevant + self.published_other:
+        for url in self.published:
             if self.stored.get(url) != 1:
                 fail.append(f"{url}: stored {self.stored.get(url, 0)} times")
         for url in self.published_relevant:
@@ -130,8 +134,8 @@ class SoakReport:
             f"with {self.hostile_errors} errors recorded",
             f"published: {len(self.published_relevant)} relevant, "
             f"{len(self.published_other)} other; edited: {len(self.edited)}",
-            f"stored once: {sum(self.stored.get(u) == 1 for u in self.published_relevant + self.published_other)}"  # noqa: E501
-            f"/{len(self.published_relevant) + len(self.published_other)}; 'new' alerts once: "
+            f"stored once: {sum(self.stored.get(u) == 1 for u in self.published)}"
+            f"/{len(self.published)}; 'new' alerts once: "
             f"{sum(self.new_alerts[u] == 1 for u in self.published_relevant)}/"
             f"{len(self.published_relevant)}; 'updated' once: "
             f"{sum(self.updated_alerts[u] == 1 for u in self.edited)}/{len(self.edited)}",
@@ -271,7 +275,7 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
                          f"daemon RSS {_rss_kb(daemon.pid) / 1024:.1f} MB")
             while time.monotonic() < deadline:
                 time.sleep(1)
-            wanted = set(report.published_relevant + report.published_other)
+            wanted = set(report.published)
             catch_up = time.monotonic() + 120
             while time.monotonic() < catch_up:  # every story stored, the outbox drained
                 time.sleep(2)
@@ -307,7 +311,7 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
 def _collect(report: SoakReport, db: Path, receiver: Receiver, log_path: Path) -> None:
     store = Store(db)
     try:
-        for url in report.published_relevant + report.published_other:
+        for url in report.published:
             rows = list(store.db.query("select id, story_id from articles where url = ?", [url]))
             report.stored[url] = len(rows)
             report.stories[url] = rows[0]["story_id"] if rows else None
