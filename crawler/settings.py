@@ -17,6 +17,7 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 RETRY_TIMES = 2
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"  # the spider logs one ERROR per failed URL, with its reason
 NEWSWATCH_RETRY_AFTER_MAX = 60  # seconds: the longest Retry-After newswatch will honour
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

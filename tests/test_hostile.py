@@ -51,6 +51,7 @@ class HostileRun:
     rows: dict[str, dict[str, Any]]
     seconds: float
     peak_rss: int | None  # bytes: the crawl process's peak resident memory (None: unknown)
+    log: str = ""  # the crawl's log (Scrapy's LOG_FILE)
 
     def errors_for(self, path: str) -> list[str]:
         url = self.site.url(path)
@@ -109,8 +110,8 @@ def _crawl(site: HostileSite, tmp: Path, feeds: list[str], sitemaps: list[str],
         "    profile: mofa\n", encoding="utf-8")
     started = time.monotonic()
     with child_peak_rss() as peaks:
-        result = crawl(config, tmp / "hostile.db", scrapy_settings=SETTINGS, alerts=None,
-                       timeout=120)
+        result = crawl(config, tmp / "hostile.db", alerts=None, timeout=120,
+                       scrapy_settings={**SETTINGS, "LOG_FILE": str(tmp / "crawl.log")})
     return result, time.monotonic() - started, max(peaks.values(), default=None)
 
 
@@ -126,7 +127,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
             store.close()
         (run,) = result.runs
         errors = (run["error_detail"] or "").splitlines()
-        yield HostileRun(site, run, errors, rows, seconds, peak)
+        log = (tmp / "crawl.log").read_text(encoding="utf-8", errors="replace")
+        yield HostileRun(site, run, errors, rows, seconds, peak, log)
 
 
 @pytest.fixture(scope="module")
@@ -326,3 +328,12 @@ def test_xml_entities_never_expanded_nor_read(hostile: HostileRun) -> None:
     stored = " ".join(row["text"] + row["title"] + row["url"] for row in hostile.rows.values())
     assert "root:" not in stored and "lollol" not in stored
     assert not [p for p in hostile.site.requests if "lol" in p or "root" in p]
+
+
+def test_each_recorded_case_is_logged_once_as_an_error(hostile: HostileRun) -> None:
+    """The crawl's log has one ERROR line per recorded case, the same line as in the run
+    (Scrapy's own "Gave up retrying" is demoted to DEBUG: it had no reason for data loss)."""
+    errors = [line for line in hostile.log.splitlines() if "] ERROR: " in line]
+    assert len(errors) == len(hostile.errors)
+    for recorded in hostile.errors:
+        assert sum(line.endswith("] ERROR: " + recorded) for line in errors) == 1, recorded

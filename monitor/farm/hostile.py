@@ -16,6 +16,7 @@ import gzip
 import logging
 import socket
 import struct
+import sys
 import threading
 import time
 import unicodedata
@@ -276,6 +277,15 @@ class HostileSite:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up mid-body (the size cap, a timeout) is what these pages are
+        for: no traceback on stderr for it."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.debug("hostile: %s hung up: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
