@@ -13,6 +13,8 @@ from monitor.crawl import CrawlResult, crawl
 from monitor.farm import Farm
 from monitor.store import Store
 
+from .test_alerts import STORY as RARE_EARTHS_STORY
+
 
 def _by_url(db) -> dict[str, dict]:
     store = Store(db)
@@ -82,21 +84,7 @@ def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
     db, variables = tmp_path / "v.db", fresh_farm.variables
     sources = ["laodong_en", "vietnam_vn"]
     crawl(DEMO_CONFIG, db, variables=variables, sources=sources)
-    story = {
-        "slug": "vietnam-us-sign-rare-earths-memorandum", "lang": "en", "topic": "vn-us",
-        "title": "Vietnam, US sign memorandum on rare earths and critical minerals",
-        "author": "Thanh Ha", "published": "2024-12-22T09:00:00+07:00",
-        "lead": "Vietnam and the United States signed a memorandum of understanding on "
-                "cooperation in rare earths and critical minerals in Hanoi on December 21.",
-        "paragraphs": [
-            "The memorandum was signed by Minister of Natural Resources and Environment Do Duc "
-            "Duy and US Ambassador Marc Knapper in the presence of officials of both sides.",
-            "Under the document, the US will support Vietnam in surveying reserves, training "
-            "geologists and building processing capacity that meets environmental standards.",
-            "Ambassador Knapper said the agreement reflects the Comprehensive Strategic "
-            "Partnership and the two countries' shared interest in secure supply chains.",
-        ],
-    }
+    story = {**RARE_EARTHS_STORY, "published": "2024-12-22T09:00:00+07:00"}
     url = fresh_farm.publish({"site": "laodong_en", **story})
     first = crawl(DEMO_CONFIG, db, variables=variables, sources=sources)
     assert (first.totals["new"], first.totals["duplicate"], first.totals["irrelevant"]) == (1, 0, 0)
