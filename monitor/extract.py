@@ -42,6 +42,10 @@ _SPACES = re.compile(r"\s+")
 _TITLE_SEPARATORS = re.compile(r"\s[|–—]\s|\s-\s")
 # Characters lxml refuses in text it is given (C0 controls but tab and line breaks).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Numeric references that parse to one of those (``&#1;``, ``&#x1F``, ``&#65535;``).
+_NOT_XML_REFERENCE = re.compile(
+    r"&#(?:[xX]0*(?:[0-8bBcCe-fE-F]|1[0-9a-fA-F]|[fF]{3}[eEfF])(?![0-9a-fA-F])"
+    r"|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45])(?![0-9]))")
 
 
 @dataclass
@@ -82,10 +86,13 @@ def _line_filter(extra: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
-def _drop_control_characters(tree: Any) -> None:
+def _drop_control_characters(html: str, tree: Any) -> None:
     """Blank the control characters that references such as ``&#1;`` or ``&#x1F;`` put
     in the parsed text: lxml parses them but refuses to set such text, so trafilatura's
-    cleaning raised inside and discarded the whole article."""
+    cleaning raised inside and discarded the whole article. The tree is walked only when
+    the page's text can hold one."""
+    if not (_NOT_XML.search(html) or ("&#" in html and _NOT_XML_REFERENCE.search(html))):
+        return
     for node in tree.iter():
         if node.text and _NOT_XML.search(node.text):
             node.text = _NOT_XML.sub(" ", node.text)
@@ -98,11 +105,13 @@ def _first_text(tree: Any, xpath: str | None, outside: Sequence[str] = ()) -> st
     the profile's clutter) do not count."""
     if not xpath:
         return None
-    blocked = {node for rule in outside for node in tree.xpath(rule)} if outside else set()
+    blocked: set[Any] | None = None  # the outside blocks' nodes, found once a match needs them
     for node in tree.xpath(xpath):
-        if blocked and not isinstance(node, str) and (
-                node in blocked or any(a in blocked for a in node.iterancestors())):
-            continue
+        if outside and not isinstance(node, str):
+            if blocked is None:
+                blocked = {block for rule in outside for block in tree.xpath(rule)}
+            if node in blocked or any(a in blocked for a in node.iterancestors()):
+                continue
         text = node if isinstance(node, str) else " ".join(node.itertext())
         text = normalize_text(text).replace("\n", " ")
         if text:
@@ -342,7 +351,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     tree = load_html(html)
     if tree is None:
         return None
-    _drop_control_characters(tree)
+    _drop_control_characters(html, tree)
     zone = _zone(tz)
     json_ld = _json_ld(tree)
     published = _published(tree, profile, zone, json_ld) if metadata else None

@@ -218,3 +218,17 @@ def test_lead_of_a_related_news_teaser_is_not_taken_for_the_articles_lead() -> N
     assert result is not None
     assert result.text.splitlines() == paragraphs
     assert result.lead == paragraphs[0]
+
+
+def test_references_to_control_characters_are_recognised() -> None:
+    """The pre-check that spares most pages the tree walk must see every numeric reference
+    lxml turns into a character it then refuses, and pass ordinary ones."""
+    from monitor.extract import _NOT_XML, _NOT_XML_REFERENCE
+
+    for ref in ("&#1;", "&#x1F;", "&#X0b", "&#11;", "&#0031;", "&#x2<", "&#65534;", "&#xFFFF;"):
+        assert _NOT_XML_REFERENCE.search(f"a {ref} b"), ref
+        code = int(ref[3:].rstrip(";<"), 16) if ref[2] in "xX" else int(ref[2:].rstrip(";"))
+        assert _NOT_XML.search(chr(code)), ref
+    for ref in ("&#39;", "&#x27;", "&#8217;", "&#x2014;", "&#10;", "&#13;", "&#9;", "&#127;",
+                "&#123;", "&#x1F600;", "&#655350;"):
+        assert not _NOT_XML_REFERENCE.search(f"a {ref} b"), ref
