@@ -5,6 +5,20 @@ diacritics ("Bui Thanh Son" = "Bùi Thanh Sơn") except for terms that must matc
 ("Mỹ", "US"); known look-alikes ("Mỹ Tho", "Nam Mỹ") are removed first. Points add up
 over title, lead and body (weighted per field, capped per group), and become a score in
 [0, 1].
+
+Three more kinds of data steer the verdict (see ``config/topics.yaml``):
+
+- ``satisfies``: a group whose terms name both countries ("Việt Nam - Hoa Kỳ") meets the
+  requirements it lists (``vietnam``) as well as its own;
+- ``sources`` + ``foreign_check``: offices and titles ("Phó Thủ tướng", "the Government",
+  "Quốc hội") imply Vietnam on a source from Vietnam, unless a foreign country's name
+  qualifies them ("Bộ trưởng Ngoại giao Trung Quốc", "Japanese Prime Minister");
+- ``penalty``: negative context (sports, entertainment, markets, weather, diaspora
+  culture, other countries' pairs) multiplies the points down.
+
+Every verdict carries ``reasons``: the terms by group and field, which requirement was met
+by what (or which was missing), what lowered the score, and the verdict against the
+threshold.
 """
 
 from __future__ import annotations
@@ -67,10 +81,20 @@ def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
 
 @dataclass(frozen=True)
 class TermGroup:
-    """Terms that count the same (the topic matches all groups' terms in one pass)."""
+    """Terms that count the same (the topic matches all groups' terms in one pass).
+
+    ``satisfies``: requirements (group names) a match of this group also meets;
+    ``sources``: source countries on which the group counts at all (empty: every source);
+    ``foreign_check``: a match qualified by a foreign country's name does not count;
+    ``penalty``: negative context, points are multiplied by it when the group matches.
+    """
 
     name: str
     weight: float
+    satisfies: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    foreign_check: bool = False
+    penalty: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -92,17 +116,52 @@ class Topic:
     exact_all: re.Pattern[str] | None = None  # every group's exact terms, one pass
     # a term listed in two groups counts for the first; a span matches its longest term
     group_of: dict[str, str] = field(default_factory=dict)  # folded term -> its group
+    source_country: str = ""  # the country of a source when the caller does not say
+    checked: frozenset[str] = frozenset()  # groups whose matches get the foreign check
+    foreign_after: re.Pattern[str] | None = None  # "… Trung Quốc", "… of Japan"
+    foreign_before: re.Pattern[str] | None = None  # "Japanese …", "U.S. …"
+    together: dict[str, float] = field(default_factory=dict)  # field -> bonus points when
+    # it names both sides (a group meeting each requirement)
+    context_min: dict[str, int] = field(default_factory=dict)  # field -> mentions of a
+    # negative context group there that lower the score
 
-    def find(self, folded_text: str, text: str) -> dict[str, list[str]]:
-        """Matched terms by group: one scan for folded terms, one for exact ones."""
+    def find(self, folded_text: str, text: str,
+             dropped: list[tuple[str, str]] | None = None) -> dict[str, list[str]]:
+        """Matched terms by group: one scan for folded terms, one for exact ones.
+
+        Matches of ``checked`` groups qualified by a foreign country's name are left out
+        and, when ``dropped`` is given, appended to it as ``(term, qualifier)``.
+        """
         found: dict[str, list[str]] = {}
-        hits = [m.group(0) for m in self.folded_all.finditer(folded_text)] \
-            if self.folded_all else []
+        group_of, checked = self.group_of, self.checked
+        if self.folded_all:
+            for match in self.folded_all.finditer(folded_text):
+                term = match.group(0)
+                group = group_of[term]
+                if group in checked:
+                    qualifier = self._foreign(folded_text, match.start(), match.end())
+                    if qualifier:
+                        if dropped is not None:
+                            dropped.append((term, qualifier))
+                        continue
+                found.setdefault(group, []).append(term)
         if self.exact_all:
-            hits += [fold(m.group(0)) for m in self.exact_all.finditer(text)]
-        for term in hits:
-            found.setdefault(self.group_of[term], []).append(term)
+            for match in self.exact_all.finditer(text):
+                term = fold(match.group(0))
+                found.setdefault(group_of[term], []).append(term)
         return found
+
+    def _foreign(self, folded_text: str, start: int, end: int) -> str:
+        """The foreign country's name right after or right before a match, or ""."""
+        if self.foreign_after:
+            after = self.foreign_after.match(folded_text, end)
+            if after:
+                return after.group(1)
+        if self.foreign_before:
+            before = self.foreign_before.search(folded_text, max(0, start - 40), start)
+            if before:
+                return before.group(1)
+        return ""
 
 
 @dataclass
@@ -120,6 +179,30 @@ class Judgement:
                 "reasons": self.reasons}
 
 
+def _group(name: str, spec: dict[str, Any]) -> TermGroup:
+    return TermGroup(name, float(spec.get("weight", 1.0)),
+                     satisfies=tuple(spec.get("satisfies", [])),
+                     sources=tuple(str(c) for c in spec.get("sources", [])),
+                     foreign_check=bool(spec.get("foreign_check", False)),
+                     penalty=float(spec.get("penalty", 1.0)))
+
+
+def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
+                                                     re.Pattern[str] | None]:
+    """Regexes for a country's name right after a match ("Bộ trưởng Ngoại giao Trung
+    Quốc", "Prime Minister of Japan") and right before it ("Japanese Prime Minister"),
+    from the folded terms of the groups named by ``foreign:``."""
+    names = sorted({fold(str(t)) for group in raw.get("foreign", [])
+                    for key in ("folded", "exact") for t in raw["groups"][group].get(key, [])},
+                   key=len, reverse=True)
+    if not names:
+        return None, None
+    alternation = "|".join(re.escape(n) for n in names)
+    after = re.compile(rf"[ \t]*,?[ \t]*(?:cua[ \t]+|of[ \t]+(?:the[ \t]+)?)?({alternation})(?!\w)")
+    before = re.compile(rf"(?<!\w)({alternation})(?:['’]s)?[ \t]+$")
+    return after, before
+
+
 def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
     """Every topic in a topics file, compiled. ConfigError on a bad file."""
     path = Path(path)
@@ -132,18 +215,20 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
         caps = {k: int(v) for k, v in data.get("caps", {}).items()}
         topics = {}
         for name, raw in data["topics"].items():
-            groups = tuple(TermGroup(group, float(spec.get("weight", 1.0)))
-                           for group, spec in raw["groups"].items())
+            groups = tuple(_group(group, spec) for group, spec in raw["groups"].items())
             exclude = [str(t) for spec in raw["groups"].values() for t in spec.get("exclude", [])]
             required = tuple(raw.get("required", []))
             required_any = tuple(raw.get("required_any", []))
-            unknown = set(required + required_any) - {g.name for g in groups}
+            named = {g.name for g in groups}
+            unknown = (set(required + required_any) | set(raw.get("foreign", []))
+                       | {s for g in groups for s in g.satisfies}) - named
             if unknown:
-                raise ValueError(f"required groups not defined: {sorted(unknown)}")
+                raise ValueError(f"groups not defined: {sorted(unknown)}")
             group_of: dict[str, str] = {}
             for group, spec in raw["groups"].items():
                 for term in [*spec.get("folded", []), *spec.get("exact", [])]:
                     group_of.setdefault(fold(str(term)), group)
+            after, before = _foreign_patterns(raw)
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
                 required=required, required_any=required_any,
@@ -156,6 +241,12 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 exact_all=_phrase_regex([str(t) for spec in raw["groups"].values()
                                          for t in spec.get("exact", [])]),
                 group_of=group_of,
+                source_country=str(raw.get("source_country", data.get("source_country", ""))),
+                checked=frozenset(g.name for g in groups if g.foreign_check),
+                foreign_after=after, foreign_before=before,
+                together={str(k): float(v) for k, v in raw.get("together", {}).items()},
+                context_min={str(k): int(v) for k, v in
+                             raw.get("context_min", data.get("context_min", {})).items()},
             )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: invalid topics: {exc}") from exc
@@ -170,36 +261,77 @@ def default_topic(path: str = str(TOPICS_FILE)) -> Topic:
 
 
 def judge(title: str | None, text: str | None, lead: str | None = None,
-          topic: Topic | None = None) -> Judgement:
+          topic: Topic | None = None, *, source_country: str | None = None) -> Judgement:
     """Score an article for ``topic`` (default: Vietnam–US relations), with reasons.
 
     ``lead`` defaults to the first paragraph of ``text``; the body is the rest.
+    ``source_country`` is the country of the outlet (ISO 3166 alpha-2, lower case, e.g.
+    ``"vn"``); None means the topic's ``source_country`` (newswatch watches Vietnamese
+    outlets). Groups with ``sources`` count only on sources of those countries.
+
+    The reasons are dicts, each with a ``group``: per group and field ``{"group", "field",
+    "terms", "count"}``; then ``{"group": "requirement", "requirement", "met", "by"}`` per
+    requirement, ``{"group", "field", "terms", "note"}`` for negative context and foreign
+    qualifiers, and last ``{"group": "verdict", "score", "threshold", "relevant", "note"}``.
     """
     topic = topic or default_topic()
+    country = (source_country or topic.source_country or "").lower()
     paragraphs = unicodedata.normalize("NFC", text or "").split("\n")
     if lead is None:
         lead, body = paragraphs[0], "\n".join(paragraphs[1:])
     else:
+        lead = unicodedata.normalize("NFC", lead)
         body = "\n".join(p for p in paragraphs if p.strip() != lead.strip())
-    parts = {"title": title or "", "lead": unicodedata.normalize("NFC", lead), "body": body}
+    parts = {"title": unicodedata.normalize("NFC", title or ""), "lead": lead, "body": body}
     points = 0.0
     mentions: dict[str, int] = {}
     reasons: list[dict[str, Any]] = []
+    negative: list[tuple[TermGroup, str, list[str]]] = []
+    dropped: list[tuple[str, str]] = []
     for field_name, raw in parts.items():
+        if not raw:
+            continue
         if topic.exclude:  # exact look-alikes out first ("Mỹ Tho")
             raw = topic.exclude.sub(" ", raw)
-        by_group = topic.find(fold(raw), raw)
+        by_group = topic.find(fold(raw), raw, dropped)
+        in_field: set[TermGroup] = set()
+        if dropped:
+            reasons.append({"group": "foreign", "field": field_name,
+                            "terms": [t for t, _ in dropped],
+                            "note": "qualified by another country, not counted: "
+                                    + ", ".join(f"{t} {q}" for t, q in dropped)})
+            dropped = []
         for group in topic.groups:
             found = by_group.get(group.name)
             if not found:
                 continue
+            if group.sources and country not in group.sources:
+                reasons.append({"group": group.name, "field": field_name,
+                                "terms": sorted(set(found), key=found.index),
+                                "count": len(found), "note": f"counts only on sources from "
+                                f"{', '.join(group.sources)}, not {country or 'unknown'}"})
+                continue
             mentions[group.name] = mentions.get(group.name, 0) + len(found)
+            terms = sorted(set(found), key=found.index)
+            if group.penalty != 1.0:
+                if len(found) >= topic.context_min.get(field_name, 1):
+                    negative.append((group, field_name, terms))
+                else:
+                    reasons.append({"group": group.name, "field": field_name, "terms": terms,
+                                    "count": len(found), "note": f"negative context "
+                                    f"({group.name}) too rare in the {field_name} to count"})
+                continue
             counted = min(len(found), topic.caps[field_name])
             points += group.weight * topic.fields[field_name] * counted
-            if group.weight:
-                terms = sorted(set(found), key=found.index)
+            in_field.add(group)
+            if group.weight or group.satisfies:
                 reasons.append({"group": group.name, "field": field_name,
                                 "terms": terms, "count": len(found)})
+        bonus = topic.together.get(field_name)
+        if bonus and in_field and _both_sides(topic, in_field):
+            points += bonus
+            reasons.append({"group": "together", "field": field_name, "terms": [],
+                            "note": f"both sides named in the {field_name}: +{bonus:g} points"})
     partner = sum(mentions.get(name, 0) for name in topic.required_any)
     others = mentions.get("others", 0)
     in_title = any(r["field"] == "title" and r["group"] in topic.required_any for r in reasons)
@@ -207,11 +339,62 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
         points /= 2
         reasons.append({"group": "others", "field": "all", "terms": [],
                         "count": others, "note": "other countries dominate: points halved"})
+    seen_penalty: set[str] = set()
+    for group, field_name, terms in negative:
+        first = group.name not in seen_penalty
+        if first:
+            points *= group.penalty
+            seen_penalty.add(group.name)
+        reasons.append({"group": group.name, "field": field_name, "terms": terms,
+                        "note": f"negative context ({group.name}): points x{group.penalty:g}"
+                        if first else f"negative context ({group.name}), already counted"})
     score = 1 - math.exp(-max(points, 0.0) / topic.scale)
-    has_required = all(mentions.get(name) for name in topic.required) and (
-        not topic.required_any or any(mentions.get(name) for name in topic.required_any))
-    return Judgement(score=score, relevant=has_required and score >= topic.threshold,
-                     reasons=reasons, topic=topic.name)
+    met_by = _requirements(topic, mentions, reasons)
+    has_required = all(met_by[name] for name in topic.required) and (
+        not topic.required_any or bool(met_by["|".join(topic.required_any)]))
+    relevant = has_required and score >= topic.threshold
+    if relevant:
+        note = f"score {score:.2f} >= threshold {topic.threshold:g}, requirements met"
+    elif score < topic.threshold:
+        note = f"score {score:.2f} < threshold {topic.threshold:g}"
+    else:
+        missing = [name for name in (*topic.required, "|".join(topic.required_any))
+                   if name and not met_by[name]]
+        note = (f"score {score:.2f} >= threshold {topic.threshold:g} but not relevant: "
+                f"no match for {', '.join(missing)}")
+    reasons.append({"group": "verdict", "field": "all", "terms": [], "score": round(score, 3),
+                    "threshold": topic.threshold, "relevant": relevant, "note": note})
+    return Judgement(score=score, relevant=relevant, reasons=reasons, topic=topic.name)
+
+
+def _both_sides(topic: Topic, groups: set[TermGroup]) -> bool:
+    """Whether ``groups`` (found in one field) meet every requirement of ``topic``."""
+    names = {g.name for g in groups} | {s for g in groups for s in g.satisfies}
+    return all(name in names for name in topic.required) and (
+        not topic.required_any or bool(names & set(topic.required_any)))
+
+
+def _requirements(topic: Topic, mentions: dict[str, int],
+                  reasons: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Which groups met each requirement (``required`` one by one, ``required_any`` as
+    one key joined by "|"); appends a reason per requirement."""
+    met_by: dict[str, list[str]] = {}
+    wanted = [(name, (name,)) for name in topic.required]
+    if topic.required_any:
+        wanted.append(("|".join(topic.required_any), topic.required_any))
+    for key, names in wanted:
+        by = [g.name for g in topic.groups if mentions.get(g.name)
+              and (g.name in names or set(names) & set(g.satisfies))]
+        met_by[key] = by
+        first = {}
+        for reason in reasons:
+            if reason["group"] in by and reason["terms"] and "note" not in reason:
+                first.setdefault(reason["group"], f"{reason['group']}: {reason['terms'][0]} "
+                                                  f"({reason['field']})")
+        reasons.append({"group": "requirement", "field": "all", "terms": [],
+                        "requirement": key, "met": bool(by),
+                        "by": [first.get(g, g) for g in by]})
+    return met_by
 
 
 def parse_jsonl(lines: Iterable[str], where: str = "line ") -> Iterator[dict[str, Any]]:
@@ -230,9 +413,11 @@ def parse_jsonl(lines: Iterable[str], where: str = "line ") -> Iterator[dict[str
 
 
 def judge_lines(lines: Iterable[str], topic: Topic | None = None) -> Iterator[dict[str, Any]]:
-    """Judge JSON lines ``{"id", "title", "text"}``; yields ``{"id", "score", "relevant",
+    """Judge JSON lines ``{"id", "title", "text"}`` (``lead`` and ``country``, the
+    source's country, optional); yields ``{"id", "score", "relevant",
     "reasons"}`` per line. ValueError names the first bad line."""
     for row in parse_jsonl(lines):
-        verdict = judge(row.get("title"), row["text"], row.get("lead"), topic)
+        verdict = judge(row.get("title"), row["text"], row.get("lead"), topic,
+                        source_country=row.get("country"))
         yield {"id": row.get("id"), "score": round(verdict.score, 3),
                "relevant": verdict.relevant, "reasons": verdict.reasons}

@@ -1,9 +1,12 @@
-"""Precision and recall of a topic on a labelled set.
+"""Precision and recall of a topic on labelled sets, tuning and checking part side by side.
 
-    python -m monitor.relevance_eval [FILE.jsonl] [--topic NAME] [--show-errors]
+    python -m monitor.relevance_eval [FILE.jsonl ...] [--topic NAME] [--show-errors]
 
-Each line of FILE is ``{"id", "title", "text", "relevant": true|false}`` (``lead`` optional).
-The default file is the labelled set shipped with the tests.
+Each line of FILE is ``{"id", "title", "text", "relevant": true|false}`` (``lead``,
+``source``, ``lang`` optional). Without FILE the labelled sets shipped with the tests are
+read and split into the *tuning* part (the rules were tuned on it) and the *checking* part
+(never tuned on) by the committed key lists in ``tests/data/relevance_split/``; items in
+neither list are reported as a third, "other" part. With FILE, that file is one part.
 """
 
 from __future__ import annotations
@@ -17,13 +20,36 @@ from typing import Any
 from monitor.config import PROJECT_ROOT, ConfigError
 from monitor.relevance import TOPICS_FILE, default_topic, judge, load_topics, parse_jsonl
 
-LABELLED = PROJECT_ROOT / "tests" / "data" / "relevance_labelled.jsonl"
+DATA = PROJECT_ROOT / "tests" / "data"
+LABELLED = DATA / "relevance_labelled.jsonl"  # the first set (all of it is tuning data)
+OUTLETS = DATA / "relevance_outlets.jsonl"  # titles and leads from the watched outlets
+LABELLED_SETS = (LABELLED, OUTLETS)
+SPLIT_DIR = DATA / "relevance_split"
+PARTS = ("tuning", "checking")
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a JSON-lines file; ValueError naming the line of a bad row."""
     with open(path, encoding="utf-8") as handle:
         return list(parse_jsonl(handle, where=f"{path}:"))
+
+
+def split_keys(split_dir: Path = SPLIT_DIR) -> dict[str, set[str]]:
+    """The committed key lists: ``{"tuning": {id, ...}, "checking": {id, ...}}``."""
+    return {part: {line.strip() for line in (split_dir / f"{part}.txt").read_text(
+        encoding="utf-8").splitlines() if line.strip()} for part in PARTS}
+
+
+def labelled_parts(paths: Sequence[Path] = LABELLED_SETS,
+                   split_dir: Path = SPLIT_DIR) -> dict[str, list[dict[str, Any]]]:
+    """Every labelled row of ``paths``, by part (tuning, checking; "other" if unlisted)."""
+    keys = split_keys(split_dir)
+    parts: dict[str, list[dict[str, Any]]] = {part: [] for part in PARTS}
+    for path in paths:
+        for row in read_jsonl(path):
+            part = next((p for p in PARTS if str(row.get("id")) in keys[p]), "other")
+            parts.setdefault(part, []).append(row)
+    return parts
 
 
 def evaluate(rows: list[dict[str, Any]], topic_name: str | None = None) -> dict[str, Any]:
@@ -42,23 +68,34 @@ def evaluate(rows: list[dict[str, Any]], topic_name: str | None = None) -> dict[
             "recall": tp / (tp + fn) if tp + fn else 0.0, "errors": wrong}
 
 
+def _line(name: str, result: dict[str, Any]) -> str:
+    return (f"{name:<9} items {result['items']:>4}  precision {result['precision']:.3f}  "
+            f"recall {result['recall']:.3f}  (tp {result['tp']} fp {result['fp']} "
+            f"fn {result['fn']} tn {result['tn']})")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("file", nargs="?", default=str(LABELLED))
+    parser.add_argument("files", nargs="*", help="labelled JSON lines (default: the "
+                        "shipped sets, split into tuning and checking parts)")
     parser.add_argument("--topic", help="topic name (default: the file's default topic)")
     parser.add_argument("--show-errors", action="store_true", help="list misjudged items")
     args = parser.parse_args(argv)
     try:
-        result = evaluate(read_jsonl(args.file), args.topic)
+        if args.files:
+            parts = {Path(f).name: read_jsonl(f) for f in args.files}
+        else:
+            parts = {k: v for k, v in labelled_parts().items() if v}
+        results = {name: evaluate(rows, args.topic) for name, rows in parts.items()}
     except (OSError, ValueError, ConfigError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"items {result['items']}  precision {result['precision']:.3f}  "
-          f"recall {result['recall']:.3f}  (tp {result['tp']} fp {result['fp']} "
-          f"fn {result['fn']} tn {result['tn']})")
+    for name, result in results.items():
+        print(_line(name, result))
     if args.show_errors:
-        for error in result["errors"]:
-            print(f"  {error['error']}  {error['id']}  {error['title']}")
+        for name, result in results.items():
+            for error in result["errors"]:
+                print(f"  {name}  {error['error']}  {error['id']}  {error['title']}")
     return 0
 
 
