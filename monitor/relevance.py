@@ -62,7 +62,7 @@ def fold(text: str) -> str:
     return text.lower()
 
 
-def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
+def _phrase_regex(phrases: list[str], flags: int = 0) -> re.Pattern[str] | None:
     if not phrases:
         return None
     # longest first, so "vietnam-us" wins over "vietnam"; no word character on either side
@@ -76,7 +76,7 @@ def _phrase_regex(phrases: list[str]) -> re.Pattern[str] | None:
             before = r"(?<!\w)" if re.match(r"\w", phrase) else ""
             after = r"(?!\w)" if re.search(r"\w$", phrase) else ""
             parts.append(before + re.escape(phrase) + after)
-    return re.compile("|".join(parts))
+    return re.compile("|".join(parts), flags)
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ class Topic:
     scale: float
     folded_all: re.Pattern[str] | None = None  # every group's folded terms, one pass
     exact_all: re.Pattern[str] | None = None  # every group's exact terms, one pass
+    ascii_all: re.Pattern[str] | None = None  # terms for text without diacritics ("tai my")
     # a term listed in two groups counts for the first; a span matches its longest term
     group_of: dict[str, str] = field(default_factory=dict)  # folded term -> its group
     source_country: str = ""  # the country of a source when the caller does not say
@@ -148,6 +149,10 @@ class Topic:
         if self.exact_all:
             for match in self.exact_all.finditer(text):
                 term = fold(match.group(0))
+                found.setdefault(group_of[term], []).append(term)
+        if self.ascii_all and text.isascii():  # a site that strips diacritics: "tai My"
+            for match in self.ascii_all.finditer(folded_text):
+                term = match.group(0)
                 found.setdefault(group_of[term], []).append(term)
         return found
 
@@ -226,20 +231,23 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 raise ValueError(f"groups not defined: {sorted(unknown)}")
             group_of: dict[str, str] = {}
             for group, spec in raw["groups"].items():
-                for term in [*spec.get("folded", []), *spec.get("exact", [])]:
+                for term in [*spec.get("folded", []), *spec.get("exact", []),
+                             *spec.get("ascii", [])]:
                     group_of.setdefault(fold(str(term)), group)
             after, before = _foreign_patterns(raw)
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
                 required=required, required_any=required_any,
                 dominance=float(raw.get("dominance", 0)), groups=groups,
-                exclude=_phrase_regex(exclude),
+                exclude=_phrase_regex(exclude, re.IGNORECASE),  # "Mỹ thuật" = "mỹ thuật"
                 fields={f: fields.get(f, 1.0) for f in FIELDS},
                 caps={f: caps.get(f, 5) for f in FIELDS}, scale=float(data.get("scale", 6.0)),
                 folded_all=_phrase_regex([fold(str(t)) for spec in raw["groups"].values()
                                           for t in spec.get("folded", [])]),
                 exact_all=_phrase_regex([str(t) for spec in raw["groups"].values()
                                          for t in spec.get("exact", [])]),
+                ascii_all=_phrase_regex([fold(str(t)) for spec in raw["groups"].values()
+                                         for t in spec.get("ascii", [])]),
                 group_of=group_of,
                 source_country=str(raw.get("source_country", data.get("source_country", ""))),
                 checked=frozenset(g.name for g in groups if g.foreign_check),
