@@ -334,7 +334,8 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
             in_field.add(group)
             if group.weight or group.satisfies:
                 reasons.append({"group": group.name, "field": field_name,
-                                "terms": terms, "count": len(found)})
+                                "terms": terms, "count": len(found), "points": round(
+                                    group.weight * topic.fields[field_name] * counted, 2)})
         bonus = topic.together.get(field_name)
         if bonus and in_field and _both_sides(topic, in_field):
             points += bonus
@@ -429,3 +430,23 @@ def judge_lines(lines: Iterable[str], topic: Topic | None = None) -> Iterator[di
                         source_country=row.get("country"))
         yield {"id": row.get("id"), "score": round(verdict.score, 3),
                "relevant": verdict.relevant, "reasons": verdict.reasons}
+
+
+def explain_rows(reasons: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """Reasons as table rows ``(group, field, terms, what it did)`` for people to read."""
+    rows = []
+    for reason in reasons:
+        group, where = reason["group"], reason.get("field", "all")
+        terms = ", ".join(reason.get("terms") or [])
+        if group == "requirement":
+            met = ", ".join(reason["by"]) if reason["met"] else "NOT MET"
+            rows.append(("requirement", "all", reason["requirement"], f"met by {met}"
+                         if reason["met"] else met))
+        elif group == "verdict":
+            rows.append(("verdict", "all", "", reason["note"]))
+        elif "note" in reason:
+            rows.append((group, where, terms, reason["note"]))
+        else:
+            rows.append((group, where, terms, f"+{reason.get('points', 0):g} points "
+                         f"({reason.get('count', 0)} mention(s))"))
+    return rows

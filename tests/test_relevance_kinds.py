@@ -44,8 +44,8 @@ BOTH = [
 
 @pytest.mark.parametrize(("title", "lead"), BOTH)
 def test_bilateral_phrase_meets_both_requirements(title: str, lead: str) -> None:
-    for form, t, l in _forms(title, lead):
-        verdict = judge(t, l)
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
         assert verdict.relevant, (form, verdict.reasons)
         vietnam = _requirement(verdict, "vietnam")
         assert vietnam["met"] and any(b.startswith("bilateral") for b in vietnam["by"]), form
@@ -89,13 +89,13 @@ IMPLIED = [
 
 @pytest.mark.parametrize(("title", "lead"), IMPLIED)
 def test_offices_imply_vietnam_on_a_vietnamese_source(title: str, lead: str) -> None:
-    for form, t, l in _forms(title, lead):
-        verdict = judge(t, l)  # newswatch's sources are Vietnamese by default
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)  # newswatch's sources are Vietnamese by default
         assert verdict.relevant, (form, verdict.reasons)
         vietnam = _requirement(verdict, "vietnam")
         assert any(b.startswith("implied") for b in vietnam["by"]), (form, vietnam)
         # the same words from an American outlet do not name Vietnam
-        elsewhere = judge(t, l, source_country="us")
+        elsewhere = judge(t, ld, source_country="us")
         assert not elsewhere.relevant, form
         assert any("counts only on sources from vn" in r.get("note", "")
                    for r in elsewhere.reasons)
@@ -110,8 +110,8 @@ def test_offices_imply_vietnam_on_a_vietnamese_source(title: str, lead: str) -> 
      "President discussed trade and security."),
 ])
 def test_foreign_offices_do_not_imply_vietnam(title: str, lead: str) -> None:
-    for form, t, l in _forms(title, lead):
-        verdict = judge(t, l)
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
         assert not verdict.relevant, (form, verdict.reasons)
         assert not _requirement(verdict, "vietnam")["met"], form
         assert any(r["group"] == "foreign" for r in verdict.reasons), form
@@ -141,8 +141,8 @@ NEGATIVE = [
 @pytest.mark.parametrize(("title", "lead", "context"), NEGATIVE)
 def test_negative_context_lowers_the_score(title: str, lead: str, context: str) -> None:
     topic = default_topic()
-    for form, t, l in _forms(title, lead):
-        verdict = judge(t, l)
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
         assert not verdict.relevant, (form, verdict.reasons)
         notes = [r for r in verdict.reasons if r["group"] == context and "note" in r]
         assert notes and "points x" in notes[0]["note"], (form, verdict.reasons)
