@@ -62,20 +62,44 @@ def fold(text: str) -> str:
     return text.lower()
 
 
+def _trie_pattern(phrases: Iterable[str]) -> str:
+    """One regex for many phrases as a character trie ("viet(?:nam(?:-us(?!\\w)|(?!\\w))"):
+    the engine follows one branch per character instead of trying every phrase at every
+    position. A phrase ending in a word character must not be followed by one. Longer
+    phrases come first at every branch, and a longer one that fails backtracks to the
+    shorter, as an alternation sorted by length does."""
+    trie: dict[str, Any] = {}
+    for phrase in phrases:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = r"(?!\w)" if re.search(r"\w$", phrase) else ""
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items())
+                    if char]
+        if "" in node:  # a phrase ends here: after the longer ones
+            branches.append(node[""])
+        if len(branches) == 1:
+            return branches[0]
+        return f"(?:{'|'.join(branches)})"
+
+    return emit(trie)
+
+
 def _phrase_regex(phrases: list[str], flags: int = 0) -> re.Pattern[str] | None:
+    """One compiled regex for ``phrases``: no word character on either side of a phrase
+    that starts/ends with one, the longest phrase at a position wins."""
     if not phrases:
         return None
-    # longest first, so "vietnam-us" wins over "vietnam"; no word character on either side
-    # phrases that start and end with a word character share one pair of boundary checks,
-    # which keeps the alternation fast; the others get their own
-    ordered = sorted(set(phrases), key=len, reverse=True)
-    plain = [p for p in ordered if re.match(r"\w", p) and re.search(r"\w$", p)]
-    parts = [rf"(?<!\w)(?:{'|'.join(re.escape(p) for p in plain)})(?!\w)"] if plain else []
-    for phrase in ordered:
-        if phrase not in plain:
-            before = r"(?<!\w)" if re.match(r"\w", phrase) else ""
-            after = r"(?!\w)" if re.search(r"\w$", phrase) else ""
-            parts.append(before + re.escape(phrase) + after)
+    if flags & re.IGNORECASE:
+        phrases = [p.lower() for p in phrases]
+    unique = set(phrases)
+    words = [p for p in unique if re.match(r"\w", p)]
+    others = [p for p in unique if not re.match(r"\w", p)]
+    parts = [rf"(?<!\w){_trie_pattern(words)}"] if words else []
+    if others:
+        parts.append(_trie_pattern(others))
     return re.compile("|".join(parts), flags)
 
 
