@@ -1,0 +1,111 @@
+"""Would a small learned scorer help the rules? The experiment behind BENCHMARKS.md.
+
+    pip install scikit-learn   # not a newswatch dependency
+    python bench/relevance_learned.py [--folds 5] [--seeds 0,1]
+
+A logistic regression on word 1-2-grams and character 2-5-grams (tf-idf, diacritics
+folded) of the title and lead, trained on the *tuning* part only. It is used as one more
+signal: a "rescue" turns a near-miss (requirements met, score >= LO, under the threshold)
+relevant when the model's probability is >= HI. LO and HI are chosen by cross-validation
+on the tuning part; then the model is trained on the whole tuning part and the checking
+part is scored once, rules alone against rules + rescue. Exits 0 with a note when
+scikit-learn is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from monitor.relevance import fold, judge  # noqa: E402
+from monitor.relevance_eval import labelled_parts  # noqa: E402
+
+GRID = [(lo, hi) for lo in (0.3, 0.35, 0.4) for hi in (0.7, 0.8, 0.9)]
+
+
+def text(row: dict[str, Any]) -> str:
+    """What the model reads: the title twice and the lead, folded."""
+    title = row.get("title") or ""
+    lead = row.get("lead") or row["text"].split("\n")[0]
+    return fold(f"{title}\n{title}\n{lead}")
+
+
+def model(c: float = 16.0) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+    return make_pipeline(
+        make_union(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2,
+                                   sublinear_tf=True, max_features=20000)),
+        LogisticRegression(C=c, max_iter=3000, class_weight="balanced"))
+
+
+def figures(pred: list[bool], gold: list[bool]) -> str:
+    """Precision, recall, false positives, false negatives, printed."""
+    tp = sum(p and g for p, g in zip(pred, gold, strict=True))
+    fp = sum(p and not g for p, g in zip(pred, gold, strict=True))
+    fn = sum(g and not p for p, g in zip(pred, gold, strict=True))
+    return (f"P {tp / max(tp + fp, 1):.3f} R {tp / max(tp + fn, 1):.3f} "
+            f"(fp {fp}, fn {fn})")
+
+
+def combine(verdicts: list[Any], probs: list[float], lo: float, hi: float) -> list[bool]:
+    """Rules, with near-misses the model is sure about turned relevant."""
+    out = []
+    for verdict, prob in zip(verdicts, probs, strict=True):
+        met = all(r["met"] for r in verdict.reasons if r["group"] == "requirement")
+        out.append(verdict.relevant or (met and verdict.score >= lo and prob >= hi))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", default="0,1")
+    args = parser.parse_args()
+    try:
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    except ImportError:
+        print("scikit-learn is not installed: pip install scikit-learn")
+        return 0
+    parts = labelled_parts()
+    tuning, checking = parts["tuning"], parts["checking"]
+    gold = [bool(r["relevant"]) for r in tuning]
+    probs: list[float]
+    rules = [judge(r.get("title"), r["text"], r.get("lead")) for r in tuning]
+    totals = {key: 0 for key in GRID}
+    print("cross-validation on the tuning part:")
+    print(f"  rules alone            {figures([v.relevant for v in rules], gold)}")
+    for seed in (int(s) for s in args.seeds.split(",")):
+        folds = StratifiedKFold(args.folds, shuffle=True, random_state=seed)
+        probs = list(cross_val_predict(model(), [text(r) for r in tuning], gold, cv=folds,
+                                       method="predict_proba")[:, 1])
+        print(f"  seed {seed} model alone    {figures([p >= 0.5 for p in probs], gold)}")
+        for lo, hi in GRID:
+            combined = combine(rules, probs, lo, hi)
+            totals[(lo, hi)] += sum(c != g for c, g in zip(combined, gold, strict=True))
+            print(f"  seed {seed} rescue lo {lo} hi {hi}  {figures(combined, gold)}")
+    lo, hi = min(GRID, key=lambda key: (totals[key], -key[1], -key[0]))
+    fitted = model().fit([text(r) for r in tuning], gold)
+    gold_c = [bool(r["relevant"]) for r in checking]
+    probs_c = list(fitted.predict_proba([text(r) for r in checking])[:, 1])
+    rules_c = [judge(r.get("title"), r["text"], r.get("lead")) for r in checking]
+    print(f"checking part, rescue lo {lo} hi {hi} chosen on the tuning part:")
+    print(f"  model alone   {figures([p >= 0.5 for p in probs_c], gold_c)}")
+    print(f"  rules alone   {figures([v.relevant for v in rules_c], gold_c)}")
+    print(f"  rules+rescue  {figures(combine(rules_c, probs_c, lo, hi), gold_c)}")
+    for row, verdict, prob, new in zip(checking, rules_c, probs_c,
+                                       combine(rules_c, probs_c, lo, hi), strict=True):
+        if new != verdict.relevant:
+            print(f"    changed {row['id']} (labelled {row['relevant']}, score "
+                  f"{verdict.score:.2f}, p {prob:.2f}) {row['title'][:60]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
