@@ -41,6 +41,9 @@ TOPICS_FILE = CONFIG_DIR / "topics.yaml"
 FIELDS = ("title", "lead", "body")
 
 
+_WORD = re.compile(r"\w+")
+
+
 def _strip_marks(char: str) -> str:
     base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
     return base or char
@@ -139,6 +142,10 @@ class Topic:
     folded_all: re.Pattern[str] | None = None  # every group's folded terms, one pass
     exact_all: re.Pattern[str] | None = None  # every group's exact terms, one pass
     ascii_all: re.Pattern[str] | None = None  # terms for text without diacritics ("tai my")
+    bare_exact: re.Pattern[str] | None = None  # exact terms in Vietnamese without
+    # diacritics ("My"): only when the title and lead read as such (``bare_markers``)
+    bare_markers: frozenset[str] = frozenset()  # common Vietnamese words, folded, lower case
+    bare_min: int = 3  # distinct markers in title + lead that make them Vietnamese
     # a term listed in two groups counts for the first; a span matches its longest term
     group_of: dict[str, str] = field(default_factory=dict)  # folded term -> its group
     source_country: str = ""  # the country of a source when the caller does not say
@@ -151,11 +158,14 @@ class Topic:
     # negative context group there that lower the score
 
     def find(self, folded_text: str, text: str,
-             dropped: list[tuple[str, str]] | None = None) -> dict[str, list[str]]:
+             dropped: list[tuple[str, str]] | None = None,
+             bare_vietnamese: bool = False) -> dict[str, list[str]]:
         """Matched terms by group: one scan for folded terms, one for exact ones.
 
         Matches of ``checked`` groups qualified by a foreign country's name are left out
         and, when ``dropped`` is given, appended to it as ``(term, qualifier)``.
+        ``bare_vietnamese``: the text is Vietnamese without diacritics, so ``bare_exact``
+        terms ("My" for "Mỹ") are matched too.
         """
         found: dict[str, list[str]] = {}
         group_of, checked = self.group_of, self.checked
@@ -174,11 +184,22 @@ class Topic:
             for match in self.exact_all.finditer(text):
                 term = fold(match.group(0))
                 found.setdefault(group_of[term], []).append(term)
-        if self.ascii_all and text.isascii():  # a site that strips diacritics: "tai My"
+        if bare_vietnamese and self.bare_exact:  # "My" as "Mỹ" would be: once
+            for match in self.bare_exact.finditer(text):
+                term = fold(match.group(0))
+                found.setdefault(group_of[term], []).append(term)
+        elif self.ascii_all and text.isascii():  # a site that strips diacritics: "tai My"
             for match in self.ascii_all.finditer(folded_text):
                 term = match.group(0)
                 found.setdefault(group_of[term], []).append(term)
         return found
+
+    def bare_vietnamese(self, title: str, lead: str) -> bool:
+        """Whether title and lead are Vietnamese printed without diacritics."""
+        if not self.bare_markers or not (title.isascii() and lead.isascii()):
+            return False
+        words = set(_WORD.findall(f"{title} {lead}"))  # lower-case words: names do not count
+        return len(words & self.bare_markers) >= self.bare_min
 
     def _foreign(self, folded_text: str, start: int, end: int) -> str:
         """The foreign country's name right after or right before a match, or ""."""
@@ -206,6 +227,13 @@ class Judgement:
         """JSON-ready form."""
         return {"topic": self.topic, "score": round(self.score, 3), "relevant": self.relevant,
                 "reasons": self.reasons}
+
+
+def _sentence_starts(phrases: list[str]) -> list[str]:
+    """Phrases written in lower case, and capitalised as at a sentence start ("mỹ thuật",
+    "Mỹ thuật"); the others only as written ("Mỹ Thành" is a place, "Mỹ thành lập" is
+    the US founding something)."""
+    return [*phrases, *(p[0].upper() + p[1:] for p in phrases if p[:1].islower())]
 
 
 def _group(name: str, spec: dict[str, Any]) -> TermGroup:
@@ -256,14 +284,14 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
             group_of: dict[str, str] = {}
             for group, spec in raw["groups"].items():
                 for term in [*spec.get("folded", []), *spec.get("exact", []),
-                             *spec.get("ascii", [])]:
+                             *spec.get("ascii", []), *spec.get("bare_exact", [])]:
                     group_of.setdefault(fold(str(term)), group)
             after, before = _foreign_patterns(raw)
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
                 required=required, required_any=required_any,
                 dominance=float(raw.get("dominance", 0)), groups=groups,
-                exclude=_phrase_regex(exclude, re.IGNORECASE),  # "Mỹ thuật" = "mỹ thuật"
+                exclude=_phrase_regex(_sentence_starts(exclude)),
                 fields={f: fields.get(f, 1.0) for f in FIELDS},
                 caps={f: caps.get(f, 5) for f in FIELDS}, scale=float(data.get("scale", 6.0)),
                 folded_all=_phrase_regex([fold(str(t)) for spec in raw["groups"].values()
@@ -272,6 +300,11 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                                          for t in spec.get("exact", [])]),
                 ascii_all=_phrase_regex([fold(str(t)) for spec in raw["groups"].values()
                                          for t in spec.get("ascii", [])]),
+                bare_exact=_phrase_regex([str(t) for spec in raw["groups"].values()
+                                          for t in spec.get("bare_exact", [])]),
+                bare_markers=frozenset(fold(str(w)) for w in
+                                       data.get("bare_vietnamese", {}).get("markers", [])),
+                bare_min=int(data.get("bare_vietnamese", {}).get("min", 3)),
                 group_of=group_of,
                 source_country=str(raw.get("source_country", data.get("source_country", ""))),
                 checked=frozenset(g.name for g in groups if g.foreign_check),
@@ -320,12 +353,13 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     reasons: list[dict[str, Any]] = []
     negative: list[tuple[TermGroup, str, list[str]]] = []
     dropped: list[tuple[str, str]] = []
+    bare = topic.bare_vietnamese(parts["title"], lead)
     for field_name, raw in parts.items():
         if not raw:
             continue
         if topic.exclude:  # exact look-alikes out first ("Mỹ Tho")
             raw = topic.exclude.sub(" ", raw)
-        by_group = topic.find(fold(raw), raw, dropped)
+        by_group = topic.find(fold(raw), raw, dropped, bare)
         in_field: set[TermGroup] = set()
         if dropped:
             reasons.append({"group": "foreign", "field": field_name,

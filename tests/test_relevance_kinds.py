@@ -193,3 +193,41 @@ def test_checking_part_precision_and_recall() -> None:
     # floors a little under the figures in BENCHMARKS.md, so a regression fails
     assert tuning["precision"] >= 0.97 and tuning["recall"] >= 0.95, tuning["errors"]
     assert checking["precision"] >= 0.95 and checking["recall"] >= 0.93, checking["errors"]
+
+
+def test_same_verdict_with_or_without_diacritics_composed_or_decomposed() -> None:
+    rows = [r for r in labelled_parts()["tuning"] if r["lang"] == "vi"]
+    assert len(rows) >= 150
+    differ = []
+    for row in rows:
+        verdicts = [judge(t, ld) for _, t, ld in _forms(row["title"], row["text"])]
+        if len({v.relevant for v in verdicts}) > 1 or \
+                max(v.score for v in verdicts) - min(v.score for v in verdicts) > 0.15:
+            differ.append((row["id"], [round(v.score, 2) for v in verdicts]))
+    assert differ == []
+
+
+@pytest.mark.parametrize(("title", "relevant"), [
+    ("Mỹ thuật Việt Nam tại triển lãm quốc tế", False),      # a look-alike at a sentence start
+    ("Mỹ thành lập quỹ hỗ trợ Việt Nam khắc phục hậu quả chiến tranh", True),  # not "Mỹ Thành"
+    ("Chính phủ Mỹ tài trợ đào tạo kỹ sư bán dẫn Việt Nam", True),  # not "Phú Mỹ"
+])
+def test_look_alikes_at_a_sentence_start(title: str, relevant: bool) -> None:
+    for form, t, ld in _forms(title, ""):
+        assert judge(t, ld).relevant is relevant, form
+
+
+def test_vietnamese_without_diacritics_is_told_from_english() -> None:
+    topic = default_topic()
+    rows = [r for part in labelled_parts().values() for r in part]
+    english = [r["id"] for r in rows if r["lang"] == "en"
+               and topic.bare_vietnamese(r["title"], r["text"].split("\n")[0])]
+    assert english == []  # Vietnamese names in English ("Nguyen Quoc Dung") do not count
+    bare = [r for r in rows if r.get("form") == "no-diacritics"]
+    found = sum(topic.bare_vietnamese(r["title"], r["text"].split("\n")[0]) for r in bare)
+    assert found >= 0.9 * len(bare)
+    # "My" is "Mỹ" only there: in English it stays a possessive
+    assert judge("My Vietnam trip: notes from Hanoi", "My family visited Hanoi.").score < 0.3
+    assert judge("My ban giao tau tuan tra cho Canh sat bien Viet Nam",
+                 "Le ban giao tau tuan tra dien ra tai Hai Phong voi su chung kien cua "
+                 "Tuy vien Quoc phong Hoa Ky.").relevant
