@@ -227,7 +227,8 @@ def test_vietnamese_without_diacritics_is_told_from_english() -> None:
     found = sum(topic.bare_vietnamese(r["title"], r["text"].split("\n")[0]) for r in bare)
     assert found >= 0.9 * len(bare)
     # "My" is "Mỹ" only there: in English it stays a possessive
-    assert judge("My Vietnam trip: notes from Hanoi", "My family visited Hanoi.").score < 0.3
+    english = judge("My Vietnam trip: notes from Hanoi", "My family visited Hanoi.")
+    assert not english.relevant and not any(r["group"] == "partner" for r in english.reasons)
     assert judge("My ban giao tau tuan tra cho Canh sat bien Viet Nam",
                  "Le ban giao tau tuan tra dien ra tai Hai Phong voi su chung kien cua "
                  "Tuy vien Quoc phong Hoa Ky.").relevant
