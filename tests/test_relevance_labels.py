@@ -45,6 +45,15 @@ def test_judge_explain_prints_a_table_of_reasons(tmp_path: Path) -> None:
     assert "threshold" in text
     plain = _run("judge", str(lines))  # without --explain: JSON lines as before
     assert [json.loads(line)["relevant"] for line in plain.stdout.splitlines()] == [True, False]
+    # a line may say its source's country: offices imply Vietnam only on a Vietnamese one
+    lines.write_text(json.dumps({"id": "us-outlet", "country": "us", "title":
+                                 "Deputy PM meets US Trade Representative on tariffs",
+                                 "text": "The Deputy Prime Minister discussed tariffs."}) + "\n",
+                     encoding="utf-8")
+    out = json.loads(_run("judge", str(lines)).stdout)
+    assert out["relevant"] is False
+    assert any("counts only on sources from vn, not us" in r.get("note", "")
+               for r in out["reasons"])
 
 
 def test_label_store_export_and_evaluate(tmp_path: Path) -> None:
