@@ -28,7 +28,7 @@ import trafilatura
 from htmldate import find_date
 from trafilatura.utils import load_html
 
-from monitor import fusion, rules
+from monitor import blocks, fusion, rules
 from monitor.charset import decode_html
 from monitor.config import DateRule, SiteProfile
 from monitor.urls import trusted_canonical
@@ -182,21 +182,27 @@ def _first_of(tree: Any, xpaths: list[str]) -> str | None:
     return None
 
 
-def _article_scope(tree: Any, profile: SiteProfile) -> Any:
-    """The part of the page trafilatura should read: the profile's body container when
-    the page has exactly one (a much smaller tree: faster, and no chrome to misjudge),
-    else the whole page."""
+def _article_scope(tree: Any, profile: SiteProfile) -> tuple[Any, list[Any]]:
+    """The part of the page to read and the profile's body containers in it.
+
+    With a profile body rule that matches, every matching container (the outermost
+    ones, in document order: a body split by an ad block is two containers) is moved
+    into a small tree of its own (faster, and no chrome to misjudge). Else the whole
+    page and no containers."""
     if not profile.body:
-        return tree
-    found = tree.xpath(profile.body)
-    if len(found) != 1:
-        return tree
-    body = found[0]
-    body.getparent().remove(body)
+        return tree, []
+    found = blocks.outermost(tree.xpath(profile.body))
+    if not found:
+        return tree, []
     scope, container = lxml.html.Element("html"), lxml.html.Element("body")
     scope.append(container)
-    container.append(body)
-    return scope
+    for body in found:
+        body.tail = None
+        parent = body.getparent()
+        if parent is not None:
+            parent.remove(body)
+        container.append(body)
+    return scope, found
 
 
 def _strip_site_name(title: str) -> str:
@@ -271,20 +277,27 @@ def _absolute(base: str, link: str) -> str | None:
         return None
 
 
-def _images(scope: Any, url: str, generic: bool) -> list[dict[str, str | None]]:
+def _images(scope: Any, url: str, generic: bool,
+            captions: dict[Any, str] | None = None) -> list[dict[str, str | None]]:
     """Photos of the article with their captions (metadata: captions never go in the
     body). Inside a profile's body container every image counts; on a whole page only
-    images in a <figure> or a photo table, plus og:image."""
+    images in a <figure> or a photo table, images whose caption ``monitor.blocks``
+    detached (``captions``: {img: caption}), plus og:image."""
+    captions = captions or {}
     found: dict[str, str | None] = {}
     xpath = rules.IMAGE_XPATH_PAGE if generic else rules.IMAGE_XPATH_CONTAINER
-    for img in scope.xpath(xpath):
+    imgs = scope.xpath(xpath)
+    if generic and captions:
+        chosen = set(imgs) | set(captions)
+        imgs = [img for img in scope.iter("img") if img in chosen]
+    for img in imgs:
         src = (img.get("src") or img.get("data-src") or "").strip()
         if not src or src.startswith("data:"):
             continue
         src = _absolute(url, src)
         if src is None:
             continue
-        caption = _caption(img)
+        caption = captions.get(img) or _caption(img)
         if src not in found or (caption and not found[src]):
             found[src] = caption
         if len(found) >= rules.MAX_IMAGES:
@@ -366,20 +379,28 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
               or _first_of(tree, rules.AUTHOR_XPATHS) or _json_ld_author(json_ld))
     declared = tree.xpath("string(//link[@rel='canonical']/@href)") or None
     modified = _modified(tree, zone, json_ld) if metadata else None
-    scope = _article_scope(tree, profile)
-    images = _images(scope, url, generic=scope is tree) if metadata else []
-    generic = scope is tree  # no profile body container: the generic rules and signals
-    doc = trafilatura.bare_extraction(
-        scope, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        fast=not generic,  # inside a known body container the fallbacks add nothing
-        favor_precision=generic and GENERIC_PRECISION,
-        prune_xpath=[*rules.PRUNE_XPATHS, *profile.clutter],
-    )
-    if doc is None or not doc.text:
-        return None
-    lines = clean_lines(doc.text, profile, title, author)
+    scope, containers = _article_scope(tree, profile)
+    generic = not containers  # no profile body container: the generic rules and signals
+    captions = blocks.detach_captions(scope)
+    images = _images(scope, url, generic=generic, captions=captions) if metadata else []
     if generic:
-        lines = fusion.tidy_lines(lines, fusion.page_signals(tree, json_ld))
+        doc = trafilatura.bare_extraction(
+            scope, url=url, with_metadata=False, include_comments=False, include_tables=True,
+            favor_precision=GENERIC_PRECISION,
+            prune_xpath=[*rules.PRUNE_XPATHS, *profile.clutter],
+        )
+        raw = doc.text if doc is not None and doc.text else ""
+        lines = clean_lines(raw, profile, title, author)
+        if lines:
+            lines = blocks.fill_gaps(tree, lines)
+            lines = fusion.tidy_lines(lines, fusion.page_signals(tree, json_ld))
+    else:
+        for xpath in [*rules.PRUNE_XPATHS, *profile.clutter]:
+            for node in scope.xpath(xpath):
+                if node.getparent() is not None:
+                    node.drop_tree()
+        lines = clean_lines("\n".join(blocks.container_lines(containers)), profile, title,
+                            author)
     if lead and not any(_same(lead, line) for line in lines[:3]):
         lines.insert(0, lead)
     text = "\n".join(lines)

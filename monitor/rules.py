@@ -163,3 +163,51 @@ MAX_IMAGES = 30
 # or more that share no shingle with it are dropped.
 ARTICLE_BODY_AGREEMENT = 0.8
 ARTICLE_BODY_MIN_WORDS = 4
+
+# --------------------------------------------------------------------------- vote
+# ``monitor.vote``: on pages without a profile body container, trafilatura's and
+# readability-lxml's bodies are candidates; the one agreeing best with the consensus of
+# the voters wins. Below VOTE_MIN_VOTERS voices (voters missing or failing) trafilatura
+# wins; a challenger must beat it by VOTE_MARGIN of mean shingle F1.
+VOTE_MIN_VOTERS = 3
+VOTE_MARGIN = 0.0
+# Block elements that start a new line when a voter's HTML is turned into text.
+VOTE_BLOCK_TAGS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td",
+                   "th", "blockquote", "pre", "section", "article", "ul", "ol", "table",
+                   "dd", "dt", "figure", "header", "footer")
+# ISO 639-1 code (``<html lang>``) → jusText stoplist name; other languages use
+# jusText's language-independent mode.
+JUSTEXT_LANGUAGES: dict[str, str] = {
+    "en": "English", "vi": "Vietnamese", "fr": "French", "de": "German", "es": "Spanish",
+    "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "pl": "Polish",
+    "cs": "Czech", "sv": "Swedish", "da": "Danish", "fi": "Finnish", "no": "Norwegian_Bokmal",
+    "nb": "Norwegian_Bokmal", "tr": "Turkish", "uk": "Ukrainian", "id": "Indonesian",
+    "ms": "Malay", "ro": "Romanian", "hu": "Hungarian", "el": "Greek", "ko": "Korean",
+    "bg": "Bulgarian", "hr": "Croatian", "sk": "Slovak", "sl": "Slovenian", "ca": "Catalan",
+}
+
+# --------------------------------------------------------------------------- structure
+# ``monitor.blocks``: the text of a profile's body container, one block per line.
+BLOCK_TAGS = ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote",
+              "pre", "section", "article", "ul", "ol", "table", "dd", "dt", "header",
+              "footer", "figure", "center")
+SKIP_TAGS = ("script", "style", "noscript", "iframe", "svg", "form", "button", "select",
+             "template", "figcaption", "video", "audio", "object", "embed")
+# Generic pages: list items and sub-headings trafilatura dropped between the paragraphs it
+# kept (located by their exact text, at least GAP_MIN_ANCHOR_CHARS long) are put back,
+# unless mostly link text or inside these tags / classes.
+GAP_PARAGRAPH_TAGS = ("p", "div", "li", "h2", "h3", "h4", "blockquote", "td")
+GAP_FILL_TAGS = ("li", "h2", "h3", "h4", "h5", "h6")
+GAP_MIN_ANCHOR_CHARS = 40
+GAP_MAX_CHARS = 600
+GAP_MAX_LINK_SHARE = 0.5
+GAP_EXCLUDED_TAGS = {"nav", "aside", "figure", "form", "footer", "header", "menu", "select"}
+GAP_EXCLUDED_CLASSES = ("related", "share", "social", "tags", "breadcrumb", "comment",
+                        "sidebar", "menu", "nav", "footer", "newsletter", "promo", "advert",
+                        "toc", "table-of-contents", "caption")
+# Photo captions outside <figure>: an inline element right after the image, or a short
+# block after the image's block that carries a photo credit.
+CAPTION_INLINE_TAGS = {"em", "i", "small", "span", "cite"}
+CAPTION_MAX_CHARS = 400
+CAPTION_CREDIT = (r"(?:\(?\s*(?:Ảnh|Nguồn ảnh|Photo|Image|Picture|Credit|Photograph)\s*:\s*"
+                  r"[^\s].{0,80}\)?\s*\.?$)")
