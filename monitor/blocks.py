@@ -82,7 +82,8 @@ def _excluded(node: Any, stop: Any) -> bool:
     return False
 
 
-def fill_gaps(tree: Any, lines: list[str]) -> list[str]:
+def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
+              split: bool = True) -> list[str]:
     """Put back what trafilatura dropped inside the article it found.
 
     The paragraphs it kept are located in the page; their closest common container is
@@ -105,13 +106,14 @@ def fill_gaps(tree: Any, lines: list[str]) -> list[str]:
     if container is None:
         return lines
     known = set(lines)
+    kept = {node for node, _ in located}
     order = {node: i for i, node in enumerate(container.iter())}
     start, end = order.get(first), order.get(last)
     if start is None or end is None:
         return lines
     additions: list[tuple[int, str]] = []  # (index of the kept line it follows, text)
     located_order = sorted((order[node], idx) for node, idx in located if node in order)
-    for node in container.iter(*rules.GAP_FILL_TAGS):
+    for node in container.iter(*rules.GAP_FILL_TAGS) if lists else ():
         position = order[node]
         if not start < position < end or _excluded(node, container):
             continue
@@ -120,7 +122,8 @@ def fill_gaps(tree: Any, lines: list[str]) -> list[str]:
             continue  # nested list: its outer item holds the text
         text = node_text(node)
         if (not text or text in known or len(text) > rules.GAP_MAX_CHARS
-                or _link_share(node) > rules.GAP_MAX_LINK_SHARE):
+                or _link_share(node) > rules.GAP_MAX_LINK_SHARE
+                or not _introduced(node, kept)):
             continue
         before = max((idx for pos, idx in located_order if pos < position), default=None)
         if before is None:
@@ -133,7 +136,37 @@ def fill_gaps(tree: Any, lines: list[str]) -> list[str]:
         for i, line in enumerate(lines):
             out.append(line)
             out.extend(text for after, text in additions if after == i)
-    return out + _split_body(container, known)
+    return out + (_split_body(container, known) if split else [])
+
+
+def _previous_element(node: Any) -> Any:
+    sibling = node.getprevious()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        sibling = sibling.getprevious()
+    return sibling
+
+
+def _next_element(node: Any) -> Any:
+    sibling = node.getnext()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        sibling = sibling.getnext()
+    return sibling
+
+
+def _introduced(node: Any, kept: set[Any]) -> bool:
+    """Does the text around say this block belongs to the article? A list item: its list
+    follows a kept paragraph that announces it (ends with ":"). A sub-heading: it stands
+    between two kept paragraphs and is not written in capitals (a kicker)."""
+    if node.tag == "li":
+        lst = node.getparent()
+        before = _previous_element(lst) if lst is not None else None
+        return (before is not None and before in kept
+                and node_text(before).rstrip().endswith(tuple(rules.GAP_LIST_INTRO_ENDS)))
+    text = node_text(node)
+    if text.upper() == text:
+        return False
+    before, after = _previous_element(node), _next_element(node)
+    return before in kept and after in kept
 
 
 def _common_ancestor(nodes: list[Any]) -> Any:

@@ -6,7 +6,7 @@ publication and modification dates with their time and zone from meta tags, JSON
 the site's own date line, keep photos and captions as metadata, and normalise the text
 (Unicode NFC, one paragraph per line). Pages without a profile body container get the
 generic path: a precision-leaning trafilatura run, then ``monitor.fusion`` (title echo,
-see-also blocks, link headlines, prompts, teasers, schema.org articleBody agreement).
+see-also blocks, link headlines, prompts, schema.org articleBody agreement).
 Bytes are decoded by ``monitor.charset`` (declared charsets validated against the bytes).
 """
 
@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
@@ -28,7 +28,7 @@ import trafilatura
 from htmldate import find_date
 from trafilatura.utils import load_html
 
-from monitor import blocks, fusion, rules
+from monitor import blocks, fusion, pagemeta, rules
 from monitor.charset import decode_html
 from monitor.config import DateRule, SiteProfile
 from monitor.urls import trusted_canonical
@@ -38,6 +38,10 @@ _NO_PROFILE = SiteProfile()
 # the benchmark: F1 0.971 raw against 0.963 with its defaults), then monitor.fusion
 # votes lines out with the page's own signals.
 GENERIC_PRECISION = True
+# Putting back list items and sub-headings trafilatura drops on generic pages
+# (``monitor.blocks.fill_gaps``) lowered both benchmark halves (its annotators leave
+# such lists out) and changed no real page: off. Split bodies are always joined.
+GENERIC_LIST_FILL = False
 _SPACES = re.compile(r"\s+")
 _TITLE_SEPARATORS = re.compile(r"\s[|–—]\s|\s-\s")
 # Characters lxml refuses in text it is given (C0 controls but tab and line breaks).
@@ -211,6 +215,19 @@ def _strip_site_name(title: str) -> str:
     return max(parts, key=len) if len(parts) > 1 else title
 
 
+def _author(tree: Any, profile: SiteProfile, json_ld: list[dict[str, Any]],
+            url: str) -> str | None:
+    """The byline as a person: the profile's rule, a JSON-LD Person, a visible byline,
+    then the meta author; the site's own name never counts."""
+    candidates: list[str | None] = [_first_text(tree, profile.author)]
+    candidates += [pagemeta.person(obj.get("author")) for obj in json_ld if "author" in obj]
+    candidates += [_first_text(tree, xpath) for xpath in rules.BYLINE_XPATHS]
+    candidates += [_first_text(tree, xpath) for xpath in rules.AUTHOR_XPATHS]
+    if not any(candidates):
+        return None
+    return pagemeta.pick_author(candidates, pagemeta.site_names(tree, url, json_ld))
+
+
 def _json_ld_author(objects: list[dict[str, Any]]) -> str | None:
     for obj in objects:
         author = obj.get("author")
@@ -224,12 +241,21 @@ def _json_ld_author(objects: list[dict[str, Any]]) -> str | None:
 
 
 def _published(tree: Any, profile: SiteProfile, tz: timezone,
-               json_ld: list[dict[str, Any]]) -> str | None:
+               json_ld: list[dict[str, Any]], url: str = "",
+               fetched: datetime | None = None) -> str | None:
+    """Publication time: the profile's date rule, meta tags, JSON-LD, a visible
+    dateline, the article URL's own date; None when none has one (htmldate comes last,
+    in ``extract``)."""
     if profile.date:
         found = _date_from_rule(tree, profile.date, tz)
         if found:
             return found
-    return _meta_time(tree, tz, json_ld, rules.DATE_META_XPATHS, rules.JSON_LD_DATE_KEYS)
+    found = _meta_time(tree, tz, json_ld, rules.DATE_META_XPATHS, rules.JSON_LD_DATE_KEYS)
+    if found and "T" in found:
+        return found
+    zone = pagemeta.zone_for(url, tz)
+    return (pagemeta.dateline(tree, zone, fetched or datetime.now(UTC)) or found
+            or pagemeta.url_date(url, zone))
 
 
 def _modified(tree: Any, tz: timezone, json_ld: list[dict[str, Any]]) -> str | None:
@@ -239,18 +265,17 @@ def _modified(tree: Any, tz: timezone, json_ld: list[dict[str, Any]]) -> str | N
 
 def _meta_time(tree: Any, tz: timezone, json_ld: list[dict[str, Any]], xpaths: list[str],
                keys: list[str]) -> str | None:
-    """The first readable time in the meta tags, then in JSON-LD."""
+    """The first readable time in the meta tags, then in JSON-LD (ISO 8601, RFC 822,
+    day-first slashes, short offsets: ``monitor.pagemeta.parse_date``)."""
     for xpath in xpaths:
-        for value in tree.xpath(xpath):
-            found = _iso(str(value), tz)
-            if found:
-                return found
+        found = pagemeta.meta_date([str(v) for v in tree.xpath(xpath)], tz)
+        if found:
+            return found
     for obj in json_ld:
-        for key in keys:
-            if isinstance(obj.get(key), str):
-                found = _iso(obj[key], tz)
-                if found:
-                    return found
+        values = [obj[key] for key in keys if isinstance(obj.get(key), str)]
+        found = pagemeta.meta_date(values, tz)
+        if found:
+            return found
     return None
 
 
@@ -349,14 +374,15 @@ def _same(a: str, b: str) -> bool:
 
 def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
             tz: str = "+07:00", charset_hint: str | bytes | None = None,
-            metadata: bool = True) -> Extracted | None:
+            metadata: bool = True, fetched: datetime | None = None) -> Extracted | None:
     """Extract an article; None when the page holds no article text.
 
     ``html`` is the page's text, or its bytes as served: bytes are decoded by
     ``monitor.charset.decode_html``, which checks ``charset_hint`` (the HTTP
     Content-Type value or just its charset) and the page's ``<meta>`` against the bytes.
     ``metadata=False`` skips what the text does not need (dates, images, language,
-    canonical URL: left empty), for ``extract_body``.
+    canonical URL: left empty), for ``extract_body``. ``fetched`` (aware; default now)
+    resolves relative datelines ("2 giờ trước").
     """
     profile = profile or _NO_PROFILE
     if isinstance(html, bytes):
@@ -367,16 +393,20 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     _drop_control_characters(html, tree)
     zone = _zone(tz)
     json_ld = _json_ld(tree)
-    published = _published(tree, profile, zone, json_ld) if metadata else None
+    published = _published(tree, profile, zone, json_ld, url, fetched) if metadata else None
     # a lead inside clutter (a RELATED NEWS teaser's sapo) is another article's lead
     lead = _first_text(tree, profile.lead, outside=profile.clutter)
     if lead:
-        lead = _strip_prefixes(lead, profile.strip_prefixes)
+        lead = pagemeta.strip_agency_tag(
+            _strip_prefixes(pagemeta.clean_text(lead), profile.strip_prefixes))
     title = _first_of(tree, rules.TITLE_XPATHS)
     if title and not tree.xpath(rules.TITLE_XPATHS[0]) and title == _first_text(tree, "//title"):
         title = _strip_site_name(title)
-    author = ((_first_text(tree, profile.author) or "").strip(" |–-")
-              or _first_of(tree, rules.AUTHOR_XPATHS) or _json_ld_author(json_ld))
+    title = pagemeta.clean_text(title) if title else title
+    if not title:
+        title = next((pagemeta.clean_text(o["headline"]) for o in json_ld
+                      if isinstance(o.get("headline"), str) and o["headline"].strip()), None)
+    author = _author(tree, profile, json_ld, url)
     declared = tree.xpath("string(//link[@rel='canonical']/@href)") or None
     modified = _modified(tree, zone, json_ld) if metadata else None
     scope, containers = _article_scope(tree, profile)
@@ -392,7 +422,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
         raw = doc.text if doc is not None and doc.text else ""
         lines = clean_lines(raw, profile, title, author)
         if lines:
-            lines = blocks.fill_gaps(tree, lines)
+            lines = blocks.fill_gaps(tree, lines, lists=GENERIC_LIST_FILL)
             lines = fusion.tidy_lines(lines, fusion.page_signals(tree, json_ld))
     else:
         for xpath in [*rules.PRUNE_XPATHS, *profile.clutter]:
@@ -401,13 +431,15 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
                     node.drop_tree()
         lines = clean_lines("\n".join(blocks.container_lines(containers)), profile, title,
                             author)
+    if lines:
+        lines[0] = pagemeta.strip_agency_tag(lines[0])
     if lead and not any(_same(lead, line) for line in lines[:3]):
         lines.insert(0, lead)
     text = "\n".join(lines)
     if len(text) < rules.MIN_ARTICLE_CHARS:
         return None
     if not published and metadata:
-        published = find_date(tree, extensive_search=False, original_date=True)
+        published = find_date(tree, url=url or None, extensive_search=False, original_date=True)
     return Extracted(
         url=trusted_canonical(url, declared) if metadata else url,
         title=title,

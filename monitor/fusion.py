@@ -97,7 +97,7 @@ def _link_share(line_key: str, anchors: set[str]) -> float:
 def tidy_lines(lines: list[str], signals: PageSignals,
                dropped: list[tuple[str, str]] | None = None) -> list[str]:
     """Drop the title echoed at the top, see-also blocks and link-list lines, prompts
-    and notices, and blocks of teasers. ``dropped`` collects (reason, line) if given."""
+    and notices. ``dropped`` collects (reason, line) if given."""
     def drop(reason: str, line: str) -> None:
         if dropped is not None:
             dropped.append((reason, line))
@@ -110,13 +110,10 @@ def tidy_lines(lines: list[str], signals: PageSignals,
                 drop("title", gone)
             del lines[: i + 1]
             break
-    # 2. A block of teasers (excerpts cut off with an ellipsis).
-    teasers = [i for i, line in enumerate(lines) if _is_teaser(line)]
-    if len(teasers) >= 2:
-        for gone in lines[teasers[0]: teasers[-1] + 1]:
-            drop("teasers", gone)
-        del lines[teasers[0]: teasers[-1] + 1]
-    # 3. Line by line.
+    # (A "block of teasers" rule, dropping everything between two long lines ending in
+    # "…"/"...", was removed: Vietnamese writers end ordinary sentences that way, and it
+    # deleted real paragraphs; on the benchmark's checking half it changed nothing.)
+    # 2. Line by line.
     kept: list[str] = []
     in_see_also = False
     for line in lines:
@@ -173,13 +170,6 @@ def agree_with_article_body(lines: list[str], signals: PageSignals,
 _SEE_ALSO = re.compile(rules.SEE_ALSO_PREFIX, re.IGNORECASE)
 _SEE_ALSO_HEADING = re.compile(rules.SEE_ALSO_HEADING, re.IGNORECASE)
 _PROMPTS = re.compile("|".join(f"(?:{p})" for p in rules.PROMPT_LINES.values()), re.IGNORECASE)
-_TEASER_END = re.compile(rules.TEASER_END)
-
-
-def _is_teaser(line: str) -> bool:
-    return len(line.split()) >= rules.TEASER_MIN_WORDS and bool(_TEASER_END.search(line))
-
-
 def _is_link_headline(line: str, line_key: str, anchors: set[str]) -> bool:
     """A line that is wholly the text of a link and reads like a headline."""
     if len(line.split()) < rules.LINK_HEADLINE_MIN_WORDS:

@@ -114,11 +114,6 @@ PROMPT_LINES: dict[str, str] = {
                       r"post a comment)\b",
 }
 
-# A teaser of another article: a long line cut off mid-sentence with an ellipsis.
-# Two or more of them bound a block of excerpts (a list of other posts), dropped whole.
-TEASER_END = r"\w\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])$"
-TEASER_MIN_WORDS = 15
-
 # --------------------------------------------------------------------------- charsets
 # Used by ``monitor.charset`` on pages whose bytes are not UTF-8.
 
@@ -211,3 +206,59 @@ CAPTION_INLINE_TAGS = {"em", "i", "small", "span", "cite"}
 CAPTION_MAX_CHARS = 400
 CAPTION_CREDIT = (r"(?:\(?\s*(?:Ảnh|Nguồn ảnh|Photo|Image|Picture|Credit|Photograph)\s*:\s*"
                   r"[^\s].{0,80}\)?\s*\.?$)")
+
+# --------------------------------------------------------------------------- dates & bylines
+# ``monitor.pagemeta``.
+# "…T02:30-500" / "+0700" / "+7:00": an offset written short, repaired to ±HH:MM.
+SHORT_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-])(\d{1,2}):?(\d{2})$"
+# A free-form value must look like a date (a year, or day/month numbers) before dateparser.
+DATE_LIKE = r"\b(?:19|20)\d{2}\b|\b\d{1,2}[/.-]\d{1,2}\b"
+RELATIVE_TIME = (r"\b(?:\d+|một|an?|one)\s+(?:giây|phút|giờ|tiếng|ngày|tuần|tháng|năm|"
+                 r"seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+"
+                 r"(?:trước|ago)\b|\b(?:hôm qua|yesterday|vừa xong|just now)\b")
+DATE_LANGUAGES = ("vi", "en")
+# Words around a dateline that dateparser should not see.
+DATELINE_NOISE = (r"\b(?:cập nhật|updated?|published|posted|đăng(?: lúc| ngày)?|ngày đăng|"
+                  r"lúc)\b:?|\||\s-\s")
+DATE_MAX_CHARS = 80
+# Elements that hold a visible dateline on pages without a profile date rule.
+DATELINE_XPATH = (
+    "//time | //*[@itemprop='datePublished' or @itemprop='dateCreated']"
+    " | //*[not(self::html or self::body or self::script or self::style)]"
+    "[contains(translate(@class,'DATEPUBLISHTIM','datepublishtim'),'date')"
+    " or contains(translate(@class,'DATEPUBLISHTIM','datepublishtim'),'time')"
+    " or contains(translate(@class,'DATEPUBLISHTIM','datepublishtim'),'publish')"
+    " or contains(@class,'posted') or contains(@class,'dateline') or contains(@id,'date')]"
+)
+DATELINE_MAX_CANDIDATES = 12
+VIETNAM_HOST_SUFFIXES = (".vn",)
+# Dates in an article's own URL: a Dân trí-style id "-20221224190411575.htm"
+# (yyyymmddHHMMSS + ms) and the common /yyyy/mm/dd/ path.
+URL_TIMESTAMP = r"[-_/](20\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\d{0,3}\.html?$"
+URL_DATE = r"/(20\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|$)"
+# Bylines: the site's own name is never the author.
+SITE_NAME_XPATH = ("//meta[@property='og:site_name']/@content"
+                   " | //meta[@name='application-name']/@content"
+                   " | //meta[@name='copyright']/@content")
+HOST_NOISE_LABELS = {"www", "m", "en", "vi", "com", "vn", "net", "org", "gov", "edu", "co",
+                     "amp", "news", "mobile"}
+AUTHOR_MAX_WORDS = 8
+BYLINE_PREFIX = r"^(?:by|bởi|tác giả|author)\s*:?\s+"
+# Visible bylines (after the profile's author rule and JSON-LD Person, before meta author).
+BYLINE_XPATHS: list[str] = [
+    "//*[@rel='author']",
+    "//*[@itemprop='author']//*[@itemprop='name']",
+    "//*[contains(@class,'author-name') or contains(@class,'byline__name')]",
+]
+# Agency tags opening an article's lead: removed from it ("VGP – The Prime Minister…").
+AGENCY_TAGS: list[str] = [
+    r"VGP", r"TTO", r"VNA", r"TTXVN", r"VOV", r"PLO", r"NDO", r"SGGP", r"VTV", r"QĐND",
+    r"\(Dân trí\)", r"\(Dân Trí\)", r"\(VOV\)", r"\(Chinhphu\.vn\)", r"\(TTXVN\)", r"\(VTV\)",
+    r"\(PLO\)", r"\(NLĐO\)", r"\(VietnamPlus\)", r"\(Reuters\)", r"\(AP\)", r"\(AFP\)",
+    r"\(Baoquocte\.vn\)", r"\(VnExpress\)", r"\(CAND\)", r"\(VNA\)",
+]
+AGENCY_TAG = r"^\s*(?:" + "|".join(AGENCY_TAGS) + r")\s*[-–—]\s+"
+# Stripped from the ends of titles and leads: soft hyphen, zero-width characters, BOM.
+INVISIBLE_CHARACTERS = ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+# A list is put back only after a kept paragraph that announces it.
+GAP_LIST_INTRO_ENDS = (":", "：")
