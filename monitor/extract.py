@@ -160,13 +160,28 @@ def _date_from_rule(tree: Any, rule: DateRule, tz: timezone) -> str | None:
     return None
 
 
+def _json_ld_data(script: Any) -> Any:
+    """One JSON-LD script's data: strict JSON with raw line breaks allowed in strings,
+    else extruct's lenient reading (comments, trailing commas); None when unreadable."""
+    raw = script.text or ""
+    try:
+        return json.loads(raw, strict=False)
+    except RecursionError:  # nested past the parser's depth: a hostile page
+        return None
+    except ValueError:
+        pass
+    try:
+        from extruct.jsonld import JsonLdExtractor
+
+        return list(JsonLdExtractor()._extract_items(script))
+    except Exception:  # noqa: BLE001 - extruct raises what its JSON readers raise
+        return None
+
+
 def _json_ld(tree: Any) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
-    for raw in tree.xpath("//script[@type='application/ld+json']/text()"):
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):  # nested past the parser's depth: a hostile page
-            continue
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        data = _json_ld_data(script)
         stack = [data]
         while stack:
             item = stack.pop()
@@ -176,6 +191,15 @@ def _json_ld(tree: Any) -> list[dict[str, Any]]:
                 objects.append(item)
                 stack.extend(v for k, v in item.items() if k == "@graph")
     return objects
+
+
+def _json_ld_body(json_ld: list[dict[str, Any]]) -> list[str]:
+    """Paragraphs of a schema.org article's ``articleBody`` (app-shell pages whose text
+    is only there)."""
+    body = fusion.page_signals(lxml.html.Element("html"), json_ld).article_body
+    if not body or "<" in body[:200] and ">" in body[:200]:
+        return []
+    return [line for line in (normalize_text(part) for part in body.splitlines()) if line]
 
 
 def _first_of(tree: Any, xpaths: list[str]) -> str | None:
@@ -431,6 +455,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
                     node.drop_tree()
         lines = clean_lines("\n".join(blocks.container_lines(containers)), profile, title,
                             author)
+    if len("".join(lines)) < rules.MIN_ARTICLE_CHARS:
+        lines = _json_ld_body(json_ld) or lines  # the text is only in JSON-LD
     if lines:
         lines[0] = pagemeta.strip_agency_tag(lines[0])
     if lead and not any(_same(lead, line) for line in lines[:3]):

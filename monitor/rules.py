@@ -262,3 +262,6 @@ AGENCY_TAG = r"^\s*(?:" + "|".join(AGENCY_TAGS) + r")\s*[-–—]\s+"
 INVISIBLE_CHARACTERS = ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
 # A list is put back only after a kept paragraph that announces it.
 GAP_LIST_INTRO_ENDS = (":", "：")
+# Labels read by Python's names rather than the WHATWG table: "unicode" is UTF-16 with
+# its byte-order mark, not the table's UTF-16LE.
+CHARSET_NOT_WHATWG = {"unicode", "utf-16"}
