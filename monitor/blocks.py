@@ -192,7 +192,7 @@ def _split_body(container: Any, known: set[str]) -> list[str]:
     for sibling in container.itersiblings():
         if sibling.tag != container.tag or sibling.get("class") != classes:
             continue
-        for node in sibling.iter(*rules.GAP_PARAGRAPH_TAGS, *rules.GAP_FILL_TAGS):
+        for node in sibling.iter(*rules.SPLIT_BODY_TAGS):
             text = node_text(node)
             if (text and text not in known and _link_share(node) <= rules.GAP_MAX_LINK_SHARE
                     and not _excluded(node, sibling)):

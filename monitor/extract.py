@@ -268,8 +268,9 @@ def _published(tree: Any, profile: SiteProfile, tz: timezone,
                json_ld: list[dict[str, Any]], url: str = "",
                fetched: datetime | None = None) -> str | None:
     """Publication time: the profile's date rule, meta tags, JSON-LD, a visible
-    dateline, the article URL's own date; None when none has one (htmldate comes last,
-    in ``extract``)."""
+    dateline, the article URL's own date (a hint that beats dates of links inside the
+    page), a relative dateline; dates with a time before dates without; None when none
+    has one (htmldate comes last, in ``extract``)."""
     if profile.date:
         found = _date_from_rule(tree, profile.date, tz)
         if found:
@@ -278,8 +279,13 @@ def _published(tree: Any, profile: SiteProfile, tz: timezone,
     if found and "T" in found:
         return found
     zone = pagemeta.zone_for(url, tz)
-    return (pagemeta.dateline(tree, zone, fetched or datetime.now(UTC)) or found
-            or pagemeta.url_date(url, zone))
+    written, relative = pagemeta.dateline(tree, zone, fetched or datetime.now(UTC))
+    from_url = pagemeta.url_date(url, zone)
+    if written and "T" in written:
+        return written
+    if from_url and "T" in from_url:
+        return from_url
+    return relative or found or written or from_url
 
 
 def _modified(tree: Any, tz: timezone, json_ld: list[dict[str, Any]]) -> str | None:

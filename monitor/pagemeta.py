@@ -128,20 +128,30 @@ def meta_date(values: list[str], tz: timezone) -> str | None:
     return None
 
 
-def dateline(tree: Any, tz: timezone, fetched: datetime | None) -> str | None:
+def dateline(tree: Any, tz: timezone, fetched: datetime | None) -> tuple[str | None, str | None]:
     """The publication time a page prints in a date-like element (no profile needed):
     "Thứ hai, 25/3/2024, 14:30 (GMT+7)", "25/03/2024 14:30", "March 25, 2024 2:30 PM
-    GMT+7", "2 giờ trước". Dates without a time are kept only if no candidate has one."""
+    GMT+7". Returns ``(absolute, relative)``: the first written date (one with a time
+    preferred), and a relative time ("2 giờ trước") resolved against ``fetched`` only
+    when the page shows exactly one (several are a list of other articles)."""
     date_only = None
+    relatives: set[str] = set()
     for node in tree.xpath(rules.DATELINE_XPATH)[: rules.DATELINE_MAX_CANDIDATES]:
         text = " ".join(" ".join(node.itertext()).split()) if not isinstance(node, str) else node
-        if not text or len(text) > rules.DATE_MAX_CHARS or not any(c.isdigit() for c in text):
+        if not text or len(text) > rules.DATE_MAX_CHARS:
+            continue
+        if re.search(rules.RELATIVE_TIME, text, re.IGNORECASE):
+            found = parse_date(text, tz, fetched)
+            if found:
+                relatives.add(found)
+            continue
+        if not any(c.isdigit() for c in text):
             continue
         found = parse_date(text, tz, fetched)
         if found and "T" in found:
-            return found
+            return found, None
         date_only = date_only or found
-    return date_only
+    return date_only, (next(iter(relatives)) if len(relatives) == 1 else None)
 
 
 def url_date(url: str | None, tz: timezone) -> str | None:

@@ -193,6 +193,8 @@ SKIP_TAGS = ("script", "style", "noscript", "iframe", "svg", "form", "button", "
 # unless mostly link text or inside these tags / classes.
 GAP_PARAGRAPH_TAGS = ("p", "div", "li", "h2", "h3", "h4", "blockquote", "td")
 GAP_FILL_TAGS = ("li", "h2", "h3", "h4", "h5", "h6")
+# Blocks read from the later parts of a split body.
+SPLIT_BODY_TAGS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
 GAP_MIN_ANCHOR_CHARS = 40
 GAP_MAX_CHARS = 600
 GAP_MAX_LINK_SHARE = 0.5
@@ -210,7 +212,7 @@ CAPTION_CREDIT = (r"(?:\(?\s*(?:Ảnh|Nguồn ảnh|Photo|Image|Picture|Credit|P
 # --------------------------------------------------------------------------- dates & bylines
 # ``monitor.pagemeta``.
 # "…T02:30-500" / "+0700" / "+7:00": an offset written short, repaired to ±HH:MM.
-SHORT_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-])(\d{1,2}):?(\d{2})$"
+SHORT_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s?([+-])(\d{1,2}):?(\d{2})$"
 # A free-form value must look like a date (a year, or day/month numbers) before dateparser.
 DATE_LIKE = r"\b(?:19|20)\d{2}\b|\b\d{1,2}[/.-]\d{1,2}\b"
 RELATIVE_TIME = (r"\b(?:\d+|một|an?|one)\s+(?:giây|phút|giờ|tiếng|ngày|tuần|tháng|năm|"
