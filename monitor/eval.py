@@ -463,6 +463,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="list pages where newswatch is below plain trafilatura")
     parser.add_argument("--profiles", action="store_true",
                         help="read each page with its host's site profile")
+    parser.add_argument("--vote", action="store_true",
+                        help="newswatch with the per-page extractor vote (monitor.vote)")
     return parser
 
 
@@ -492,6 +494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:
         return _error(f"cannot import monitor.extract.extract_body: {exc}")
     ours = profile_extractor() if args.profiles else extract_body
+    if args.vote and not args.profiles:
+        def ours(html: str | bytes, url: str | None = None) -> str:
+            return extract_body(html, url, vote=True)
 
     results = [
         evaluate(ours, pages, name="newswatch"),

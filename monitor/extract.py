@@ -28,7 +28,7 @@ import trafilatura
 from htmldate import find_date
 from trafilatura.utils import load_html
 
-from monitor import blocks, fusion, pagemeta, rules
+from monitor import blocks, fusion, pagemeta, rules, vote
 from monitor.charset import decode_html
 from monitor.config import DateRule, SiteProfile
 from monitor.urls import trusted_canonical
@@ -42,6 +42,10 @@ GENERIC_PRECISION = True
 # (``monitor.blocks.fill_gaps``) lowered both benchmark halves (its annotators leave
 # such lists out) and changed no real page: off. Split bodies are always joined.
 GENERIC_LIST_FILL = False
+# The per-page vote between trafilatura and readability-lxml (``monitor.vote``) on pages
+# without a profile: opt-in (``extract(vote=True)``, ``python -m monitor.eval --vote``).
+# Measured on both benchmark halves it did not beat the generic path (BENCHMARKS.md).
+GENERIC_VOTE = False
 _SPACES = re.compile(r"\s+")
 _TITLE_SEPARATORS = re.compile(r"\s[|–—]\s|\s-\s")
 # Characters lxml refuses in text it is given (C0 controls but tab and line breaks).
@@ -404,7 +408,8 @@ def _same(a: str, b: str) -> bool:
 
 def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
             tz: str = "+07:00", charset_hint: str | bytes | None = None,
-            metadata: bool = True, fetched: datetime | None = None) -> Extracted | None:
+            metadata: bool = True, fetched: datetime | None = None,
+            vote: bool | None = None) -> Extracted | None:
     """Extract an article; None when the page holds no article text.
 
     ``html`` is the page's text, or its bytes as served: bytes are decoded by
@@ -412,7 +417,9 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     Content-Type value or just its charset) and the page's ``<meta>`` against the bytes.
     ``metadata=False`` skips what the text does not need (dates, images, language,
     canonical URL: left empty), for ``extract_body``. ``fetched`` (aware; default now)
-    resolves relative datelines ("2 giờ trước").
+    resolves relative datelines ("2 giờ trước"). ``vote`` (default ``GENERIC_VOTE``)
+    lets ``monitor.vote`` pick between trafilatura's and readability-lxml's body on pages
+    without a profile body container.
     """
     profile = profile or _NO_PROFILE
     if isinstance(html, bytes):
@@ -454,6 +461,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
         if lines:
             lines = blocks.fill_gaps(tree, lines, lists=GENERIC_LIST_FILL)
             lines = fusion.tidy_lines(lines, fusion.page_signals(tree, json_ld))
+        if GENERIC_VOTE if vote is None else vote:
+            lines = _voted(html, tree, lines, profile, title, author)
     else:
         for xpath in [*rules.PRUNE_XPATHS, *profile.clutter]:
             for node in scope.xpath(xpath):
@@ -486,8 +495,26 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     )
 
 
-def extract_body(html: str | bytes, url: str | None = None) -> str:
+def _voted(html: str, tree: Any, lines: list[str], profile: SiteProfile,
+           title: str | None, author: str | None) -> list[str]:
+    """trafilatura's lines, or readability-lxml's when they agree better with the
+    consensus of the other extractors (``monitor.vote``)."""
+    language = tree.xpath("string(/html/@lang)").strip().lower()[:2] or None
+    voices = vote.run_voters(html, tree, language)
+    ours = "\n".join(lines)
+    if "readability" not in voices:
+        return lines
+    plain = trafilatura.extract(html, include_comments=False)
+    if plain:
+        voices["trafilatura"] = plain
+    winner = vote.pick({"newswatch": ours, "readability": voices["readability"]}, voices)
+    if winner == "newswatch":
+        return lines
+    return clean_lines(voices["readability"], profile, title, author)
+
+
+def extract_body(html: str | bytes, url: str | None = None, vote: bool | None = None) -> str:
     """Body text only, with the generic rules (no site profile): for evaluation."""
-    result = extract(html, url or "", metadata=False)
+    result = extract(html, url or "", metadata=False, vote=vote)
     return result.text if result else ""
 
