@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
@@ -247,13 +247,13 @@ def _author(tree: Any, profile: SiteProfile, json_ld: list[dict[str, Any]],
             url: str) -> str | None:
     """The byline as a person: the profile's rule, a JSON-LD Person, a visible byline,
     then the meta author; the site's own name never counts."""
-    candidates: list[str | None] = [_first_text(tree, profile.author)]
-    candidates += [pagemeta.person(obj.get("author")) for obj in json_ld if "author" in obj]
-    candidates += [_first_text(tree, xpath) for xpath in rules.BYLINE_XPATHS]
-    candidates += [_first_text(tree, xpath) for xpath in rules.AUTHOR_XPATHS]
-    if not any(candidates):
-        return None
-    return pagemeta.pick_author(candidates, pagemeta.site_names(tree, url, json_ld))
+    def candidates() -> Iterator[str | None]:
+        yield _first_text(tree, profile.author)
+        yield from (pagemeta.person(obj.get("author")) for obj in json_ld if "author" in obj)
+        yield from (_first_text(tree, xpath) for xpath in rules.BYLINE_XPATHS)
+        yield from (_first_text(tree, xpath) for xpath in rules.AUTHOR_XPATHS)
+
+    return pagemeta.pick_author(candidates(), lambda: pagemeta.site_names(tree, url, json_ld))
 
 
 def _json_ld_author(objects: list[dict[str, Any]]) -> str | None:

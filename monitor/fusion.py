@@ -46,6 +46,54 @@ class PageSignals:
         return found
 
 
+    @cached_property
+    def teaser_cards(self) -> set[str]:
+        """Keys of excerpts cut off with an ellipsis that sit in a teaser card: the
+        smallest block around the excerpt holding a headline link (of
+        ``rules.TEASER_HEADLINE_MIN_WORDS`` words or more, outside the excerpt) holds at
+        most ``rules.TEASER_CARD_MAX_PARAGRAPHS`` paragraphs."""
+        found: set[str] = set()
+        if self.tree is None:
+            return found
+        for node in self.tree.iter("p", "div", "span"):
+            text = _text(node).strip()
+            if (len(text.split()) < rules.TEASER_MIN_WORDS or not _TEASER_END.search(text)
+                    or any(child.tag in ("p", "div") for child in node)):
+                continue
+            if _in_card(node):
+                found.add(key(text))
+        return found
+
+
+def _in_card(node: Any) -> bool:
+    """Is this excerpt in a teaser card: a small block (few paragraphs) around it that
+    holds a headline link of its own, or that repeats (a sibling with the same tag and
+    class) and holds a link or a picture besides the excerpt?"""
+    own = set(node.iter())
+    for depth, ancestor in enumerate(node.iterancestors()):
+        if depth >= rules.TEASER_CARD_MAX_DEPTH or ancestor.tag in ("body", "html"):
+            return False
+        paragraphs = sum(1 for p in ancestor.iter("p") if _text(p).strip())
+        if paragraphs > rules.TEASER_CARD_MAX_PARAGRAPHS:
+            return False
+        extras = [n for n in ancestor.iter("a", "img") if n not in own]
+        if any(len(_text(a).split()) >= rules.TEASER_HEADLINE_MIN_WORDS
+               for a in extras if a.tag == "a"):
+            return True
+        if extras and _repeats(ancestor):
+            return True
+    return False
+
+
+def _repeats(node: Any) -> bool:
+    classes = (node.get("class") or "").split()[:1]
+    for sibling in (node.getprevious(), node.getnext()):
+        if (sibling is not None and sibling.tag == node.tag
+                and (sibling.get("class") or "").split()[:1] == classes):
+            return True
+    return False
+
+
 def _text(node: Any) -> str:
     return node if isinstance(node, str) else " ".join(node.itertext())
 
@@ -97,7 +145,7 @@ def _link_share(line_key: str, anchors: set[str]) -> float:
 def tidy_lines(lines: list[str], signals: PageSignals,
                dropped: list[tuple[str, str]] | None = None) -> list[str]:
     """Drop the title echoed at the top, see-also blocks and link-list lines, prompts
-    and notices. ``dropped`` collects (reason, line) if given."""
+    and notices, and blocks of teaser cards. ``dropped`` collects (reason, line) if given."""
     def drop(reason: str, line: str) -> None:
         if dropped is not None:
             dropped.append((reason, line))
@@ -110,10 +158,17 @@ def tidy_lines(lines: list[str], signals: PageSignals,
                 drop("title", gone)
             del lines[: i + 1]
             break
-    # (A "block of teasers" rule, dropping everything between two long lines ending in
-    # "…"/"...", was removed: Vietnamese writers end ordinary sentences that way, and it
-    # deleted real paragraphs; on the benchmark's checking half it changed nothing.)
-    # 2. Line by line.
+    # 2. A block of teaser cards: excerpts cut off with an ellipsis that each sit in a
+    # small card with a headline link of their own (a list of other posts). A long
+    # line ending in "…" alone is not a teaser: Vietnamese writers end ordinary
+    # sentences that way (the former rule deleted real paragraphs).
+    cards = signals.teaser_cards
+    teasers = [i for i, line in enumerate(lines) if cards and key(line) in cards]
+    if len(teasers) >= 2:
+        for gone in lines[teasers[0]: teasers[-1] + 1]:
+            drop("teaser cards", gone)
+        del lines[teasers[0]: teasers[-1] + 1]
+    # 3. Line by line.
     kept: list[str] = []
     in_see_also = False
     for line in lines:
@@ -169,6 +224,7 @@ def agree_with_article_body(lines: list[str], signals: PageSignals,
 
 _SEE_ALSO = re.compile(rules.SEE_ALSO_PREFIX, re.IGNORECASE)
 _SEE_ALSO_HEADING = re.compile(rules.SEE_ALSO_HEADING, re.IGNORECASE)
+_TEASER_END = re.compile(rules.TEASER_END)
 _PROMPTS = re.compile("|".join(f"(?:{p})" for p in rules.PROMPT_LINES.values()), re.IGNORECASE)
 def _is_link_headline(line: str, line_key: str, anchors: set[str]) -> bool:
     """A line that is wholly the text of a link and reads like a headline."""

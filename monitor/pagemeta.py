@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -227,16 +228,22 @@ def person(value: Any) -> str | None:
     return None
 
 
-def pick_author(candidates: list[str | None], sites: set[str]) -> str | None:
+def pick_author(candidates: Iterable[str | None],
+                sites: set[str] | Callable[[], set[str]]) -> str | None:
     """The first candidate that reads as a byline: not a URL, not the site's name, not
-    longer than a byline."""
+    longer than a byline. ``sites`` may be a function, called once a candidate needs it."""
+    known: set[str] | None = sites if isinstance(sites, set) else None
     for candidate in candidates:
         if not candidate:
             continue
         name = clean_text(candidate).strip(" |–-:")
         name = re.sub(rules.BYLINE_PREFIX, "", name, flags=re.IGNORECASE).strip()
-        if (not name or "://" in name or name.startswith("/")
-                or len(name.split()) > rules.AUTHOR_MAX_WORDS or is_site(name, sites)):
+        if not name or "://" in name or name.startswith("/") or len(
+                name.split()) > rules.AUTHOR_MAX_WORDS:
+            continue
+        if known is None:
+            known = sites() if callable(sites) else set(sites)
+        if is_site(name, known):
             continue
         return name
     return None

@@ -98,6 +98,15 @@ SEE_ALSO_HEADING = (
     r"bài viết liên quan|có thể bạn quan tâm|đọc nhiều)\W*"
 )
 
+# A teaser of another article: a long excerpt cut off with an ellipsis, in a small card
+# (at most TEASER_CARD_MAX_PARAGRAPHS paragraphs, found within TEASER_CARD_MAX_DEPTH
+# levels up) with a headline link of its own. Two or more bound a block, dropped whole.
+TEASER_END = r"\w\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])$"
+TEASER_MIN_WORDS = 15
+TEASER_HEADLINE_MIN_WORDS = 3
+TEASER_CARD_MAX_PARAGRAPHS = 2
+TEASER_CARD_MAX_DEPTH = 4
+
 # Prompts and notices around an article, by kind (generic pages). Anchored like
 # CLUTTER_LINES: a line must *be* the prompt.
 PROMPT_LINES: dict[str, str] = {
@@ -191,7 +200,7 @@ SKIP_TAGS = ("script", "style", "noscript", "iframe", "svg", "form", "button", "
 # Generic pages: list items and sub-headings trafilatura dropped between the paragraphs it
 # kept (located by their exact text, at least GAP_MIN_ANCHOR_CHARS long) are put back,
 # unless mostly link text or inside these tags / classes.
-GAP_PARAGRAPH_TAGS = ("p", "div", "li", "h2", "h3", "h4", "blockquote", "td")
+GAP_PARAGRAPH_TAGS = ("p", "li", "h2", "h3", "h4", "blockquote", "td")
 GAP_FILL_TAGS = ("li", "h2", "h3", "h4", "h5", "h6")
 # Blocks read from the later parts of a split body.
 SPLIT_BODY_TAGS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")

@@ -364,3 +364,39 @@ def test_fetch_time_default_is_now() -> None:
     assert result is not None and result.published
     published = datetime.fromisoformat(result.published)
     assert timedelta(hours=1, minutes=59) < before - published < timedelta(hours=2, minutes=1)
+
+
+TEASER = ("The prime minister asked ministries to speed up public investment and to clear the "
+          "obstacles that have held back large infrastructure projects in the northern …")
+
+
+@pytest.mark.parametrize("card", [
+    "<div class='card'><h3><a href='/x{i}'>Another story about the economy {i}</a></h3>"
+    "<p>{teaser}</p></div>",
+    "<article class='postbox post-{i}'><a href='/share{i}'>Share</a><img src='/t{i}.jpg'>"
+    "<p>{teaser}</p></article>",
+])
+def test_teaser_cards_after_the_article_are_dropped(card: str) -> None:
+    cards = "".join(card.format(i=i, teaser=TEASER.replace("northern", f"region {i}"))
+                    for i in range(3))
+    body = ("<article><h1>Talks</h1>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 2)
+            + f"</article><section class='more'>{cards}</section>")
+    result = extract(_page(body), "https://example.com/a-1")
+    assert result is not None and result.text.splitlines() == PARAGRAPHS * 2
+
+
+def test_ellipsis_paragraphs_in_repeated_wrappers_with_links_are_kept() -> None:
+    paragraphs = [
+        "Theo Bộ Công Thương, giá xăng dầu trong nước sẽ được điều chỉnh vào chiều nay, "
+        "trong bối cảnh <a href='/gia-the-gioi'>giá thế giới</a> biến động mạnh và nguồn "
+        "cung chưa ổn định…",
+        "Nhiều doanh nghiệp đầu mối cho biết đã chuẩn bị đủ hàng cho dịp Tết.",
+        "Bộ trưởng yêu cầu các đơn vị không để xảy ra tình trạng thiếu hụt xăng dầu tại "
+        "bất kỳ địa phương nào, nhất là các tỉnh vùng sâu vùng xa và biên giới...",
+        "Các cửa hàng bán lẻ phải mở cửa đúng giờ và niêm yết giá công khai.",
+    ]
+    body = "<article>" + "".join(f"<div class='para'><p>{p}</p></div>"
+                                 for p in paragraphs) + "</article>"
+    result = extract(_page(body, lang="vi"), "https://example.vn/a-1")
+    assert result is not None
+    assert len(result.text.splitlines()) == 4 and "biên giới..." in result.text
