@@ -273,3 +273,28 @@ def _next_block_caption(img: Any) -> str | None:
         return None
     sibling.drop_tree()
     return text
+
+
+# --------------------------------------------------------------------------- bylines
+
+_RIGHT = re.compile(r"text-align\s*:\s*right", re.IGNORECASE)
+
+
+def trailing_byline(tree: Any, lines: list[str]) -> str | None:
+    """The article's last line when it is a right-aligned byline: a short paragraph
+    (``rules.AUTHOR_MAX_WORDS`` words at most, no sentence end, no digits) aligned right
+    by its style or its ``align`` attribute, as Vietnamese outlets sign articles."""
+    if len(lines) < 2:
+        return None
+    last = lines[-1]
+    if (len(last.split()) > rules.AUTHOR_MAX_WORDS or last.endswith((".", "!", "?", ":"))
+            or any(c.isdigit() for c in last)):
+        return None
+    for node in tree.iter("p", "div"):
+        if node_text(node) != last:
+            continue
+        aligned = [node, *node.iterchildren()]
+        if any(_RIGHT.search(n.get("style") or "") or (n.get("align") or "").lower() == "right"
+               for n in aligned):
+            return last
+    return None

@@ -463,6 +463,10 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
             lines = fusion.tidy_lines(lines, fusion.page_signals(tree, json_ld))
         if GENERIC_VOTE if vote is None else vote:
             lines = _voted(html, tree, lines, profile, title, author)
+        byline = blocks.trailing_byline(tree, lines)
+        if byline:  # a right-aligned signature at the end: the author, not the text
+            lines = lines[:-1]
+            author = author or byline
     else:
         for xpath in [*rules.PRUNE_XPATHS, *profile.clutter]:
             for node in scope.xpath(xpath):

@@ -400,3 +400,21 @@ def test_ellipsis_paragraphs_in_repeated_wrappers_with_links_are_kept() -> None:
     result = extract(_page(body, lang="vi"), "https://example.vn/a-1")
     assert result is not None
     assert len(result.text.splitlines()) == 4 and "biên giới..." in result.text
+
+
+@pytest.mark.parametrize("signature", [
+    "<p style='text-align: right;'><strong>Lê Phương</strong></p>",
+    "<p align='right'>Minh Anh</p>",
+    "<p><strong style='text-align:right'>Thuy Dung</strong></p>",
+])
+def test_right_aligned_signature_is_the_author_on_generic_pages(signature: str) -> None:
+    head = '<meta name="author" content="Example">'
+    body = "<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + signature + "</article>"
+    result = extract(_page(body, head), "https://example.vn/a-1")
+    assert result is not None and result.text.splitlines() == PARAGRAPHS
+    assert result.author in ("Lê Phương", "Minh Anh", "Thuy Dung")
+    # a right-aligned closing sentence stays text
+    closing = "<p style='text-align:right'>The ministry will report in June.</p>"
+    body = "<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + closing + "</article>"
+    result = extract(_page(body), "https://example.vn/a-1")
+    assert result is not None and result.text.endswith("The ministry will report in June.")
