@@ -290,9 +290,8 @@ def trailing_byline(tree: Any, lines: list[str]) -> str | None:
     if (len(last.split()) > rules.AUTHOR_MAX_WORDS or last.endswith((".", "!", "?", ":"))
             or any(c.isdigit() for c in last)):
         return None
-    for node in tree.iter("p", "div"):
-        if node_text(node) != last:
-            continue
+    for node in tree.xpath("//p[normalize-space(.)=$t] | //div[normalize-space(.)=$t]",
+                           t=last):
         aligned = [node, *node.iterchildren()]
         if any(_RIGHT.search(n.get("style") or "") or (n.get("align") or "").lower() == "right"
                for n in aligned):

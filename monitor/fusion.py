@@ -46,22 +46,28 @@ class PageSignals:
         return found
 
 
-    @cached_property
-    def teaser_cards(self) -> set[str]:
-        """Keys of excerpts cut off with an ellipsis that sit in a teaser card: the
-        smallest block around the excerpt holding a headline link (of
-        ``rules.TEASER_HEADLINE_MIN_WORDS`` words or more, outside the excerpt) holds at
-        most ``rules.TEASER_CARD_MAX_PARAGRAPHS`` paragraphs."""
+    def teaser_cards(self, candidates: set[str]) -> set[str]:
+        """Which of the ``candidates`` (keys of long lines ending in an ellipsis) sit in
+        a teaser card: the smallest block around the excerpt, within
+        ``rules.TEASER_CARD_MAX_DEPTH`` levels and with at most
+        ``rules.TEASER_CARD_MAX_PARAGRAPHS`` paragraphs, holds a headline link of its
+        own or repeats with a link or picture. At most ``rules.TEASER_MAX_CHECKS``
+        excerpts are looked at (a hostile page can hold thousands)."""
         found: set[str] = set()
-        if self.tree is None:
+        if self.tree is None or not candidates:
             return found
+        checks = 0
         for node in self.tree.iter("p", "div", "span"):
-            text = _text(node).strip()
-            if (len(text.split()) < rules.TEASER_MIN_WORDS or not _TEASER_END.search(text)
-                    or any(child.tag in ("p", "div") for child in node)):
+            if any(child.tag in ("p", "div") for child in node):
                 continue
+            text_key = key(_text(node))
+            if text_key not in candidates or text_key in found:
+                continue
+            checks += 1
             if _in_card(node):
-                found.add(key(text))
+                found.add(text_key)
+            if checks >= rules.TEASER_MAX_CHECKS:
+                break
         return found
 
 
@@ -162,8 +168,10 @@ def tidy_lines(lines: list[str], signals: PageSignals,
     # small card with a headline link of their own (a list of other posts). A long
     # line ending in "…" alone is not a teaser: Vietnamese writers end ordinary
     # sentences that way (the former rule deleted real paragraphs).
-    cards = signals.teaser_cards
-    teasers = [i for i, line in enumerate(lines) if cards and key(line) in cards]
+    excerpts = {key(line) for line in lines
+                if len(line.split()) >= rules.TEASER_MIN_WORDS and _TEASER_END.search(line)}
+    cards = signals.teaser_cards(excerpts) if len(excerpts) >= 2 else set()
+    teasers = [i for i, line in enumerate(lines) if key(line) in cards]
     if len(teasers) >= 2:
         for gone in lines[teasers[0]: teasers[-1] + 1]:
             drop("teaser cards", gone)

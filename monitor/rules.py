@@ -106,6 +106,7 @@ TEASER_MIN_WORDS = 15
 TEASER_HEADLINE_MIN_WORDS = 3
 TEASER_CARD_MAX_PARAGRAPHS = 2
 TEASER_CARD_MAX_DEPTH = 4
+TEASER_MAX_CHECKS = 50
 
 # Prompts and notices around an article, by kind (generic pages). Anchored like
 # CLUTTER_LINES: a line must *be* the prompt.
