@@ -350,8 +350,10 @@ def _images(scope: Any, url: str, generic: bool,
         chosen = set(imgs) | set(captions)
         imgs = [img for img in scope.iter("img") if img in chosen]
     for img in imgs:
-        src = (img.get("src") or img.get("data-src") or "").strip()
-        if not src or src.startswith("data:"):
+        # lazy-loading pages put a placeholder in src and the photo in data-src
+        src = next((value.strip() for value in (img.get(a) for a in rules.IMAGE_SRC_ATTRIBUTES)
+                    if value and value.strip() and not value.strip().startswith("data:")), "")
+        if not src:
             continue
         src = _absolute(url, src)
         if src is None:

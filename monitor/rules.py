@@ -161,6 +161,8 @@ IMAGE_XPATH_CONTAINER = ".//img"
 IMAGE_XPATH_PAGE = "//figure//img | //table[contains(@class, 'image')]//img"
 OG_IMAGE_XPATH = "//meta[@property='og:image']/@content"
 IMAGE_TABLE_MAX_ROWS = 3
+# Where an <img> keeps its address, in order (lazy loaders: a placeholder in src).
+IMAGE_SRC_ATTRIBUTES = ("src", "data-src", "data-original", "data-lazy-src")
 MAX_IMAGES = 30
 
 # schema.org articleBody as a vote: it agrees with the extraction when it holds at least

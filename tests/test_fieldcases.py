@@ -418,3 +418,17 @@ def test_right_aligned_signature_is_the_author_on_generic_pages(signature: str) 
     body = "<article>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + closing + "</article>"
     result = extract(_page(body), "https://example.vn/a-1")
     assert result is not None and result.text.endswith("The ministry will report in June.")
+
+
+def test_lazy_loaded_photo_keeps_its_real_address_and_caption() -> None:
+    photo = ("<figure><img src='data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAI"
+             "CTAEAOw==' data-src='https://cdn.example.vn/p/a.jpg'><figcaption><p class='Image'>"
+             "Y bác sĩ nội soi cho bệnh nhân. Ảnh: <em>Bệnh viện cung cấp</em></p></figcaption>"
+             "</figure>")
+    body = (f"<article class='fck_detail '><p>{PARAGRAPHS[0]}</p>{photo}<p>{PARAGRAPHS[1]}</p>"
+            "</article>")
+    result = extract(_page(body, lang="vi"), "https://vnexpress.net/a-1.html",
+                     _profile("vnexpress"))
+    assert result is not None and result.text.splitlines() == PARAGRAPHS
+    assert result.images == [{"src": "https://cdn.example.vn/p/a.jpg",
+                              "caption": "Y bác sĩ nội soi cho bệnh nhân. Ảnh: Bệnh viện cung cấp"}]
