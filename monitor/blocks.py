@@ -16,7 +16,13 @@ from typing import Any
 from monitor import rules
 
 _SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 _CREDIT = re.compile(rules.CAPTION_CREDIT, re.IGNORECASE)
+
+
+def _words(text: str) -> str:
+    """Comparison form: casefolded word tokens joined by single spaces."""
+    return " ".join(_WORD.findall(text.casefold()))
 
 
 def _norm(text: str) -> str:
@@ -106,6 +112,7 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
     if container is None:
         return lines
     known = set(lines)
+    joined = _words(" ".join(lines))
     kept = {node for node, _ in located}
     order = {node: i for i, node in enumerate(container.iter())}
     start, end = order.get(first), order.get(last)
@@ -123,8 +130,9 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
         text = node_text(node)
         if (not text or text in known or len(text) > rules.GAP_MAX_CHARS
                 or _link_share(node) > rules.GAP_MAX_LINK_SHARE
-                or not _introduced(node, kept)):
-            continue
+                or not _introduced(node, kept) or _words(text) in joined
+                or any(len(line) >= 20 and _words(line) in _words(text) for line in lines)):
+            continue  # (already in the text, whole or in part: no duplicates)
         before = max((idx for pos, idx in located_order if pos < position), default=None)
         if before is None:
             continue
@@ -155,9 +163,12 @@ def _next_element(node: Any) -> Any:
 
 def _introduced(node: Any, kept: set[Any]) -> bool:
     """Does the text around say this block belongs to the article? A list item: its list
-    follows a kept paragraph that announces it (ends with ":"). A sub-heading: it stands
-    between two kept paragraphs and is not written in capitals (a kicker)."""
+    follows a kept paragraph that announces it (ends with ":") and is not a table of
+    contents. A sub-heading: it stands between two kept paragraphs (or a list put back
+    and a kept paragraph) and is not written in capitals (a kicker)."""
     if node.tag == "li":
+        if node.xpath(".//a[starts-with(@href, '#')]"):
+            return False  # a table of contents
         lst = node.getparent()
         before = _previous_element(lst) if lst is not None else None
         return (before is not None and before in kept
@@ -166,7 +177,11 @@ def _introduced(node: Any, kept: set[Any]) -> bool:
     if text.upper() == text:
         return False
     before, after = _previous_element(node), _next_element(node)
-    return before in kept and after in kept
+    if before is not None and before.tag in ("ul", "ol") and len(before):
+        before_ok = _introduced(before[0], kept)  # right after a list put back
+    else:
+        before_ok = before in kept
+    return before_ok and after in kept
 
 
 def _common_ancestor(nodes: list[Any]) -> Any:

@@ -432,3 +432,38 @@ def test_lazy_loaded_photo_keeps_its_real_address_and_caption() -> None:
     assert result is not None and result.text.splitlines() == PARAGRAPHS
     assert result.images == [{"src": "https://cdn.example.vn/p/a.jpg",
                               "caption": "Y bác sĩ nội soi cho bệnh nhân. Ảnh: Bệnh viện cung cấp"}]
+
+
+def test_case01_generic_page_list_and_subheading_put_back() -> None:
+    html = _case("case01_lists-subheads-dropped", "profile_art_body.html")
+    result = extract(html, "https://example.com/a-1")
+    assert result is not None
+    lines = result.text.splitlines()
+    start = lines.index("The agreement covers the following areas:")
+    assert lines[start + 1: start + 6] == [
+        "Semiconductor supply chains and workforce training for engineers",
+        "Clean energy investment, including offshore wind projects in the south",
+        "Scholarships for 500 Vietnamese students at American universities each year",
+        "Education exchanges expand further",
+        "Officials said the first projects would start before the end of the year, with "
+        "funding from both governments and private partners."]
+
+
+def test_generic_vietnamese_list_put_back_but_not_a_contents_list_nor_a_kicker() -> None:
+    intro = ("Thủ tướng yêu cầu các bộ, ngành tập trung thực hiện ngay những nhiệm vụ "
+             "trọng tâm sau đây:")
+    last = ("Các địa phương phải báo cáo kết quả thực hiện trước ngày 15 tháng sau để Chính "
+            "phủ tổng hợp và chỉ đạo kịp thời.")
+    body = (f"<div class='noi-dung'><p>{PARAGRAPHS[0]}</p><p>{intro}</p><ul class='x'>"
+            "<li>Bảo đảm đủ xăng dầu cho sản xuất và tiêu dùng</li>"
+            "<li>Giữ ổn định giá cả các mặt hàng thiết yếu</li></ul>"
+            f"<h3>THỜI SỰ</h3><p>{last}</p></div>")
+    toc = ("<div class='noi-dung'><p>Contents of this report follow here for the readers "
+           "today:</p><ul><li><a href='#a'>Part one</a> background</li></ul></div>")
+    result = extract(_page(toc + body, lang="vi"), "https://example.vn/a-1")
+    assert result is not None
+    lines = result.text.splitlines()
+    start = lines.index(intro)
+    assert lines[start + 1: start + 4] == ["Bảo đảm đủ xăng dầu cho sản xuất và tiêu dùng",
+                                           "Giữ ổn định giá cả các mặt hàng thiết yếu", last]
+    assert "Part one background" not in result.text and "THỜI SỰ" not in result.text
