@@ -1,13 +1,16 @@
 """Turn an article page into clean text and metadata.
 
-trafilatura finds the body; around it we apply the source's site profile (clutter
-nodes pruned first, clutter lines dropped after, lead and byline recovered), read the
-publication and modification dates with their time and zone from meta tags, JSON-LD or
-the site's own date line, keep photos and captions as metadata, and normalise the text
-(Unicode NFC, one paragraph per line). Pages without a profile body container get the
-generic path: a precision-leaning trafilatura run, then ``monitor.fusion`` (title echo,
-see-also blocks, link headlines, prompts, schema.org articleBody agreement).
-Bytes are decoded by ``monitor.charset`` (declared charsets validated against the bytes).
+With a site profile whose body container is on the page, the container(s) are read
+block by block (``monitor.blocks``: paragraphs, list items, sub-headings, in order, the
+profile's clutter pruned first, clutter lines dropped after, lead and byline recovered).
+Pages without one get the generic path: a precision-leaning trafilatura run, lists and
+sub-headings it dropped put back, a split body joined (``monitor.blocks``), then
+``monitor.fusion`` (title echo, see-also blocks, link headlines, prompts, teaser cards,
+schema.org articleBody agreement); an app-shell page is read from its JSON-LD
+``articleBody``. Photo captions, in ``<figure>`` or not, go to ``images``, never into the
+text. Dates (with time and zone), the author (a person, never the site) and agency tags
+are handled by ``monitor.pagemeta``. Text is Unicode NFC, one paragraph per line.
+Bytes are decoded by ``monitor.charset`` (WHATWG labels, validated against the bytes).
 """
 
 from __future__ import annotations
