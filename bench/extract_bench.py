@@ -1,5 +1,6 @@
-"""Extraction speed on replica pages: newswatch's ``extract`` (with site profiles) beside
-plain ``trafilatura.extract``, over the same pages in one process and one run.
+"""Extraction speed on replica pages: newswatch's ``extract`` (with site profiles, and
+again without any profile: the generic path) beside plain ``trafilatura.extract``, over
+the same pages in one process and one run.
 
     python bench/extract_bench.py [--extra 400]
 """
@@ -39,13 +40,19 @@ def main() -> int:
         extract(html, url, source.profile, source.timezone)
     ours = len(pages) / (time.perf_counter() - started)
     started = time.perf_counter()
+    for source, url, html in pages:
+        extract(html, url, None, source.timezone)
+    generic = len(pages) / (time.perf_counter() - started)
+    started = time.perf_counter()
     for _, url, html in pages:
         trafilatura.extract(html, url=url)
     plain = len(pages) / (time.perf_counter() - started)
     print(f"pages                     : {len(pages)}")
     print(f"newswatch extract         : {ours:.1f} pages/s")
     print(f"plain trafilatura.extract : {plain:.1f} pages/s")
+    print(f"newswatch, no profile     : {generic:.1f} pages/s")
     print(f"ratio                     : {ours / plain:.2f}x")
+    print(f"ratio without profile     : {generic / plain:.2f}x")
     return 0
 
 

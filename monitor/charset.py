@@ -43,15 +43,39 @@ _WESTERN_DEFAULTS = {"iso8859-1", "iso8859-15", "cp1252", "ascii"}
 
 
 def codec_name(label: str | bytes | None) -> str | None:
-    """Python's canonical codec name for a charset label, None if unknown or empty."""
+    """Python's canonical codec name for a charset label, None if unknown or empty.
+
+    Labels are read as browsers read them, by the WHATWG Encoding Standard's table
+    (``webencodings``): ``iso-8859-1``, ``latin1``, ``ascii`` and ``us-ascii`` all mean
+    windows-1252, whose printable characters in 0x80-0x9F (curly quotes, €, dashes) pages
+    labelled Latin-1 really use. Labels the table does not know fall back to
+    ``rules.CHARSET_ALIASES`` and Python's own names."""
     if isinstance(label, bytes):
         label = label.decode("ascii", "ignore")
     if not label:
         return None
     label = label.strip().strip("\"'").lower()
+    whatwg = _whatwg(label)
+    if whatwg:
+        return whatwg
     label = rules.CHARSET_ALIASES.get(label, label)
     try:
         return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _whatwg(label: str) -> str | None:
+    """Python's codec name for a WHATWG label, None if the table does not know it."""
+    try:
+        import webencodings
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    encoding = webencodings.lookup(label)
+    if encoding is None or label in rules.CHARSET_NOT_WHATWG:
+        return None
+    try:
+        return codecs.lookup(encoding.codec_info.name).name
     except LookupError:
         return None
 

@@ -23,6 +23,14 @@ tp + fp > 0 (pages with an empty prediction are left out), recall the mean of
 tp / (tp + fn) over pages with tp + fn > 0, and F1 = 2PR / (P + R), computed from
 those means (not a mean of per-page F1).
 
+Halves: a data set the rules are tuned on is split once into a tuning half and a
+checking half by a hash of the key (``split_keys``); the two key lists are committed in
+``tests/data/eval_split.json`` and every run reports both halves (``--split FILE``;
+keys of the folder that are in neither list are reported as the rest). ``--per-page``
+lists the pages where newswatch is below plain trafilatura. ``--profiles`` reads each
+page with the site profile of its URL's host (``hosts:`` in config/profiles.yaml), as
+newswatch reads the outlets it watches.
+
 Exit codes: 0 on success, 2 on a bad benchmark folder or bad arguments.
 """
 
@@ -30,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import re
 import sys
@@ -238,6 +247,85 @@ def load_benchmark(directory: str | Path, limit: int | None = None) -> dict[str,
     return pages
 
 
+# --------------------------------------------------------------------------- halves
+
+DEFAULT_SPLIT = Path(__file__).resolve().parents[1] / "tests" / "data" / "eval_split.json"
+"""The committed tuning / checking key lists."""
+
+
+def split_keys(keys: Iterable[str]) -> dict[str, list[str]]:
+    """Split keys into ``{"tuning": [...], "checking": [...]}`` by the parity of the
+    SHA-256 of each key (stable, independent of the other keys), each list sorted."""
+    halves: dict[str, list[str]] = {"tuning": [], "checking": []}
+    for key in sorted(keys):
+        digest = int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16)
+        halves["tuning" if digest % 2 == 0 else "checking"].append(key)
+    return halves
+
+
+def load_split(path: str | Path) -> dict[str, list[str]]:
+    """The committed halves ``{name: [keys]}``; BenchmarkError when unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BenchmarkError(f"{path}: cannot read the split: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BenchmarkError(f"{path}: expected {{half: [keys]}}")
+    data = {name: keys for name, keys in data.items() if not name.startswith("_")}
+    if not all(isinstance(v, list) and all(isinstance(k, str) for k in v)
+               for v in data.values()):
+        raise BenchmarkError(f"{path}: expected {{half: [keys]}}")
+    return data
+
+
+def per_page_f1(true: str | None, pred: str | None) -> float:
+    """One page's F1 from its normalised (tp, fp, fn)."""
+    tp, fp, fn = page_scores(true, pred)
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def half_scores(result: Result, pages: Mapping[str, Page],
+                halves: Mapping[str, Sequence[str]]) -> dict[str, Scores]:
+    """Scores of a result over each half's keys present in ``pages`` (empty halves out),
+    plus ``rest`` for the pages in no half."""
+    out: dict[str, Scores] = {}
+    seen: set[str] = set()
+    for name, keys in halves.items():
+        present = [k for k in keys if k in pages]
+        seen.update(present)
+        if present:
+            out[name] = aggregate(page_scores(pages[k].article_body, result.predictions[k])
+                                  for k in present)
+    rest = [k for k in pages if k not in seen]
+    if rest and len(rest) != len(pages):
+        out["rest"] = aggregate(page_scores(pages[k].article_body, result.predictions[k])
+                                for k in rest)
+    return out
+
+
+def profile_extractor() -> Extractor:
+    """newswatch's ``extract`` with the site profile of each page's host (``hosts:`` in
+    config/profiles.yaml), the generic path for other hosts."""
+    from urllib.parse import urlsplit
+
+    import yaml
+
+    from monitor.config import PROFILES_FILE, SiteProfile
+    from monitor.extract import extract
+
+    data = yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8")) or {}
+    profiles = data.get("profiles") or {}
+    hosts = {host: SiteProfile(**profiles[name])
+             for host, name in (data.get("hosts") or {}).items() if name in profiles}
+
+    def run(html: str | bytes, url: str | None = None) -> str:
+        host = (urlsplit(url or "").hostname or "").lower()
+        result = extract(html, url or "", hosts.get(host), metadata=False)
+        return result.text if result else ""
+
+    return run
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -368,6 +456,15 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=_positive_int, metavar="N", help="only the first N pages (sorted keys)"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--split", type=Path, metavar="FILE", default=DEFAULT_SPLIT,
+        help="tuning/checking key lists to report halves of (default: the committed ones)")
+    parser.add_argument("--per-page", action="store_true",
+                        help="list pages where newswatch is below plain trafilatura")
+    parser.add_argument("--profiles", action="store_true",
+                        help="read each page with its host's site profile")
+    parser.add_argument("--vote", action="store_true",
+                        help="newswatch with the per-page extractor vote (monitor.vote)")
     return parser
 
 
@@ -386,13 +483,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         pages = load_benchmark(args.dir, limit=args.limit)
     except BenchmarkError as exc:
         return _error(str(exc))
+    halves: dict[str, list[str]] = {}
+    if args.split is not None and args.split.is_file():
+        try:
+            halves = load_split(args.split)
+        except BenchmarkError as exc:
+            return _error(str(exc))
     try:
         from monitor.extract import extract_body
     except ImportError as exc:
         return _error(f"cannot import monitor.extract.extract_body: {exc}")
+    ours = profile_extractor() if args.profiles else extract_body
+    if args.vote and not args.profiles:
+        def ours(html: str | bytes, url: str | None = None) -> str:
+            return extract_body(html, url, vote=True)
 
     results = [
-        evaluate(extract_body, pages, name="newswatch"),
+        evaluate(ours, pages, name="newswatch"),
         evaluate(plain_trafilatura, pages, name="trafilatura"),
     ]
     newswatch, plain = results
@@ -404,17 +511,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             return _error(f"cannot write predictions to {args.predictions}: {exc}")
 
+    by_half = {r.name: half_scores(r, pages, halves) for r in results}
+    below = sorted(
+        ((per_page_f1(p.article_body, newswatch.predictions[k])
+          - per_page_f1(p.article_body, plain.predictions[k]), k) for k, p in pages.items()))
     if args.json:
         report = {
             "benchmark": str(args.dir),
             "pages": len(pages),
             "extractors": {result.name: result.as_dict() for result in results},
             "speed_ratio": ratio,
+            "halves": {name: {h: s._asdict() for h, s in found.items()}
+                       for name, found in by_half.items()},
+            "worst_page_vs_plain": below[0][0] if below else 0.0,
         }
         print(json.dumps(report, indent=2))
     else:
         print(f"benchmark: {args.dir} ({len(pages)} pages)")
         print(format_table(results, ratio))
+        for half in by_half.get("newswatch", {}):
+            ours_s, plain_s = by_half["newswatch"][half], by_half["trafilatura"][half]
+            count = sum(1 for k in pages if k in set(halves.get(half, []))) or sum(
+                1 for k in pages if not any(k in v for v in halves.values()))
+            print(f"half {half:<9} ({count:>3} pages): newswatch F1 {ours_s.f1:.3f}  "
+                  f"trafilatura F1 {plain_s.f1:.3f}  difference {ours_s.f1 - plain_s.f1:+.3f}")
+        if below:
+            print(f"worst page against plain trafilatura: {below[0][0]:+.3f} ({below[0][1]})")
+        if args.per_page:
+            for delta, key in below:
+                if delta < 0:
+                    print(f"  below plain: {delta:+.3f} {key}")
     return 0
 
 

@@ -46,6 +46,60 @@ class PageSignals:
         return found
 
 
+    def teaser_cards(self, candidates: set[str]) -> set[str]:
+        """Which of the ``candidates`` (keys of long lines ending in an ellipsis) sit in
+        a teaser card: the smallest block around the excerpt, within
+        ``rules.TEASER_CARD_MAX_DEPTH`` levels and with at most
+        ``rules.TEASER_CARD_MAX_PARAGRAPHS`` paragraphs, holds a headline link of its
+        own or repeats with a link or picture. At most ``rules.TEASER_MAX_CHECKS``
+        excerpts are looked at (a hostile page can hold thousands)."""
+        found: set[str] = set()
+        if self.tree is None or not candidates:
+            return found
+        checks = 0
+        for node in self.tree.iter("p", "div", "span"):
+            if any(child.tag in ("p", "div") for child in node):
+                continue
+            text_key = key(_text(node))
+            if text_key not in candidates or text_key in found:
+                continue
+            checks += 1
+            if _in_card(node):
+                found.add(text_key)
+            if checks >= rules.TEASER_MAX_CHECKS:
+                break
+        return found
+
+
+def _in_card(node: Any) -> bool:
+    """Is this excerpt in a teaser card: a small block (few paragraphs) around it that
+    holds a headline link of its own, or that repeats (a sibling with the same tag and
+    class) and holds a link or a picture besides the excerpt?"""
+    own = set(node.iter())
+    for depth, ancestor in enumerate(node.iterancestors()):
+        if depth >= rules.TEASER_CARD_MAX_DEPTH or ancestor.tag in ("body", "html"):
+            return False
+        paragraphs = sum(1 for p in ancestor.iter("p") if _text(p).strip())
+        if paragraphs > rules.TEASER_CARD_MAX_PARAGRAPHS:
+            return False
+        extras = [n for n in ancestor.iter("a", "img") if n not in own]
+        if any(len(_text(a).split()) >= rules.TEASER_HEADLINE_MIN_WORDS
+               for a in extras if a.tag == "a"):
+            return True
+        if extras and _repeats(ancestor):
+            return True
+    return False
+
+
+def _repeats(node: Any) -> bool:
+    classes = (node.get("class") or "").split()[:1]
+    for sibling in (node.getprevious(), node.getnext()):
+        if (sibling is not None and sibling.tag == node.tag
+                and (sibling.get("class") or "").split()[:1] == classes):
+            return True
+    return False
+
+
 def _text(node: Any) -> str:
     return node if isinstance(node, str) else " ".join(node.itertext())
 
@@ -97,7 +151,7 @@ def _link_share(line_key: str, anchors: set[str]) -> float:
 def tidy_lines(lines: list[str], signals: PageSignals,
                dropped: list[tuple[str, str]] | None = None) -> list[str]:
     """Drop the title echoed at the top, see-also blocks and link-list lines, prompts
-    and notices, and blocks of teasers. ``dropped`` collects (reason, line) if given."""
+    and notices, and blocks of teaser cards. ``dropped`` collects (reason, line) if given."""
     def drop(reason: str, line: str) -> None:
         if dropped is not None:
             dropped.append((reason, line))
@@ -110,11 +164,17 @@ def tidy_lines(lines: list[str], signals: PageSignals,
                 drop("title", gone)
             del lines[: i + 1]
             break
-    # 2. A block of teasers (excerpts cut off with an ellipsis).
-    teasers = [i for i, line in enumerate(lines) if _is_teaser(line)]
+    # 2. A block of teaser cards: excerpts cut off with an ellipsis that each sit in a
+    # small card with a headline link of their own (a list of other posts). A long
+    # line ending in "…" alone is not a teaser: Vietnamese writers end ordinary
+    # sentences that way (the former rule deleted real paragraphs).
+    excerpts = {key(line) for line in lines
+                if len(line.split()) >= rules.TEASER_MIN_WORDS and _TEASER_END.search(line)}
+    cards = signals.teaser_cards(excerpts) if len(excerpts) >= 2 else set()
+    teasers = [i for i, line in enumerate(lines) if key(line) in cards]
     if len(teasers) >= 2:
         for gone in lines[teasers[0]: teasers[-1] + 1]:
-            drop("teasers", gone)
+            drop("teaser cards", gone)
         del lines[teasers[0]: teasers[-1] + 1]
     # 3. Line by line.
     kept: list[str] = []
@@ -172,14 +232,8 @@ def agree_with_article_body(lines: list[str], signals: PageSignals,
 
 _SEE_ALSO = re.compile(rules.SEE_ALSO_PREFIX, re.IGNORECASE)
 _SEE_ALSO_HEADING = re.compile(rules.SEE_ALSO_HEADING, re.IGNORECASE)
-_PROMPTS = re.compile("|".join(f"(?:{p})" for p in rules.PROMPT_LINES.values()), re.IGNORECASE)
 _TEASER_END = re.compile(rules.TEASER_END)
-
-
-def _is_teaser(line: str) -> bool:
-    return len(line.split()) >= rules.TEASER_MIN_WORDS and bool(_TEASER_END.search(line))
-
-
+_PROMPTS = re.compile("|".join(f"(?:{p})" for p in rules.PROMPT_LINES.values()), re.IGNORECASE)
 def _is_link_headline(line: str, line_key: str, anchors: set[str]) -> bool:
     """A line that is wholly the text of a link and reads like a headline."""
     if len(line.split()) < rules.LINK_HEADLINE_MIN_WORDS:
