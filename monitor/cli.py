@@ -172,7 +172,8 @@ def serve(db: Path, host: str, port: int) -> None:
 
     try:
         check_database(db)
-        console.print(f"serving {db} read-only on http://{host}:{port}/ ; Ctrl-C to stop",
+        console.print(f"serving {db} read-only on http://{host}:{port}/ ; follows live "
+                      "changes (each query sees the last commit) ; Ctrl-C to stop",
                       highlight=False)
         run_serve(db, host=host, port=port)
     except DatabaseNotFound as exc:

@@ -35,6 +35,13 @@ MAX_PAGES_ENV = "NEWSWATCH_SQLITE_MAX_PAGES"
 DATABASE_FULL = "database is full (disk full or size limit)"
 
 
+# WAL checkpoint policy of every writing connection (see Store.__init__, BENCHMARKS.md
+# "Serving while the daemon writes"): pages between automatic PASSIVE checkpoints, and the
+# size in bytes the -wal file is truncated to when it restarts.
+WAL_AUTOCHECKPOINT = 1000
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
+
+
 def is_full(exc: BaseException) -> bool:
     """True when ``exc`` is SQLite's SQLITE_FULL ("database or disk is full")."""
     return isinstance(exc, sqlite3.Error) and (
@@ -160,6 +167,12 @@ class Store:
                 self.db.enable_wal()
                 self.migrate()
         self.db.execute("PRAGMA synchronous = NORMAL")
+        # checkpoint policy (readers such as `newswatch serve` open all day): SQLite's
+        # automatic PASSIVE checkpoint every WAL_AUTOCHECKPOINT pages never waits for a
+        # reader; once a checkpoint is complete the next write restarts the WAL, and the
+        # file is cut back to WAL_SIZE_LIMIT bytes then, so a burst does not leave it big
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+        self.db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         if max_pages is None and os.environ.get(MAX_PAGES_ENV):
             max_pages = int(os.environ[MAX_PAGES_ENV])
         if max_pages:
