@@ -1,12 +1,12 @@
 """Soak: the writer's WAL size and commit latency with `newswatch serve` reading the whole
 run, against the same run with no reader.
 
-Each run opens a fresh database with ``Store`` (WAL, newswatch's checkpoint policy), then
-commits for ``--seconds``, one transaction every ``--interval`` seconds: one article
-(about 6 KB of text, full-text indexed) and one version row, as the ingest does. In the "reader" run a real
-``python -m monitor.cli serve`` child serves the same file and a client thread asks it
-continuously for the articles count, a table search, a table page and the search canned
-query. After each commit the ``-wal`` file's size is read.
+Each run opens a fresh database with ``Store`` (WAL, newswatch's checkpoint policy),
+then commits for ``--seconds``, one transaction every ``--interval`` seconds: one article
+(about 6 KB of text, full-text indexed) and one version row, as the ingest does. In the
+"reader" run a real ``python -m monitor.cli serve`` child serves the same file and a
+client thread asks it continuously for the articles count, a table search, a table page
+and the search canned query. After each commit the ``-wal`` file's size is read.
 
     python bench/serve_soak.py --seconds 60
 
