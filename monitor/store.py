@@ -134,9 +134,18 @@ def _m4_outbox_fetches_daemon(db: sqlite_utils.Database) -> None:
     db["crawl_runs"].add_column("skipped", int)
 
 
+def _m5_folded_search(db: sqlite_utils.Database) -> None:
+    # search as analysts type it (đ = d, no diacritics, NFC/NFD alike): the articles_fts
+    # index is rebuilt in place, folded (monitor.search); same name, same rowids
+    from monitor.search import install
+
+    install(db.conn)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon]
+    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
+    _m5_folded_search]
 
 
 @contextmanager
@@ -221,8 +230,12 @@ class Store:
                                                    order_by="id"))
 
     def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Full-text search over title and text, best match first."""
-        return list(self.db["articles"].search(query, limit=limit))
+        """Full-text search over title and text, best match first, folded as analysts
+        type (``monitor.search``: no diacritics needed, đ = d): article rows plus
+        ``title_marked`` and ``snippet`` with the matches marked."""
+        from monitor.search import search
+
+        return search(self.db.conn, query, limit=limit)
 
     # -- crawl runs ----------------------------------------------------------------------
     def start_run(self, source: str) -> int:
