@@ -278,7 +278,7 @@ def test_search_for_blinken_finds_seed_004(server: str, tmp_path: Path) -> None:
     url = f"{server}/search?q=Blinken"
     dom = dump_dom(tmp_path, url)
     assert SEED_004 in dom
-    assert "[Blinken]" in dom  # the snippet marks the match
+    assert "<mark>Blinken</mark>" in dom  # the snippet marks the match
     table_search = dump_dom(tmp_path, f"{server}/articles?_search=Blinken")
     assert SEED_004 in table_search
     screenshot(tmp_path, url, "search")
