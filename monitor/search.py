@@ -39,7 +39,7 @@ TOKENIZE = "unicode61 remove_diacritics 2"
 TRIGGERS = ("articles_ai", "articles_ad", "articles_au")
 # markers around matches in text returned by the SQL functions (private-use characters:
 # never in crawled text, escaped nowhere); newswatch's Datasette plugin renders <mark>
-START, END = "\ue000", "\ue001"
+START, END, ELLIPSIS = "\ue000", "\ue001", "\ue002"
 
 
 def _dbar(column: str) -> str:
@@ -128,7 +128,7 @@ def _folded(text: str) -> tuple[str, list[int] | None]:
     """``text`` folded, and for each folded character the index of its original one
     (``None`` when they line up one to one)."""
     same = text.translate(_FOLD1).lower()
-    if len(same) == len(text) and same.isascii():
+    if len(same) == len(text) and (same.isascii() or not _COMBINING.search(same)):
         return same, None
     chars: list[str] = []
     index: list[int] = []
@@ -139,6 +139,7 @@ def _folded(text: str) -> tuple[str, list[int] | None]:
     return "".join(chars), index
 
 
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # one character to one character (precomposed letters and đ); others go the slow way
 _FOLD1 = {cp: value for cp, value in _FOLD.items() if len(value) == 1}
 
@@ -198,6 +199,30 @@ def snippet(text: str | None, query: str, width: int = 200, start: str = START,
     return ("…" if a else "") + body + ("…" if b < len(text) else "")
 
 
+_MARKERS = re.compile(f"([{START}{END}{ELLIPSIS}])")
+
+
+def restore_snippet(marked: str | None, original: str | None) -> str:
+    """FTS5 ``snippet()`` output over the index's source text (markers START/END, ellipsis
+    ELLIPSIS) shown on ``original``: the fragment is found in the source text (``original``
+    with đ → d) and sliced out of ``original``, markers kept, "…" for the ellipses."""
+    if not marked or not original:
+        return ""
+    pieces = _MARKERS.split(marked)
+    fragment = "".join(p for p in pieces if p not in (START, END, ELLIPSIS))
+    at = original.replace("đ", "d").replace("Đ", "D").find(fragment) if fragment else -1
+    out = []
+    for piece in pieces:
+        if piece in (START, END):
+            out.append(piece)
+        elif piece == ELLIPSIS:
+            out.append("…")
+        elif piece:
+            out.append(original[at:at + len(piece)] if at >= 0 else piece)
+            at += len(piece) if at >= 0 else 0
+    return "".join(out).replace("\n", " ")
+
+
 def to_html(marked: str | None) -> Markup:
     """Text with START/END markers as HTML: escaped, the matches in ``<mark>``."""
     if not marked:
@@ -217,8 +242,14 @@ def html_snippet(text: str | None, query: str, width: int = 200) -> Markup:
 
 # -- searching -------------------------------------------------------------------------
 
+SNIPPET_TOKENS = 20
+# the text's snippet as FTS5 finds and marks it (phrases, prefixes, NEAR as it matched
+# them), shown on the original text; the title marked in Python: as the canned query does
+MARKED_TITLE = "nw_highlight(a.title, :q)"
+MARKED_SNIPPET = (f"nw_restore_snippet(snippet({FTS_TABLE}, 1, char({ord(START)}), "
+                  f"char({ord(END)}), char({ord(ELLIPSIS)}), {SNIPPET_TOKENS}), a.text)")
 SEARCH_SQL = f"""
-select a.*, nw_highlight(a.title, :q) as title_marked, nw_snippet(a.text, :q) as snippet
+select a.*, {MARKED_TITLE} as title_marked, {MARKED_SNIPPET} as snippet
 from {FTS_TABLE} join articles a on a.id = {FTS_TABLE}.rowid
 where {FTS_TABLE} match :folded
 order by rank
@@ -227,14 +258,16 @@ limit :limit
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """Add ``nw_fold(q)``, ``nw_highlight(text, q)`` and ``nw_snippet(text, q)`` to a
-    connection (Datasette's through newswatch's plugin, and :func:`search`'s)."""
+    """Add ``nw_fold(q)``, ``nw_highlight(text, q)``, ``nw_snippet(text, q)``,
+    and ``nw_restore_snippet(snippet, original)`` to a connection
+    (Datasette's through newswatch's plugin, and :func:`search`'s)."""
     conn.create_function("nw_fold", 1, lambda q: fold_query(q) if q else q,
                          deterministic=True)
     conn.create_function("nw_highlight", 2, lambda t, q: highlight(t, q or ""),
                          deterministic=True)
     conn.create_function("nw_snippet", 2, lambda t, q: snippet(t, q or ""),
                          deterministic=True)
+    conn.create_function("nw_restore_snippet", 2, restore_snippet, deterministic=True)
 
 
 def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[dict[str, Any]]:
