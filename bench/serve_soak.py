@@ -95,13 +95,17 @@ class Reader:
         self.child.wait(timeout=10)
 
 
-def run(seconds: float, with_reader: bool, interval: float = 0.05, seed: int = 7) -> dict:
-    """One soak run on a fresh database; returns its figures."""
+def run(seconds: float, with_reader: bool, interval: float = 0.05, seed: int = 7,
+        size_limit: bool = True) -> dict:
+    """One soak run on a fresh database; returns its figures. ``size_limit=False`` turns
+    the writer's journal_size_limit off (SQLite's default), to show what it is for."""
     rng = random.Random(seed)
     folder = Path(tempfile.mkdtemp(prefix="serve-soak-"))
     db = folder / "soak.db"
     store = Store(db)
     store.db["sources"].insert({"name": "soak", "title": "soak", "language": "vi"})
+    if not size_limit:
+        store.db.execute("PRAGMA journal_size_limit = -1")
     wal = Path(str(db) + "-wal")
     reader = Reader(db) if with_reader else None
     latencies: list[float] = []
@@ -130,7 +134,8 @@ def run(seconds: float, with_reader: bool, interval: float = 0.05, seed: int = 7
         store.close()
     latencies.sort()
     return {
-        "reader": "serve open" if with_reader else "none",
+        "reader": ("serve open" if with_reader else "none")
+        + ("" if size_limit else ", no journal_size_limit"),
         "commits": n,
         "p50_ms": round(statistics.median(latencies), 2),
         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
@@ -148,10 +153,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each run")
     parser.add_argument("--interval", type=float, default=0.05,
                         help="pause between commits, seconds (the writer's pace)")
+    parser.add_argument("--without-limit", action="store_true",
+                        help="a third run: reader open, writer without journal_size_limit")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONPATH", str(REPO))
     rows = [run(args.seconds, False, args.interval), run(args.seconds, True, args.interval)]
+    if args.without_limit:
+        rows.append(run(args.seconds, True, args.interval, size_limit=False))
     if args.json:
         for row in rows:
             print(json.dumps(row))
