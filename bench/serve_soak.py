@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -133,6 +134,8 @@ def run(seconds: float, with_reader: bool, interval: float = 0.05, seed: int = 7
             reader.close()
         store.close()
     latencies.sort()
+    db_kib = db.stat().st_size // 1024
+    shutil.rmtree(folder)
     return {
         "reader": ("serve open" if with_reader else "none")
         + ("" if size_limit else ", no journal_size_limit"),
@@ -142,7 +145,7 @@ def run(seconds: float, with_reader: bool, interval: float = 0.05, seed: int = 7
         "max_ms": round(latencies[-1], 1),
         "wal_max_kib": max(sizes) // 1024,
         "wal_final_kib": sizes[-1] // 1024,
-        "db_kib": db.stat().st_size // 1024,
+        "db_kib": db_kib,
         "requests": reader.requests if reader else 0,
         "errors": reader.errors if reader else 0,
     }
