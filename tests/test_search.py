@@ -26,7 +26,7 @@ from monitor.relevance import fold
 from monitor.search import END, START, fold_query, highlight, install, snippet
 from monitor.store import MIGRATIONS, Store
 
-from .test_serve import _free_port, dump_dom, needs_chromium
+from .test_serve import _free_port, dump_dom, needs_chromium, screenshot
 
 REPO = Path(__file__).resolve().parents[1]
 OLD_SCHEMA = REPO / "tests" / "data" / "search" / "schema_v4.sql"
@@ -248,6 +248,7 @@ def test_canned_query_in_chromium_highlights(served: str, tmp_path: Path) -> Non
     assert "<mark>Đối</mark> <mark>thoại</mark> chính trị" in dom
     assert "<mark>doi</mark> <mark>thoai</mark> ve nhan quyen" in dom
     assert "\ue000" not in dom and "&lt;mark&gt;" not in dom
+    screenshot(tmp_path, f"{served}/search?q=doi+tac", "search-vi")
 
 
 # --- an existing database migrates in place ---------------------------------------------
