@@ -194,11 +194,58 @@ def serve(db: Path, host: str, port: int) -> None:
 
     try:
         check_database(db)
-        console.print(f"serving {db} read-only on http://{host}:{port}/ ; Ctrl-C to stop",
+        console.print(f"serving {db} read-only on http://{host}:{port}/ ; follows live "
+                      "changes (each query sees the last commit) ; Ctrl-C to stop",
                       highlight=False)
         run_serve(db, host=host, port=port)
     except DatabaseNotFound as exc:
         _fail(str(exc), 2)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--limit", default=20, show_default=True, help="Most results to show.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines (matches between "
+              "U+E000 and U+E001 in title_marked and snippet).")
+def search(query: str, db: Path, limit: int, as_json: bool) -> None:
+    """Full-text search as analysts type it: with or without diacritics, đ = d
+    ("doi tac" finds "đối tác"); FTS5 syntax ("phrase", OR, prefix*). Best match first."""
+    import json
+    import sqlite3
+
+    from rich.text import Text
+
+    from monitor.search import END, START
+    from monitor.store import Store
+
+    if not db.is_file():
+        _fail(f"database not found: {db}", 2)
+    store = Store(db)
+    try:
+        rows = store.search(query, limit=limit)
+    except sqlite3.OperationalError as exc:
+        _fail(f"bad search query {query!r}: {exc}", 2)
+    finally:
+        store.close()
+    out = Console(highlight=False)
+    for row in rows:
+        if as_json:
+            keep = ("id", "url", "source", "language", "published", "title", "title_marked",
+                    "snippet")
+            click.echo(json.dumps({k: row[k] for k in keep}, ensure_ascii=False))
+            continue
+        line = Text(f"{row['id']}  {row['published'] or ''}  {row['source']}  ")
+        for part, marked in (("title_marked", True), ("snippet", False)):
+            text = Text()
+            for i, piece in enumerate((row[part] or "").replace(END, START).split(START)):
+                text.append(piece, style="bold reverse" if i % 2 else ("bold" if marked
+                                                                        else ""))
+            line.append(text if marked else Text("\n    ").append(text))
+        out.print(line)
+    if not as_json:
+        console.print(f"{len(rows)} result(s)", highlight=False)
 
 
 @main.command()

@@ -29,8 +29,8 @@ DEFAULT_PORT = 8001
 # the database block in metadata.yaml; renamed to the served file's Datasette name
 METADATA_DB_KEY = "newswatch"
 
-# Datasette settings: no writes are possible on an immutable file anyway; these keep
-# the instance light and queries short.
+# Datasette settings: these keep the instance light and queries short. (Datasette opens
+# the file read-only, ``?mode=ro``; writes are refused before they reach it, see read_only.)
 SETTINGS = {"sql_time_limit_ms": 3000, "default_page_size": 50, "allow_download": False,
             "facet_time_limit_ms": 500}
 
@@ -113,7 +113,7 @@ def datasette_args(db: str | Path, metadata_file: str | Path, host: str = DEFAUL
                    port: int = DEFAULT_PORT) -> list[str]:
     """The equivalent ``datasette`` command line (``metadata_file`` holds
     ``metadata_for(db)`` as JSON or YAML)."""
-    args = ["datasette", "serve", "-i", str(db), "--host", host, "--port", str(port),
+    args = ["datasette", "serve", str(db), "--host", host, "--port", str(port),
             "--metadata", str(metadata_file), "--template-dir", str(TEMPLATES_DIR),
             "--plugins-dir", str(PLUGINS_DIR), "--static", f"{STATIC_MOUNT}:{STATIC_DIR}"]
     for name, value in SETTINGS.items():
@@ -122,12 +122,18 @@ def datasette_args(db: str | Path, metadata_file: str | Path, host: str = DEFAUL
 
 
 def build_datasette(db: str | Path) -> Any:
-    """A Datasette instance serving ``db`` immutable (read-only) with newswatch's
-    metadata, templates, plugins and static files."""
+    """A Datasette instance serving ``db`` with newswatch's metadata, templates, plugins
+    and static files.
+
+    The file is served as a *live* database, not immutable: Datasette opens its read
+    connections with ``?mode=ro`` (never a write connection: nothing here writes), so in
+    WAL mode each query is a WAL reader and sees the last transaction the daemon or a
+    crawl committed. Opened immutable (``-i``), SQLite would trust the file never to
+    change: stale counts and "database disk image is malformed" once it does."""
     from datasette.app import Datasette
 
     path = check_database(db)
-    return Datasette(immutables=[str(path)], metadata=metadata_for(path),
+    return Datasette(files=[str(path)], metadata=metadata_for(path),
                      template_dir=str(TEMPLATES_DIR), plugins_dir=str(PLUGINS_DIR),
                      static_mounts=[(STATIC_MOUNT, str(STATIC_DIR))], settings=dict(SETTINGS))
 
@@ -155,8 +161,9 @@ def read_only(app: Any) -> Any:
 
 
 def serve(db: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Serve ``db`` (read-only: immutable file, GET/HEAD/OPTIONS only) on ``host``
-    (127.0.0.1 unless told otherwise) until interrupted."""
+    """Serve ``db`` (read-only: ``mode=ro`` connections, GET/HEAD/OPTIONS only; live: every
+    query sees the last committed state) on ``host`` (127.0.0.1 unless told otherwise)
+    until interrupted."""
     import asyncio
 
     import uvicorn

@@ -35,6 +35,13 @@ MAX_PAGES_ENV = "NEWSWATCH_SQLITE_MAX_PAGES"
 DATABASE_FULL = "database is full (disk full or size limit)"
 
 
+# WAL checkpoint policy of every writing connection (see Store.__init__, BENCHMARKS.md
+# "Serving while the daemon writes"): pages between automatic PASSIVE checkpoints, and the
+# size in bytes the -wal file is truncated to when it restarts.
+WAL_AUTOCHECKPOINT = 1000
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
+
+
 def is_full(exc: BaseException) -> bool:
     """True when ``exc`` is SQLite's SQLITE_FULL ("database or disk is full")."""
     return isinstance(exc, sqlite3.Error) and (
@@ -127,9 +134,18 @@ def _m4_outbox_fetches_daemon(db: sqlite_utils.Database) -> None:
     db["crawl_runs"].add_column("skipped", int)
 
 
+def _m5_folded_search(db: sqlite_utils.Database) -> None:
+    # search as analysts type it (đ = d, no diacritics, NFC/NFD alike): the articles_fts
+    # index is rebuilt in place, folded (monitor.search); same name, same rowids
+    from monitor.search import install
+
+    install(db.conn)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon]
+    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
+    _m5_folded_search]
 
 
 @contextmanager
@@ -160,6 +176,12 @@ class Store:
                 self.db.enable_wal()
                 self.migrate()
         self.db.execute("PRAGMA synchronous = NORMAL")
+        # checkpoint policy (readers such as `newswatch serve` open all day): SQLite's
+        # automatic PASSIVE checkpoint every WAL_AUTOCHECKPOINT pages never waits for a
+        # reader; once a checkpoint is complete the next write restarts the WAL, and the
+        # file is cut back to WAL_SIZE_LIMIT bytes then, so a burst does not leave it big
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+        self.db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         if max_pages is None and os.environ.get(MAX_PAGES_ENV):
             max_pages = int(os.environ[MAX_PAGES_ENV])
         if max_pages:
@@ -208,8 +230,12 @@ class Store:
                                                    order_by="id"))
 
     def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Full-text search over title and text, best match first."""
-        return list(self.db["articles"].search(query, limit=limit))
+        """Full-text search over title and text, best match first, folded as analysts
+        type (``monitor.search``: no diacritics needed, đ = d): article rows plus
+        ``title_marked`` and ``snippet`` with the matches marked."""
+        from monitor.search import search
+
+        return search(self.db.conn, query, limit=limit)
 
     # -- crawl runs ----------------------------------------------------------------------
     def start_run(self, source: str) -> int:
