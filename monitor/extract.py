@@ -336,14 +336,15 @@ def _same(a: str, b: str) -> bool:
 
 def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
             tz: str = "+07:00", charset_hint: str | bytes | None = None,
-            metadata: bool = True) -> Extracted | None:
+            metadata: bool = True, owned_domains: Sequence[str] = ()) -> Extracted | None:
     """Extract an article; None when the page holds no article text.
 
     ``html`` is the page's text, or its bytes as served: bytes are decoded by
     ``monitor.charset.decode_html``, which checks ``charset_hint`` (the HTTP
     Content-Type value or just its charset) and the page's ``<meta>`` against the bytes.
     ``metadata=False`` skips what the text does not need (dates, images, language,
-    canonical URL: left empty), for ``extract_body``.
+    canonical URL: left empty), for ``extract_body``. ``owned_domains`` (the source's
+    domains) lets a rel=canonical on another host of the same source be trusted.
     """
     profile = profile or _NO_PROFILE
     if isinstance(html, bytes):
@@ -388,7 +389,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if not published and metadata:
         published = find_date(tree, extensive_search=False, original_date=True)
     return Extracted(
-        url=trusted_canonical(url, declared) if metadata else url,
+        url=trusted_canonical(url, declared, owned_domains) if metadata else url,
         title=title,
         author=author,
         published=published,
