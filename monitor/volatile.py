@@ -18,6 +18,8 @@ from monitor import change_rules
 
 _WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile("\u27e8[a-z_0-9]+\u27e9")
+_SPANS = re.compile("(?:\\s*[|·•,:\u2013\u2014-]?\\s*\u27e8[a-z_0-9]+\u27e9)+"
+                    "\\s*[|·•\u2013\u2014-]?")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])\s+")
 _SENTENCE_CLOSE = re.compile(r"[.!?…][\"”’')]*\s*$")
 
@@ -49,8 +51,9 @@ def _mask_segment(segment: str, meta: bool, extra: tuple[str, ...]) -> str:
 
 
 def mask_line(line: str, extra: Sequence[str] = ()) -> str | None:
-    """``line`` with its volatile spans replaced by ``⟨volatile⟩``; None when nothing but
-    volatile text (and a label or two) is left, i.e. the line is volatile as a whole."""
+    """``line`` without its volatile spans (and the separators between them); None when
+    nothing but volatile text (and a label or two) is left: the line is volatile as a
+    whole."""
     rules = tuple(extra)
     if _is_meta(line, True):
         masked = _mask_segment(line, True, rules)
@@ -65,7 +68,9 @@ def mask_line(line: str, extra: Sequence[str] = ()) -> str | None:
     if len(residue) <= change_rules.VOLATILE_RESIDUE_WORDS and len(residue) < len(
             _WORD.findall(line)):
         return None
-    return masked
+    # the spans go, with the separators that joined them ("Updated ⟨⟩ · ⟨⟩ views"): a
+    # strip that moves from one paragraph to another leaves no trace
+    return " ".join(_SPANS.sub(" ", masked).split())
 
 
 def mask(text: str, extra: Sequence[str] = ()) -> str:
