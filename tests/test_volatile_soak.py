@@ -113,6 +113,8 @@ def test_twenty_crawls_of_a_volatile_farm(volatile_farm: Farm, tmp_path: Path) -
         assert result.ok and result.totals["errors"] == 0
         updated.append(result.totals["updated"])
     served = sum(farm.served.values())
+    print(f"\nvolatile soak: {CRAWLS} crawls, {served} article pages served (each one "
+          f"different), updated per crawl {updated}")
     assert served >= 2 * CRAWLS  # each article was fetched (and changed) at every crawl
     assert updated == [1 if n in EDITS else 0 for n in range(1, CRAWLS + 1)]
     versions = _count(db, "select article_id, kinds from versions where version > 1 "
