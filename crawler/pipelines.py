@@ -43,10 +43,10 @@ class ExtractPipeline:
         charset = item.pop("content_type", None)
         if self.workers < 0:  # in-process, for debugging
             article = extract_and_analyze(html, item["url"], source.profile, source.timezone,
-                                          charset)
+                                          charset, source.domains)
         else:
             future = extract_in_pool(shared_pool(self.workers), html, item["url"],
-                                     source.profile, source.timezone, charset)
+                                     source.profile, source.timezone, charset, source.domains)
             try:
                 article = await asyncio.wrap_future(future)
             except Exception as exc:  # a bug or a broken worker: count it, keep crawling

@@ -44,6 +44,7 @@ NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that 
 NEWSWATCH_SKIP_STORED = True  # stored articles older than the re-check window: not fetched
 NEWSWATCH_RECHECK_DAYS = 3  # stored articles published within this many days are re-checked
 NEWSWATCH_SSRF_GUARD = True  # refuse non-http(s) and local/private hosts outside the domains
+NEWSWATCH_CHECK_REMOVALS = True  # re-check recent relevant articles; gone ones: removed
 NEWSWATCH_REFUSE_REDIRECT_LOOPS = True  # a redirect back into its own chain: one error line
 
 # Middlewares newswatch has no use for are off (each costs reactor time on every
@@ -65,6 +66,9 @@ DOWNLOADER_MIDDLEWARES = {
     # just outside Redirect (600): sees each 3xx before it is followed, and refuses one
     # back into its own chain (else the duplicate filter drops the repeat unrecorded)
     "crawler.middlewares.RedirectLoopMiddleware": 610,
+    # below Retry and Redirect: what a re-check of a known article found (removals)
+    "crawler.removals.RemovalCheckMiddleware": 545,
+    "crawler.removals.RedirectCheckMiddleware": 605,  # a known article redirected away
 }
 SPIDER_MIDDLEWARES = {
     # the spider bounds its own fan-out (listing pages, child sitemaps); per-request
@@ -72,4 +76,5 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
     "crawler.middlewares.RecheckWindowMiddleware": 950,  # stored, settled articles: skipped
+    "crawler.removals.RecheckKnownMiddleware": 960,  # recent relevant ones: re-checked
 }

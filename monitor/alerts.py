@@ -20,7 +20,12 @@ import yaml
 from monitor.config import CONFIG_DIR, ConfigError
 
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
-KINDS = ("new", "updated")
+KINDS = ("new", "updated")  # what a rule alerts on when it names no kinds
+EVENT_KINDS = ("new", "updated", "removed")  # what a rule may name
+# Edit kinds a rule may narrow "updated" to (monitor.edits.KINDS); a rule that names none
+# alerts on every edit but a cosmetic one.
+EDIT_KINDS = ("headline", "lead", "numbers", "quote", "paragraph_added", "paragraph_removed",
+              "paragraph_edited", "correction", "byline", "date", "cosmetic")
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 # Secrets come only from the environment: a channel's `secret`, the password in a URL's
@@ -123,11 +128,19 @@ class Rule:
     topic: str | None = None
     sources: tuple[str, ...] = ()
     min_score: float | None = None
+    edits: tuple[str, ...] = ()  # "updated" only for these edit kinds (default: not cosmetic)
 
     def matches(self, kind: str, article: dict[str, Any]) -> bool:
-        """Whether an article event (kind "new" or "updated") falls under this rule."""
+        """Whether an article event (kind "new", "updated" or "removed") falls under this
+        rule. An "updated" event carries its edit kinds as ``article["edits"]`` (absent:
+        not classified, it matches)."""
         if kind not in self.kinds or not article.get("relevant"):
             return False
+        if kind == "updated" and "edits" in article:
+            found = set(article["edits"] or ())
+            wanted = set(self.edits) if self.edits else set(EDIT_KINDS) - {"cosmetic"}
+            if not found & wanted:
+                return False
         if self.topic and article.get("topic") != self.topic:
             return False
         if self.sources and article.get("source") not in self.sources:
@@ -153,6 +166,8 @@ class AlertConfig:
             if not rule.matches(kind, article):
                 continue
             event = (f"story:{article['story_id']}" if kind == "new"
+                     else f"article:{article['id']}:removed:v{article.get('version') or 1}"
+                     if kind == "removed"
                      else f"article:{article['id']}:v{article['version']}")
             for channel in rule.channels:
                 cursor = db.execute(
@@ -192,11 +207,16 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             if missing or not spec.get("channels"):
                 raise ValueError(f"rule {spec.get('name')!r}: unknown or no channels {missing}")
             kinds = tuple(spec.get("kinds", KINDS))
-            if set(kinds) - set(KINDS):
-                raise ValueError(f"rule {spec.get('name')!r}: kinds must be among {KINDS}")
+            if set(kinds) - set(EVENT_KINDS):
+                raise ValueError(f"rule {spec.get('name')!r}: kinds must be among "
+                                 f"{EVENT_KINDS}")
+            edits = tuple(spec.get("edits", ()))
+            if set(edits) - set(EDIT_KINDS):
+                raise ValueError(f"rule {spec.get('name')!r}: edits must be among "
+                                 f"{EDIT_KINDS}")
             rules.append(Rule(name=spec["name"], channels=tuple(spec["channels"]), kinds=kinds,
                               topic=spec.get("topic"), sources=tuple(spec.get("sources", [])),
-                              min_score=spec.get("min_score")))
+                              min_score=spec.get("min_score"), edits=edits))
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: invalid alerts config: {exc}") from exc
     return AlertConfig(channels=channels, rules=tuple(rules))

@@ -63,8 +63,11 @@ class SiteProfile(_Model):
     lead: str | None = None  # XPath of the lead (sapo) when the extractor misses it
     author: str | None = None  # XPath of the byline when metadata lacks it
     date: DateRule | None = None
+    # regexes of text that changes by itself on this site (counters, clocks): masked on
+    # every line before versions are decided and diffed (monitor.volatile)
+    volatile: list[str] = Field(default_factory=list)
 
-    @field_validator("clutter_lines")
+    @field_validator("clutter_lines", "volatile")
     @classmethod
     def _regexes_compile(cls, values: list[str]) -> list[str]:
         for value in values:

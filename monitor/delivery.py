@@ -185,11 +185,17 @@ def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]
     db = store.db
     article = store._get("articles", "id", alert["article_id"]) or {}
     story = store._get("stories", "id", alert["story_id"]) or {}
-    diff = None
+    diff, edits, changes, removed = None, None, None, None
     if alert["kind"] == "updated":
-        row = db.execute("select diff from versions where article_id = ? and version = ?",
+        row = db.execute("select diff, kinds, changes from versions "
+                         "where article_id = ? and version = ?",
                          [alert["article_id"], alert["version"]]).fetchone()
-        diff = row[0] if row else None
+        if row:
+            diff = row[0]
+            edits = json.loads(row[1]) if row[1] else []
+            changes = json.loads(row[2]) if row[2] else []
+    elif alert["kind"] == "removed":
+        removed = {"when": article.get("removed"), "reason": article.get("removed_reason")}
     return {
         "schema": SCHEMA, "id": alert["key"], "kind": alert["kind"], "rule": alert["rule"],
         "article": {
@@ -205,6 +211,9 @@ def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]
             "articles": story.get("articles"),
             "languages": json.loads(story["languages"]) if story.get("languages") else [],
         },
+        # issue 13: what changed first: the edit kinds, the removed ("-") and added ("+")
+        # sentences in order; for a removal, when and why (the last text stays stored)
+        "edits": edits, "changes": changes, "removed": removed,
         "diff": diff, "sent_at": sent_at,
     }
 
@@ -219,7 +228,7 @@ def text_message(docs: list[dict[str, Any]]) -> tuple[str, str]:
     parts = []
     for doc in docs:
         article, story = doc["article"], doc["story"]
-        lines = [f"{'UPDATED' if doc['kind'] == 'updated' else 'NEW'}: {article['title']}",
+        lines = [f"{doc['kind'].upper()}: {article['title']}",
                  article["url"] or "",
                  f"{article['source']} · {article['language']} · {article['published']} · "
                  f"relevance {article['relevance']}"]
@@ -230,12 +239,17 @@ def text_message(docs: list[dict[str, Any]]) -> tuple[str, str]:
         if story.get("articles") and story["articles"] > 1:
             lines.append(f"story: {story['articles']} articles in "
                          f"{', '.join(story['languages'])}")
-        if doc["diff"]:
+        head = ["edits: " + ", ".join(doc["edits"])] if doc.get("edits") else []
+        head += [f"{c['op']} {c['text']}" for c in doc.get("changes") or []]
+        lines[1:1] = head  # what changed comes first
+        if doc["diff"] and not doc.get("changes"):
             lines += ["", doc["diff"]]
+        if doc.get("removed"):
+            lines.insert(1, f"removed {doc['removed']['when']}: {doc['removed']['reason']}")
         parts.append("\n".join(lines))
     if len(docs) == 1:
         doc = docs[0]
-        prefix = "updated: " if doc["kind"] == "updated" else ""
+        prefix = {"updated": "updated: ", "removed": "removed: "}.get(doc["kind"], "")
         title = f"[newswatch] {prefix}{doc['article']['title']}"
     else:
         title = f"[newswatch] {len(docs)} alerts"

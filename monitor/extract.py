@@ -416,7 +416,7 @@ def _same(a: str, b: str) -> bool:
 def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
             tz: str = "+07:00", charset_hint: str | bytes | None = None,
             metadata: bool = True, fetched: datetime | None = None,
-            vote: bool | None = None) -> Extracted | None:
+            vote: bool | None = None, owned_domains: Sequence[str] = ()) -> Extracted | None:
     """Extract an article; None when the page holds no article text.
 
     ``html`` is the page's text, or its bytes as served: bytes are decoded by
@@ -426,7 +426,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     canonical URL: left empty), for ``extract_body``. ``fetched`` (aware; default now)
     resolves relative datelines ("2 giờ trước"). ``vote`` (default ``GENERIC_VOTE``)
     lets ``monitor.vote`` pick between trafilatura's and readability-lxml's body on pages
-    without a profile body container.
+    without a profile body container. ``owned_domains`` (the source's domains) lets a
+    rel=canonical on another host of the same source be trusted.
     """
     profile = profile or _NO_PROFILE
     if isinstance(html, bytes):
@@ -493,7 +494,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if not published and metadata:
         published = find_date(tree, url=url or None, extensive_search=False, original_date=True)
     return Extracted(
-        url=trusted_canonical(url, declared) if metadata else url,
+        url=trusted_canonical(url, declared, owned_domains) if metadata else url,
         title=title,
         author=author,
         published=published,

@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor import dedupe
+from monitor import dedupe, edits, volatile
 from monitor.alerts import AlertConfig
 from monitor.diff import unified_diff, word_diff_html
 from monitor.relevance import Topic, judge
@@ -35,6 +35,26 @@ def analyze(article: dict[str, Any], topic: Topic | None = None) -> dict[str, An
         "signature": dedupe.signature(article["text"]),
         "entities": dedupe.entities(article.get("title"), article["text"]),
     }
+
+
+def _masked(row: dict[str, Any], article: dict[str, Any]) -> dict[str, Any]:
+    """The fields an edit is judged on, the text with its volatile spans masked (the
+    generic rules and the source profile's, carried as ``article["volatile_rules"]``)."""
+    extra = article.get("volatile_rules") or ()
+    return {"title": row.get("title"), "lead": row.get("lead"), "author": row.get("author"),
+            "published": row.get("published"),
+            "text": volatile.mask(row.get("text") or "", extra)}
+
+
+def _differs(existing: dict[str, Any], article: dict[str, Any]) -> bool:
+    """Whether ``article`` is a new version of the stored row: its masked text, title or
+    byline differ (case, spacing and volatile text aside)."""
+    old, new = _masked(existing, article), _masked(article, article)
+    if old["text"].casefold() != new["text"].casefold():
+        return True
+    return any(" ".join((old[k] or "").split()).casefold()
+               != " ".join((new[k] or "").split()).casefold()
+               for k in ("title", "author") if new[k])
 
 
 def _utc(published: str | None) -> str | None:
@@ -66,11 +86,13 @@ class Ingestor:
     # -- one article -----------------------------------------------------------------------
     def _one(self, source: str, article: dict[str, Any], fetched_url: str, stamp: str) -> str:
         existing = self._first(
-            "select id, source, content_hash, version, story_id, published from articles "
-            "where url = ?", [article["url"]])
+            "select id, source, content_hash, version, story_id, published, text, title, "
+            "lead, author, removed from articles where url = ?", [article["url"]])
         if existing is not None:
-            if existing["content_hash"] == article["content_hash"]:
-                self.db.execute("update articles set last_seen = ? where id = ?",
+            if existing["content_hash"] == article["content_hash"] or not _differs(
+                    existing, article):
+                self.db.execute("update articles set last_seen = ?, gone_checks = 0, "
+                                "removed = null, removed_reason = null where id = ?",
                                 [stamp, existing["id"]])
                 return UNCHANGED
             self._new_version(existing, article, fetched_url, stamp)
@@ -111,28 +133,36 @@ class Ingestor:
     def _new_version(self, existing: dict[str, Any], article: dict[str, Any],
                      fetched_url: str, stamp: str) -> None:
         version = (existing["version"] or 1) + 1
-        before = self.db.execute("select text from articles where id = ?",
-                                 [existing["id"]]).fetchone()[0]
-        diff = unified_diff(before, article["text"], f"v{version - 1}", f"v{version}")
+        old, new = _masked(existing, article), _masked(article, article)
+        diff = unified_diff(old["text"], new["text"], f"v{version - 1}", f"v{version}")
+        kinds = edits.classify(old, new)
+        changes = edits.changed_sentences(old["text"], new["text"])
         self._add_version(existing["id"], version, article, diff,
-                          word_diff_html(before, article["text"]), stamp)
+                          word_diff_html(old["text"], new["text"]), stamp,
+                          kinds=kinds, changes=changes)
         row = self._row(existing["source"], article, fetched_url, stamp)
         row.update({"version": version, "updated": stamp,
-                    "published": article.get("published") or existing["published"]})
+                    "published": article.get("published") or existing["published"],
+                    "removed": None, "removed_reason": None, "gone_checks": 0})
         self.db["articles"].update(existing["id"], row)
         self.db.execute("delete from lsh_bands where article_id = ?", [existing["id"]])
         self._index(existing["id"], article["signature"])
         self._index_event(existing["id"], article)
         self._touched.add(existing["story_id"])
         self.alerts.enqueue(self.db, "updated", {**row, "id": existing["id"],
-                                                 "story_id": existing["story_id"]}, stamp)
+                                                 "story_id": existing["story_id"],
+                                                 "edits": kinds}, stamp)
 
     def _add_version(self, article_id: int, version: int, article: dict[str, Any],
-                     diff: str | None, word_diff: str | None, stamp: str) -> None:
+                     diff: str | None, word_diff: str | None, stamp: str,
+                     kinds: list[str] | None = None,
+                     changes: list[dict[str, str]] | None = None) -> None:
         self._insert("versions", {
             "article_id": article_id, "version": version, "content_hash": article["content_hash"],
             "title": article.get("title"), "text": article["text"], "diff": diff,
             "word_diff": word_diff, "seen": stamp,
+            "kinds": json.dumps(kinds or [], ensure_ascii=False),
+            "changes": json.dumps(changes or [], ensure_ascii=False),
         })
 
     # -- stories ---------------------------------------------------------------------------

@@ -142,10 +142,24 @@ def _m5_folded_search(db: sqlite_utils.Database) -> None:
     install(db.conn)
 
 
+def _m6_edit_kinds_removals(db: sqlite_utils.Database) -> None:
+    # issue 13: each version's edit kinds and changed sentences (JSON); removed articles.
+    # Additive and idempotent (safe in any order with other branches' migrations).
+    def add(table: str, column: str, kind: type) -> None:
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
+
+    add("versions", "kinds", str)  # JSON list, e.g. ["numbers", "quote"]; [] for version 1
+    add("versions", "changes", str)  # JSON [{"op": "-"|"+", "text": sentence}], in order
+    add("articles", "removed", str)  # when the article was found gone (UTC), else null
+    add("articles", "removed_reason", str)  # "HTTP 404", "removal notice", "redirected ..."
+    add("articles", "gone_checks", int)  # consecutive re-checks that found it gone
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
-    _m5_folded_search]
+    _m5_folded_search, _m6_edit_kinds_removals]
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -59,18 +60,26 @@ def shutdown_pool() -> None:
 
 
 def extract_and_analyze(html: str | bytes, url: str, profile: SiteProfile, tz: str,
-                        charset: str | None = None) -> dict[str, Any] | None:
+                        charset: str | None = None,
+                        domains: Sequence[str] = ()) -> dict[str, Any] | None:
     """Decoding, extraction, then relevance, signature and entities: all the CPU work of
-    a page. ``charset`` is the response's Content-Type, checked rather than trusted."""
+    a page. ``charset`` is the response's Content-Type, checked rather than trusted;
+    ``domains`` are the source's (a rel=canonical on any of them is trusted)."""
     from monitor.extract import extract
     from monitor.ingest import analyze
 
-    result = extract(html, url, profile, tz, charset_hint=charset)
-    return analyze(result.as_dict()) if result else None
+    result = extract(html, url, profile, tz, charset_hint=charset, owned_domains=domains)
+    if not result:
+        return None
+    article = analyze(result.as_dict())
+    if profile.volatile:  # the site's volatile-text rules, for the version decision
+        article["volatile_rules"] = list(profile.volatile)
+    return article
 
 
 def extract_in_pool(pool: ProcessPoolExecutor, html: str | bytes, url: str,
                     profile: SiteProfile, tz: str,
-                    charset: str | None = None) -> Future[dict[str, Any] | None]:
+                    charset: str | None = None,
+                    domains: Sequence[str] = ()) -> Future[dict[str, Any] | None]:
     """Submit one page for extraction; the future resolves to an article dict or None."""
-    return pool.submit(extract_and_analyze, html, url, profile, tz, charset)
+    return pool.submit(extract_and_analyze, html, url, profile, tz, charset, tuple(domains))

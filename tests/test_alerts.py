@@ -173,6 +173,14 @@ def test_new_and_updated_alerts_arrive_once(fresh_farm: Farm, smtp: Mailbox,
     assert f"+{edited}" in update["diff"].splitlines()
     assert f"-{STORY['paragraphs'][1]}" in update["diff"].splitlines()
     assert smtp.messages[-1]["Subject"].startswith("[newswatch] updated: ")
+    # issue 13: the kinds and the changed sentences, in order, lead the alert
+    assert "numbers" in update["edits"] and "cosmetic" not in update["edits"]
+    assert update["changes"] == [{"op": "-", "text": STORY["paragraphs"][1]},
+                                 {"op": "+", "text": edited}]
+    part = next(p for p in smtp.messages[-1].walk() if p.get_content_type() == "text/plain")
+    mail = " ".join(part.get_payload(decode=True).decode("utf-8").split())
+    assert mail.index("edits: ") < mail.index(f"- {STORY['paragraphs'][1]}") < \
+        mail.index(f"+ {edited}") < mail.index(url), mail
     assert len(set(receiver.keys)) == len(receiver.keys)
     assert len(set(smtp.keys())) == len(smtp.messages)
     assert _deliver(db, config, env).sent == 0

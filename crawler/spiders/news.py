@@ -23,6 +23,7 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.middlewares import FetchLog, NotModified, RedirectLoop
+from crawler.removals import Gone
 from crawler.ssrf import Refused
 from monitor.config import Source, load_settings
 from monitor.urls import canonicalize
@@ -214,6 +215,8 @@ class NewsSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         if failure.check(NotModified):  # a 304: counted by ConditionalGetMiddleware
+            return
+        if failure.check(Gone):  # a known article its site removed: crawler.removals
             return
         if failure.check(Refused):  # recorded as an error by the SSRF guard
             return

@@ -385,3 +385,50 @@ def encode_page(html: str, encoding: str = "utf-8", meta_charset: str | None = "
     if codec == "cp1258":
         return _encode_cp1258(html)
     return html.encode(codec, errors="xmlcharrefreplace")
+
+
+# --------------------------------------------------------------------------- change monitoring
+NOTICES = {
+    "en": ("Article removed", "This article has been removed."),
+    "vi": ("Bài viết không tồn tại", "Bài viết này đã bị gỡ bỏ."),
+}
+
+
+def render_notice(site: SiteSpec, lang: str) -> str:
+    """The page a CMS shows at the URL of an article it took down (in the site's chrome)."""
+    title, text = NOTICES.get(lang, NOTICES["en"])
+    return (_head(site, title, "", lang) + f'<body><div class="header">{_menu(site)}</div>'
+            f'<div class="main"><div class="notice"><h1>{escape(title)}</h1>'
+            f"<p>{escape(text)}</p></div></div>" + _footer(site))
+
+
+def _thousands(number: int, lang: str) -> str:
+    return f"{number:,}".replace(",", "." if lang == "vi" else ",")
+
+
+def volatile_variant(article: FarmArticle, related: Sequence[RelatedItem],
+                     count: int) -> tuple[FarmArticle, list[RelatedItem]]:
+    """The article as its ``count``-th request shows it in volatile mode: a relative time
+    above the text, a counter strip below, an "Updated hh:mm" strip inside the last
+    paragraph, a live clock line, and the related block rotated. None of it is news."""
+    from dataclasses import replace as with_changes
+
+    vi = article.lang == "vi"
+    now = datetime.now()
+    clock = f"{now.hour:02d}:{now.minute:02d}:{now.second:02d}"
+    hours, views = 1 + count % 23, 1204 + 2673 * count
+    top = f"{hours} giờ trước" if vi else f"Posted {hours} hours ago"
+    counters = (f"{_thousands(views, 'vi')} lượt xem · {count % 50} bình luận" if vi
+                else f"{_thousands(views, 'en')} views · {count % 50} comments")
+    stamp = (f"Cập nhật {now.hour:02d}:{now.minute:02d}" if vi
+             else f"Updated {now.hour:02d}:{now.minute:02d}")
+    paragraphs = list(article.paragraphs)
+    if paragraphs:
+        paragraphs[-1] = f"{paragraphs[-1]} {stamp} · {counters}"
+    live = f"Trực tiếp {clock}" if vi else f"Live · {clock}"
+    shifted = list(related)
+    if shifted:
+        k = count % len(shifted)
+        shifted = shifted[k:] + shifted[:k]
+    return (with_changes(article, paragraphs=[top, live, *paragraphs, counters],
+                         comments=count % 50), shifted[:4])

@@ -98,6 +98,11 @@ class Farm:
         self._lock = threading.RLock()
         self._cache: dict[tuple[str, str], Page] = {}
         self._encodings: dict[tuple[str, str], dict[str, list[str]]] = {}
+        self._faults: dict[tuple[str, str], list[int]] = {}  # (site, path): [status, left]
+        self._redirects: dict[tuple[str, str], str] = {}  # (site, path): Location
+        self._notices: dict[tuple[str, str], str] = {}  # (site, path): language
+        self.volatile = False  # counters, relative times, related blocks change per request
+        self.served: dict[tuple[str, str], int] = {}  # volatile mode: requests per page
         self.requests = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -232,11 +237,56 @@ class Farm:
             self._cache.clear()
         return self.url_of(site, slug)
 
+    def unpublish(self, site: str, slug: str, how: str = "delete") -> str:
+        """Take an article down; returns its URL. ``how``: "delete" (404, and gone from
+        feeds, sitemaps and listings), "notice" (its URL shows a removal notice) or
+        "redirect" (its URL redirects to the site's section page)."""
+        with self._lock:
+            state = self.sites[site]
+            if slug not in state.by_slug:
+                raise FarmError(f"{site}: no article {slug!r}")
+            article = state.by_slug.pop(slug)
+            path = render.article_path(state.spec, article)
+            url = self.base_url(site) + path
+            state.by_path.pop(path, None)
+            state.articles.remove(article)
+            if how == "notice":
+                self._notices[(site, path)] = article.lang
+            elif how == "redirect":
+                self._redirects[(site, path)] = state.spec.listing_path
+            elif how != "delete":
+                raise FarmError(f"unknown way to unpublish {how!r}")
+            self._cache.clear()
+        return url
+
+    def fail(self, site: str, slug: str, status: int = 503, requests: int = 1) -> None:
+        """Answer ``status`` to the next ``requests`` requests of an article's page."""
+        state = self.sites[site]
+        path = render.article_path(state.spec, state.by_slug[slug])
+        with self._lock:
+            self._faults[(site, path)] = [status, requests]
+
+    def _fault(self, site: str, target: str) -> tuple[int, str | None] | None:
+        """(status, Location) to answer instead of the page, if one is set."""
+        path = urlsplit(target).path
+        with self._lock:
+            fault = self._faults.get((site, path))
+            if fault and fault[1] > 0:
+                fault[1] -= 1
+                return fault[0], None
+            if (site, path) in self._redirects:
+                return 301, self._redirects[(site, path)]
+        return None
+
     # -- pages -------------------------------------------------------------------------------
     def page(self, site: str, target: str) -> Page | None:
         """The page at ``target`` (path and query) on ``site``, or None for 404."""
         key = (site, target)
         with self._lock:
+            if self.volatile and urlsplit(target).path in self.sites[site].by_path:
+                served = (site, urlsplit(target).path)
+                self.served[served] = self.served.get(served, 0) + 1
+                return self._render(site, target)  # a new page at every request
             cached = self._cache.get(key)
             if cached is None:
                 cached = self._render(site, target)
@@ -257,6 +307,9 @@ class Farm:
             if any(name in query for name in ENCODING_PARAMS):
                 return _encoded(html, query, article.last_modified)
             return _html(html, article.last_modified)
+        if (site, path) in self._notices:
+            return _html(render.render_notice(spec, self._notices[(site, path)]),
+                         self._newest(state))
         if path == "/robots.txt":
             return _page(render.render_robots(base), "text/plain; charset=utf-8",
                          self._newest(state))
@@ -285,7 +338,7 @@ class Farm:
         related = article.related or [
             RelatedItem(title=a.title, teaser=a.lead or "", author=a.author or "")
             for a in state.articles if a.slug != article.slug
-        ][:4]
+        ][:4 if not self.volatile else None]  # volatile: rotated over all, 4 shown
         source_url = None
         origin = article.republished_from
         if origin and origin.get("site") in self.sites:
@@ -295,6 +348,10 @@ class Farm:
         if source_url is None and article.source_name:
             source_url = self.base_url(next(iter(self._servers))) + "/"
         views = article.views if article.views is not None else 3 + article.article_id % 97
+        if self.volatile:
+            count = self.served.get((state.spec.name, urlsplit(url).path), 0)
+            article, related = render.volatile_variant(article, related, count)
+            views += 137 * count
         return render.render_article(state.spec, article, url, related, views, source_url)
 
     def _feed(self, state: _SiteState, base: str) -> Page:
@@ -422,6 +479,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, head: bool) -> None:
         self.farm.requests += 1
+        fault = self.farm._fault(self.server.site, self.path)  # type: ignore[attr-defined]
+        if fault is not None:
+            status, location = fault
+            self._send(HTTPStatus(status), b"<html><body>unavailable</body></html>",
+                       "text/html; charset=utf-8", head=head,
+                       headers={"Location": location} if location else None)
+            return
         page = self.farm.page(self.server.site, self.path)  # type: ignore[attr-defined]
         if page is None:
             self._send(HTTPStatus.NOT_FOUND, b"<html><body><h1>404</h1></body></html>",
