@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from monitor.config import CONFIG_DIR, ConfigError
+from monitor.messages import MessageSettings
 
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
 KINDS = ("new", "updated")
@@ -141,6 +142,7 @@ class AlertConfig:
 
     channels: dict[str, Channel] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    messages: MessageSettings = field(default_factory=MessageSettings)
 
     def enqueue(self, db: Any, kind: str, article: dict[str, Any], stamp: str) -> int:
         """Queue the alerts an article event calls for, inside the caller's transaction.
@@ -197,6 +199,22 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             rules.append(Rule(name=spec["name"], channels=tuple(spec["channels"]), kinds=kinds,
                               topic=spec.get("topic"), sources=tuple(spec.get("sources", [])),
                               min_score=spec.get("min_score")))
+        messages = _messages(data.get("messages") or {})
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: invalid alerts config: {exc}") from exc
-    return AlertConfig(channels=channels, rules=tuple(rules))
+    return AlertConfig(channels=channels, rules=tuple(rules), messages=messages)
+
+
+def _messages(spec: dict[str, Any]) -> MessageSettings:
+    """The ``messages:`` block (public_url, database, timezone); ValueError when wrong."""
+    unknown = set(spec) - {"public_url", "database", "timezone"}
+    if unknown:
+        raise ValueError(f"messages: unknown keys {sorted(unknown)}")
+    url = spec.get("public_url")
+    if url is not None and not (isinstance(url, str)
+                                and url.startswith(("http://", "https://"))):
+        raise ValueError("messages: public_url must be an http(s) URL")
+    settings = MessageSettings(public_url=url, database=spec.get("database"),
+                               timezone=spec.get("timezone") or MessageSettings.timezone)
+    settings.zone()  # an unknown timezone is a config error, not a failed delivery
+    return settings
