@@ -112,6 +112,7 @@ class Channel:
     webhook: str | None = None  # signed JSON webhook URL
     secret: str | None = None  # HMAC secret for the webhook (usually "${VAR}")
     digest_minutes: int = 0  # 0: one message per alert; N: one message per N minutes
+    digest: Any = None  # a monitor.digests.DigestSchedule: one message per period
 
 
 @dataclass(frozen=True)
@@ -178,8 +179,9 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         channels = {}
+        messages = _messages(data.get("messages") or {})
         for name, spec in (data.get("channels") or {}).items():
-            unknown = set(spec) - {"url", "webhook", "secret", "digest_minutes"}
+            unknown = set(spec) - {"url", "webhook", "secret", "digest_minutes", "digest"}
             if unknown:
                 raise ValueError(f"channel {name!r}: unknown keys {sorted(unknown)}")
             if bool(spec.get("url")) == bool(spec.get("webhook")):
@@ -187,7 +189,9 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             _check_secrets(name, spec)
             channels[name] = Channel(name=name, url=spec.get("url"), webhook=spec.get("webhook"),
                                      secret=spec.get("secret"),
-                                     digest_minutes=int(spec.get("digest_minutes", 0)))
+                                     digest_minutes=int(spec.get("digest_minutes", 0)),
+                                     digest=_schedule(name, spec.get("digest"),
+                                                      messages.timezone))
         rules = []
         for spec in data.get("rules") or []:
             missing = [c for c in spec.get("channels", []) if c not in channels]
@@ -199,10 +203,23 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             rules.append(Rule(name=spec["name"], channels=tuple(spec["channels"]), kinds=kinds,
                               topic=spec.get("topic"), sources=tuple(spec.get("sources", [])),
                               min_score=spec.get("min_score")))
-        messages = _messages(data.get("messages") or {})
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: invalid alerts config: {exc}") from exc
     return AlertConfig(channels=channels, rules=tuple(rules), messages=messages)
+
+
+def _schedule(name: str, spec: Any, timezone: str) -> Any:
+    """A channel's ``digest:`` block as a DigestSchedule (None without one)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ValueError(f"channel {name!r}: digest must be a mapping (every_hours, at, quiet)")
+    from monitor.digests import DigestSchedule
+
+    try:
+        return DigestSchedule.from_spec(spec, timezone)
+    except ValueError as exc:
+        raise ValueError(f"channel {name!r}: {exc}") from None
 
 
 def _messages(spec: dict[str, Any]) -> MessageSettings:

@@ -394,6 +394,9 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
     now = now or datetime.now(UTC)
     stamp = _stamp(now)
     report = DeliveryReport(recovered=recover(store, now))
+    from monitor.digests import deliver_digests  # scheduled digests (their own rows)
+
+    deliver_digests(store, config, now, env, max_attempts, claim_timeout, report)
     due = _rows(store, "status = ? and next_attempt <= ?", [PENDING, stamp])
     by_channel: dict[str, list[dict[str, Any]]] = {}
     for row in due:
@@ -402,6 +405,9 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
         channel = config.channels.get(name)
         if channel is None:
             batches = [[row] for row in rows]
+        elif channel.digest is not None:  # waiting for the period's digest
+            report.held += len(rows)
+            continue
         elif channel.digest_minutes > 0:
             oldest = min(_parse(row["created"]) for row in rows)
             if now - oldest < timedelta(minutes=channel.digest_minutes):

@@ -284,9 +284,19 @@ def _grouped(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                         "page": entry["story_page"], "items": []})
         group["items"].append(entry)
     order = words()["language_order"]
+    languages = words()["languages"]
     for group in groups.values():
         group["items"].sort(key=lambda e: order.index(e["language"])
                             if e["language"] in order else len(order))
+        # the story's editions in languages no alert of the group is in, beside them
+        have = {e["language"] for e in group["items"]}
+        others: dict[str, dict[str, Any]] = {}
+        for entry in group["items"]:
+            for edition in entry["editions"]:
+                name = edition["label"].removesuffix(" edition")
+                if edition["other_language"] and name not in have and name in languages.values():
+                    others.setdefault(name, {**edition, "language": name})
+        group["others"] = list(others.values())
     return list(groups.values())
 
 
