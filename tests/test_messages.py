@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +39,7 @@ from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 from .test_alerts import STORY, VN
 
 REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SOURCES = ["laodong_en"]
 EDITED = ("Under the document, the US will support Vietnam in surveying reserves and "
           "training 200 geologists by 2027.")
@@ -224,6 +227,18 @@ def test_removed_and_edit_kinds_render_from_a_real_payload(
     send(Channel(name="hook", webhook=receiver.url, secret="${S}"), [edit], "k2",
          {"S": SECRET}, settings, "news")
     assert receiver.bodies[-1]["summary"].startswith("Edited (headline, numbers): ")
+
+    if CHROMIUM:  # the HTML part as a phone shows it (docs/screenshots/alert-email.png)
+        page = tmp_path / "alert.html"
+        page.write_text(message.html, encoding="utf-8")
+        folder = REPO / "docs" / "screenshots" if os.environ.get("NEWSWATCH_SCREENSHOTS") \
+            else tmp_path
+        target = folder / "alert-email.png"
+        done = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={target}",
+             "--window-size=390,844", page.as_uri()], capture_output=True, timeout=90)
+        assert done.returncode == 0 and target.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_reasons_and_scores_in_words() -> None:
