@@ -275,3 +275,48 @@ def test_bad_messages_settings_are_config_errors(tmp_path: Path) -> None:
         path.write_text(f"messages:\n  {block}\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=error):
             load_alert_config(path)
+
+
+def test_chat_channel_gets_the_plain_text(farm: Farm, tmp_path: Path) -> None:
+    """A chat-style apprise channel (json://, as Slack, Telegram, … take it) gets the
+    subject as title and the plain-text body: no HTML, no Python reprs."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        db = tmp_path / "news.db"
+        crawl(DEMO_CONFIG, db, variables=farm.variables, sources=SOURCES)
+        store = Store(db)
+        try:
+            article_id, story_id = store.db.execute(
+                "select id, story_id from articles where relevant = 1 order by id limit 1"
+            ).fetchone()
+            doc = payload(store, {"key": "k", "article_id": article_id, "story_id": story_id,
+                                  "version": 1, "kind": "new", "rule": "r"}, "2026-11-30")
+        finally:
+            store.close()
+        settings = MessageSettings(public_url="https://nw.example.org")
+        send(Channel(name="chat", url=f"json://127.0.0.1:{server.server_address[1]}/chat"),
+             [doc], "k", {}, settings, "news")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(got) == 1
+    assert got[0]["title"] == f"New: {doc['article']['title']}"
+    message = got[0]["message"]
+    assert "Why: " in message and "<" not in message and "{'" not in message
+    assert f"Article in newswatch: https://nw.example.org/news/articles/{article_id}" in message
