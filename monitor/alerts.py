@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from monitor.config import CONFIG_DIR, ConfigError
+from monitor.messages import MessageSettings
 
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
 KINDS = ("new", "updated")  # what a rule alerts on when it names no kinds
@@ -116,6 +117,7 @@ class Channel:
     webhook: str | None = None  # signed JSON webhook URL
     secret: str | None = None  # HMAC secret for the webhook (usually "${VAR}")
     digest_minutes: int = 0  # 0: one message per alert; N: one message per N minutes
+    digest: Any = None  # a monitor.digests.DigestSchedule: one message per period
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class AlertConfig:
 
     channels: dict[str, Channel] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
+    messages: MessageSettings = field(default_factory=MessageSettings)
 
     def enqueue(self, db: Any, kind: str, article: dict[str, Any], stamp: str) -> int:
         """Queue the alerts an article event calls for, inside the caller's transaction.
@@ -191,8 +194,9 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         channels = {}
+        messages = _messages(data.get("messages") or {})
         for name, spec in (data.get("channels") or {}).items():
-            unknown = set(spec) - {"url", "webhook", "secret", "digest_minutes"}
+            unknown = set(spec) - {"url", "webhook", "secret", "digest_minutes", "digest"}
             if unknown:
                 raise ValueError(f"channel {name!r}: unknown keys {sorted(unknown)}")
             if bool(spec.get("url")) == bool(spec.get("webhook")):
@@ -200,7 +204,9 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             _check_secrets(name, spec)
             channels[name] = Channel(name=name, url=spec.get("url"), webhook=spec.get("webhook"),
                                      secret=spec.get("secret"),
-                                     digest_minutes=int(spec.get("digest_minutes", 0)))
+                                     digest_minutes=int(spec.get("digest_minutes", 0)),
+                                     digest=_schedule(name, spec.get("digest"),
+                                                      messages.timezone))
         rules = []
         for spec in data.get("rules") or []:
             missing = [c for c in spec.get("channels", []) if c not in channels]
@@ -219,4 +225,33 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
                               min_score=spec.get("min_score"), edits=edits))
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: invalid alerts config: {exc}") from exc
-    return AlertConfig(channels=channels, rules=tuple(rules))
+    return AlertConfig(channels=channels, rules=tuple(rules), messages=messages)
+
+
+def _schedule(name: str, spec: Any, timezone: str) -> Any:
+    """A channel's ``digest:`` block as a DigestSchedule (None without one)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ValueError(f"channel {name!r}: digest must be a mapping (every_hours, at, quiet)")
+    from monitor.digests import DigestSchedule
+
+    try:
+        return DigestSchedule.from_spec(spec, timezone)
+    except ValueError as exc:
+        raise ValueError(f"channel {name!r}: {exc}") from None
+
+
+def _messages(spec: dict[str, Any]) -> MessageSettings:
+    """The ``messages:`` block (public_url, database, timezone); ValueError when wrong."""
+    unknown = set(spec) - {"public_url", "database", "timezone"}
+    if unknown:
+        raise ValueError(f"messages: unknown keys {sorted(unknown)}")
+    url = spec.get("public_url")
+    if url is not None and not (isinstance(url, str)
+                                and url.startswith(("http://", "https://"))):
+        raise ValueError("messages: public_url must be an http(s) URL")
+    settings = MessageSettings(public_url=url, database=spec.get("database"),
+                               timezone=spec.get("timezone") or MessageSettings.timezone)
+    settings.zone()  # an unknown timezone is a config error, not a failed delivery
+    return settings

@@ -298,7 +298,7 @@ def alerts(ctx: click.Context, db: Path, alerts_config: Path | None) -> None:
 
 
 @alerts.command("list")
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed"]),
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "digested"]),
               default=None, help="Only alerts in this state.")
 @click.option("--limit", default=50, show_default=True, help="At most this many (newest).")
 @click.pass_obj

@@ -29,11 +29,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import inspect
 import json
 import logging
 import os
 import random
 import re
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor import messages
 from monitor.alerts import FAILED, PENDING, SENT, AlertConfig, Channel, url_secrets
 from monitor.store import Store
 
@@ -210,6 +213,7 @@ def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]
             "id": story.get("id"), "title": story.get("title"),
             "articles": story.get("articles"),
             "languages": json.loads(story["languages"]) if story.get("languages") else [],
+            "editions": _editions(store, alert["story_id"]),
         },
         # issue 13: what changed first: the edit kinds, the removed ("-") and added ("+")
         # sentences in order; for a removal, when and why (the last text stays stored)
@@ -218,56 +222,44 @@ def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]
     }
 
 
+def _editions(store: Store, story_id: Any, limit: int = 20) -> list[dict[str, Any]]:
+    """The story's articles (id, url, title, source, language, link), oldest first."""
+    cursor = store.db.execute(
+        "select id, url, title, source, language, link from articles where story_id = ? "
+        f"order by published_utc, id limit {int(limit)}", [story_id])
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def digest_key(keys: Iterable[str]) -> str:
     """Idempotency key of a digest: a hash of its alerts' keys."""
     return "digest:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
 
 
-def text_message(docs: list[dict[str, Any]]) -> tuple[str, str]:
-    """(title, body) in plain text for apprise channels."""
-    parts = []
-    for doc in docs:
-        article, story = doc["article"], doc["story"]
-        lines = [f"{doc['kind'].upper()}: {article['title']}",
-                 article["url"] or "",
-                 f"{article['source']} · {article['language']} · {article['published']} · "
-                 f"relevance {article['relevance']}"]
-        if article["reasons"]:
-            lines.append("why: " + "; ".join(str(r) for r in article["reasons"][:5]))
-        if article["lead"]:
-            lines.append(article["lead"])
-        if story.get("articles") and story["articles"] > 1:
-            lines.append(f"story: {story['articles']} articles in "
-                         f"{', '.join(story['languages'])}")
-        head = ["edits: " + ", ".join(doc["edits"])] if doc.get("edits") else []
-        head += [f"{c['op']} {c['text']}" for c in doc.get("changes") or []]
-        lines[1:1] = head  # what changed comes first
-        if doc["diff"] and not doc.get("changes"):
-            lines += ["", doc["diff"]]
-        if doc.get("removed"):
-            lines.insert(1, f"removed {doc['removed']['when']}: {doc['removed']['reason']}")
-        parts.append("\n".join(lines))
-    if len(docs) == 1:
-        doc = docs[0]
-        prefix = {"updated": "updated: ", "removed": "removed: "}.get(doc["kind"], "")
-        title = f"[newswatch] {prefix}{doc['article']['title']}"
-    else:
-        title = f"[newswatch] {len(docs)} alerts"
-    return title, "\n\n---\n\n".join(parts)
+def text_message(docs: list[dict[str, Any]],
+                 settings: messages.MessageSettings | None = None,
+                 database: str | None = None) -> tuple[str, str]:
+    """(subject, plain-text body) for apprise channels (see ``monitor.messages``)."""
+    message = messages.render(docs, settings, database)
+    return message.subject, message.text
 
 
 # -- channels --------------------------------------------------------------------------------
 def send(channel: Channel, docs: list[dict[str, Any]], key: str,
-         env: Mapping[str, str] = os.environ) -> None:
+         env: Mapping[str, str] = os.environ,
+         settings: messages.MessageSettings | None = None,
+         database: str | None = None) -> None:
     """Send one message (one alert, or a digest of several) through ``channel``; raises
-    DeliveryError with a redacted reason on any failure."""
+    DeliveryError with a redacted reason on any failure. ``settings`` and ``database``
+    (the Datasette name of the database) shape the message text and its links."""
     secrets: list[str] = []
     try:
         with _redacting_logs(secrets):
+            message = messages.render(docs, settings, database)
             if channel.webhook:
-                _send_webhook(channel, docs, key, env, secrets)
+                _send_webhook(channel, docs, key, env, secrets, message)
             else:
-                _send_apprise(channel, docs, key, env, secrets)
+                _send_apprise(channel, docs, key, env, secrets, message)
     except DeliveryError as exc:
         raise DeliveryError(redact(str(exc), secrets)[:MAX_ERROR]) from None
     except Exception as exc:  # a channel bug must not stop the loop
@@ -276,7 +268,8 @@ def send(channel: Channel, docs: list[dict[str, Any]], key: str,
 
 
 def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
-                  env: Mapping[str, str], secrets: list[str]) -> None:
+                  env: Mapping[str, str], secrets: list[str],
+                  message: messages.Message | None = None) -> None:
     url = resolve(channel.webhook or "", env, secrets)
     secrets.extend(value for _, value in url_secrets(url))
     secret = resolve(channel.secret, env, secrets) if channel.secret else None
@@ -285,6 +278,8 @@ def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
     document = docs[0] if len(docs) == 1 else {
         "schema": DIGEST_SCHEMA, "id": key, "alerts": docs,
         "sent_at": docs[0]["sent_at"]}
+    if message is not None:  # for people reading the receiver's log or chat
+        document = {**document, "summary": f"{message.subject}\n\n{message.text}".strip()}
     body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json", "Idempotency-Key": key,
                "User-Agent": "newswatch-alerts/1"}
@@ -304,7 +299,8 @@ def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
 
 
 def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
-                  env: Mapping[str, str], secrets: list[str]) -> None:
+                  env: Mapping[str, str], secrets: list[str],
+                  message: messages.Message | None = None) -> None:
     import apprise
 
     url = resolve(channel.url or "", env, secrets)
@@ -321,13 +317,54 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     for server in notifier:
         if isinstance(getattr(server, "headers", None), dict):
             server.headers[KEY_HEADER] = key  # email: lets clients drop a repeat
-    title, body = text_message(docs)
-    with apprise.LogCapture(level=apprise.logging.WARNING) as log:
-        ok = notifier.notify(title=title, body=body)
+    message = message or messages.render(docs)
+    # email gets the HTML body (apprise adds the plain-text alternative); chat and other
+    # channels get plain text, which every apprise service takes
+    html = all(any(cls.__name__ == "NotifyEmail" for cls in type(server).__mro__)
+               for server in notifier)
+    body = message.html if html else message.text
+    with apprise.LogCapture(level=apprise.logging.WARNING) as log, \
+            _own_plain_text(notifier, message):
+        ok = notifier.notify(title=message.subject, body=body,
+                             body_format=apprise.NotifyFormat.HTML if html
+                             else apprise.NotifyFormat.TEXT)
         detail = log.getvalue().strip().splitlines()
     if not ok:
         reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
         raise DeliveryError(f"channel {channel.name}: {reason}")
+
+
+_PLAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _own_plain_text(notifier: Any, message: messages.Message) -> Iterator[None]:
+    """While sending: apprise's email plugin makes the text/plain alternative of an HTML
+    email by stripping the tags (links lost); have it use our plain-text rendering of
+    the same message instead. Other conversions are left to apprise."""
+    modules = {inspect.getmodule(type(server)) for server in notifier}
+    modules = {m for m in modules if m is not None and hasattr(m, "convert_between")}
+    if not modules:
+        yield
+        return
+    with _PLAIN_LOCK:
+        originals = {m: m.convert_between for m in modules}
+
+        def convert(from_format: Any, to_format: Any, content: str, *args: Any,
+                    **kwargs: Any) -> str:
+            if str(to_format).lower().endswith("text") and \
+                    str(content).strip() == message.html.strip():
+                return message.text
+            return original(from_format, to_format, content, *args, **kwargs)
+
+        original = next(iter(originals.values()))
+        try:
+            for module in modules:
+                module.convert_between = convert
+            yield
+        finally:
+            for module, function in originals.items():
+                module.convert_between = function
 
 
 # -- the outbox ------------------------------------------------------------------------------
@@ -366,6 +403,9 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
     now = now or datetime.now(UTC)
     stamp = _stamp(now)
     report = DeliveryReport(recovered=recover(store, now))
+    from monitor.digests import deliver_digests  # scheduled digests (their own rows)
+
+    deliver_digests(store, config, now, env, max_attempts, claim_timeout, report)
     due = _rows(store, "status = ? and next_attempt <= ?", [PENDING, stamp])
     by_channel: dict[str, list[dict[str, Any]]] = {}
     for row in due:
@@ -374,6 +414,9 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
         channel = config.channels.get(name)
         if channel is None:
             batches = [[row] for row in rows]
+        elif channel.digest is not None:  # waiting for the period's digest
+            report.held += len(rows)
+            continue
         elif channel.digest_minutes > 0:
             oldest = min(_parse(row["created"]) for row in rows)
             if now - oldest < timedelta(minutes=channel.digest_minutes):
@@ -386,20 +429,22 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
             claimed = set(_claim(store, [r["id"] for r in batch], _stamp(now + claim_timeout)))
             batch = [r for r in batch if r["id"] in claimed]
             if batch:
-                _deliver_batch(store, channel, name, batch, now, env, max_attempts, report)
+                _deliver_batch(store, channel, name, batch, now, env, max_attempts, report,
+                               config.messages)
     return report
 
 
 def _deliver_batch(store: Store, channel: Channel | None, name: str,
                    batch: list[dict[str, Any]], now: datetime, env: Mapping[str, str],
-                   max_attempts: int, report: DeliveryReport) -> None:
+                   max_attempts: int, report: DeliveryReport,
+                   settings: messages.MessageSettings | None = None) -> None:
     stamp = _stamp(now)
     try:
         if channel is None:
             raise DeliveryError(f"channel {name} is not in the alerts config")
         docs = [payload(store, row, stamp) for row in batch]
         key = batch[0]["key"] if len(batch) == 1 else digest_key(r["key"] for r in batch)
-        send(channel, docs, key, env)
+        send(channel, docs, key, env, settings, store.path.stem)
     except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, never a crash
         error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
     else:
@@ -476,4 +521,4 @@ def send_test(config: AlertConfig, name: str, env: Mapping[str, str] = os.enviro
         "story": {"id": None, "title": None, "articles": 0, "languages": []},
         "diff": None, "sent_at": stamp,
     }
-    send(channel, [doc], key, env)
+    send(channel, [doc], key, env, config.messages)

@@ -60,6 +60,8 @@ def metadata_for(db: str | Path) -> dict[str, Any]:
     block = databases.pop(METADATA_DB_KEY, {})
     databases[database_name(db)] = block
     metadata["databases"] = databases
+    for query in (block.get("queries") or {}).values():
+        query.setdefault("hide_sql", True)  # readers see results; "Show SQL" reveals it
     return metadata
 
 

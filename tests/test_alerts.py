@@ -147,7 +147,7 @@ def test_new_and_updated_alerts_arrive_once(fresh_farm: Farm, smtp: Mailbox,
     assert {m["To"] for m in smtp.messages} == {"analyst@newswatch.test"}
     assert set(smtp.logins) == {"newswatch"}
     titles = {body["article"]["title"] for body in receiver.bodies}
-    assert {m["Subject"].removeprefix("[newswatch] ") for m in smtp.messages} == titles
+    assert {m["Subject"].removeprefix("New: ") for m in smtp.messages} == titles
 
     again = _deliver(db, config, env)
     assert again.sent == 0 and len(smtp.messages) == stories and len(receiver.bodies) == stories
@@ -159,7 +159,7 @@ def test_new_and_updated_alerts_arrive_once(fresh_farm: Farm, smtp: Mailbox,
     assert _deliver(db, config, env).sent == 2
     assert len(smtp.messages) == stories + 1 and len(receiver.bodies) == stories + 1
     assert receiver.bodies[-1]["article"]["url"] == url
-    assert smtp.messages[-1]["Subject"] == f"[newswatch] {STORY['title']}"
+    assert smtp.messages[-1]["Subject"] == f"New: {STORY['title']}"
 
     edited = ("Under the document, the US will support Vietnam in surveying reserves and "
               "training 200 geologists by 2027.")
@@ -172,14 +172,14 @@ def test_new_and_updated_alerts_arrive_once(fresh_farm: Farm, smtp: Mailbox,
     assert update["article"]["version"] == 2
     assert f"+{edited}" in update["diff"].splitlines()
     assert f"-{STORY['paragraphs'][1]}" in update["diff"].splitlines()
-    assert smtp.messages[-1]["Subject"].startswith("[newswatch] updated: ")
+    assert smtp.messages[-1]["Subject"].startswith("Edited (")
     # issue 13: the kinds and the changed sentences, in order, lead the alert
     assert "numbers" in update["edits"] and "cosmetic" not in update["edits"]
     assert update["changes"] == [{"op": "-", "text": STORY["paragraphs"][1]},
                                  {"op": "+", "text": edited}]
     part = next(p for p in smtp.messages[-1].walk() if p.get_content_type() == "text/plain")
     mail = " ".join(part.get_payload(decode=True).decode("utf-8").split())
-    assert mail.index("edits: ") < mail.index(f"- {STORY['paragraphs'][1]}") < \
+    assert mail.index("What changed") < mail.index(f"- {STORY['paragraphs'][1]}") < \
         mail.index(f"+ {edited}") < mail.index(url), mail
     assert len(set(receiver.keys)) == len(receiver.keys)
     assert len(set(smtp.keys())) == len(smtp.messages)
@@ -288,7 +288,7 @@ def test_digest_holds_then_sends_one_message(outbox: tuple[Path, int], smtp: Mai
     report = _deliver(db, config, env, now=now + timedelta(minutes=31))
     assert report.sent == stories and len(smtp.messages) == 1
     digest = smtp.messages[0]
-    assert digest["Subject"] == f"[newswatch] {stories} alerts"
+    assert digest["Subject"] == f"newswatch digest: {stories} new ({stories} stories)"
     assert digest["X-Newswatch-Key"].startswith("digest:")
     assert _deliver(db, config, env, now=now + timedelta(hours=2)).sent == 0
 
@@ -382,7 +382,7 @@ def test_cli(outbox: tuple[Path, int], smtp: Mailbox, receiver: Receiver, tmp_pa
 
     result = runner.invoke(main, [*base, "test", "mail"])
     assert result.exit_code == 0, result.output
-    assert smtp.messages[-1]["Subject"] == "[newswatch] newswatch test message"
+    assert smtp.messages[-1]["Subject"] == "Test: newswatch test message"
     result = runner.invoke(main, [*base, "test", "hook"])
     assert result.exit_code == 0 and receiver.bodies[-1]["kind"] == "test"
 
