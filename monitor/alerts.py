@@ -21,6 +21,7 @@ from monitor.config import CONFIG_DIR, ConfigError
 
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
 KINDS = ("new", "updated")
+HEALTH = "health"  # a source turned degraded/failing or recovered (monitor.health)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 # Secrets come only from the environment: a channel's `secret`, the password in a URL's
@@ -192,8 +193,9 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             if missing or not spec.get("channels"):
                 raise ValueError(f"rule {spec.get('name')!r}: unknown or no channels {missing}")
             kinds = tuple(spec.get("kinds", KINDS))
-            if set(kinds) - set(KINDS):
-                raise ValueError(f"rule {spec.get('name')!r}: kinds must be among {KINDS}")
+            if set(kinds) - {*KINDS, HEALTH}:
+                raise ValueError(f"rule {spec.get('name')!r}: kinds must be among "
+                                 f"{(*KINDS, HEALTH)}")
             rules.append(Rule(name=spec["name"], channels=tuple(spec["channels"]), kinds=kinds,
                               topic=spec.get("topic"), sources=tuple(spec.get("sources", [])),
                               min_score=spec.get("min_score")))

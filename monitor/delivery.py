@@ -182,6 +182,10 @@ def backoff(attempts: int) -> float:
 # -- payloads --------------------------------------------------------------------------------
 def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]:
     """The webhook JSON document of one alert (schema ``newswatch.alert/1``)."""
+    if alert["kind"] == "health":  # a source's health changed: no article
+        from monitor.health import payload as health_payload
+
+        return health_payload(alert, sent_at)
     db = store.db
     article = store._get("articles", "id", alert["article_id"]) or {}
     story = store._get("stories", "id", alert["story_id"]) or {}
@@ -219,6 +223,9 @@ def text_message(docs: list[dict[str, Any]]) -> tuple[str, str]:
     parts = []
     for doc in docs:
         article, story = doc["article"], doc["story"]
+        if doc["kind"] == "health":
+            parts.append(f"HEALTH: {doc['health']['message']}")
+            continue
         lines = [f"{'UPDATED' if doc['kind'] == 'updated' else 'NEW'}: {article['title']}",
                  article["url"] or "",
                  f"{article['source']} · {article['language']} · {article['published']} · "
@@ -235,7 +242,7 @@ def text_message(docs: list[dict[str, Any]]) -> tuple[str, str]:
         parts.append("\n".join(lines))
     if len(docs) == 1:
         doc = docs[0]
-        prefix = "updated: " if doc["kind"] == "updated" else ""
+        prefix = {"updated": "updated: ", "health": "health: "}.get(doc["kind"], "")
         title = f"[newswatch] {prefix}{doc['article']['title']}"
     else:
         title = f"[newswatch] {len(docs)} alerts"

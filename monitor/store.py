@@ -127,9 +127,26 @@ def _m4_outbox_fetches_daemon(db: sqlite_utils.Database) -> None:
     db["crawl_runs"].add_column("skipped", int)
 
 
+def _m5_source_health(db: sqlite_utils.Database) -> None:
+    # source health (monitor.health): each run's signals and verdict, each source's state
+    db["health_runs"].create({
+        "run_id": int, "source": str, "at": str, "status": str, "state": str,
+        "signals": str, "reasons": str,
+    }, pk="run_id")
+    db["health_runs"].create_index(["source", "run_id"])
+    db["source_health"].create({
+        "source": str, "state": str, "since": str, "reasons": str, "checks": str,
+        "updated": str, "last_run": int,
+    }, pk="source")
+    # health alerts go through the same outbox: no article, a source and a message
+    db["alerts"].add_column("source", str)
+    db["alerts"].add_column("message", str)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon]
+    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
+    _m5_source_health]
 
 
 @contextmanager
