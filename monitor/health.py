@@ -363,8 +363,10 @@ def after_run(db: Any, run_id: int, source: Any, signals: dict[str, Any], status
     at = at or datetime.now(UTC).isoformat(timespec="seconds")
     thresholds = thresholds or load_thresholds(source.name)
     window = int(thresholds.get("window", DEFAULTS["window"]))
+    # the baseline is the source's last `window` healthy runs: a broken spell is not
+    # learnt as the new normal (the operator repairs the profile instead)
     baseline = [json.loads(row[0]) for row in db.execute(
-        "select signals from health_runs where source = ? and run_id < ? "
+        "select signals from health_runs where source = ? and run_id < ? and state = 'ok' "
         "order by run_id desc limit ?", [source.name, run_id, window]).fetchall()][::-1]
     new_times = [row[0] for row in db.execute(
         "select started from crawl_runs where source = ? and id <= ? and "
