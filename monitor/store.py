@@ -141,6 +141,19 @@ def _m5_source_health(db: sqlite_utils.Database) -> None:
     # health alerts go through the same outbox: no article, a source and a message
     db["alerts"].add_column("source", str)
     db["alerts"].add_column("message", str)
+    # one row per source for Datasette: state, reasons and the last run's key signals
+    db.create_view("health", """
+        select h.source, h.state, h.since, h.reasons, h.updated, h.last_run,
+               json_extract(r.signals, '$.requests') as requests,
+               json_extract(r.signals, '$.pages') as pages,
+               json_extract(r.signals, '$.extracted') as extracted,
+               json_extract(r.signals, '$.body_miss') as body_miss,
+               json_extract(r.signals, '$.no_date') as no_date,
+               json_extract(r.signals, '$.unmatched') as unmatched,
+               json_extract(r.signals, '$.unreadable') as unreadable,
+               json_extract(r.signals, '$.fail') as failed_by_kind
+        from source_health h left join health_runs r on r.run_id = h.last_run
+        order by h.state != 'ok' desc, h.source""")
 
 
 # Append only: a released migration is never edited.

@@ -211,3 +211,42 @@ def test_checks_and_thresholds_are_data() -> None:
     state, after = health.judge(quiet, checks)
     assert state == "degraded" and after["extracted"] == checks["extracted"]
     assert json.dumps(after)  # stored as JSON
+
+
+def test_status_and_datasette_show_health(fresh_farm: Farm, tmp_path: Path) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from monitor.serve import build_datasette
+
+    from .conftest import REPO
+
+    farm, db, alerts = fresh_farm, tmp_path / "news.db", _alerts_file(tmp_path / "alerts.yaml")
+    _crawl(farm, db, "mofa_en", alerts)
+    farm.forbid("mofa_en")
+    _crawl(farm, db, "mofa_en", alerts)
+    done = subprocess.run([sys.executable, "-m", "monitor.cli", "status", "--db", str(db)],
+                          capture_output=True, text=True, timeout=60, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "source health" in done.stdout and "failing" in done.stdout
+    assert "HTTP 403" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "monitor.cli", "status", "--db", str(db),
+                           "--json"], capture_output=True, text=True, timeout=60, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    (row,) = json.loads(done.stdout)["health"]
+    assert row["state"] == "failing" and row["signals"]["fail"]["http_403"] >= 2
+
+    async def fetch() -> tuple[Any, Any, Any]:
+        ds = build_datasette(db)
+        view = await ds.client.get("/news/health.json?_shape=array")
+        canned = await ds.client.get("/news/source_health.json?_shape=array&all=0")
+        history = await ds.client.get("/news/health_history.json?_shape=array&source=mofa_en")
+        return view.json(), canned.json(), history.json()
+
+    view, canned, history = asyncio.run(fetch())
+    assert [(r["source"], r["state"]) for r in view] == [("mofa_en", "failing")]
+    assert canned[0]["source"] == "mofa_en" and "HTTP 403" in canned[0]["reasons"]
+    assert [r["state"] for r in history] == ["failing", "ok"]
