@@ -51,6 +51,7 @@ DEFAULTS: dict[str, float] = {
     "failure_margin": 0.2, "min_requests": 2, "extracted_ratio": 0.5,
     "baseline_extracted": 0.9, "text_drop": 0.4, "unmatched_min": 5, "unmatched_factor": 3,
     "silence_factor": 3, "min_silence": 6 * 3600, "min_gaps": 4,
+    "confirm_requests": 2, "confirm_discovery": 2,
 }
 # plain words for what a dominant failure kind usually means
 FAILURE_WORDS = {
@@ -331,23 +332,31 @@ CHECKS: dict[str, Callable[[Context], Verdict | None]] = {
 
 def judge(ctx: Context, previous: Mapping[str, dict[str, Any]] | None = None
           ) -> tuple[str, dict[str, dict[str, Any]]]:
-    """Run every check; a check without evidence keeps its previous verdict. Returns the
-    state (worst level) and the checks' verdicts ``{name: {"level", "reason", "since"}}``."""
+    """Run every check; a check without evidence keeps its previous verdict. A check with
+    a ``confirm_<name>`` threshold must find the problem on that many runs in a row before
+    it counts (a single transient timeout must not alert). Returns the state (worst
+    level) and the checks' verdicts ``{name: {"level", "raw", "streak", "reason",
+    "since"}}``: ``raw`` is this run's finding, ``level`` what counts."""
     previous = previous or {}
     checks: dict[str, dict[str, Any]] = {}
+    ctx.since = {n: v.get("since", "") for n, v in previous.items()
+                 if v.get("raw", v.get("level", OK)) != OK}
     for name, check in CHECKS.items():
-        ctx.since = {n: v.get("since", "") for n, v in previous.items()
-                     if v.get("level", OK) != OK}
         verdict = check(ctx)
         if verdict is None:
             if name in previous:
                 checks[name] = dict(previous[name])
             continue
-        since = ""
-        if verdict.level != OK:
-            before = previous.get(name) or {}
-            since = before.get("since") if before.get("level", OK) != OK else ctx.at
-        checks[name] = {"level": verdict.level, "reason": verdict.reason, "since": since or ""}
+        before = previous.get(name) or {}
+        was_bad = before.get("raw", before.get("level", OK)) != OK
+        if verdict.level == OK:
+            checks[name] = {"level": OK, "raw": OK, "streak": 0, "reason": "", "since": ""}
+            continue
+        streak = int(before.get("streak", 0)) + 1 if was_bad else 1
+        confirmed = streak >= int(ctx.thresholds.get(f"confirm_{name}", 1))
+        checks[name] = {"level": verdict.level if confirmed else OK, "raw": verdict.level,
+                        "streak": streak, "reason": verdict.reason,
+                        "since": (before.get("since") if was_bad else "") or ctx.at}
     state = max((v["level"] for v in checks.values()), key=LEVELS.__getitem__, default=OK)
     return state, checks
 

@@ -137,6 +137,8 @@ def test_a_site_answering_403_to_everything_alerts_once(
     assert "× HTTP 403" in alert["message"]
     assert "the site may be blocking newswatch" in alert["message"]
     assert "no feed, sitemap or listing page could be read" in alert["message"]
+    # the alert came with the second forbidden crawl, confirmed, not the first (a blip)
+    assert alert["key"].split(":")[4] == str(5)
     farm.forbid(site, on=False)
     _crawl(farm, db, site, alerts)
     assert _state(db, site)["state"] == "ok" and len(_health_alerts(db)) == 2
@@ -226,6 +228,7 @@ def test_status_and_datasette_show_health(fresh_farm: Farm, tmp_path: Path) -> N
     farm, db, alerts = fresh_farm, tmp_path / "news.db", _alerts_file(tmp_path / "alerts.yaml")
     _crawl(farm, db, "mofa_en", alerts)
     farm.forbid("mofa_en")
+    _crawl(farm, db, "mofa_en", alerts)  # one bad run: not yet confirmed (a blip?)
     _crawl(farm, db, "mofa_en", alerts)
     done = subprocess.run([sys.executable, "-m", "monitor.cli", "status", "--db", str(db)],
                           capture_output=True, text=True, timeout=60, cwd=REPO,
@@ -249,4 +252,4 @@ def test_status_and_datasette_show_health(fresh_farm: Farm, tmp_path: Path) -> N
     view, canned, history = asyncio.run(fetch())
     assert [(r["source"], r["state"]) for r in view] == [("mofa_en", "failing")]
     assert canned[0]["source"] == "mofa_en" and "HTTP 403" in canned[0]["reasons"]
-    assert [r["state"] for r in history] == ["failing", "ok"]
+    assert [r["state"] for r in history] == ["failing", "ok", "ok"]
