@@ -290,3 +290,21 @@ def test_exception_inside_each_parse_step_is_recorded_and_run_not_clean(
     line = (f"{site.base}{path}: {step} parse failed: RuntimeError: injected fault in the "
             f"{step} step")
     assert line in run["error_detail"].splitlines()
+
+
+def test_gzip_feeds_by_magic_and_the_unpack_cap(tmp_path: Path) -> None:
+    with pytest.raises(discovery.UnreadableGzip, match="larger than 1000 bytes"):
+        discovery.maybe_gunzip(gzip.compress(b"<rss>" + b" " * 100_000), max_size=1000)
+    assert discovery.maybe_gunzip(b"<rss/>") == b"<rss/>"  # not gzip: as it came
+    with serving() as site:
+        site.add("/rss.gz", gzip.compress(RSS2.replace("{{BASE}}", site.base).encode()),
+                 content_type="application/octet-stream")
+        site.add("/broken.rss", b"\x1f\x8b\x08\x00\x00\x00", content_type="application/rss+xml")
+        _articles(site, "/news/first-story-here-1001.html", "/news/second-story-here-1002.html")
+        run, urls = _run(tmp_path, source_config(tmp_path / "s.yaml", site,
+                                                 feeds=["/rss.gz", "/broken.rss"]))
+    assert urls == {site.base + "/news/first-story-here-1001.html",
+                    site.base + "/news/second-story-here-1002.html"}
+    assert f"{site.base}/broken.rss: unreadable feed: gzip magic bytes but unreadable" in \
+        run["error_detail"]
+    assert run["status"] == "finished"  # unreadable is an error line, not a raised step

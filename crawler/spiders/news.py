@@ -138,7 +138,11 @@ class NewsSpider(scrapy.Spider):
         """Article links from a feed: RSS 0.9x/1.0 (RDF)/2.0, Atom or JSON Feed. An
         entry's URL is its link, else an absolute http(s) id (``rdf:about``), else an
         alternate link (``monitor.discovery.entry_url``)."""
-        body = discovery.maybe_gunzip(response.body, self._max_size())
+        try:
+            body = discovery.maybe_gunzip(response.body, self._max_size())
+        except discovery.UnreadableGzip as exc:
+            self._unreadable(response.url, f"unreadable feed: {exc}")
+            return
         if _declares_entities(body):
             self._unreadable(response.url, "feed refused: it declares XML entities")
             return
