@@ -250,9 +250,7 @@ class StorePipeline:
             self.health = health.after_run(self.store.db, self.run_id,
                                            self.crawler.spider.source, signals, status,
                                            self.alerts)
-        except sqlite3.Error:
-            raise
-        except Exception:  # noqa: BLE001 - health is an observer of the crawl
+        except Exception:  # noqa: BLE001 - health is an observer of the crawl (even a full disk)
             log.exception("source health of run %s not recorded", self.run_id)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
