@@ -92,6 +92,17 @@ def looks_like_article(url: str, rules: DiscoveryRules | None = None) -> bool:
     return any(pattern.search(path) for pattern in rules.article_like)
 
 
+def join(base: str, link: str) -> str | None:
+    """``link`` made absolute against ``base``, whatever its scheme; None only when it
+    does not parse (``http://[::1``)."""
+    try:
+        absolute = urljoin(base, link.strip())
+        urlsplit(absolute)
+    except ValueError:
+        return None
+    return absolute
+
+
 def safe_join(base: str, link: str) -> str | None:
     """``link`` made absolute against ``base``; None when it does not parse (``http://[::1``)
     or is not http(s)."""

@@ -10,11 +10,11 @@ from bench.health_soak import soak
 
 
 def test_daemon_alerts_once_on_a_redesign_and_once_on_recovery(tmp_path: Path) -> None:
-    report = soak(minutes=0.5, workdir=tmp_path, interval=6, publish_every=5,
+    report = soak(minutes=1, workdir=tmp_path, interval=6, publish_every=5,
                   progress=lambda line: None)
     print("\n".join(report.lines()))
     assert report.failures == []
-    assert report.runs >= 3 and report.false_alerts == []
+    assert report.runs >= 1 and report.false_alerts == []
     assert report.alert_after is not None and report.alert_after <= 2
     assert report.recovery_after is not None and report.recovery_after <= 2
     assert report.health_alerts == 2

@@ -197,14 +197,16 @@ class NewsSpider(scrapy.Spider):
                                   f"followed the first {len(followed)} (at most "
                                   f"{MAX_CHILD_SITEMAPS} per crawl)")
             self.child_sitemaps += len(followed)
-            for loc in followed:
-                child = discovery.safe_join(response.url, loc)
+            for loc in followed:  # any scheme: the SSRF guard refuses, with a reason
+                child = discovery.join(response.url, loc)
                 if child:
                     yield scrapy.Request(child, self.parse_sitemap,
                                          errback=self.on_error, meta={"kind": "sitemap"})
+                else:
+                    self._malformed(response.url, loc)
             return
         for entry in entries:
-            url = discovery.safe_join(response.url, entry.url or "")
+            url = discovery.join(response.url, entry.url or "")
             if url:
                 yield from self._article_request(url, "sitemap", entry)
             else:
@@ -220,14 +222,14 @@ class NewsSpider(scrapy.Spider):
         if page == 1:
             yield from self._autodiscovered(response)
         for href in response.css("a::attr(href)").getall():
-            url = discovery.safe_join(response.url, href)
+            url = discovery.join(response.url, href)
             if url:
                 yield from self._article_request(url, "listing")
-            elif not href.strip().lower().startswith(("javascript:", "mailto:", "tel:", "#")):
+            else:
                 self._malformed(response.url, href)
         following = response.css("a[rel~=next]::attr(href)").get()
         if following and page < self.source.max_listing_pages:
-            url = discovery.safe_join(response.url, following)
+            url = discovery.join(response.url, following)
             if url:
                 yield scrapy.Request(url, self.parse_listing, errback=self.on_error,
                                      meta={"kind": "listing", "page": page + 1})
