@@ -434,7 +434,8 @@ def retry_failed(store: Store, ids: Iterable[int] | None = None,
 def list_alerts(store: Store, status: str | None = None,
                 limit: int | None = None) -> list[dict[str, Any]]:
     """Alert rows with their article's title and URL, newest first."""
-    sql = ("select al.*, a.title as title, a.url as url from alerts al "
+    # a health alert has no article: its message stands as the title
+    sql = ("select al.*, coalesce(a.title, al.message) as title, a.url as url from alerts al "
            "left join articles a on a.id = al.article_id")
     params: list[Any] = []
     if status:

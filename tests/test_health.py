@@ -17,7 +17,7 @@ from monitor import health
 from monitor.alerts import load_alert_config
 from monitor.config import DEMO_CONFIG
 from monitor.crawl import crawl
-from monitor.delivery import deliver_pending
+from monitor.delivery import deliver_pending, list_alerts
 from monitor.farm import Farm
 from monitor.store import Store
 
@@ -115,6 +115,12 @@ def test_redesign_alerts_once_naming_the_rule_then_once_on_recovery(
     assert _state(db, site)["state"] == "ok"
     first, recovered = _health_alerts(db)
     assert recovered["message"] == f"{site} recovered: every health check passes again"
+    store = Store(db)
+    try:  # `newswatch alerts list` shows a health alert's message as its title
+        titles = [row["title"] for row in list_alerts(store)]
+    finally:
+        store.close()
+    assert titles[1].startswith(f"{site} is degraded: body selector")
     _deliver(db, alerts, receiver)
     assert [b["kind"] for b in receiver.bodies] == ["health", "health"]
     assert receiver.bodies[0]["health"]["state"] == "degraded"
