@@ -39,7 +39,8 @@ HEALTH_KIND = "health"
 FAILURE_KINDS = ("dns", "refused", "timeout", "http_403", "http_429", "http_5xx",
                  "http_4xx", "other")
 # the counters a run's signals are made of (stats "newswatch/<key>")
-SIGNAL_KEYS = ("requests", "found", "pages", "extracted", "no_date", "text_chars",
+SIGNAL_KEYS = ("requests", "found", "pages", "rule_pages", "extracted", "no_date",
+               "text_chars",
                "body_miss", "date_rule_miss", "unmatched", "unreadable", "parse_failures",
                "discovery_ok", "discovery_failed", "stale", "malformed_links",
                "feeds_autodiscovered")
@@ -207,16 +208,17 @@ def check_discovery(ctx: Context) -> Verdict | None:
 def _rule_check(ctx: Context, name: str, rule: str | None, miss_key: str,
                 label: str) -> Verdict | None:
     s = ctx.signals
-    if not rule or s["pages"] < ctx.t("min_pages"):
+    checked = s.get("rule_pages", s["pages"])  # pages whose rules were checked
+    if not rule or checked < ctx.t("min_pages"):
         return None
     missed = s[miss_key]
-    if missed / s["pages"] < ctx.t("rule_miss_ratio"):
+    if missed / checked < ctx.t("rule_miss_ratio"):
         return Verdict(OK)
-    usual = _ratio(ctx.baseline, miss_key, "pages")
+    usual = _ratio(ctx.baseline, miss_key, "rule_pages")
     if usual is not None and usual > ctx.t("baseline_miss_ratio"):
         return Verdict(OK)  # this rule often misses on this site: its normal
-    return Verdict(DEGRADED, f"{label} `{rule}` matched 0 of {s['pages']} pages "
-                             f"({missed} missed) since {ctx.when(name)}; the site may have "
+    return Verdict(DEGRADED, f"{label} `{rule}` matched {checked - missed} of {checked} "
+                             f"pages ({missed} missed) since {ctx.when(name)}; the site may have "
                              "changed its layout")
 
 
