@@ -55,8 +55,20 @@ class ExtractPipeline:
         if article is None:
             self.crawler.spider.record_error(item["url"], "no article text on the page")
             raise DropItem(f"no article text: {item['url']}")
+        _health_signals(self.crawler.stats, article, item.pop("hints", None))
         item["article"] = article
         return item
+
+
+def _health_signals(stats: Any, article: dict[str, Any], hints: dict[str, Any] | None) -> None:
+    """Count an extracted article for source health (``monitor.health``): extracted,
+    without a date, text length; a sitemap's or feed's date hint fills a missing date."""
+    stats.inc_value("newswatch/extracted")
+    stats.inc_value("newswatch/text_chars", len(article.get("text") or ""))
+    if not article.get("published"):
+        stats.inc_value("newswatch/no_date")
+        if hints and hints.get("published"):
+            article["published"] = hints["published"]
 
 
 class DatabaseFull(Exception):
@@ -94,6 +106,7 @@ class StorePipeline:
         self.alerts = alerts or AlertConfig()
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
         self.store: Store | None = None  # created, used and closed on the writer thread
+        self.health: dict[str, Any] | None = None  # the source's health after this run
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
         self.writes: list[Future[list[str]]] = []
@@ -212,6 +225,7 @@ class StorePipeline:
         assert self.store is not None and self.run_id is not None
         try:
             self.store.finish_run(self.run_id, status, counts, errors)
+            self._judge_health(status, counts)
         except sqlite3.Error as exc:  # a full disk may refuse even this: the runner retries
             if not is_full(exc):
                 raise
@@ -220,6 +234,24 @@ class StorePipeline:
         finally:
             self.store.close()
             self.store = None
+
+    def _judge_health(self, status: str, counts: dict[str, int]) -> None:
+        """Record the run's health signals and judge the source (``monitor.health``); a
+        failure here is logged, never the crawl's failure."""
+        from monitor import health
+
+        assert self.store is not None and self.run_id is not None
+        try:
+            stats = self.crawler.stats
+            signals = health.collect(lambda key: stats.get_value(f"newswatch/{key}"), counts)
+            # robots.txt is the middleware's, not the source's: its answer is never an error
+            signals["requests"] = max(0, signals["requests"] - int(
+                stats.get_value("robotstxt/request_count", 0)))
+            self.health = health.after_run(self.store.db, self.run_id,
+                                           self.crawler.spider.source, signals, status,
+                                           self.alerts)
+        except Exception:  # noqa: BLE001 - health is an observer of the crawl (even a full disk)
+            log.exception("source health of run %s not recorded", self.run_id)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         stats = self.crawler.stats
@@ -234,6 +266,9 @@ class StorePipeline:
         counts["requests"] = stats.get_value("downloader/request_count", 0)
         status = ("failed" if failed else
                   "finished" if reason == "finished" else f"stopped: {reason}")
+        parse_failures = stats.get_value("newswatch/parse_failures", 0)
+        if status == "finished" and parse_failures:  # a discovery step raised: not clean
+            status = f"partial: {parse_failures} parse step(s) failed"
         self.writer.submit(self._finish, status, counts,
                            stats.get_value("newswatch/error_detail")).result()
         self.writer.shutdown(wait=True)

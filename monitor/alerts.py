@@ -27,6 +27,7 @@ EVENT_KINDS = ("new", "updated", "removed")  # what a rule may name
 # alerts on every edit but a cosmetic one.
 EDIT_KINDS = ("headline", "lead", "numbers", "quote", "paragraph_added", "paragraph_removed",
               "paragraph_edited", "correction", "byline", "date", "cosmetic")
+HEALTH = "health"  # a source turned degraded/failing or recovered (monitor.health)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 # Secrets come only from the environment: a channel's `secret`, the password in a URL's
@@ -213,9 +214,9 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             if missing or not spec.get("channels"):
                 raise ValueError(f"rule {spec.get('name')!r}: unknown or no channels {missing}")
             kinds = tuple(spec.get("kinds", KINDS))
-            if set(kinds) - set(EVENT_KINDS):
+            if set(kinds) - {*EVENT_KINDS, HEALTH}:
                 raise ValueError(f"rule {spec.get('name')!r}: kinds must be among "
-                                 f"{EVENT_KINDS}")
+                                 f"{(*EVENT_KINDS, HEALTH)}")
             edits = tuple(spec.get("edits", ()))
             if set(edits) - set(EDIT_KINDS):
                 raise ValueError(f"rule {spec.get('name')!r}: edits must be among "

@@ -422,6 +422,7 @@ def status(db: Path, as_json: bool) -> None:
     if not db.exists():
         _fail(f"{db}: no such database", 2)
     report = daemon_status(db)
+    report["health"] = _health_rows(db)
     if as_json:
         out.print(json.dumps(report, default=str), highlight=False, soft_wrap=True)
         return
@@ -453,6 +454,86 @@ def status(db: Path, as_json: bool) -> None:
     alerts = report["alerts"]
     out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))
                             or "none"))
+    _print_health(report["health"])
+
+
+def _health_rows(db: Path) -> list[dict[str, Any]]:
+    """Each source's health (``monitor.health.report``)."""
+    from monitor.health import report as health_report
+    from monitor.store import Store
+
+    store = Store(db)
+    try:
+        return health_report(store.db)
+    finally:
+        store.close()
+
+
+def _print_health(rows: list[dict[str, Any]]) -> None:
+    """The health table of ``newswatch status``: state, since, key signals, reasons."""
+    from rich.markup import escape
+
+    if not rows:
+        return
+    colour = {"ok": "green", "degraded": "yellow", "failing": "red"}
+    table = Table(title="source health")
+    for column in ("source", "state", "since", "pages", "extracted", "failed", "unmatched",
+                   "why"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        signals = row["signals"]
+        table.add_row(row["source"], f"[{colour.get(row['state'], 'white')}]{row['state']}[/]",
+                      (row["since"] or "")[:16], str(signals.get("pages", 0)),
+                      str(signals.get("extracted", 0)),
+                      str(sum((signals.get("fail") or {}).values())),
+                      str(signals.get("unmatched", 0)),
+                      escape("; ".join(row["reasons"]) or "-"))
+    out.print(table)
+
+
+
+@main.command()
+@click.argument("source")
+@click.argument("url", required=False)
+@click.option("--config", "config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="Sources file (${VAR} placeholders from the environment).")
+@click.option("--listing", default=None,
+              help="A listing page URL or saved file (default: the source's first listing).")
+def doctor(source: str, url: str | None, config: Path, listing: str | None) -> None:
+    """What each rule of SOURCE and its profile matches on one listing page and one
+    article (URL, a saved file, or the first article the listing links to). Exit 1 when
+    a rule matched nothing, 2 for a config error or a page that cannot be fetched."""
+    from rich.markup import escape
+
+    from monitor.config import load_settings
+    from monitor.doctor import DoctorError, diagnose
+
+    try:
+        found = load_settings(config).source(source)
+        report = diagnose(found, url, listing)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except DoctorError as exc:
+        _fail(str(exc), 2)
+    broken = 0
+    for part in ("listing", "article"):
+        if report[part] is None:
+            continue
+        table = Table(title=f"{part}: {report[part]['url']}", show_lines=False)
+        for column in ("rule", "value", "matched"):
+            table.add_column(column, overflow="fold")
+        for finding in report[part]["findings"]:
+            mark = "[green]✓[/]" if finding.ok else "[red]✗[/]"
+            broken += not finding.ok
+            table.add_row(f"{mark} {escape(finding.rule)}", escape(finding.value),
+                          escape(finding.matched))
+        out.print(table)
+    if report["article"] is None:
+        console.print("no article to check: give a URL (the listing linked to none)",
+                      highlight=False)
+        broken += 1
+    if broken:
+        sys.exit(1)
 
 
 @main.command()

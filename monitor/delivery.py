@@ -185,6 +185,10 @@ def backoff(attempts: int) -> float:
 # -- payloads --------------------------------------------------------------------------------
 def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]:
     """The webhook JSON document of one alert (schema ``newswatch.alert/1``)."""
+    if alert["kind"] == "health":  # a source's health changed: no article
+        from monitor.health import payload as health_payload
+
+        return health_payload(alert, sent_at)
     db = store.db
     article = store._get("articles", "id", alert["article_id"]) or {}
     story = store._get("stories", "id", alert["story_id"]) or {}
@@ -486,7 +490,8 @@ def retry_failed(store: Store, ids: Iterable[int] | None = None,
 def list_alerts(store: Store, status: str | None = None,
                 limit: int | None = None) -> list[dict[str, Any]]:
     """Alert rows with their article's title and URL, newest first."""
-    sql = ("select al.*, a.title as title, a.url as url from alerts al "
+    # a health alert has no article: its message stands as the title
+    sql = ("select al.*, coalesce(a.title, al.message) as title, a.url as url from alerts al "
            "left join articles a on a.id = al.article_id")
     params: list[Any] = []
     if status:

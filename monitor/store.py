@@ -156,10 +156,39 @@ def _m6_edit_kinds_removals(db: sqlite_utils.Database) -> None:
     add("articles", "gone_checks", int)  # consecutive re-checks that found it gone
 
 
+def _m7_source_health(db: sqlite_utils.Database) -> None:
+    # source health (monitor.health): each run's signals and verdict, each source's state
+    db["health_runs"].create({
+        "run_id": int, "source": str, "at": str, "status": str, "state": str,
+        "signals": str, "reasons": str,
+    }, pk="run_id")
+    db["health_runs"].create_index(["source", "run_id"])
+    db["source_health"].create({
+        "source": str, "state": str, "since": str, "reasons": str, "checks": str,
+        "updated": str, "last_run": int,
+    }, pk="source")
+    # health alerts go through the same outbox: no article, a source and a message
+    db["alerts"].add_column("source", str)
+    db["alerts"].add_column("message", str)
+    # one row per source for Datasette: state, reasons and the last run's key signals
+    db.create_view("health", """
+        select h.source, h.state, h.since, h.reasons, h.updated, h.last_run,
+               json_extract(r.signals, '$.requests') as requests,
+               json_extract(r.signals, '$.pages') as pages,
+               json_extract(r.signals, '$.extracted') as extracted,
+               json_extract(r.signals, '$.body_miss') as body_miss,
+               json_extract(r.signals, '$.no_date') as no_date,
+               json_extract(r.signals, '$.unmatched') as unmatched,
+               json_extract(r.signals, '$.unreadable') as unreadable,
+               json_extract(r.signals, '$.fail') as failed_by_kind
+        from source_health h left join health_runs r on r.run_id = h.last_run
+        order by h.state != 'ok' desc, h.source""")
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
-    _m5_folded_search, _m6_edit_kinds_removals]
+    _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health]
 
 
 @contextmanager

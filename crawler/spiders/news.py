@@ -9,23 +9,25 @@ and a listing page is fetched once.
 
 from __future__ import annotations
 
+import functools
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import feedparser
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from crawler.middlewares import FetchLog, NotModified, RedirectLoop
 from crawler.removals import Gone
 from crawler.ssrf import Refused
+from monitor import discovery
 from monitor.config import Source, load_settings
+from monitor.health import failure_kind
 from monitor.urls import canonicalize
 
 MAX_CHILD_SITEMAPS = 200  # a sitemap index may not fan out further than this
@@ -46,6 +48,33 @@ def _declares_entities(body: bytes) -> bool:
     return b"<!ENTITY" in body[:65536].upper()
 
 
+MAX_UNMATCHED_EXAMPLES = 5  # article-like links that failed the pattern, kept per run
+RULE_CHECK_ALL, RULE_CHECK_EVERY = 50, 10  # article pages whose profile rules are checked
+
+
+def _recorded(step: str) -> Callable[..., Any]:
+    """Wrap a discovery parse step (a generator of requests): any exception it raises is
+    a recorded error of the crawl run (URL and reason), counted in
+    ``newswatch/parse_failures`` so that the run does not end a clean ``finished``.
+    Requests yielded before the exception are kept."""
+
+    def wrap(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        @functools.wraps(method)
+        def guarded(self: NewsSpider, response: Response) -> Iterator[Any]:
+            try:
+                yield from method(self, response)
+            except Exception as exc:  # noqa: BLE001 - recorded, never lost
+                self.crawler.stats.inc_value("newswatch/parse_failures")
+                self.crawler.stats.inc_value("newswatch/discovery_failed")
+                self.record_error(response.url, f"{step} parse failed: "
+                                  f"{type(exc).__name__}: {exc}")
+            else:
+                self.crawler.stats.inc_value("newswatch/discovery_ok")
+        return guarded
+
+    return wrap
+
+
 class NewsSpider(scrapy.Spider):
     """Crawl one configured source."""
 
@@ -61,6 +90,11 @@ class NewsSpider(scrapy.Spider):
         self.source: Source | None = source if isinstance(source, Source) else None
         self.seen_articles: set[str] = set()
         self.child_sitemaps = 0
+        self.rules = discovery.load_rules()
+        self.unmatched_seen: set[str] = set()
+        self.autodiscovered: set[str] = set()
+        self.stale_after_hours = 0.0  # 0: never skip by hinted date (NEWSWATCH_STALE_AFTER)
+        self._stale: str | None = None
         # body bytes received per request in flight: Scrapy cancels a body that grows past
         # DOWNLOAD_MAXSIZE (no Content-Length to refuse it by) with an empty
         # DownloadCancelledError; this count lets on_error say why
@@ -101,45 +135,59 @@ class NewsSpider(scrapy.Spider):
                                  meta={"kind": "listing", "page": 1})
 
     # -- discovery -------------------------------------------------------------------------
+    @_recorded("feed")
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        """Article links from an RSS or Atom feed."""
-        if _declares_entities(response.body):
-            self.record_error(response.url, "feed refused: it declares XML entities")
+        """Article links from a feed: RSS 0.9x/1.0 (RDF)/2.0, Atom or JSON Feed. An
+        entry's URL is its link, else an absolute http(s) id (``rdf:about``), else an
+        alternate link (``monitor.discovery.entry_url``)."""
+        try:
+            body = discovery.maybe_gunzip(response.body, self._max_size())
+        except discovery.UnreadableGzip as exc:
+            self._unreadable(response.url, f"unreadable feed: {exc}")
             return
-        parsed = feedparser.parse(response.body, response_headers={
-            "content-location": response.url})
-        if parsed.bozo and not parsed.entries:
-            self.record_error(response.url, f"unreadable feed: {parsed.get('bozo_exception')}")
+        if _declares_entities(body):
+            self._unreadable(response.url, "feed refused: it declares XML entities")
+            return
+        feed = discovery.parse_feed(body, response.url)
+        if feed.error:
+            self._unreadable(response.url, feed.error)
             return
         linkless = 0
-        for entry in parsed.entries:
-            link = entry.get("link")
-            if link:
-                yield from self._article_request(response.urljoin(link), "feed")
+        for entry in feed.entries:
+            if entry.url:
+                yield from self._article_request(entry.url, "feed", entry)
             else:
                 linkless += 1
         if linkless:
             self.record_error(response.url, f"{linkless} feed entries without a link skipped")
 
+    @_recorded("sitemap")
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        """Article links from a sitemap; child sitemaps from an index (bounded)."""
-        body = response.body
-        if response.url.endswith(".gz") or body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        """Article links from a sitemap; child sitemaps from an index (bounded). Gzip is
+        recognised by its magic bytes, never by the file name (a ``.xml.gz`` served with
+        ``Content-Encoding: gzip`` arrives already unpacked). Google News tags are read
+        as hints (``monitor.discovery.parse_sitemap``)."""
+        entries: list[discovery.Entry] = []
         if response.url.endswith("/robots.txt"):
             locs = list(sitemap_urls_from_robots(response.text, base_url=response.url))
             kind = "sitemapindex"
-        elif _declares_entities(body):
-            self.record_error(response.url, "sitemap refused: it declares XML entities")
-            return
         else:
             try:
-                sitemap = Sitemap(body)
-            except Exception as exc:  # lxml raises several types on broken XML
-                self.record_error(response.url, f"unreadable sitemap: {exc}")
+                body = discovery.maybe_gunzip(response.body, self._max_size())
+            except discovery.UnreadableGzip as exc:
+                self._unreadable(response.url, f"unreadable sitemap: {exc}")
                 return
-            kind = sitemap.type
-            locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
+            if _declares_entities(body):
+                self._unreadable(response.url, "sitemap refused: it declares XML entities")
+                return
+            try:
+                sitemap = discovery.parse_sitemap(body)
+            except ValueError as exc:
+                self._unreadable(response.url, f"unreadable sitemap: {exc}")
+                return
+            kind = sitemap.kind
+            entries = sitemap.entries
+            locs = [entry.url for entry in entries if entry.url]
         if kind == "sitemapindex":
             # an index often lists its children without <lastmod>: its body does not change
             # when a child does, so it is always fetched in full and its children
@@ -151,33 +199,118 @@ class NewsSpider(scrapy.Spider):
                                   f"followed the first {len(followed)} (at most "
                                   f"{MAX_CHILD_SITEMAPS} per crawl)")
             self.child_sitemaps += len(followed)
-            for loc in followed:
-                yield scrapy.Request(response.urljoin(loc), self.parse_sitemap,
-                                     errback=self.on_error, meta={"kind": "sitemap"})
+            for loc in followed:  # any scheme: the SSRF guard refuses, with a reason
+                child = discovery.join(response.url, loc)
+                if child:
+                    yield scrapy.Request(child, self.parse_sitemap,
+                                         errback=self.on_error, meta={"kind": "sitemap"})
+                else:
+                    self._malformed(response.url, loc)
             return
-        for loc in locs:
-            yield from self._article_request(response.urljoin(loc), "sitemap")
+        for entry in entries:
+            url = discovery.join(response.url, entry.url or "")
+            if url:
+                yield from self._article_request(url, "sitemap", entry)
+            else:
+                self._malformed(response.url, entry.url)
 
+    @_recorded("listing")
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        """Article links from a listing page, then its next page (bounded)."""
+        """Article links from a listing page, then its next page (bounded). The first
+        page's announced feeds (``<link rel=alternate type=application/rss+xml|...>``) not
+        in the config are fetched too (feed autodiscovery)."""
         assert self.source is not None
-        for href in response.css("a::attr(href)").getall():
-            yield from self._article_request(response.urljoin(href), "listing")
         page = response.meta.get("page", 1)
+        if page == 1:
+            yield from self._autodiscovered(response)
+        for href in response.css("a::attr(href)").getall():
+            url = discovery.join(response.url, href)
+            if url:
+                yield from self._article_request(url, "listing")
+            else:
+                self._malformed(response.url, href)
         following = response.css("a[rel~=next]::attr(href)").get()
         if following and page < self.source.max_listing_pages:
-            yield scrapy.Request(response.urljoin(following), self.parse_listing,
-                                 errback=self.on_error, meta={"kind": "listing", "page": page + 1})
+            url = discovery.join(response.url, following)
+            if url:
+                yield scrapy.Request(url, self.parse_listing, errback=self.on_error,
+                                     meta={"kind": "listing", "page": page + 1})
 
-    def _article_request(self, url: str, via: str) -> Iterator[scrapy.Request]:
+    def _autodiscovered(self, response: Response) -> Iterator[scrapy.Request]:
         assert self.source is not None
-        canonical = canonicalize(url)
-        if not self.source.is_article_url(canonical) or canonical in self.seen_articles:
+        triples = [(link.attrib.get("rel"), link.attrib.get("type"), link.attrib.get("href"))
+                   for link in response.css("link[rel][href]")]
+        for url in discovery.autodiscover(triples, response.url):
+            try:
+                host = discovery.urlsplit(url).hostname or ""
+            except ValueError:
+                continue
+            known = {canonicalize(feed) for feed in self.source.feeds}
+            if (not self.source.owns_host(host) or canonicalize(url) in known
+                    or url in self.autodiscovered):
+                continue
+            self.autodiscovered.add(url)
+            self.crawler.stats.inc_value("newswatch/feeds_autodiscovered")
+            yield scrapy.Request(url, self.parse_feed, errback=self.on_error,
+                                 meta={"kind": "feed", "autodiscovered": True})
+
+    def _malformed(self, page: str, link: str | None) -> None:
+        self.crawler.stats.inc_value("newswatch/malformed_links")
+        self.record_error(page, f"malformed link skipped: {str(link)[:200]!r}")
+
+    def _unreadable(self, url: str, reason: str) -> None:
+        """A feed or sitemap that could not be read: an error, and a health signal."""
+        self.crawler.stats.inc_value("newswatch/unreadable")
+        self.record_error(url, reason)
+
+    def _max_size(self) -> int:
+        return self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+
+    def _stale_cutoff(self) -> str | None:
+        """Hinted publication dates before this (UTC ISO) are stale: not fetched."""
+        assert self.source is not None
+        setting = self.crawler.settings.get("NEWSWATCH_STALE_AFTER")
+        if self._stale is None:
+            hours = float(setting) if setting not in (None, "") else self.stale_after_hours
+            self._stale = ((datetime.now(UTC) - timedelta(hours=hours)).isoformat(
+                timespec="seconds") if hours > 0 else "")
+        return self._stale or None
+
+    def _article_request(self, url: str, via: str,
+                         hints: discovery.Entry | None = None) -> Iterator[scrapy.Request]:
+        """A request for an article link: tracking parameters dropped, canonicalised,
+        tested against the source's pattern (an article-like link that fails it is
+        counted ``unmatched``, with a few examples kept), fetched once per crawl; a link
+        whose hinted publication date is stale is skipped."""
+        assert self.source is not None
+        canonical = canonicalize(discovery.drop_tracking(url, self.rules))
+        if canonical in self.seen_articles:
+            return
+        if not self.source.is_article_url(canonical):
+            try:
+                host = discovery.urlsplit(canonical).hostname or ""
+            except ValueError:
+                return
+            if (self.source.owns_host(host) and canonical not in self.unmatched_seen
+                    and discovery.looks_like_article(canonical, self.rules)):
+                self.unmatched_seen.add(canonical)
+                stats = self.crawler.stats
+                stats.inc_value("newswatch/unmatched")
+                examples = stats.get_value("newswatch/unmatched_examples") or []
+                if len(examples) < MAX_UNMATCHED_EXAMPLES:
+                    stats.set_value("newswatch/unmatched_examples", [*examples, canonical])
             return
         self.seen_articles.add(canonical)
+        cutoff = self._stale_cutoff()
+        if hints is not None and hints.published and cutoff and hints.published < cutoff:
+            self.crawler.stats.inc_value("newswatch/stale")
+            return
         self.crawler.stats.inc_value("newswatch/found")
-        yield scrapy.Request(canonical, self.parse_article, errback=self.on_error,
-                             meta={"kind": "article", "via": via})
+        meta: dict[str, Any] = {"kind": "article", "via": via}
+        if hints is not None and (hints.published or hints.title or hints.language):
+            meta["hints"] = {"published": hints.published, "title": hints.title,
+                             "language": hints.language}
+        yield scrapy.Request(canonical, self.parse_article, errback=self.on_error, meta=meta)
 
     # -- articles --------------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
@@ -192,6 +325,7 @@ class NewsSpider(scrapy.Spider):
         if binary:
             self.record_error(response.url, f"{binary} bytes served as {content_type or '?'}")
             return
+        self._profile_signals(response)
         yield {
             "source": self.source.name,
             "url": response.url,
@@ -204,7 +338,33 @@ class NewsSpider(scrapy.Spider):
             "last_modified": (response.headers.get("Last-Modified") or b"").decode("latin-1")
             or None,
             "via": response.meta.get("via"),
+            "hints": response.meta.get("hints"),
         }
+
+    def _profile_signals(self, response: Response) -> None:
+        """Health signals of an article page: whether the profile's body and date rules
+        matched (``newswatch/pages``; of ``newswatch/rule_pages`` checked,
+        ``newswatch/body_miss`` and ``newswatch/date_rule_miss``)."""
+        assert self.source is not None
+        stats = self.crawler.stats
+        stats.inc_value("newswatch/pages")
+        pages = stats.get_value("newswatch/pages", 0)
+        # parsing costs the reactor ~0.5 ms a page: every page of an incremental crawl, a
+        # sample of a backfill (the first RULE_CHECK_ALL, then one in RULE_CHECK_EVERY)
+        if pages > RULE_CHECK_ALL and pages % RULE_CHECK_EVERY:
+            return
+        stats.inc_value("newswatch/rule_pages")
+        profile = self.source.profile
+        for rule, key in ((profile.body, "body_miss"),
+                          (profile.date.xpath if profile.date else None, "date_rule_miss")):
+            if not rule:
+                continue
+            try:
+                matched = bool(response.xpath(rule))
+            except Exception:  # noqa: BLE001 - a page lxml cannot read matches nothing
+                matched = False
+            if not matched:
+                stats.inc_value(f"newswatch/{key}")
 
     def on_error(self, failure: Any) -> None:
         """Count and log a failed request (HTTP error, timeout, refused connection).
@@ -214,7 +374,10 @@ class NewsSpider(scrapy.Spider):
         """
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        kind = request.meta.get("kind") if request is not None else None
         if failure.check(NotModified):  # a 304: counted by ConditionalGetMiddleware
+            if kind in ("feed", "sitemap", "listing"):
+                self.crawler.stats.inc_value("newswatch/discovery_ok")
             return
         if failure.check(Gone):  # a known article its site removed: crawler.removals
             return
@@ -234,6 +397,9 @@ class NewsSpider(scrapy.Spider):
             reason = f"DownloadCancelledError: {self._cancelled(request)}"
         else:
             reason = f"{failure.type.__name__}: {message or _PLAIN.get(failure.type.__name__, '?')}"
+        self.crawler.stats.inc_value(f"newswatch/fail/{failure_kind(failure)}")
+        if kind in ("feed", "sitemap", "listing"):
+            self.crawler.stats.inc_value("newswatch/discovery_failed")
         redirects = request.meta.get("redirect_urls") if request is not None else None
         if redirects:  # recorded under the URL that was found, not under a redirect hop
             url = redirects[0]

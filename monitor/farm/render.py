@@ -239,6 +239,21 @@ def _ministry(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[Relate
     )
 
 
+# A redesign: each theme's article container renamed (old markup -> new markup).
+REDESIGN = {
+    "laodong": ('<div class="art-body">', '<div class="story-content">'),
+    "vgp": ('data-role="content"', 'data-role="story"'),
+    "portal": ('<div class="post-content">', '<div class="entry-text">'),
+    "ministry": ('<div class="news-content">', '<div class="detail-text">'),
+}
+
+
+def redesign(site: SiteSpec, html: str) -> str:
+    """An article page after a redesign of its site: the body container renamed."""
+    old, new = REDESIGN[site.theme]
+    return html.replace(old, new)
+
+
 def render_listing(site: SiteSpec, cards: Sequence[tuple[str, FarmArticle]], page: int,
                    has_next: bool, base_path: str) -> str:
     """A listing page: article cards and pagination links."""

@@ -104,6 +104,8 @@ class Farm:
         self.volatile = False  # counters, relative times, related blocks change per request
         self.served: dict[tuple[str, str], int] = {}  # volatile mode: requests per page
         self.requests = 0
+        self.redesigned: set[str] = set()  # sites serving their articles in a new layout
+        self.forbidden: set[str] = set()  # sites answering 403 to every request
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Farm:
@@ -198,6 +200,19 @@ class Farm:
     def all_articles(self) -> list[FarmArticle]:
         """Every article on every site."""
         return [a for state in self.sites.values() for a in state.articles]
+
+    # -- breakage (source health) -----------------------------------------------------------
+    def redesign(self, site: str, on: bool = True) -> None:
+        """Serve ``site``'s article pages in a new layout (its body container renamed, as
+        a site redesign does: the profile's body rule stops matching), or back."""
+        with self._lock:
+            (self.redesigned.add if on else self.redesigned.discard)(site)
+            self._cache.clear()
+
+    def forbid(self, site: str, on: bool = True) -> None:
+        """Make ``site`` answer 403 Forbidden to every request (a crawler block), or not."""
+        with self._lock:
+            (self.forbidden.add if on else self.forbidden.discard)(site)
 
     # -- changes -----------------------------------------------------------------------------
     def publish(self, article: FarmArticle | dict[str, Any]) -> str:
@@ -303,6 +318,8 @@ class Farm:
         if path in state.by_path:
             article = state.by_path[path]
             html = self._article_html(state, article, base + path)
+            if site in self.redesigned:
+                html = render.redesign(spec, html)
             query = query or self._encodings.get((site, article.slug), {})
             if any(name in query for name in ENCODING_PARAMS):
                 return _encoded(html, query, article.last_modified)
@@ -479,6 +496,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, head: bool) -> None:
         self.farm.requests += 1
+        if self.server.site in self.farm.forbidden:  # type: ignore[attr-defined]
+            self._send(HTTPStatus.FORBIDDEN, b"<html><body><h1>403 Forbidden</h1></body></html>",
+                       "text/html; charset=utf-8", head=head)
+            return
         fault = self.farm._fault(self.server.site, self.path)  # type: ignore[attr-defined]
         if fault is not None:
             status, location = fault

@@ -1,0 +1,20 @@
+"""The daemon (``newswatch run``, its own process) against the farm: no health alert on
+the normal farm, then a redesign of one site: one health alert within two crawls naming
+the body rule, one recovery alert when switched back (bench/health_soak.py, short)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.health_soak import soak
+
+
+def test_daemon_alerts_once_on_a_redesign_and_once_on_recovery(tmp_path: Path) -> None:
+    report = soak(minutes=1, workdir=tmp_path, interval=6, publish_every=5,
+                  progress=lambda line: None)
+    print("\n".join(report.lines()))
+    assert report.failures == []
+    assert report.runs >= 1 and report.false_alerts == []
+    assert report.alert_after is not None and report.alert_after <= 2
+    assert report.recovery_after is not None and report.recovery_after <= 2
+    assert report.health_alerts == 2
