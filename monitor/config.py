@@ -63,6 +63,28 @@ class SiteProfile(_Model):
     lead: str | None = None  # XPath of the lead (sapo) when the extractor misses it
     author: str | None = None  # XPath of the byline when metadata lacks it
     date: DateRule | None = None
+    # What the profile was checked against: real pages (``../shared/realpages`` ids or
+    # ``owner/repo:path`` of a public repository); ``[]`` plainly when no real page was seen.
+    checked_against: list[str] = Field(default_factory=list)
+    # Where the markup facts came from when no page could be checked (public scrapers'
+    # selectors, per-publisher parsers): facts, not proof.
+    markup_from: list[str] = Field(default_factory=list)
+    # The outlet's own shapes, as data (see docs/sources.md). ``strip_prefixes`` and
+    # ``date`` are what the extractor consumes; these document and test the shapes.
+    agency_tags: list[str] = Field(default_factory=list)  # "TTO - ", "(VOV) - ", "VNA - "
+    bylines: list[str] = Field(default_factory=list)  # regexes of the outlet's byline lines
+    datelines: list[str] = Field(default_factory=list)  # examples the ``date`` rule must read
+    outlet_names: list[str] = Field(default_factory=list)  # never an author ("VnExpress")
+
+    @field_validator("bylines")
+    @classmethod
+    def _bylines_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {value!r}: {exc}") from exc
+        return values
 
     @field_validator("clutter_lines")
     @classmethod
@@ -95,6 +117,8 @@ class Source(_Model):
     jitter: str = Field(default="60s", pattern=r"^\d+[smh]$")  # daemon: random delay up to
     crawl_timeout: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: kill after
     profile: SiteProfile = Field(default_factory=SiteProfile)
+    profile_name: str | None = None  # the name in profiles.yaml (filled in by the loader)
+    edition: str | None = None  # the source of the same outlet's other-language edition
 
     @field_validator("article_pattern")
     @classmethod
@@ -163,6 +187,10 @@ class Settings(_Model):
             if source.name in seen:
                 raise ValueError(f"duplicate source name {source.name!r}")
             seen.add(source.name)
+        for source in sources:
+            if source.edition is not None and source.edition not in seen:
+                raise ValueError(f"source {source.name!r}: edition {source.edition!r} "
+                                 "is not a source of this file")
         return sources
 
     def source(self, name: str) -> Source:
@@ -255,6 +283,7 @@ def _resolve_profiles(data: dict[str, Any], path: Path,
             if name not in known:
                 raise _UnknownProfile(("sources", i, "profile"), name, known)
             source["profile"] = known[name]
+            source.setdefault("profile_name", name)
     return sources
 
 

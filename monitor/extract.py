@@ -330,6 +330,12 @@ def clean_lines(text: str, profile: SiteProfile, title: str | None = None,
     return lines
 
 
+def _is_outlet(author: str, profile: SiteProfile) -> bool:
+    """True when ``author`` is one of the profile's ``outlet_names`` (case-insensitive)."""
+    name = normalize_text(author).casefold()
+    return any(name == normalize_text(n).casefold() for n in profile.outlet_names)
+
+
 def _same(a: str, b: str) -> bool:
     return _SPACES.sub(" ", a).strip().casefold() == _SPACES.sub(" ", b).strip().casefold()
 
@@ -364,6 +370,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
         title = _strip_site_name(title)
     author = ((_first_text(tree, profile.author) or "").strip(" |–-")
               or _first_of(tree, rules.AUTHOR_XPATHS) or _json_ld_author(json_ld))
+    if author and _is_outlet(author, profile):  # "VnExpress", "Dân Trí": a site, not a person
+        author = None
     declared = tree.xpath("string(//link[@rel='canonical']/@href)") or None
     modified = _modified(tree, zone, json_ld) if metadata else None
     scope = _article_scope(tree, profile)
