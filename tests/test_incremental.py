@@ -48,7 +48,7 @@ def test_recrawl_of_unchanged_sites_costs_at_most_five_percent(recrawled) -> Non
     assert first.totals["errors"] == second.totals["errors"] == 0
     before, after = first.totals["requests"], second.totals["requests"]
     print(f"\nfirst crawl: {before} requests, re-crawl: {after} requests "
-          f"({after / before:.1%}) [{len(farm.all_articles())} articles, 5 sources]")
+          f"({after / before:.1%}) [{len(farm.all_articles())} articles, {len(farm.sites)} sources]")
     assert after <= 0.05 * before
     stored = sum(first.totals[k] for k in STORED)
     assert stored == len(farm.all_articles())
