@@ -386,5 +386,36 @@ def status(db: Path, as_json: bool) -> None:
                             or "none"))
 
 
+
+@main.command("sources")
+@click.option("--config", "config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="Sources file.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def sources_command(config: Path, as_json: bool) -> None:
+    """List the sources: language, edition pair, profile and whether the profile was
+    checked against real pages (and how many)."""
+    import json
+
+    from monitor.outlets import load_outlets
+
+    try:
+        rows = load_outlets(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row.as_dict(), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} sources")
+    for column in ("source", "lang", "edition", "profile", "checked against real pages"):
+        table.add_column(column)
+    for row in rows:
+        edition = f"{row.edition} ({row.edition_language})" if row.edition else "-"
+        checked = f"yes, {row.checked} page(s)" if row.checked else "no"
+        table.add_row(row.name, row.language, edition, row.profile or "-", checked)
+    out.print(table)
+    checked = sum(1 for row in rows if row.checked)
+    out.print(f"{checked} of {len(rows)} sources have a profile checked against real pages")
+
 if __name__ == "__main__":
     main()

@@ -119,6 +119,10 @@ class Source(_Model):
     profile: SiteProfile = Field(default_factory=SiteProfile)
     profile_name: str | None = None  # the name in profiles.yaml (filled in by the loader)
     edition: str | None = None  # the source of the same outlet's other-language edition
+    # Real pages of *this* source its profile was checked on, when that differs from the
+    # profile's own list (None: the profile's ``checked_against``; []: none of this site's
+    # pages, e.g. an edition that shares a CMS with a checked one).
+    checked_against: list[str] | None = None
 
     @field_validator("article_pattern")
     @classmethod
