@@ -41,14 +41,14 @@ def outlet_rows(settings: Settings) -> list[OutletRow]:
         OutletRow(
             name=s.name, title=s.title, language=s.language, edition=s.edition,
             edition_language=languages.get(s.edition) if s.edition else None,
-            profile=s.profile_name, checked=len(_checked(s)), checked_against=_checked(s),
+            profile=s.profile_name, checked=len(checked_pages(s)), checked_against=checked_pages(s),
             markup_from=list(s.profile.markup_from),
         )
         for s in settings.sources
     ]
 
 
-def _checked(source: Source) -> list[str]:
+def checked_pages(source: Source) -> list[str]:
     """The real pages this source's profile was checked on (see ``Source.checked_against``)."""
     if source.checked_against is not None:
         return list(source.checked_against)
