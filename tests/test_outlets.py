@@ -214,3 +214,36 @@ def test_every_outlet_replica_read_back_exactly() -> None:
                     if getattr(got, field) != value:
                         wrong.append(f"{name}: {field} {getattr(got, field)!r} != {value!r}")
     assert wrong == []
+
+
+def test_dantri_profile_on_pages_it_was_not_written_on() -> None:
+    """The 18 unlabelled Dân trí pages (no truth; never looked at while writing the
+    profile): no agency tag in the text, no photo caption in the body, never the outlet
+    as author, and an article text wherever the page has one body container with
+    paragraphs (a photo story, all captions, has none)."""
+    pages = sorted((REALPAGES / "unlabelled").glob("dantri-*.html.gz"))
+    if not pages:
+        pytest.skip("../shared/realpages is not here")
+    import lxml.html
+
+    source = _settings().source("dantri_vi")
+    outlets = {n.casefold() for n in source.profile.outlet_names}
+    read = 0
+    for page in pages:
+        html = gzip.decompress(page.read_bytes())
+        tree = lxml.html.fromstring(html)
+        bodies = tree.xpath(source.profile.body)
+        got = extract(html, "https://dantri.com.vn/x.htm", source.profile, source.timezone)
+        paragraphs = len(bodies) == 1 and bodies[0].xpath("./p[string-length(.) > 40]")
+        if paragraphs:
+            assert got is not None, page.name
+        if got is None:
+            continue
+        read += 1
+        assert not any(line.startswith("(Dân trí)") for line in got.text.splitlines())
+        assert (got.author or "").casefold() not in outlets
+        if len(bodies) == 1:
+            captions = {normalize_text(c.text_content()) for c in bodies[0].xpath(".//figcaption")}
+            assert not captions & set(got.text.splitlines()), page.name
+    print(f"dantri unlabelled: {read} of {len(pages)} pages read")
+    assert read >= len(pages) - 1
