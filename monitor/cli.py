@@ -144,6 +144,8 @@ def farm(port: int, extra: int, prerender: bool) -> None:
     from monitor.farm import Farm
 
     with Farm(port=port, extra=extra) as running:
+        stop = threading.Event()  # before the exports: a reader may stop us after the first
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         if prerender:
             running.prerender()
         for name, value in running.variables.items():
@@ -152,8 +154,6 @@ def farm(port: int, extra: int, prerender: bool) -> None:
         console.print(f"serving {count} articles on {len(running.sites)} sites; Ctrl-C to stop. "
                       "Crawl it with: newswatch crawl --config config/demo.yaml "
                       "(after the exports above)", highlight=False)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             stop.wait()
         except KeyboardInterrupt:

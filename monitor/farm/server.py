@@ -127,9 +127,15 @@ class Farm:
         return count
 
     def stop(self) -> None:
-        """Stop serving and close the sockets."""
+        """Stop serving and close the sockets (every site at once: each ``shutdown`` waits
+        for its serving loop's next poll, up to half a second)."""
+        stopping = [threading.Thread(target=server.shutdown, daemon=True)
+                    for server in self._servers.values()]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for server in self._servers.values():
-            server.shutdown()
             server.server_close()
         self._servers.clear()
 
