@@ -118,7 +118,10 @@ class Source(_Model):
     crawl_timeout: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: kill after
     profile: SiteProfile = Field(default_factory=SiteProfile)
     profile_name: str | None = None  # the name in profiles.yaml (filled in by the loader)
-    edition: str | None = None  # the source of the same outlet's other-language edition
+    # The source of the same outlet's other-language edition. A hint, not a reference the
+    # file must resolve: a file of some sources only (a test's, a daemon's) may name one
+    # it does not hold.
+    edition: str | None = None
     # Real pages of *this* source its profile was checked on, when that differs from the
     # profile's own list (None: the profile's ``checked_against``; []: none of this site's
     # pages, e.g. an edition that shares a CMS with a checked one).
@@ -191,10 +194,6 @@ class Settings(_Model):
             if source.name in seen:
                 raise ValueError(f"duplicate source name {source.name!r}")
             seen.add(source.name)
-        for source in sources:
-            if source.edition is not None and source.edition not in seen:
-                raise ValueError(f"source {source.name!r}: edition {source.edition!r} "
-                                 "is not a source of this file")
         return sources
 
     def source(self, name: str) -> Source:

@@ -134,10 +134,10 @@ def test_sources_command_lists_language_edition_and_checks(tmp_path: Path) -> No
     table = CliRunner().invoke(main, ["sources", "--config", str(DEMO_CONFIG)])
     assert table.exit_code == 0 and "have a profile checked against real pages" in table.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text("sources:\n  - name: a\n    title: A\n    language: en\n    domains: [a.vn]\n"
-                   "    article_pattern: 'x'\n    edition: nowhere\n", encoding="utf-8")
+    bad.write_text("sources:\n  - name: a\n    title: A\n    language: fr\n    domains: [a.vn]\n"
+                   "    article_pattern: 'x'\n    edition: elsewhere\n", encoding="utf-8")
     failed = CliRunner().invoke(main, ["sources", "--config", str(bad)])
-    assert failed.exit_code == 2 and "edition 'nowhere'" in failed.output
+    assert failed.exit_code == 2 and "sources[0].language" in failed.output
     assert "Traceback" not in failed.output
     assert len(load_outlets()) == len(rows)
 
