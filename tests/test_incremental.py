@@ -24,16 +24,6 @@ EXTRA = 600  # synthetic articles on top of the 71 of the corpus: a site's worth
 # history among them); the 24 outlet replicas of issue 16 are crawled by tests/test_crawl.py.
 FIVE = ["baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"]
 
-
-def _variables(farm: Farm) -> dict[str, str]:
-    """The farm's FARM_* variables, with stand-ins for the sites it does not serve (their
-    sources are not crawled: ``sources=FIVE``)."""
-    from monitor.farm.sites import SITES
-
-    out = {}
-    for name in SITES:
-        out[f"FARM_{name.upper()}"], out[f"FARM_{name.upper()}_HOST"] = "http://127.0.0.1:1", "x"
-    return {**out, **farm.variables}
 STORED = ("new", "irrelevant", "duplicate")
 
 
@@ -51,8 +41,8 @@ def recrawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Farm, 
     """A bigger farm crawled twice, unchanged in between."""
     db = tmp_path_factory.mktemp("incremental") / "news.db"
     with Farm(extra=EXTRA, sites=FIVE) as farm:
-        first = crawl(DEMO_CONFIG, db, variables=_variables(farm), sources=FIVE)
-        second = crawl(DEMO_CONFIG, db, variables=_variables(farm), sources=FIVE)
+        first = crawl(DEMO_CONFIG, db, variables=farm.config_variables(), sources=FIVE)
+        second = crawl(DEMO_CONFIG, db, variables=farm.config_variables(), sources=FIVE)
         yield farm, first, second
 
 
@@ -91,7 +81,7 @@ def test_feeds_sitemaps_listings_answered_304_on_the_recrawl(recrawled) -> None:
 def _start_urls(site: str, farm: Farm) -> list[str]:
     from monitor.config import load_settings
 
-    source = load_settings(DEMO_CONFIG, _variables(farm)).source(site)
+    source = load_settings(DEMO_CONFIG, farm.config_variables()).source(site)
     return [*source.feeds, *source.sitemaps, *source.listings]
 
 

@@ -190,11 +190,7 @@ def test_every_outlet_replica_read_back_exactly() -> None:
     exactly (no agency tag, caption, related box, byline or widget), title, time with zone,
     language and author (a person, or none for the US government's releases)."""
     with Farm(sites=list(OUTLETS)) as farm:
-        variables = dict(farm.variables)
-        for name in ("baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"):
-            key = f"FARM_{name.upper()}"
-            variables.update({key: "http://127.0.0.1:1", f"{key}_HOST": "127.0.0.1"})
-        settings = load_settings(DEMO_CONFIG, variables)
+        settings = load_settings(DEMO_CONFIG, farm.config_variables())
         wrong = []
         for name in OUTLETS:
             source = settings.source(name)

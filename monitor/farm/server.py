@@ -161,6 +161,16 @@ class Farm:
             out[f"FARM_{name.upper()}_HOST"] = urlsplit(base).hostname or ""
         return out
 
+    def config_variables(self) -> dict[str, str]:
+        """``variables``, plus stand-ins (the discard port of 127.0.0.1) for the sites this
+        farm does not serve, so that config/demo.yaml loads whole. Crawl only the sources
+        of the sites it serves (``crawl(..., sources=[...])``)."""
+        out: dict[str, str] = {}
+        for name in SITES:
+            out[f"FARM_{name.upper()}"] = "http://127.0.0.1:9"
+            out[f"FARM_{name.upper()}_HOST"] = "127.0.0.1"
+        return {**out, **self.variables}
+
     def url_of(self, site: str, slug: str) -> str:
         """The canonical URL of an article."""
         state = self.sites[site]
