@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from monitor.config import DEMO_CONFIG  # noqa: E402
 from monitor.crawl import crawl  # noqa: E402
+from monitor.farm.sites import SITES  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 
@@ -96,7 +97,7 @@ def start_farm(extra: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     variables: dict[str, str] = {}
     assert proc.stdout is not None
-    while len(variables) < 10:
+    while len(variables) < 2 * len(SITES):  # FARM_<SITE> and FARM_<SITE>_HOST each
         line = proc.stdout.readline()
         if not line:
             raise RuntimeError("farm did not start")

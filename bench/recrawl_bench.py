@@ -35,7 +35,7 @@ def main() -> int:
             results.append(crawl(DEMO_CONFIG, db, variables=farm.variables, alerts=None))
             timings.append(time.perf_counter() - start)
         first, second = (r.totals for r in results)
-        print(f"articles on the farm: {len(farm.all_articles())} (5 sources)")
+        print(f"articles on the farm: {len(farm.all_articles())} ({len(farm.sites)} sources)")
         print(f"first crawl: {first['requests']} requests, {timings[0]:.1f} s, "
               f"{first['new'] + first['irrelevant'] + first['duplicate']} stored")
         print(f"re-crawl:    {second['requests']} requests, {timings[1]:.1f} s, "

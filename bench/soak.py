@@ -47,6 +47,9 @@ from tests.channels import SECRET, Receiver  # noqa: E402
 
 STORIES = Path(__file__).with_name("soak_stories.yaml")
 EN_SITES = ("laodong_en", "baochinhphu_en", "mofa_en")
+# The soak runs on the five sites it was defined on (issue 16 added 24 outlet replicas to
+# the farm; the demo and tests/test_crawl.py crawl those).
+SOAK_SITES = ("baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en")
 VN = timezone(timedelta(hours=7))
 EDIT = ("Officials said a follow-up meeting is planned within three months to review "
         "the first results, and a joint statement will be published afterwards.")
@@ -172,7 +175,7 @@ def _children(pid: int) -> list[int]:
 def _config(path: Path, hostile: HostileSite, interval: int) -> Path:
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     data["sources"] = [{**s, "interval": f"{interval}s", "jitter": "1s", "crawl_timeout": "90s"}
-                       for s in data["sources"]]
+                       for s in data["sources"] if s["name"] in SOAK_SITES]
     base = hostile.base_url
     data["sources"].append({
         "name": "hostile", "title": "Hostile", "language": "en", "domains": [hostile.host],
@@ -229,7 +232,7 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
     log_path = workdir / "daemon.log"
     receiver = Receiver()
     started = time.monotonic()
-    with Farm() as farm, HostileSite() as hostile, log_path.open("w") as log:
+    with Farm(sites=SOAK_SITES) as farm, HostileSite() as hostile, log_path.open("w") as log:
         env = {**os.environ, **farm.variables, "SOAK_HOOK_URL": receiver.url,
                "SOAK_HOOK_SECRET": SECRET}
         daemon = subprocess.Popen(

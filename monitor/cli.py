@@ -166,6 +166,8 @@ def farm(port: int, extra: int, prerender: bool) -> None:
     from monitor.farm import Farm
 
     with Farm(port=port, extra=extra) as running:
+        stop = threading.Event()  # before the exports: a reader may stop us after the first
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         if prerender:
             running.prerender()
         for name, value in running.variables.items():
@@ -174,8 +176,6 @@ def farm(port: int, extra: int, prerender: bool) -> None:
         console.print(f"serving {count} articles on {len(running.sites)} sites; Ctrl-C to stop. "
                       "Crawl it with: newswatch crawl --config config/demo.yaml "
                       "(after the exports above)", highlight=False)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             stop.wait()
         except KeyboardInterrupt:
@@ -593,6 +593,37 @@ def labels(db: Path, output: Path | None) -> None:
         for line in lines:
             click.echo(line)
 
+
+
+@main.command("sources")
+@click.option("--config", "config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="Sources file.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def sources_command(config: Path, as_json: bool) -> None:
+    """List the sources: language, edition pair, profile and whether the profile was
+    checked against real pages (and how many)."""
+    import json
+
+    from monitor.outlets import load_outlets
+
+    try:
+        rows = load_outlets(config)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row.as_dict(), ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} sources")
+    for column in ("source", "lang", "edition", "profile", "checked against real pages"):
+        table.add_column(column)
+    for row in rows:
+        edition = f"{row.edition} ({row.edition_language})" if row.edition else "-"
+        checked = f"yes, {row.checked} page(s)" if row.checked else "no"
+        table.add_row(row.name, row.language, edition, row.profile or "-", checked)
+    out.print(table)
+    checked = sum(1 for row in rows if row.checked)
+    out.print(f"{checked} of {len(rows)} sources have a profile checked against real pages")
 
 if __name__ == "__main__":
     main()

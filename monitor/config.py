@@ -66,6 +66,28 @@ class SiteProfile(_Model):
     # regexes of text that changes by itself on this site (counters, clocks): masked on
     # every line before versions are decided and diffed (monitor.volatile)
     volatile: list[str] = Field(default_factory=list)
+    # What the profile was checked against: real pages (``../shared/realpages`` ids or
+    # ``owner/repo:path`` of a public repository); ``[]`` plainly when no real page was seen.
+    checked_against: list[str] = Field(default_factory=list)
+    # Where the markup facts came from when no page could be checked (public scrapers'
+    # selectors, per-publisher parsers): facts, not proof.
+    markup_from: list[str] = Field(default_factory=list)
+    # The outlet's own shapes, as data (see docs/sources.md). ``strip_prefixes`` and
+    # ``date`` are what the extractor consumes; these document and test the shapes.
+    agency_tags: list[str] = Field(default_factory=list)  # "TTO - ", "(VOV) - ", "VNA - "
+    bylines: list[str] = Field(default_factory=list)  # regexes of the outlet's byline lines
+    datelines: list[str] = Field(default_factory=list)  # examples the ``date`` rule must read
+    outlet_names: list[str] = Field(default_factory=list)  # never an author ("VnExpress")
+
+    @field_validator("bylines")
+    @classmethod
+    def _bylines_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {value!r}: {exc}") from exc
+        return values
 
     @field_validator("clutter_lines", "volatile")
     @classmethod
@@ -98,6 +120,15 @@ class Source(_Model):
     jitter: str = Field(default="60s", pattern=r"^\d+[smh]$")  # daemon: random delay up to
     crawl_timeout: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: kill after
     profile: SiteProfile = Field(default_factory=SiteProfile)
+    profile_name: str | None = None  # the name in profiles.yaml (filled in by the loader)
+    # The source of the same outlet's other-language edition. A hint, not a reference the
+    # file must resolve: a file of some sources only (a test's, a daemon's) may name one
+    # it does not hold.
+    edition: str | None = None
+    # Real pages of *this* source its profile was checked on, when that differs from the
+    # profile's own list (None: the profile's ``checked_against``; []: none of this site's
+    # pages, e.g. an edition that shares a CMS with a checked one).
+    checked_against: list[str] | None = None
 
     @field_validator("article_pattern")
     @classmethod
@@ -258,6 +289,7 @@ def _resolve_profiles(data: dict[str, Any], path: Path,
             if name not in known:
                 raise _UnknownProfile(("sources", i, "profile"), name, known)
             source["profile"] = known[name]
+            source.setdefault("profile_name", name)
     return sources
 
 

@@ -409,6 +409,12 @@ def clean_lines(text: str, profile: SiteProfile, title: str | None = None,
     return lines
 
 
+def _is_outlet(author: str, profile: SiteProfile) -> bool:
+    """True when ``author`` is one of the profile's ``outlet_names`` (case-insensitive)."""
+    name = normalize_text(author).casefold()
+    return any(name == normalize_text(n).casefold() for n in profile.outlet_names)
+
+
 def _same(a: str, b: str) -> bool:
     return _SPACES.sub(" ", a).strip().casefold() == _SPACES.sub(" ", b).strip().casefold()
 
@@ -452,6 +458,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
         title = next((pagemeta.clean_text(o["headline"]) for o in json_ld
                       if isinstance(o.get("headline"), str) and o["headline"].strip()), None)
     author = _author(tree, profile, json_ld, url)
+    if author and _is_outlet(author, profile):  # "VnExpress", "Dân Trí": a site, not a person
+        author = None
     declared = tree.xpath("string(//link[@rel='canonical']/@href)") or None
     modified = _modified(tree, zone, json_ld) if metadata else None
     scope, containers = _article_scope(tree, profile)

@@ -243,7 +243,9 @@ def pick_author(candidates: Iterable[str | None],
             continue
         if known is None:
             known = sites() if callable(sites) else set(sites)
-        if is_site(name, known):
+        # "Thu Hằng/VOV.VN", "Minh Anh/TTXVN": a person signing for the outlet; the part
+        # before the slash decides
+        if is_site(name.split("/")[0].strip(), known):
             continue
         return name
     return None

@@ -20,6 +20,10 @@ from monitor.farm import Farm
 from monitor.store import Store
 
 EXTRA = 600  # synthetic articles on top of the 71 of the corpus: a site's worth of history
+# The re-crawl figure is taken on the five sites it was defined on (600 articles of
+# history among them); the 24 outlet replicas of issue 16 are crawled by tests/test_crawl.py.
+FIVE = ["baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"]
+
 STORED = ("new", "irrelevant", "duplicate")
 
 
@@ -36,9 +40,9 @@ def recrawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Farm, 
                                                                          CrawlResult]]:
     """A bigger farm crawled twice, unchanged in between."""
     db = tmp_path_factory.mktemp("incremental") / "news.db"
-    with Farm(extra=EXTRA) as farm:
-        first = crawl(DEMO_CONFIG, db, variables=farm.variables)
-        second = crawl(DEMO_CONFIG, db, variables=farm.variables)
+    with Farm(extra=EXTRA, sites=FIVE) as farm:
+        first = crawl(DEMO_CONFIG, db, variables=farm.config_variables(), sources=FIVE)
+        second = crawl(DEMO_CONFIG, db, variables=farm.config_variables(), sources=FIVE)
         yield farm, first, second
 
 
@@ -48,7 +52,8 @@ def test_recrawl_of_unchanged_sites_costs_at_most_five_percent(recrawled) -> Non
     assert first.totals["errors"] == second.totals["errors"] == 0
     before, after = first.totals["requests"], second.totals["requests"]
     print(f"\nfirst crawl: {before} requests, re-crawl: {after} requests "
-          f"({after / before:.1%}) [{len(farm.all_articles())} articles, 5 sources]")
+          f"({after / before:.1%}) [{len(farm.all_articles())} articles, "
+          f"{len(farm.sites)} sources]")
     assert after <= 0.05 * before
     stored = sum(first.totals[k] for k in STORED)
     assert stored == len(farm.all_articles())
@@ -76,7 +81,7 @@ def test_feeds_sitemaps_listings_answered_304_on_the_recrawl(recrawled) -> None:
 def _start_urls(site: str, farm: Farm) -> list[str]:
     from monitor.config import load_settings
 
-    source = load_settings(DEMO_CONFIG, farm.variables).source(site)
+    source = load_settings(DEMO_CONFIG, farm.config_variables()).source(site)
     return [*source.feeds, *source.sitemaps, *source.listings]
 
 

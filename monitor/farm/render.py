@@ -13,7 +13,7 @@ from html import escape
 from xml.sax.saxutils import escape as xml_escape
 
 from monitor.farm.content import FarmArticle, RelatedItem
-from monitor.farm.sites import LABELS, PROVINCES, SiteSpec
+from monitor.farm.sites import LABELS, MARKUP, PROVINCES, SiteSpec
 
 
 def article_path(site: SiteSpec, article: FarmArticle) -> str:
@@ -98,6 +98,8 @@ def render_article(site: SiteSpec, article: FarmArticle, url: str,
                    source_url: str | None = None) -> str:
     """The full HTML page of one article, in its site's theme."""
     theme = {"laodong": _laodong, "vgp": _vgp, "portal": _portal, "ministry": _ministry}
+    if site.theme in MARKUP:
+        return _outlet(site, article, url, related, views, source_url)
     return theme[site.theme](site, article, url, related, views, source_url)
 
 
@@ -250,8 +252,122 @@ REDESIGN = {
 
 def redesign(site: SiteSpec, html: str) -> str:
     """An article page after a redesign of its site: the body container renamed."""
-    old, new = REDESIGN[site.theme]
+    if site.theme in REDESIGN:
+        old, new = REDESIGN[site.theme]
+    else:  # an outlet of sites.MARKUP: its body container's class renamed
+        body_tag, body_cls = MARKUP[site.theme]["body"]
+        old, new = f'<{body_tag} class="{body_cls}"', f'<{body_tag} class="redesigned-body"'
     return html.replace(old, new)
+
+
+_WEEKDAYS = {"vi": ["Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật"],
+             "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                    "Sunday"]}
+
+
+def dateline(when: datetime, shape: str, lang: str) -> str:
+    """The visible time of an article in one of the outlets' shapes (``sites.MARKUP``)."""
+    day = _WEEKDAYS["vi" if lang == "vi" else "en"][when.weekday()]
+    dmy, hm = when.strftime("%d/%m/%Y"), when.strftime("%H:%M")
+    month = when.strftime("%B")
+    shapes = {
+        "weekday_comma": f"{day}, {when.day}/{when.month}/{when.year}, {hm} (GMT+7)",
+        "weekday_dash": f"{day}, {dmy} - {hm}",
+        "weekday_space": f"{day}, {dmy} {hm}",
+        "weekday_pipe": f"{day}, {dmy} | {hm}",
+        "dmy_gmt": f"{dmy} {hm} GMT+7",
+        "dmy_gmt_role": f"{dmy} {hm} GMT+7",
+        "dmy_role": f"{dmy} {hm}",
+        "en_long": f"{month} {when.day}, {when.year} - {hm}",
+        "en_date": f"{month} {when.day}, {when.year}",
+    }
+    return shapes[shape]
+
+
+def _outlet(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[RelatedItem],
+            views: int, source_url: str | None) -> str:
+    """An article page of one of the outlets of ``sites.MARKUP`` (issue 16)."""
+    m = MARKUP[site.theme]
+    labels = LABELS[a.lang]
+    meta = (
+        f'<link rel="canonical" href="{escape(url)}">'
+        f'<meta name="description" content="{escape(a.lead or a.paragraphs[0][:160])}">'
+        f'<meta property="og:title" content="{escape(a.title)}">'
+        f'<meta property="og:type" content="article">'
+        f'<meta property="og:site_name" content="{escape(site.title)}">'
+        f'<meta property="article:published_time" content="{a.published.isoformat()}">'
+        f'<meta property="article:modified_time" content="{a.last_modified.isoformat()}">'
+    )
+    if m.get("meta_author"):
+        meta += f'<meta name="author" content="{escape(m["meta_author"])}">'
+    tag, cls, shape = m["dateline"]
+    shown = escape(dateline(a.published, shape, a.lang))
+    if shape.endswith("_role"):
+        time_html = f'<{tag} class="{cls}"><div data-role="publishdate">{shown}</div></{tag}>'
+    else:
+        time_html = f'<{tag} class="{cls}">{shown}</{tag}>'
+    byline = ""
+    if m["byline"] == "top" and a.author:
+        box, name, *name_tag = m["byline_box"]
+        ntag = name_tag[0] if name_tag else ("span" if "cms-author" in name else
+                                             "div" if name == "author-name" else "a")
+        href = ' href="/tac-gia/x"' if ntag == "a" else ""
+        byline = (f'<div class="{box}"><{ntag} class="{name}"{href}>{escape(a.author)}'
+                  f"</{ntag}></div>")
+    elif m["byline"] == "office":
+        byline = f'<p class="article-meta__author-bureau">{escape(site.title)}</p>'
+    title_tag, title_cls = m["title"]
+    title = (f'<{title_tag} class="{title_cls}"{m.get("title_attrs", "")}>{escape(a.title)}'
+             f"</{title_tag}>")
+    sapo = ""
+    if a.lead and m.get("sapo"):
+        sapo_tag, sapo_cls = m["sapo"]
+        sapo = (f'<{sapo_tag} class="{sapo_cls}"{m.get("sapo_attrs", "")}>'
+                f"{escape(site.agency)}{escape(a.lead)}</{sapo_tag}>")
+    p_open = f'<p class="{m["p_class"]}">' if m.get("p_class") else "<p>"
+    fig_cls, cap_cls = m["figure"]
+    parts = []
+    for i, para in enumerate(a.paragraphs):
+        parts.append(f"{p_open}{escape(para)}</p>")
+        if i == 0:
+            for n, caption in enumerate(a.captions, start=1):
+                inner = (f'<p class="{cap_cls}">{escape(caption)}</p>' if fig_cls == "tplCaption"
+                         else escape(caption))
+                cap_attr = f' class="{cap_cls}"' if cap_cls and fig_cls != "tplCaption" else ""
+                parts.append(f'<figure class="{fig_cls}" type="Photo"><div class="fig-picture">'
+                             f'<img src="/img/{a.article_id}-{n}.jpg" alt="{escape(a.title)}">'
+                             f"</div><figcaption{cap_attr}>{inner}</figcaption></figure>")
+        if i == 1 and m.get("inner_related") and related:
+            links = "".join(f'<li><a href="#">{escape(r.title)}</a></li>' for r in related[:2])
+            parts.append(f'<div class="{m["inner_related"]}" type="RelatedNewsBox">'
+                         f'<div class="box-title">{labels["related"]}</div><ul>{links}</ul></div>')
+    if m["byline"] == "right" and a.author:
+        style = m.get("right_style", "text-align:right;")
+        parts.append(f'{p_open[:-1]} style="{style}"><strong>{escape(a.author)}</strong></p>')
+    parts.append(m.get("body_tail", ""))
+    body_tag, body_cls = m["body"]
+    body = (f'<{body_tag} class="{body_cls}"{m.get("body_attrs", "")}>{"".join(parts)}'
+            f"</{body_tag}>")
+    outer = "".join(
+        f'<div class="item"><h3><a href="#">{escape(r.title)}</a></h3></div>' for r in related[:4])
+    chrome = ""
+    if m.get("chrome") == "weather":
+        chrome = ('<div class="layout__ht-weather"><span class="weather-location">Hà Nội</span>'
+                  '<span class="weather-temp">28°C</span><ul class="list-province">'
+                  + "".join(f"<li>{escape(p)}</li>" for p in PROVINCES[:12]) + "</ul></div>")
+    article = f"{title}{time_html}{byline}{sapo}{body}"
+    if shape.startswith("weekday_comma"):
+        article = f"{time_html}{title}{byline}{sapo}{body}"  # VnExpress: date above the title
+    for cls_name in reversed(m["wrap"]):
+        article = f'<div class="{cls_name}">{article}</div>'
+    return (
+        _head(site, a.title, meta, a.lang)
+        + f'<body><header class="header">{chrome}{_menu(site)}</header>'
+        f'<main class="main"><div class="breadcrumb"><a href="/">{labels["home"]}</a> / '
+        f'<a href="{site.listing_path}">{escape(site.menu[0])}</a></div>{article}'
+        f'<div class="{m["outer_related"]}"><div class="box-title">{labels["related"]}</div>'
+        f'{outer}</div></main>' + _footer(site)
+    )
 
 
 def render_listing(site: SiteSpec, cards: Sequence[tuple[str, FarmArticle]], page: int,

@@ -134,9 +134,15 @@ class Farm:
         return count
 
     def stop(self) -> None:
-        """Stop serving and close the sockets."""
+        """Stop serving and close the sockets (every site at once: each ``shutdown`` waits
+        for its serving loop's next poll, up to half a second)."""
+        stopping = [threading.Thread(target=server.shutdown, daemon=True)
+                    for server in self._servers.values()]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for server in self._servers.values():
-            server.shutdown()
             server.server_close()
         self._servers.clear()
 
@@ -161,6 +167,16 @@ class Farm:
             out[f"FARM_{name.upper()}"] = base
             out[f"FARM_{name.upper()}_HOST"] = urlsplit(base).hostname or ""
         return out
+
+    def config_variables(self) -> dict[str, str]:
+        """``variables``, plus stand-ins (the discard port of 127.0.0.1) for the sites this
+        farm does not serve, so that config/demo.yaml loads whole. Crawl only the sources
+        of the sites it serves (``crawl(..., sources=[...])``)."""
+        out: dict[str, str] = {}
+        for name in SITES:
+            out[f"FARM_{name.upper()}"] = "http://127.0.0.1:9"
+            out[f"FARM_{name.upper()}_HOST"] = "127.0.0.1"
+        return {**out, **self.variables}
 
     def url_of(self, site: str, slug: str) -> str:
         """The canonical URL of an article."""
