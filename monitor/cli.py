@@ -17,6 +17,7 @@ from monitor.config import DEFAULT_CONFIG, ConfigError
 from monitor.crawl import CrawlError, CrawlResult, crawl
 from monitor.store import COUNTS, DEFAULT_DB
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 console = Console(stderr=True)
 out = Console() if sys.stdout.isatty() else Console(width=110)
 
@@ -91,6 +92,15 @@ def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: s
     except CrawlError as exc:
         _fail(f"crawl failed: {exc}")
     _report(result)
+    _exit_for(result)
+
+
+def _exit_for(result: CrawlResult) -> None:
+    """Exit code of a crawl: 130 interrupted, 1 some source did not finish, else 0."""
+    if result.interrupted:
+        console.print("interrupted: the crawl stopped early; what was extracted is stored, "
+                      "its runs are marked interrupted", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not result.ok:
         _fail("some sources did not finish (see status column)")
 
@@ -112,8 +122,7 @@ def demo(db: Path) -> None:
               "in this run)")
     out.print(f"Try: sqlite-utils query {result.db_path} "
               "\"select source, title from articles limit 5\"", highlight=False)
-    if not result.ok:
-        _fail("some sources did not finish (see status column)")
+    _exit_for(result)
 
 
 @main.command()
