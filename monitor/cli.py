@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -23,7 +24,9 @@ out = Console() if sys.stdout.isatty() else Console(width=110)
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """``error: message`` on one line (never wrapped, even when stderr is not a
+    terminal), then exit ``code``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -62,11 +65,20 @@ def summary_table(result: CrawlResult) -> Table:
 
 def _report(result: CrawlResult) -> None:
     out.print(summary_table(result))
+    for host, info in result.unreachable.items():  # one line per host, not per request
+        sources = ", ".join(info.get("sources") or []) or "?"
+        console.print(f"[yellow]warning:[/] {host} ({sources}) unreachable: "
+                      f"{info['failures']} failures, e.g. {escape(info['reason'])}",
+                      highlight=False, soft_wrap=True)
+    from monitor.reach import host_of
+
     for run in result.runs:
-        if run.get("error_detail"):
+        lines = [line for line in (run.get("error_detail") or "").splitlines()
+                 if host_of(line.split(": ", 1)[0]) not in result.unreachable]
+        if lines:  # (an unreachable host's lines are summed up above)
             console.print(f"[yellow]{run['source']}[/] errors:", highlight=False)
-            for line in run["error_detail"].splitlines()[:5]:
-                console.print(f"  {line}", highlight=False, soft_wrap=True)
+            for line in lines[:5]:
+                console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
 
 
 @click.group()
@@ -102,7 +114,9 @@ def _exit_for(result: CrawlResult) -> None:
                       "its runs are marked interrupted", highlight=False, soft_wrap=True)
         sys.exit(EXIT_INTERRUPTED)
     if not result.ok:
-        _fail("some sources did not finish (see status column)")
+        failed = result.failed_sources
+        _fail(f"{len(failed)} of {len(result.runs)} sources failed or were unreachable: "
+              f"{', '.join(failed) or '?'}")
 
 
 @main.command()

@@ -41,6 +41,9 @@ class CrawlResult:
     db_path: Path
     runs: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False  # stopped by Ctrl-C / a stop request
+    # hosts that failed at the connection level and never answered:
+    # {"host:port": {"failures": n, "reason": str, "sources": [names]}}
+    unreachable: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -48,9 +51,17 @@ class CrawlResult:
         return {k: sum(int(run.get(k) or 0) for run in self.runs) for k in COUNTS}
 
     @property
+    def failed_sources(self) -> list[str]:
+        """Sources whose run did not finish, or with a host that never answered."""
+        names = {run["source"] for run in self.runs if run["status"] != "finished"}
+        for info in self.unreachable.values():
+            names.update(info.get("sources") or [])
+        return sorted(names)
+
+    @property
     def ok(self) -> bool:
-        """Every source's crawl ran to its end."""
-        return (not self.interrupted and bool(self.runs)
+        """Every source's crawl ran to its end and every host answered."""
+        return (not self.interrupted and bool(self.runs) and not self.unreachable
                 and all(run["status"] == "finished" for run in self.runs))
 
 
@@ -120,6 +131,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     fatal: str | None = None
     asked: float | None = None  # when the child was asked to stop in order
     done_ids: list[int] | None = None
+    unreachable: dict[str, dict[str, Any]] = {}
     while True:
         if timeout is not None and time.monotonic() - started > timeout:
             _stop(child)
@@ -151,6 +163,8 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
                 progress(payload)
         elif kind == "done":
             done_ids = payload
+        elif kind == "unreachable":
+            unreachable = payload
         elif kind == "failed":
             failure = payload
         elif kind == "fatal":
@@ -159,7 +173,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     if stop:  # interrupted: whatever was stored stays; its runs end "interrupted"
         ids = done_ids if done_ids is not None else list(run_ids.values())
         _mark_interrupted(db_path, names, ids)
-        return _result(db_path, ids, interrupted=True)
+        return _result(db_path, ids, interrupted=True, unreachable=unreachable)
     if fatal:  # the database is full: the child closed its run "failed", or could not
         raise CrawlError(fatal + _record_failure(db_path, names, fatal))
     if failure or child.exitcode != 0:
@@ -168,15 +182,18 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     if done_ids is None or len(done_ids) < len(names):  # ended "well" without every source
         raise CrawlError(f"crawl process ended after recording {len(done_ids or [])} of "
                          f"{len(names)} runs; see its log above")
-    return _result(db_path, done_ids)
+    return _result(db_path, done_ids, unreachable=unreachable)
 
 
-def _result(db_path: Path, run_ids: Sequence[int], interrupted: bool = False) -> CrawlResult:
+def _result(db_path: Path, run_ids: Sequence[int], interrupted: bool = False,
+            unreachable: dict[str, dict[str, Any]] | None = None) -> CrawlResult:
+    unreachable = unreachable or {}
     if not run_ids or not db_path.exists():
-        return CrawlResult(db_path=db_path, interrupted=interrupted)
+        return CrawlResult(db_path=db_path, interrupted=interrupted, unreachable=unreachable)
     store = Store(db_path)
     try:
-        return CrawlResult(db_path=db_path, runs=store.runs(run_ids), interrupted=interrupted)
+        return CrawlResult(db_path=db_path, runs=store.runs(run_ids), interrupted=interrupted,
+                           unreachable=unreachable)
     finally:
         store.close()
 
@@ -273,9 +290,17 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         if workers >= 0:
             start_pool(workers)  # workers warm up while Scrapy starts
         process = CrawlerProcess(settings)
+        from scrapy import signals
+
+        from monitor.reach import Reachability
+
+        reach = Reachability(keep=settings.get("LOG_LEVEL") == "DEBUG")
+        reach.attach()
         crawlers = []
         for name in names:
             crawler = process.create_crawler(NewsSpider)
+            crawler.signals.connect(reach.response_received, signal=signals.response_received)
+            crawler.signals.connect(reach.attach, signal=signals.engine_started)
             crawlers.append((name, crawler))
             process.crawl(crawler, source=sources.source(name))
 
@@ -307,6 +332,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         reactor.callWhenRunning(stop_if_asked)
         process.start(stop_after_crawl=True)
         report()
+        events.put(("unreachable", reach.unreachable()))
         shutdown_pool()
         events.put(("done", [c.stats.get_value("newswatch/run_id") for _, c in crawlers
                              if c.stats is not None and c.stats.get_value("newswatch/run_id")]))

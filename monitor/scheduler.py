@@ -106,6 +106,9 @@ class Daemon:
                             result.totals)
             else:
                 log.info("%s: %s", name, result.totals)
+            for host, info in result.unreachable.items():  # one line per host
+                log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
+                            info["failures"], info["reason"])
         except (CrawlError, ConfigError) as exc:
             log.error("%s: crawl failed: %s", name, exc)
 
