@@ -32,20 +32,28 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _run_with_progress(**kwargs: Any) -> CrawlResult:
     """Run a crawl with a live progress bar per source."""
-    with Progress(TextColumn("[bold]{task.description:<16}"), BarColumn(),
-                  MofNCompleteColumn(), TextColumn("{task.fields[errors]} errors"),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
-        tasks: dict[str, Any] = {}
+    bar = Progress(TextColumn("[bold]{task.description:<16}"), BarColumn(),
+                   MofNCompleteColumn(), TextColumn("{task.fields[errors]} errors"),
+                   TimeElapsedColumn(), console=console, transient=False)
+    tasks: dict[str, Any] = {}
+    started: list[bool] = []
 
-        def update(snapshot: dict[str, dict[str, int]]) -> None:
-            for name, counts in snapshot.items():
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=None, errors=0)
-                found = counts["found"]
-                bar.update(tasks[name], total=max(found, 1),
-                           completed=counts["done"] + 0, errors=counts["errors"])
+    def update(snapshot: dict[str, dict[str, int]]) -> None:
+        if not started:  # started with the first report: a config error prints no bar
+            started.append(True)
+            bar.start()
+        for name, counts in snapshot.items():
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=None, errors=0)
+            found = counts["found"]
+            bar.update(tasks[name], total=max(found, 1),
+                       completed=counts["done"] + 0, errors=counts["errors"])
 
+    try:
         return crawl(progress=update, **kwargs)
+    finally:
+        if started:
+            bar.stop()
 
 
 def summary_table(result: CrawlResult) -> Table:
@@ -81,10 +89,53 @@ def _report(result: CrawlResult) -> None:
                 console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
 
 
-@click.group()
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                          case_sensitive=False)
+_debug = False  # --debug: show the traceback of an unexpected error
+
+
+class _Newswatch(click.Group):
+    """One error path for every command: a user error is one ``error: ...`` line and
+    exit 2, never a traceback (``newswatch --debug ...`` shows one for unexpected
+    errors); Ctrl-C outside a crawl exits 130 quietly."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        from monitor.dbfile import DatabaseFileError
+
+        try:
+            code = super().main(args, prog_name or "newswatch", complete_var,
+                                standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "newswatch"
+            _fail(f"{exc.format_message()} (see {where} --help)", 2)
+        except click.ClickException as exc:  # a file option that cannot be opened, ...
+            _fail(exc.format_message(), 2)
+        except click.Abort:  # Ctrl-C (KeyboardInterrupt) outside a crawl
+            console.print("interrupted", highlight=False)
+            sys.exit(EXIT_INTERRUPTED)
+        except (ConfigError, DatabaseFileError) as exc:
+            _fail(str(exc), 2)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, unless --debug
+            if _debug:
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc} "
+                  "(run newswatch --debug ... for the traceback)", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Newswatch)
 @click.version_option(package_name="newswatch")
-def main() -> None:
-    """newswatch: watch Vietnamese news sites for Vietnam–US relations articles."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+def main(debug: bool) -> None:
+    """newswatch: watch Vietnamese news sites for Vietnam–US relations articles.
+
+    Exit codes: 0 done; 1 some source failed or was unreachable; 2 bad input (config,
+    option, file, database); 130 interrupted (Ctrl-C).
+    """
+    global _debug
+    _debug = debug
 
 
 @main.command("crawl")
@@ -93,9 +144,13 @@ def main() -> None:
 @click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
               help="SQLite database file.")
 @click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable).")
-@click.option("--log-level", default="WARNING", show_default=True, help="Scrapy log level.")
+@click.option("--log-level", default="WARNING", show_default=True, type=LOG_LEVELS,
+              help="Scrapy log level.")
 def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str) -> None:
     """Crawl all sources (or some) once, then print a summary."""
+    from monitor.dbfile import database_to_write
+
+    database_to_write(db)
     try:
         result = _run_with_progress(config=config, db_path=db, sources=sources or None,
                                     scrapy_settings={"LOG_LEVEL": log_level.upper()})
@@ -124,8 +179,10 @@ def _exit_for(result: CrawlResult) -> None:
               show_default=True, help="SQLite database file for the demo.")
 def demo(db: Path) -> None:
     """Start the replica site farm, crawl it, and print what was stored."""
+    from monitor.dbfile import database_to_write
     from monitor.demo import run_demo
 
+    database_to_write(db)
     try:
         result = run_demo(db, runner=_run_with_progress)
     except (ConfigError, CrawlError) as exc:
@@ -190,16 +247,36 @@ def farm(port: int, extra: int, prerender: bool) -> None:
 @click.option("--port", default=8001, show_default=True, help="Port.")
 def serve(db: Path, host: str, port: int) -> None:
     """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
+    from monitor.dbfile import existing_database
     from monitor.serve import DatabaseNotFound, check_database
     from monitor.serve import serve as run_serve
 
+    existing_database(db)  # missing, empty, not SQLite: one line, rc 2
+    _check_port_free(host, port)  # before saying "serving on"
     try:
         check_database(db)
         console.print(f"serving {db} read-only on http://{host}:{port}/ ; Ctrl-C to stop",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         run_serve(db, host=host, port=port)
     except DatabaseNotFound as exc:
         _fail(str(exc), 2)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Exit 2 with one line if ``host:port`` cannot be bound (in use, bad address)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 2)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 2)
 
 
 @main.command()
@@ -213,9 +290,13 @@ def serve(db: Path, host: str, port: int) -> None:
 def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None:
     """Export articles (id, url, source, title, author, published, language, relevance,
     relevant, story_id, text) as JSON lines or CSV."""
+    from monitor.dbfile import existing_database
     from monitor.export import DatabaseNotFound
     from monitor.export import export as run_export
 
+    existing_database(db)  # before any output: no CSV header, no empty file, on a bad db
+    if output is not None and not output.parent.is_dir():
+        _fail(f"{output}: cannot write: no such directory {output.parent}", 2)
     try:
         if output is None:
             count = run_export(db, sys.stdout, fmt, relevant_only)
@@ -224,13 +305,17 @@ def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None
                 count = run_export(db, handle, fmt, relevant_only)
     except DatabaseNotFound as exc:
         _fail(str(exc), 2)
+    except OSError as exc:  # the output file: permission denied, a directory, disk full
+        _fail(f"{output}: cannot write: {exc.strerror or exc}", 2)
     console.print(f"{count} articles exported", highlight=False)
 
 
 def _alerts_setup(db: Path, alerts_config: Path) -> tuple[Any, Any]:
     from monitor.alerts import load_alert_config
+    from monitor.dbfile import existing_database
     from monitor.store import Store
 
+    existing_database(db)
     try:
         config = load_alert_config(alerts_config)
     except ConfigError as exc:
@@ -258,10 +343,11 @@ def alerts(ctx: click.Context, db: Path, alerts_config: Path | None) -> None:
 @click.pass_obj
 def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
     """Alerts in the outbox, newest first."""
+    from monitor.dbfile import existing_database
     from monitor.delivery import list_alerts
     from monitor.store import Store
 
-    store = Store(obj["db"])
+    store = Store(existing_database(obj["db"]))
     try:
         rows = list_alerts(store, status, limit)
     finally:
@@ -301,10 +387,11 @@ def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
 @click.pass_obj
 def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
     """Put failed alerts (all, or IDs) back to pending; the next delivery sends them."""
+    from monitor.dbfile import existing_database
     from monitor.delivery import retry_failed
     from monitor.store import Store
 
-    store = Store(obj["db"])
+    store = Store(existing_database(obj["db"]))
     try:
         count = retry_failed(store, ids or None)
     finally:
@@ -344,15 +431,17 @@ def alerts_test(obj: dict[str, Any], channel: str) -> None:
               help="Seconds between alert delivery passes.")
 @click.option("--claim-timeout", default=300.0, show_default=True,
               help="Seconds after which an alert left 'sending' by a crash is sent again.")
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
         claim_timeout: float, log_level: str) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM."""
     import logging
 
     from monitor.alerts import ALERTS_FILE
+    from monitor.dbfile import database_to_write
     from monitor.scheduler import Daemon
 
+    database_to_write(db)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -371,17 +460,19 @@ def status(db: Path, as_json: bool) -> None:
     """Is the daemon alive; last run, counts and errors per source; next runs; the outbox."""
     import json
 
+    from monitor.dbfile import existing_database
     from monitor.scheduler import status as daemon_status
 
-    if not db.exists():
-        _fail(f"{db}: no such database", 2)
-    report = daemon_status(db)
+    report = daemon_status(existing_database(db))
     if as_json:
         out.print(json.dumps(report, default=str), highlight=False, soft_wrap=True)
         return
     daemon = report["daemon"]
-    alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
-    out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
+    if daemon["pid"] is None:
+        out.print("daemon: [red]never started[/] on this database (newswatch run)")
+    else:
+        alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
+        out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
     if daemon.get("config"):
         out.print(f"config: {daemon['config']} (loaded {daemon['config_loaded']})",
                   highlight=False)
