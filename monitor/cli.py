@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,7 +21,7 @@ from monitor.store import COUNTS, DEFAULT_DB
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 console = Console(stderr=True)
-out = Console() if sys.stdout.isatty() else Console(width=110)
+out = Console()  # tables fit 80 columns (COLUMNS, or the terminal's width)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -32,9 +33,10 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _run_with_progress(**kwargs: Any) -> CrawlResult:
     """Run a crawl with a live progress bar per source."""
-    bar = Progress(TextColumn("[bold]{task.description:<16}"), BarColumn(),
-                   MofNCompleteColumn(), TextColumn("{task.fields[errors]} errors"),
-                   TimeElapsedColumn(), console=console, transient=False)
+    bar = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(bar_width=12),
+                   MofNCompleteColumn(), TextColumn("{task.fields[errors]} err"),
+                   TextColumn("{task.fields[requests]} req"), TimeElapsedColumn(),
+                   TextColumn("{task.fields[step]}"), console=console, transient=False)
     tasks: dict[str, Any] = {}
     started: list[bool] = []
 
@@ -44,10 +46,16 @@ def _run_with_progress(**kwargs: Any) -> CrawlResult:
             bar.start()
         for name, counts in snapshot.items():
             if name not in tasks:
-                tasks[name] = bar.add_task(name, total=None, errors=0)
+                tasks[name] = bar.add_task(name, total=None, errors=0, requests=0,
+                                           step="starting")
             found = counts["found"]
-            bar.update(tasks[name], total=max(found, 1),
-                       completed=counts["done"] + 0, errors=counts["errors"])
+            # until pages are found the bar pulses (no total) and the step says what is
+            # being fetched: robots.txt, feeds, sitemaps, listings
+            step = counts.get("step", "")
+            bar.update(tasks[name], total=found if found or step == "done" else None,
+                       completed=counts["done"],
+                       errors=counts["errors"], requests=counts.get("requests", 0),
+                       step=step)
 
     try:
         return crawl(progress=update, **kwargs)
@@ -56,19 +64,51 @@ def _run_with_progress(**kwargs: Any) -> CrawlResult:
             bar.stop()
 
 
+# column headers short enough for a summary of every count to fit 80 columns
+SHORT = {"found": "found", "new": "new", "updated": "upd", "duplicate": "dup",
+         "irrelevant": "irrel", "unchanged": "unch", "skipped": "skip", "errors": "err",
+         "requests": "req"}
+LEGEND = ("upd updated, dup duplicate, irrel irrelevant, unch unchanged, skip skipped "
+          "(not due), err errors, req requests")
+
+
+def _narrow_table(title: str, caption: str | None = None, footer: bool = False) -> Table:
+    """A table that fits 80 columns: no side borders, one space between columns. Cells
+    are never cut: numbers and times do not wrap, text wraps at spaces."""
+    return Table(title=title, caption=caption, show_footer=footer, box=box.SIMPLE_HEAD,
+                 padding=(0, 0), show_edge=False, caption_justify="left")
+
+
 def summary_table(result: CrawlResult) -> Table:
-    """found / new / updated / duplicate / irrelevant / unchanged / errors / requests per
-    source, with totals."""
-    table = Table(title="crawl summary", show_footer=True)
+    """found / new / updated / duplicate / irrelevant / unchanged / skipped / errors /
+    requests per source, with totals; abbreviated headers, explained in the caption."""
+    table = _narrow_table("crawl summary", caption=LEGEND, footer=True)
     keys = list(COUNTS)
     totals = result.totals
-    table.add_column("source", footer="total", no_wrap=True, min_width=14)
+    table.add_column("source", footer="total", no_wrap=True)
     for key in keys:
-        table.add_column(key, justify="right", footer=str(totals[key]))
-    table.add_column("status")
+        header = SHORT.get(key, key)
+        table.add_column(header, justify="right", footer=str(totals[key]), no_wrap=True,
+                         min_width=len(header))
+    table.add_column("status", overflow="fold")
     for run in result.runs:
         table.add_row(run["source"], *(str(run[k]) for k in keys), run["status"])
     return table
+
+
+def _short_time(value: str | None) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM`` (UTC), or ``-``."""
+    if not value:
+        return "-"
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _report(result: CrawlResult) -> None:
@@ -177,14 +217,18 @@ def _exit_for(result: CrawlResult) -> None:
 @main.command()
 @click.option("--db", type=click.Path(path_type=Path), default=Path("newswatch-demo.db"),
               show_default=True, help="SQLite database file for the demo.")
-def demo(db: Path) -> None:
+@click.option("--port", default=8800, show_default=True,
+              help="The farm's port (fixed: the same URLs at every run).")
+def demo(db: Path, port: int) -> None:
     """Start the replica site farm, crawl it, and print what was stored."""
     from monitor.dbfile import database_to_write
-    from monitor.demo import run_demo
+    from monitor.demo import DemoPortBusy, run_demo
 
     database_to_write(db)
     try:
-        result = run_demo(db, runner=_run_with_progress)
+        result = run_demo(db, runner=_run_with_progress, port=port)
+    except DemoPortBusy as exc:
+        _fail(str(exc), 2)
     except (ConfigError, CrawlError) as exc:
         _fail(str(exc))
     _report(result)
@@ -444,6 +488,8 @@ def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float
     database_to_write(db)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_level.upper() != "DEBUG":  # "Running job", "executed successfully" every 5 s:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # crawls say it better
     try:
         daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE,
                         deliver_every=deliver_every, claim_timeout=claim_timeout)
@@ -485,15 +531,19 @@ def status(db: Path, as_json: bool) -> None:
         out.print("[red]alerts config error:[/] the file on disk is not in use; keeping the "
                   "last good alerts config", highlight=False)
         out.print(f"  {daemon['alerts_error']}", highlight=False, soft_wrap=True, markup=False)
-    table = Table(title="last run per source")
-    for column in ("source", "started", "status", "new", "updated", "duplicate", "errors",
-                   "next run"):
-        table.add_column(column)
+    table = _narrow_table("last run per source (times UTC)")
+    table.add_column("source", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    for column in ("new", "upd", "dup", "err"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("next run", no_wrap=True)
+    table.add_column("status", overflow="fold")
     for run_row in report["last_runs"]:
-        table.add_row(run_row["source"], run_row["started"], run_row["status"],
+        table.add_row(run_row["source"], _short_time(run_row["started"]),
                       *(str(run_row.get(k) or 0) for k in ("new", "updated", "duplicate",
                                                           "errors")),
-                      report["next_runs"].get(f"crawl:{run_row['source']}") or "-")
+                      _short_time(report["next_runs"].get(f"crawl:{run_row['source']}")),
+                      run_row["status"])
     out.print(table)
     alerts = report["alerts"]
     out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))

@@ -257,6 +257,24 @@ def _record_failure(db_path: Path, names: Sequence[str], message: str) -> str:
     return ""
 
 
+def _step(crawler: Any) -> str:
+    """What a crawler is downloading now, for the progress line: "robots.txt", "feed",
+    "sitemap", "listing", "article" (the kinds of its requests in flight), "done" once
+    its spider closed, "starting" before."""
+    engine = getattr(crawler, "engine", None)
+    if engine is None:
+        return "done" if crawler.stats and crawler.stats.get_value("finish_reason") else \
+            "starting"
+    active = getattr(getattr(engine, "downloader", None), "active", None) or ()
+    kinds = {"robots.txt" if request.url.endswith("/robots.txt")
+             else request.meta.get("kind", "page") for request in list(active)}
+    order = ["robots.txt", "feed", "sitemap", "listing", "article", "page"]
+    if not kinds:
+        return "done" if crawler.stats.get_value("finish_reason") else "waiting"
+    ranked = sorted(kinds, key=lambda k: order.index(k) if k in order else 99)
+    return ranked[0] + (f" +{len(ranked) - 1}" if len(ranked) > 1 else "")  # earliest stage
+
+
 def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names: list[str],
                  db_path: str, overrides: dict[str, Any], events: Any, parent: int) -> None:
     """Child-process body: one CrawlerProcess, one crawler per source.
@@ -315,7 +333,9 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
                                      "skipped"))
                 snapshot[name] = {"found": stats.get_value("newswatch/found", 0),
                                   "done": done, "errors": stats.get_value("newswatch/errors", 0),
-                                  "run_id": stats.get_value("newswatch/run_id", 0)}
+                                  "run_id": stats.get_value("newswatch/run_id", 0),
+                                  "requests": stats.get_value("downloader/request_count", 0),
+                                  "step": _step(crawler)}
             events.put(("progress", snapshot))
 
         def stop_if_asked() -> None:  # a SIGINT that came while Scrapy was starting
