@@ -215,8 +215,9 @@ def _exit_for(result: CrawlResult) -> None:
 
 
 @main.command()
-@click.option("--db", type=click.Path(path_type=Path), default=Path("newswatch-demo.db"),
-              show_default=True, help="SQLite database file for the demo.")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB,
+              show_default=True, help="SQLite database file (the same default as every "
+              "command, so that `newswatch status`/`serve` find the demo's).")
 @click.option("--port", default=8800, show_default=True,
               help="The farm's port (fixed: the same URLs at every run).")
 def demo(db: Path, port: int) -> None:
