@@ -40,10 +40,17 @@ class Reachability(logging.Filter):
         self.reasons: dict[str, str] = {}
         self.answered: set[str] = set()
         self.sources: dict[str, set[str]] = {}
+        self.held: dict[str, list[logging.LogRecord]] = {}  # of hosts not (yet) answering
 
     def response_received(self, response: Any, **_: Any) -> None:
-        """Scrapy signal handler: this host answered (any HTTP status)."""
-        self.answered.add(host_of(response.url))
+        """Scrapy signal handler: this host answered (any HTTP status). Its failures held
+        so far are logged now: on a host that answers, a failed page is a page's error."""
+        host = host_of(response.url)
+        if host in self.answered:
+            return
+        self.answered.add(host)
+        for record in self.held.pop(host, []):
+            logging.getLogger(record.name).handle(record)
 
     def _failure(self, record: logging.LogRecord) -> tuple[str, str] | None:
         """(host, reason) if ``record`` reports a connection-level failure."""
@@ -72,20 +79,23 @@ class Reachability(logging.Filter):
         if found is None:
             return True
         host, reason = found
+        if host in self.answered:  # a live host: this page's error, logged as it is
+            return True
         self.failures[host] = self.failures.get(host, 0) + 1
         self.reasons.setdefault(host, reason)
         source = getattr(getattr(record, "spider", None), "source", None)
         if source is not None:
             self.sources.setdefault(host, set()).add(source.name)
-        if self.keep:
+        if self.keep:  # --log-level DEBUG: shown now, as DEBUG
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-            record.exc_text = record.exc_text  # the traceback stays, at DEBUG
             return True
+        self.held.setdefault(host, []).append(record)
         return False
 
     def unreachable(self) -> dict[str, dict[str, Any]]:
         """{host: {"failures": n, "reason": first reason, "sources": [names]}} of hosts
-        that failed at the connection level and never answered."""
+        that failed at the connection level and never answered (failures counted until
+        the host's first answer)."""
         return {host: {"failures": count, "reason": self.reasons[host],
                        "sources": sorted(self.sources.get(host, ()))}
                 for host, count in sorted(self.failures.items())
