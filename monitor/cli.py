@@ -8,16 +8,27 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import click
-from rich import box
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from monitor.config import DEFAULT_CONFIG, ConfigError
-from monitor.crawl import CrawlError, CrawlResult, crawl
-from monitor.store import COUNTS, DEFAULT_DB
+def _interrupted(*_: Any) -> None:
+    """SIGINT while the command starts (its imports take a second): exit 130 quietly.
+    A crawl replaces this with its own orderly stop while it runs."""
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
+
+
+if __name__ == "__main__" or Path(sys.argv[0]).name == "newswatch":  # the command itself
+    signal.signal(signal.SIGINT, _interrupted)
+
+import click  # noqa: E402
+from rich import box  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from monitor.config import DEFAULT_CONFIG, ConfigError  # noqa: E402
+from monitor.crawl import CrawlError, CrawlResult, crawl  # noqa: E402
+from monitor.store import COUNTS, DEFAULT_DB  # noqa: E402
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 console = Console(stderr=True)

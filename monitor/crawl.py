@@ -106,14 +106,18 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     )
     own_handler = stop is None and threading.current_thread() is threading.main_thread()
     stop = stop if stop is not None else Interrupt()
-    # the child starts with SIGINT ignored (inherited through exec) until it leads its own
-    # process group: a Ctrl-C at that moment must not reach it, only this process
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if own_handler else None
+    # the child starts with SIGINT blocked (the mask is inherited through fork and exec)
+    # until it leads its own process group and has its handler: a Ctrl-C to the terminal,
+    # or this process's stop request, while it imports waits for it, pending, instead of
+    # raising KeyboardInterrupt in its imports. Per thread: works in the daemon's threads.
+    previous = signal.getsignal(signal.SIGINT) if own_handler else None
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         child.start()
     finally:
         if own_handler:
             signal.signal(signal.SIGINT, lambda *_: stop.request())
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     try:
         return _watch(child, events, stop, names, db_path, progress, timeout)
     finally:
@@ -286,6 +290,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
     os.setpgid(0, 0)
     asked: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _: asked.append(signum))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
     try:
         from scrapy.crawler import CrawlerProcess
         from scrapy.settings import Settings as ScrapySettings

@@ -276,3 +276,25 @@ def test_ctrl_c_to_the_daemon_interrupts_its_crawls(big_farm: Farm, tmp_path: Pa
     runs = _runs(db)
     assert "running" not in [r["status"] for r in runs]
     assert "interrupted" in [r["status"] for r in runs], runs
+
+
+def test_stop_requested_while_the_crawl_process_starts(farm: Farm, tmp_path: Path,
+                                                       capfd: pytest.CaptureFixture) -> None:
+    """A stop request (the daemon's SIGTERM) while the crawl process is still importing,
+    from a thread other than the main one: no KeyboardInterrupt traceback in the child
+    (SIGINT waits, blocked, until it has its handler), the crawl returns interrupted."""
+    from monitor.lifecycle import Interrupt
+
+    stop = Interrupt()
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(crawl(
+        DEMO_CONFIG, tmp_path / "early.db", variables=farm.variables, stop=stop)))
+    worker.start()
+    time.sleep(0.3)  # the child is importing
+    stop.request()
+    worker.join(60)
+    assert results and results[0].interrupted
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    db = tmp_path / "early.db"
+    assert not db.exists() or all(r["status"] != "running" for r in _runs(db))
