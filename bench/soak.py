@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO))
 from monitor.config import DEMO_CONFIG  # noqa: E402
 from monitor.farm import Farm  # noqa: E402
 from monitor.farm.hostile import ARTICLE_PATTERN, FEEDS, SITEMAPS, HostileSite  # noqa: E402
-from monitor.lifecycle import descendants, rss_bytes, session_members  # noqa: E402
+from monitor.lifecycle import processes, rss_bytes, session_members  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from tests.channels import SECRET, Receiver  # noqa: E402
 
@@ -70,7 +70,17 @@ def tree_sample(daemon_pid: int) -> tuple[int, int]:
     """(summed RSS in kB, process count) of the daemon and every process it started: its
     descendants and the rest of its session (orphans keep the session; the daemon is
     started as a session leader)."""
-    pids = {daemon_pid, *descendants(daemon_pid), *session_members(daemon_pid)}
+    table = processes()  # one walk of /proc per sample
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    pids, todo = {daemon_pid}, [daemon_pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in pids:
+                pids.add(child)
+                todo.append(child)
+    pids |= {pid for pid, (_, _, _, session) in table.items() if session == daemon_pid}
     return rss_bytes(pids) // 1024, len(pids)
 
 

@@ -313,7 +313,13 @@ def serve(db: Path, host: str, port: int) -> None:
         check_database(db)
         console.print(f"serving {db} read-only on http://{host}:{port}/ ; Ctrl-C to stop",
                       highlight=False, soft_wrap=True)
-        run_serve(db, host=host, port=port)
+        # uvicorn stops on Ctrl-C, then raises the signal again for the previous handler:
+        # a stopped server is a normal end (exit 0), as for `newswatch run`
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            run_serve(db, host=host, port=port)
+        except KeyboardInterrupt:
+            pass
     except DatabaseNotFound as exc:
         _fail(str(exc), 2)
 

@@ -209,16 +209,23 @@ def test_sigint_to_the_parent_alone_stops_the_crawl_in_order(big_farm: Farm,
 
 
 def test_crawl_timeout_leaves_no_process_behind(big_farm: Farm, tmp_path: Path) -> None:
-    """A crawl killed by its time limit takes its forkserver and workers with it."""
+    """A crawl killed by its time limit (a host that never answers) takes its
+    forkserver and workers with it."""
     db = tmp_path / "timeout.db"
     seen: set[int] = set()
 
     def progress(_: dict) -> None:  # this process's own resource tracker is not the crawl's
         seen.update(pid for pid in descendants(os.getpid()) if not _own_helper(pid))
 
-    with pytest.raises(CrawlError, match="killed after"):
-        crawl(DEMO_CONFIG, db, variables=big_farm.variables, sources=["laodong_en"],
-              progress=progress, timeout=8)
+    import socket
+
+    with socket.socket() as silent, pytest.raises(CrawlError, match="killed after"):
+        silent.bind(("127.0.0.83", 0))
+        silent.listen(64)  # accepts (in the kernel), never answers: the crawl cannot end
+        url = f"http://127.0.0.83:{silent.getsockname()[1]}"
+        crawl(DEMO_CONFIG, db, variables={**big_farm.variables, "FARM_MOFA_EN": url,
+                                          "FARM_MOFA_EN_HOST": "127.0.0.83"},
+              sources=["mofa_en"], progress=progress, timeout=8)
     assert len(seen) >= 3  # crawl child, forkserver, at least one worker
     assert _gone(seen, 5) == []
     (run,) = _runs(db)
