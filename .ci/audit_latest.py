@@ -1,6 +1,9 @@
 """Known vulnerabilities in the installed distributions, from PyPI's per-project JSON.
 
-    python .ci/audit_latest.py [--index https://pypi.org/pypi]
+    python .ci/audit_latest.py [--index INDEX_JSON_API]
+
+``--index`` defaults to the JSON API of the index pip is configured with
+(``.ci/pip_index.py``: ``$PIP_INDEX_URL``, ``pip config``, pip's default).
 
 CI's fallback when pip-audit cannot run (a PyPI mirror without the per-version JSON API,
 no route to OSV). ``/pypi/NAME/json`` lists the vulnerabilities of the project's latest
@@ -21,6 +24,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import distributions
+from pathlib import Path
 from typing import Any
 
 SKIP = {"newswatch"}  # the project itself (editable)
@@ -46,8 +50,17 @@ def project(index: str, name: str) -> dict[str, Any] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", default="https://pypi.org/pypi")
+    parser.add_argument("--index", default=None,
+                        help="JSON API base (<index>/pypi); default: from pip's config")
     args = parser.parse_args()
+    if args.index is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from pip_index import configured_index, json_api
+
+        args.index = json_api(configured_index())
+        if args.index is None:
+            print(f"audit: the configured index {configured_index()} has no JSON API")
+            return 1
     dists = installed()
     with ThreadPoolExecutor(8) as pool:
         data = dict(zip(dists, pool.map(lambda n: project(args.index, n), dists), strict=True))

@@ -9,12 +9,23 @@ the farm's English sites (relevant ones and others) and two relevant ones are ed
 Then it waits for the daemon to catch up, stops it with SIGTERM and prints:
 
 - the daemon's RSS after warm-up and at the end (goal: within 10 %), and its peak;
+- the summed RSS of the daemon and every process it started (its session, walked in
+  /proc: crawl processes, the extraction forkserver and workers, and any orphan of
+  theirs), before and after, the most processes at once, and how many are left once
+  the daemon has stopped (goal: none);
 - crawl runs per status, errors on the hostile source;
 - each published relevant story stored once and alerted once, each edit alerted once as
   ``updated``, no other story alerted, no alert key received twice;
 - tracebacks in the daemon's log (goal: none) and its exit code (goal: 0).
 
 Exits 1 if a goal is missed. ``tests/test_soak.py`` runs it for about a minute.
+
+    python bench/soak.py --timeouts [--minutes 2]
+
+runs the timeout soak instead: the daemon crawls a source whose host accepts connections
+and never answers, with a ``crawl_timeout`` shorter than its interval, so every cycle
+ends in a killed crawl. The summed RSS of the daemon's session must stay flat (goal:
+within 15 %) and nothing may be left behind.
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ sys.path.insert(0, str(REPO))
 from monitor.config import DEMO_CONFIG  # noqa: E402
 from monitor.farm import Farm  # noqa: E402
 from monitor.farm.hostile import ARTICLE_PATTERN, FEEDS, SITEMAPS, HostileSite  # noqa: E402
+from monitor.lifecycle import processes, rss_bytes, session_members  # noqa: E402
 from monitor.store import Store  # noqa: E402
 from tests.channels import SECRET, Receiver  # noqa: E402
 
@@ -54,6 +66,38 @@ VN = timezone(timedelta(hours=7))
 EDIT = ("Officials said a follow-up meeting is planned within three months to review "
         "the first results, and a joint statement will be published afterwards.")
 MEMORY_GROWTH_GOAL = 0.10
+TREE_GROWTH_GOAL = 0.15  # the daemon's session: crawls come and go, so a looser goal
+
+
+def tree_sample(daemon_pid: int) -> tuple[int, int]:
+    """(summed RSS in kB, process count) of the daemon and every process it started: its
+    descendants and the rest of its session (orphans keep the session; the daemon is
+    started as a session leader)."""
+    table = processes()  # one walk of /proc per sample
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    pids, todo = {daemon_pid}, [daemon_pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in pids:
+                pids.add(child)
+                todo.append(child)
+    pids |= {pid for pid, (_, _, _, session) in table.items() if session == daemon_pid}
+    return rss_bytes(pids) // 1024, len(pids)
+
+
+def _medians(samples: list[tuple[float, int]]) -> tuple[int, int]:
+    """Median of the second quarter of the run ("before", after warm-up) and of its last
+    quarter ("after")."""
+    values = [(t, v) for t, v in samples if v]
+    if not values:
+        return 0, 0
+    first, span = values[0][0], values[-1][0] - values[0][0]
+    before = [v for t, v in values if span / 4 <= t - first <= span / 2]
+    after = [v for t, v in values if t - first >= span * 3 / 4]
+    return (int(statistics.median(before or [values[0][1]])),
+            int(statistics.median(after or [values[-1][1]])))
 
 
 @dataclass
@@ -68,6 +112,11 @@ class SoakReport:
     rss_warm_kb: int = 0
     rss_end_kb: int = 0
     child_peak_kb: int = 0
+    tree: list[tuple[float, int]] = field(default_factory=list)  # (s, kB) daemon + its processes
+    tree_most: int = 0  # most processes at once (daemon included)
+    tree_before_kb: int = 0
+    tree_after_kb: int = 0
+    left_behind: list[int] = field(default_factory=list)  # pids alive after the daemon stopped
     runs: Counter = field(default_factory=Counter)  # status -> count
     hostile_runs: int = 0
     hostile_errors: int = 0
@@ -91,6 +140,18 @@ class SoakReport:
     @property
     def growth(self) -> float:
         return self.rss_end_kb / self.rss_warm_kb - 1 if self.rss_warm_kb else float("nan")
+
+    @property
+    def tree_growth(self) -> float:
+        return (self.tree_after_kb / self.tree_before_kb - 1 if self.tree_before_kb
+                else float("nan"))
+
+    def tree_line(self) -> str:
+        return (f"daemon + every process it started: {self.tree_before_kb / 1024:.1f} MB "
+                f"before, {self.tree_after_kb / 1024:.1f} MB after ({self.tree_growth:+.1%}),"
+                f" peak {max((kb for _, kb in self.tree), default=0) / 1024:.1f} MB, at most "
+                f"{self.tree_most} processes; left after the daemon stopped: "
+                f"{len(self.left_behind)}")
 
     def check(self) -> list[str]:
         """Fill and return ``failures``: every goal this run missed."""
@@ -120,6 +181,8 @@ class SoakReport:
         for url, count in self.versions.items():
             if count != 1 + (url in self.edited):
                 fail.append(f"{url}: {count} versions stored")
+        if self.left_behind:
+            fail.append(f"{len(self.left_behind)} processes left after the daemon stopped")
         if self.duplicate_keys or self.bad_signatures:
             fail.append(f"{self.duplicate_keys} alerts received twice, "
                         f"{self.bad_signatures} bad signatures")
@@ -148,6 +211,7 @@ class SoakReport:
             f"{self.rss_end_kb / 1024:.1f} MB at the end ({self.growth:+.1%}), peak "
             f"{max((kb for _, kb in self.rss), default=0) / 1024:.1f} MB over "
             f"{len(self.rss)} samples; largest crawl child {self.child_peak_kb / 1024:.1f} MB",
+            self.tree_line(),
             f"tracebacks: {self.tracebacks}, exit code: {self.exit_code}",
         ]
 
@@ -239,7 +303,8 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
             [sys.executable, "-m", "monitor.cli", "run", "--config",
              str(_config(workdir / "sources.yaml", hostile, interval)), "--db", str(db),
              "--alerts-config", str(_alerts(workdir / "alerts.yaml")), "--deliver-every", "1",
-             "--log-level", "INFO"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--log-level", "INFO"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
         stop_sampling = threading.Event()
 
         def sample() -> None:
@@ -247,6 +312,9 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
                 report.rss.append((time.monotonic() - started, _rss_kb(daemon.pid)))
                 for child in _children(daemon.pid):
                     report.child_peak_kb = max(report.child_peak_kb, _rss_kb(child))
+                kb, count = tree_sample(daemon.pid)
+                report.tree.append((time.monotonic() - started, kb))
+                report.tree_most = max(report.tree_most, count)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -305,6 +373,7 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
                 report.exit_code = daemon.wait()
             sampler.join()
             receiver.close()
+            report.left_behind = _left_behind(daemon.pid)
     report.seconds = time.monotonic() - started
     _collect(report, db, receiver, log_path)
     report.check()
@@ -336,6 +405,7 @@ def _collect(report: SoakReport, db: Path, receiver: Receiver, log_path: Path) -
     report.duplicate_keys = len(receiver.keys) - len(set(receiver.keys))
     report.bad_signatures = receiver.bad_signatures
     report.tracebacks = log_path.read_text(errors="replace").count("Traceback")
+    report.tree_before_kb, report.tree_after_kb = _medians(report.tree)
     samples = [(t, kb) for t, kb in report.rss if kb]
     if samples:
         # warm-up: the first third of the run (imports, first crawls of every source)
@@ -344,6 +414,110 @@ def _collect(report: SoakReport, db: Path, receiver: Receiver, log_path: Path) -
         end = [kb for t, kb in samples if t - samples[0][0] >= span * 5 / 6]
         report.rss_warm_kb = int(statistics.median(warm or [samples[0][1]]))
         report.rss_end_kb = int(statistics.median(end or [samples[-1][1]]))
+
+
+def _left_behind(session: int, within: float = 5.0) -> list[int]:
+    """Processes of the (stopped) daemon's session still alive after ``within`` seconds;
+    they are killed, so that a failed run leaves nothing either."""
+    deadline = time.monotonic() + within
+    while (left := session_members(session)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
+
+
+@dataclass
+class TimeoutSoakReport:
+    """The timeout soak: every crawl cycle ends in a killed crawl."""
+
+    seconds: float = 0.0
+    killed: int = 0  # crawls ended by crawl_timeout
+    tree: list[tuple[float, int]] = field(default_factory=list)
+    most: int = 0
+    before_kb: int = 0
+    after_kb: int = 0
+    left_behind: list[int] = field(default_factory=list)
+    exit_code: int | None = None
+
+    @property
+    def growth(self) -> float:
+        return self.after_kb / self.before_kb - 1 if self.before_kb else float("nan")
+
+    @property
+    def failures(self) -> list[str]:
+        fail = []
+        if self.killed < 3:
+            fail.append(f"only {self.killed} crawls killed by their time limit")
+        if not self.growth <= TREE_GROWTH_GOAL:
+            fail.append(f"daemon + its processes grew {self.growth:+.1%} "
+                        f"(goal ≤ {TREE_GROWTH_GOAL:.0%})")
+        if self.left_behind:
+            fail.append(f"{len(self.left_behind)} processes left after the daemon stopped")
+        if self.exit_code != 0:
+            fail.append(f"daemon exit code {self.exit_code}")
+        return fail
+
+    def lines(self) -> list[str]:
+        return [f"timeout soak: {self.seconds:.0f} s, {self.killed} crawls killed by "
+                "crawl_timeout",
+                f"daemon + every process it started: {self.before_kb / 1024:.1f} MB before, "
+                f"{self.after_kb / 1024:.1f} MB after ({self.growth:+.1%}), at most "
+                f"{self.most} processes; left after the daemon stopped: "
+                f"{len(self.left_behind)}"]
+
+
+def timeout_soak(minutes: float, workdir: Path, timeout: int = 4,
+                 interval: int = 5) -> TimeoutSoakReport:
+    """``newswatch run`` on one source whose host accepts connections and never answers:
+    each crawl is killed after ``timeout`` s, every ``interval`` s. Samples the summed RSS
+    of the daemon's session every second."""
+    import socket
+
+    report = TimeoutSoakReport()
+    db = workdir / "timeouts.db"
+    started = time.monotonic()
+    with socket.socket() as silent, (workdir / "daemon.log").open("w") as log:
+        silent.bind(("127.0.0.82", 0))
+        silent.listen(256)  # connections complete in the kernel; nothing ever answers
+        base = f"http://127.0.0.82:{silent.getsockname()[1]}"
+        config = workdir / "sources.yaml"
+        config.write_text(yaml.safe_dump({"sources": [{
+            "name": "silent", "title": "Silent", "language": "en",
+            "domains": ["127.0.0.82"], "feeds": [f"{base}/rss.xml"],
+            "listings": [f"{base}/news"], "article_pattern": r"/news/\d+",
+            "interval": f"{interval}s", "jitter": "0s",
+            "crawl_timeout": f"{timeout}s"}]}), encoding="utf-8")
+        alerts = workdir / "alerts.yaml"
+        alerts.write_text("channels: {}\nrules: []\n", encoding="utf-8")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config), "--db",
+             str(db), "--alerts-config", str(alerts)], cwd=REPO, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = started + minutes * 60
+            while time.monotonic() < deadline and daemon.poll() is None:
+                time.sleep(1)
+                kb, count = tree_sample(daemon.pid)
+                report.tree.append((time.monotonic() - started, kb))
+                report.most = max(report.most, count)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                report.exit_code = daemon.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                report.exit_code = daemon.wait()
+            report.left_behind = _left_behind(daemon.pid)
+    report.seconds = time.monotonic() - started
+    # a crawl killed before it opened its run leaves no row: count the daemon's log lines
+    report.killed = (workdir / "daemon.log").read_text(errors="replace").count(
+        f"killed after {timeout} s")
+    report.before_kb, report.after_kb = _medians(report.tree)
+    return report
 
 
 def main() -> int:
@@ -356,10 +530,18 @@ def main() -> int:
                         "of a farm source (the hostile source: twice that)")
     parser.add_argument("--keep", type=Path, help="keep the database and the daemon's log "
                         "in this directory")
+    parser.add_argument("--timeouts", action="store_true", help="the timeout soak: every "
+                        "crawl is killed by its crawl_timeout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
+        if args.timeouts:
+            timeouts = timeout_soak(args.minutes, workdir)
+            print("\n".join(timeouts.lines()))
+            for failure in timeouts.failures:
+                print("FAILED:", failure)
+            return 1 if timeouts.failures else 0
         report = soak(args.minutes, workdir, args.publish_every, args.interval)
     print("\n".join(report.lines()))
     for failure in report.failures:

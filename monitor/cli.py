@@ -8,70 +8,185 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from monitor.config import DEFAULT_CONFIG, ConfigError
-from monitor.crawl import CrawlError, CrawlResult, crawl
-from monitor.store import COUNTS, DEFAULT_DB
+def _interrupted(*_: Any) -> None:
+    """SIGINT while the command starts (its imports take a second): exit 130 quietly.
+    A crawl replaces this with its own orderly stop while it runs."""
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
+
+if __name__ == "__main__" or Path(sys.argv[0]).name == "newswatch":  # the command itself
+    signal.signal(signal.SIGINT, _interrupted)
+
+import click  # noqa: E402
+from rich import box  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from monitor.config import DEFAULT_CONFIG, ConfigError  # noqa: E402
+from monitor.crawl import CrawlError, CrawlResult, crawl  # noqa: E402
+from monitor.store import COUNTS, DEFAULT_DB  # noqa: E402
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 console = Console(stderr=True)
-out = Console() if sys.stdout.isatty() else Console(width=110)
+out = Console()  # tables fit 80 columns (COLUMNS, or the terminal's width)
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """``error: message`` on one line (never wrapped, even when stderr is not a
+    terminal), then exit ``code``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
 def _run_with_progress(**kwargs: Any) -> CrawlResult:
     """Run a crawl with a live progress bar per source."""
-    with Progress(TextColumn("[bold]{task.description:<16}"), BarColumn(),
-                  MofNCompleteColumn(), TextColumn("{task.fields[errors]} errors"),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
-        tasks: dict[str, Any] = {}
+    bar = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(bar_width=12),
+                   MofNCompleteColumn(), TextColumn("{task.fields[errors]} err"),
+                   TextColumn("{task.fields[requests]} req"), TimeElapsedColumn(),
+                   TextColumn("{task.fields[step]}"), console=console, transient=False)
+    tasks: dict[str, Any] = {}
+    started: list[bool] = []
 
-        def update(snapshot: dict[str, dict[str, int]]) -> None:
-            for name, counts in snapshot.items():
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=None, errors=0)
-                found = counts["found"]
-                bar.update(tasks[name], total=max(found, 1),
-                           completed=counts["done"] + 0, errors=counts["errors"])
+    def update(snapshot: dict[str, dict[str, int]]) -> None:
+        if not started:  # started with the first report: a config error prints no bar
+            started.append(True)
+            bar.start()
+        for name, counts in snapshot.items():
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=None, errors=0, requests=0,
+                                           step="starting")
+            found = counts["found"]
+            # until pages are found the bar pulses (no total) and the step says what is
+            # being fetched: robots.txt, feeds, sitemaps, listings
+            step = counts.get("step", "")
+            bar.update(tasks[name], total=found if found or step == "done" else None,
+                       completed=counts["done"],
+                       errors=counts["errors"], requests=counts.get("requests", 0),
+                       step=step)
 
+    try:
         return crawl(progress=update, **kwargs)
+    finally:
+        if started:
+            bar.stop()
+
+
+# column headers short enough for a summary of every count to fit 80 columns
+SHORT = {"found": "found", "new": "new", "updated": "upd", "duplicate": "dup",
+         "irrelevant": "irrel", "unchanged": "unch", "skipped": "skip", "errors": "err",
+         "requests": "req"}
+LEGEND = ("upd updated, dup duplicate, irrel irrelevant, unch unchanged, skip skipped "
+          "(not due), err errors, req requests")
+
+
+def _narrow_table(title: str, caption: str | None = None, footer: bool = False) -> Table:
+    """A table that fits 80 columns: no side borders, one space between columns. Cells
+    are never cut: numbers and times do not wrap, text wraps at spaces."""
+    return Table(title=title, caption=caption, show_footer=footer, box=box.SIMPLE_HEAD,
+                 padding=(0, 0), show_edge=False, caption_justify="left")
 
 
 def summary_table(result: CrawlResult) -> Table:
-    """found / new / updated / duplicate / irrelevant / unchanged / errors / requests per
-    source, with totals."""
-    table = Table(title="crawl summary", show_footer=True)
+    """found / new / updated / duplicate / irrelevant / unchanged / skipped / errors /
+    requests per source, with totals; abbreviated headers, explained in the caption."""
+    table = _narrow_table("crawl summary", caption=LEGEND, footer=True)
     keys = list(COUNTS)
     totals = result.totals
-    table.add_column("source", footer="total", no_wrap=True, min_width=14)
+    table.add_column("source", footer="total", no_wrap=True)
     for key in keys:
-        table.add_column(key, justify="right", footer=str(totals[key]))
-    table.add_column("status")
+        header = SHORT.get(key, key)
+        table.add_column(header, justify="right", footer=str(totals[key]), no_wrap=True,
+                         min_width=len(header))
+    table.add_column("status", overflow="fold")
     for run in result.runs:
         table.add_row(run["source"], *(str(run[k]) for k in keys), run["status"])
     return table
 
 
+def _short_time(value: str | None) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM`` (UTC), or ``-``."""
+    if not value:
+        return "-"
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
 def _report(result: CrawlResult) -> None:
     out.print(summary_table(result))
+    for host, info in result.unreachable.items():  # one line per host, not per request
+        sources = ", ".join(info.get("sources") or []) or "?"
+        console.print(f"[yellow]warning:[/] {host} ({sources}) unreachable: "
+                      f"{info['failures']} failures, e.g. {escape(info['reason'])}",
+                      highlight=False, soft_wrap=True)
+    from monitor.reach import host_of
+
     for run in result.runs:
-        if run.get("error_detail"):
+        lines = [line for line in (run.get("error_detail") or "").splitlines()
+                 if host_of(line.split(": ", 1)[0]) not in result.unreachable]
+        if lines:  # (an unreachable host's lines are summed up above)
             console.print(f"[yellow]{run['source']}[/] errors:", highlight=False)
-            for line in run["error_detail"].splitlines()[:5]:
-                console.print(f"  {line}", highlight=False, soft_wrap=True)
+            for line in lines[:5]:
+                console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
 
 
-@click.group()
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                          case_sensitive=False)
+_debug = False  # --debug: show the traceback of an unexpected error
+
+
+class _Newswatch(click.Group):
+    """One error path for every command: a user error is one ``error: ...`` line and
+    exit 2, never a traceback (``newswatch --debug ...`` shows one for unexpected
+    errors); Ctrl-C outside a crawl exits 130 quietly."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        from monitor.dbfile import DatabaseFileError
+
+        try:
+            code = super().main(args, prog_name or "newswatch", complete_var,
+                                standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "newswatch"
+            _fail(f"{exc.format_message()} (see {where} --help)", 2)
+        except click.ClickException as exc:  # a file option that cannot be opened, ...
+            _fail(exc.format_message(), 2)
+        except click.Abort:  # Ctrl-C (KeyboardInterrupt) outside a crawl
+            console.print("interrupted", highlight=False)
+            sys.exit(EXIT_INTERRUPTED)
+        except (ConfigError, DatabaseFileError) as exc:
+            _fail(str(exc), 2)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, unless --debug
+            if _debug:
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc} "
+                  "(run newswatch --debug ... for the traceback)", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Newswatch)
 @click.version_option(package_name="newswatch")
-def main() -> None:
-    """newswatch: watch Vietnamese news sites for Vietnam–US relations articles."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+def main(debug: bool) -> None:
+    """newswatch: watch Vietnamese news sites for Vietnam–US relations articles.
+
+    Exit codes: 0 done; 1 some source failed or was unreachable; 2 bad input (config,
+    option, file, database); 130 interrupted (Ctrl-C).
+    """
+    global _debug
+    _debug = debug
 
 
 @main.command("crawl")
@@ -80,9 +195,13 @@ def main() -> None:
 @click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
               help="SQLite database file.")
 @click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable).")
-@click.option("--log-level", default="WARNING", show_default=True, help="Scrapy log level.")
+@click.option("--log-level", default="WARNING", show_default=True, type=LOG_LEVELS,
+              help="Scrapy log level.")
 def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str) -> None:
     """Crawl all sources (or some) once, then print a summary."""
+    from monitor.dbfile import database_to_write
+
+    database_to_write(db)
     try:
         result = _run_with_progress(config=config, db_path=db, sources=sources or None,
                                     scrapy_settings={"LOG_LEVEL": log_level.upper()})
@@ -91,19 +210,37 @@ def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: s
     except CrawlError as exc:
         _fail(f"crawl failed: {exc}")
     _report(result)
+    _exit_for(result)
+
+
+def _exit_for(result: CrawlResult) -> None:
+    """Exit code of a crawl: 130 interrupted, 1 some source did not finish, else 0."""
+    if result.interrupted:
+        console.print("interrupted: the crawl stopped early; what was extracted is stored, "
+                      "its runs are marked interrupted", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INTERRUPTED)
     if not result.ok:
-        _fail("some sources did not finish (see status column)")
+        failed = result.failed_sources
+        _fail(f"{len(failed)} of {len(result.runs)} sources failed or were unreachable: "
+              f"{', '.join(failed) or '?'}")
 
 
 @main.command()
-@click.option("--db", type=click.Path(path_type=Path), default=Path("newswatch-demo.db"),
-              show_default=True, help="SQLite database file for the demo.")
-def demo(db: Path) -> None:
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB,
+              show_default=True, help="SQLite database file (the same default as every "
+              "command, so that `newswatch status`/`serve` find the demo's).")
+@click.option("--port", default=8800, show_default=True,
+              help="The farm's port (fixed: the same URLs at every run).")
+def demo(db: Path, port: int) -> None:
     """Start the replica site farm, crawl it, and print what was stored."""
-    from monitor.demo import run_demo
+    from monitor.dbfile import database_to_write
+    from monitor.demo import DemoPortBusy, run_demo
 
+    database_to_write(db)
     try:
-        result = run_demo(db, runner=_run_with_progress)
+        result = run_demo(db, runner=_run_with_progress, port=port)
+    except DemoPortBusy as exc:
+        _fail(str(exc), 2)
     except (ConfigError, CrawlError) as exc:
         _fail(str(exc))
     _report(result)
@@ -112,8 +249,7 @@ def demo(db: Path) -> None:
               "in this run)")
     out.print(f"Try: sqlite-utils query {result.db_path} "
               "\"select source, title from articles limit 5\"", highlight=False)
-    if not result.ok:
-        _fail("some sources did not finish (see status column)")
+    _exit_for(result)
 
 
 @main.command()
@@ -189,17 +325,43 @@ def farm(port: int, extra: int, prerender: bool) -> None:
 @click.option("--port", default=8001, show_default=True, help="Port.")
 def serve(db: Path, host: str, port: int) -> None:
     """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
+    from monitor.dbfile import existing_database
     from monitor.serve import DatabaseNotFound, check_database
     from monitor.serve import serve as run_serve
 
+    existing_database(db)  # missing, empty, not SQLite: one line, rc 2
+    _check_port_free(host, port)  # before saying "serving on"
     try:
         check_database(db)
         console.print(f"serving {db} read-only on http://{host}:{port}/ ; follows live "
                       "changes (each query sees the last commit) ; Ctrl-C to stop",
-                      highlight=False)
-        run_serve(db, host=host, port=port)
+                      highlight=False, soft_wrap=True)
+        # uvicorn stops on Ctrl-C, then raises the signal again for the previous handler:
+        # a stopped server is a normal end (exit 0), as for `newswatch run`
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            run_serve(db, host=host, port=port)
+        except KeyboardInterrupt:
+            pass
     except DatabaseNotFound as exc:
         _fail(str(exc), 2)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Exit 2 with one line if ``host:port`` cannot be bound (in use, bad address)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 2)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 2)
 
 
 @main.command()
@@ -217,12 +379,11 @@ def search(query: str, db: Path, limit: int, as_json: bool) -> None:
 
     from rich.text import Text
 
+    from monitor.dbfile import existing_database
     from monitor.search import END, START
     from monitor.store import Store
 
-    if not db.is_file():
-        _fail(f"database not found: {db}", 2)
-    store = Store(db)
+    store = Store(existing_database(db))
     try:
         rows = store.search(query, limit=limit)
     except sqlite3.OperationalError as exc:
@@ -259,9 +420,13 @@ def search(query: str, db: Path, limit: int, as_json: bool) -> None:
 def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None:
     """Export articles (id, url, source, title, author, published, language, relevance,
     relevant, story_id, text) as JSON lines or CSV."""
+    from monitor.dbfile import existing_database
     from monitor.export import DatabaseNotFound
     from monitor.export import export as run_export
 
+    existing_database(db)  # before any output: no CSV header, no empty file, on a bad db
+    if output is not None and not output.parent.is_dir():
+        _fail(f"{output}: cannot write: no such directory {output.parent}", 2)
     try:
         if output is None:
             count = run_export(db, sys.stdout, fmt, relevant_only)
@@ -270,13 +435,17 @@ def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None
                 count = run_export(db, handle, fmt, relevant_only)
     except DatabaseNotFound as exc:
         _fail(str(exc), 2)
+    except OSError as exc:  # the output file: permission denied, a directory, disk full
+        _fail(f"{output}: cannot write: {exc.strerror or exc}", 2)
     console.print(f"{count} articles exported", highlight=False)
 
 
 def _alerts_setup(db: Path, alerts_config: Path) -> tuple[Any, Any]:
     from monitor.alerts import load_alert_config
+    from monitor.dbfile import existing_database
     from monitor.store import Store
 
+    existing_database(db)
     try:
         config = load_alert_config(alerts_config)
     except ConfigError as exc:
@@ -304,10 +473,11 @@ def alerts(ctx: click.Context, db: Path, alerts_config: Path | None) -> None:
 @click.pass_obj
 def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
     """Alerts in the outbox, newest first."""
+    from monitor.dbfile import existing_database
     from monitor.delivery import list_alerts
     from monitor.store import Store
 
-    store = Store(obj["db"])
+    store = Store(existing_database(obj["db"]))
     try:
         rows = list_alerts(store, status, limit)
     finally:
@@ -347,10 +517,11 @@ def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
 @click.pass_obj
 def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
     """Put failed alerts (all, or IDs) back to pending; the next delivery sends them."""
+    from monitor.dbfile import existing_database
     from monitor.delivery import retry_failed
     from monitor.store import Store
 
-    store = Store(obj["db"])
+    store = Store(existing_database(obj["db"]))
     try:
         count = retry_failed(store, ids or None)
     finally:
@@ -390,17 +561,21 @@ def alerts_test(obj: dict[str, Any], channel: str) -> None:
               help="Seconds between alert delivery passes.")
 @click.option("--claim-timeout", default=300.0, show_default=True,
               help="Seconds after which an alert left 'sending' by a crash is sent again.")
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
         claim_timeout: float, log_level: str) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM."""
     import logging
 
     from monitor.alerts import ALERTS_FILE
+    from monitor.dbfile import database_to_write
     from monitor.scheduler import Daemon
 
+    database_to_write(db)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_level.upper() != "DEBUG":  # "Running job", "executed successfully" every 5 s:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # crawls say it better
     try:
         daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE,
                         deliver_every=deliver_every, claim_timeout=claim_timeout)
@@ -417,18 +592,20 @@ def status(db: Path, as_json: bool) -> None:
     """Is the daemon alive; last run, counts and errors per source; next runs; the outbox."""
     import json
 
+    from monitor.dbfile import existing_database
     from monitor.scheduler import status as daemon_status
 
-    if not db.exists():
-        _fail(f"{db}: no such database", 2)
-    report = daemon_status(db)
+    report = daemon_status(existing_database(db))
     report["health"] = _health_rows(db)
     if as_json:
         out.print(json.dumps(report, default=str), highlight=False, soft_wrap=True)
         return
     daemon = report["daemon"]
-    alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
-    out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
+    if daemon["pid"] is None:
+        out.print("daemon: [red]never started[/] on this database (newswatch run)")
+    else:
+        alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
+        out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
     if daemon.get("config"):
         out.print(f"config: {daemon['config']} (loaded {daemon['config_loaded']})",
                   highlight=False)
@@ -441,15 +618,19 @@ def status(db: Path, as_json: bool) -> None:
         out.print("[red]alerts config error:[/] the file on disk is not in use; keeping the "
                   "last good alerts config", highlight=False)
         out.print(f"  {daemon['alerts_error']}", highlight=False, soft_wrap=True, markup=False)
-    table = Table(title="last run per source")
-    for column in ("source", "started", "status", "new", "updated", "duplicate", "errors",
-                   "next run"):
-        table.add_column(column)
+    table = _narrow_table("last run per source (times UTC)")
+    table.add_column("source", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    for column in ("new", "upd", "dup", "err"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("next run", no_wrap=True)
+    table.add_column("status", overflow="fold")
     for run_row in report["last_runs"]:
-        table.add_row(run_row["source"], run_row["started"], run_row["status"],
+        table.add_row(run_row["source"], _short_time(run_row["started"]),
                       *(str(run_row.get(k) or 0) for k in ("new", "updated", "duplicate",
                                                           "errors")),
-                      report["next_runs"].get(f"crawl:{run_row['source']}") or "-")
+                      _short_time(report["next_runs"].get(f"crawl:{run_row['source']}")),
+                      run_row["status"])
     out.print(table)
     alerts = report["alerts"]
     out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))

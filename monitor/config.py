@@ -204,8 +204,12 @@ class Settings(_Model):
         for source in self.sources:
             if source.name == name:
                 return source
-        known = ", ".join(s.name for s in self.sources)
-        raise ConfigError(f"unknown source {name!r} (known: {known})")
+        import difflib
+
+        names = [s.name for s in self.sources]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown source {name!r}{hint} (known: {', '.join(names)})")
 
 
 def seconds(duration: str) -> int:
@@ -293,6 +297,20 @@ def _resolve_profiles(data: dict[str, Any], path: Path,
     return sources
 
 
+def read_utf8(path: Path) -> str:
+    """A config file's text; ConfigError (with the line) if unreadable or not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                          "save the file as UTF-8") from None
+
+
 def load_settings(path: str | Path = DEFAULT_CONFIG,
                   variables: Mapping[str, str] | None = None) -> Settings:
     """Read, interpolate and validate a sources file.
@@ -301,10 +319,7 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
     Raises ConfigError naming the file, line and field of the first problems found.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    text = read_utf8(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -329,9 +344,11 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
     try:
         data = _interpolate(data, merged, ())
     except _MissingVariable as missing:
+        hint = (" (the site farm's address: start `newswatch farm` in another shell and "
+                "run the export lines it prints)" if missing.name.startswith("FARM_") else "")
         raise ConfigError(
             f"{_where(path, index, missing.path)}: variable ${{{missing.name}}} is not set"
-        ) from None
+            + hint) from None
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

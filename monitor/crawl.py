@@ -8,9 +8,11 @@ runs one Scrapy crawler per source in a single CrawlerProcess.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue as queue_module
 import signal
 import sqlite3
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -20,10 +22,12 @@ from typing import Any
 
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from monitor.lifecycle import GRACE_SECONDS, Interrupt, die_with_parent, kill_group
 from monitor.store import COUNTS, Store
 
 Progress = Callable[[dict[str, dict[str, int]]], None]
 PROGRESS_EVERY = 0.25  # seconds between progress reports from the child
+INTERRUPTED = "interrupted"  # crawl-run status of a crawl stopped by Ctrl-C / a stop request
 
 
 class CrawlError(RuntimeError):
@@ -36,6 +40,10 @@ class CrawlResult:
 
     db_path: Path
     runs: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False  # stopped by Ctrl-C / a stop request
+    # hosts that failed at the connection level and never answered:
+    # {"host:port": {"failures": n, "reason": str, "sources": [names]}}
+    unreachable: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -43,16 +51,26 @@ class CrawlResult:
         return {k: sum(int(run.get(k) or 0) for run in self.runs) for k in COUNTS}
 
     @property
+    def failed_sources(self) -> list[str]:
+        """Sources whose run did not finish, or with a host that never answered."""
+        names = {run["source"] for run in self.runs if run["status"] != "finished"}
+        for info in self.unreachable.values():
+            names.update(info.get("sources") or [])
+        return sorted(names)
+
+    @property
     def ok(self) -> bool:
-        """Every source's crawl ran to its end."""
-        return bool(self.runs) and all(run["status"] == "finished" for run in self.runs)
+        """Every source's crawl ran to its end and every host answered."""
+        return (not self.interrupted and bool(self.runs) and not self.unreachable
+                and all(run["status"] == "finished" for run in self.runs))
 
 
 def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
           sources: Sequence[str] | None = None, variables: Mapping[str, str] | None = None,
           progress: Progress | None = None, scrapy_settings: Mapping[str, Any] | None = None,
           timeout: float | None = None,
-          alerts: str | Path | AlertConfig | None = ALERTS_FILE) -> CrawlResult:
+          alerts: str | Path | AlertConfig | None = ALERTS_FILE,
+          stop: Interrupt | None = None) -> CrawlResult:
     """Crawl ``sources`` (default: all in ``config``) into ``db_path``; blocks until done.
 
     ``config`` is a sources file, or settings already loaded (the daemon passes its last
@@ -61,6 +79,12 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     is the alerts file whose rules queue alerts with the articles (None: queue none).
     Raises ConfigError for a bad config or unknown source, CrawlError when the crawl
     process fails or the database is full (the run is then recorded ``failed``).
+
+    ``stop`` asks a running crawl to stop (``monitor.lifecycle.Interrupt``: once = in
+    order, twice = at once); without it, in the main thread, SIGINT (Ctrl-C) does that for
+    the duration of the call. An interrupted crawl returns what it stored, with
+    ``interrupted`` set and its runs marked ``interrupted``. Every process of the crawl
+    is gone when this returns (``monitor.lifecycle``).
     """
     if alerts and not isinstance(alerts, AlertConfig):  # the caller's error, before any crawl
         alerts = load_alert_config(alerts)
@@ -78,55 +102,121 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     child = context.Process(
         target=_crawl_child, name="newswatch-crawl",
         args=(config_arg, dict(variables or {}), names, str(db_path),
-              overrides, events),
+              overrides, events, os.getpid()),
     )
-    child.start()
+    own_handler = stop is None and threading.current_thread() is threading.main_thread()
+    stop = stop if stop is not None else Interrupt()
+    # the child starts with SIGINT blocked (the mask is inherited through fork and exec)
+    # until it leads its own process group and has its handler: a Ctrl-C to the terminal,
+    # or this process's stop request, while it imports waits for it, pending, instead of
+    # raising KeyboardInterrupt in its imports. Per thread: works in the daemon's threads.
+    previous = signal.getsignal(signal.SIGINT) if own_handler else None
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        child.start()
+    finally:
+        if own_handler:
+            signal.signal(signal.SIGINT, lambda *_: stop.request())
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    try:
+        return _watch(child, events, stop, names, db_path, progress, timeout)
+    finally:
+        kill_group(child.pid)  # whatever of the crawl's group is left: forkserver, workers
+        if own_handler:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: Path,
+           progress: Progress | None, timeout: float | None) -> CrawlResult:
+    """Follow the crawl child until it ends: progress, stop requests, the time limit."""
     started = time.monotonic()
-    run_ids: list[int] = []
+    run_ids: dict[str, int] = {}
     failure: str | None = None
     fatal: str | None = None
+    asked: float | None = None  # when the child was asked to stop in order
+    done_ids: list[int] | None = None
+    unreachable: dict[str, dict[str, Any]] = {}
     while True:
         if timeout is not None and time.monotonic() - started > timeout:
             _stop(child)
             _abort_runs(db_path, names, f"aborted: no end after {timeout:.0f} s")
             raise CrawlError(f"crawl of {', '.join(names)} killed after {timeout:.0f} s")
+        if stop.count >= 2 or (asked is not None
+                               and time.monotonic() - asked > GRACE_SECONDS):
+            kill_group(child.pid)
+            child.join(5)
+            break
+        if stop.count == 1 and asked is None:
+            asked = time.monotonic()
+            _signal(child, signal.SIGINT)  # Scrapy stops in order: runs end "interrupted"
         try:
-            kind, payload = events.get(timeout=0.5)
+            kind, payload = events.get(timeout=0.1)
         except queue_module.Empty:
             if not child.is_alive():
                 break
             continue
-        if kind == "progress" and progress:
-            progress(payload)
+        except (EOFError, OSError):  # the child died while writing
+            if not child.is_alive():
+                break
+            continue
+        if kind == "progress":
+            for name, counts in payload.items():
+                if counts.get("run_id"):
+                    run_ids[name] = counts["run_id"]
+            if progress:
+                progress(payload)
         elif kind == "done":
-            run_ids = payload
+            done_ids = payload
+        elif kind == "unreachable":
+            unreachable = payload
         elif kind == "failed":
             failure = payload
         elif kind == "fatal":
             fatal = payload
     child.join()
+    if stop:  # interrupted: whatever was stored stays; its runs end "interrupted"
+        ids = done_ids if done_ids is not None else list(run_ids.values())
+        _mark_interrupted(db_path, names, ids)
+        return _result(db_path, ids, interrupted=True, unreachable=unreachable)
     if fatal:  # the database is full: the child closed its run "failed", or could not
         raise CrawlError(fatal + _record_failure(db_path, names, fatal))
     if failure or child.exitcode != 0:
         _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}")
         raise CrawlError(failure or f"crawl process exited with code {child.exitcode}")
-    if len(run_ids) < len(names):  # the child ended "well" without crawling every source
-        raise CrawlError(f"crawl process ended after recording {len(run_ids)} of "
+    if done_ids is None or len(done_ids) < len(names):  # ended "well" without every source
+        raise CrawlError(f"crawl process ended after recording {len(done_ids or [])} of "
                          f"{len(names)} runs; see its log above")
+    return _result(db_path, done_ids, unreachable=unreachable)
+
+
+def _result(db_path: Path, run_ids: Sequence[int], interrupted: bool = False,
+            unreachable: dict[str, dict[str, Any]] | None = None) -> CrawlResult:
+    unreachable = unreachable or {}
+    if not run_ids or not db_path.exists():
+        return CrawlResult(db_path=db_path, interrupted=interrupted, unreachable=unreachable)
     store = Store(db_path)
     try:
-        return CrawlResult(db_path=db_path, runs=store.runs(run_ids))
+        return CrawlResult(db_path=db_path, runs=store.runs(run_ids), interrupted=interrupted,
+                           unreachable=unreachable)
     finally:
         store.close()
 
 
+def _signal(child: Any, sig: int) -> None:
+    try:
+        os.kill(child.pid, sig)
+    except (ProcessLookupError, TypeError):
+        pass
+
+
 def _stop(child: Any) -> None:
-    """SIGTERM, then SIGKILL if the child does not go."""
-    child.terminate()
-    child.join(5)
+    """A crawl past its time limit: SIGKILL to its whole process group (crawl process,
+    forkserver, extraction workers). Stored batches stay; the run is closed by the
+    caller."""
+    kill_group(child.pid)
     if child.is_alive():
         child.kill()
-        child.join(5)
+    child.join(5)
 
 
 def _abort_runs(db_path: Path, names: Sequence[str], status: str) -> None:
@@ -136,6 +226,23 @@ def _abort_runs(db_path: Path, names: Sequence[str], status: str) -> None:
     store = Store(db_path)
     try:
         store.abort_running(names, status)
+    finally:
+        store.close()
+
+
+def _mark_interrupted(db_path: Path, names: Sequence[str], run_ids: Sequence[int]) -> None:
+    """Runs of an interrupted crawl: those left open, and those Scrapy closed because it
+    was asked to stop ("stopped: shutdown"), end ``interrupted``."""
+    if not db_path.exists():
+        return
+    store = Store(db_path)
+    try:
+        store.abort_running(names, INTERRUPTED)
+        if run_ids:
+            marks = ",".join("?" * len(run_ids))
+            with store.db.conn:
+                store.db.execute(f"update crawl_runs set status = ? where id in ({marks}) "
+                                 "and status = 'stopped: shutdown'", [INTERRUPTED, *run_ids])
     finally:
         store.close()
 
@@ -154,22 +261,36 @@ def _record_failure(db_path: Path, names: Sequence[str], message: str) -> str:
     return ""
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies: a crawl must not outlive a
-    daemon killed with -9 (it would race the restarted daemon's crawl of the source)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the parent's timeout still applies
-        pass
+def _step(crawler: Any) -> str:
+    """What a crawler is downloading now, for the progress line: "robots.txt", "feed",
+    "sitemap", "listing", "article" (the kinds of its requests in flight), "done" once
+    its spider closed, "starting" before."""
+    engine = getattr(crawler, "engine", None)
+    if engine is None:
+        return "done" if crawler.stats and crawler.stats.get_value("finish_reason") else \
+            "starting"
+    active = getattr(getattr(engine, "downloader", None), "active", None) or ()
+    kinds = {"robots.txt" if request.url.endswith("/robots.txt")
+             else request.meta.get("kind", "page") for request in list(active)}
+    order = ["robots.txt", "feed", "sitemap", "listing", "article", "page"]
+    if not kinds:
+        return "done" if crawler.stats.get_value("finish_reason") else "waiting"
+    ranked = sorted(kinds, key=lambda k: order.index(k) if k in order else 99)
+    return ranked[0] + (f" +{len(ranked) - 1}" if len(ranked) > 1 else "")  # earliest stage
 
 
 def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names: list[str],
-                 db_path: str, overrides: dict[str, Any], events: Any) -> None:
-    """Child-process body: one CrawlerProcess, one crawler per source."""
-    _die_with_parent()
+                 db_path: str, overrides: dict[str, Any], events: Any, parent: int) -> None:
+    """Child-process body: one CrawlerProcess, one crawler per source.
+
+    It leads its own process group (its forkserver and workers join it), so that a
+    terminal's Ctrl-C reaches only the parent, which asks it to stop with SIGINT
+    (Scrapy's orderly stop; a second SIGINT stops the reactor at once)."""
+    die_with_parent(parent)
+    os.setpgid(0, 0)
+    asked: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _: asked.append(signum))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
     try:
         from scrapy.crawler import CrawlerProcess
         from scrapy.settings import Settings as ScrapySettings
@@ -192,9 +313,17 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         if workers >= 0:
             start_pool(workers)  # workers warm up while Scrapy starts
         process = CrawlerProcess(settings)
+        from scrapy import signals
+
+        from monitor.reach import Reachability
+
+        reach = Reachability(keep=settings.get("LOG_LEVEL") == "DEBUG")
+        reach.attach()
         crawlers = []
         for name in names:
             crawler = process.create_crawler(NewsSpider)
+            crawler.signals.connect(reach.response_received, signal=signals.response_received)
+            crawler.signals.connect(reach.attach, signal=signals.engine_started)
             crawlers.append((name, crawler))
             process.crawl(crawler, source=sources.source(name))
 
@@ -208,13 +337,27 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
                            for k in ("new", "irrelevant", "duplicate", "updated", "unchanged",
                                      "skipped"))
                 snapshot[name] = {"found": stats.get_value("newswatch/found", 0),
-                                  "done": done, "errors": stats.get_value("newswatch/errors", 0)}
+                                  "done": done, "errors": stats.get_value("newswatch/errors", 0),
+                                  "run_id": stats.get_value("newswatch/run_id", 0),
+                                  "requests": stats.get_value("downloader/request_count", 0),
+                                  "step": _step(crawler)}
             events.put(("progress", snapshot))
+
+        def stop_if_asked() -> None:  # a SIGINT that came while Scrapy was starting
+            if asked:
+                process.stop()
+
+        if asked:  # asked to stop before anything was crawled
+            events.put(("done", []))
+            return
+        from twisted.internet import reactor  # the one CrawlerProcess installed
 
         ticker = task.LoopingCall(report)
         ticker.start(PROGRESS_EVERY, now=False)
+        reactor.callWhenRunning(stop_if_asked)
         process.start(stop_after_crawl=True)
         report()
+        events.put(("unreachable", reach.unreachable()))
         shutdown_pool()
         events.put(("done", [c.stats.get_value("newswatch/run_id") for _, c in crawlers
                              if c.stats is not None and c.stats.get_value("newswatch/run_id")]))

@@ -13,9 +13,38 @@ from monitor.farm import Farm
 DEMO_PORT = 8800  # fixed, so that a second demo run finds the same article URLs
 
 
+class DemoPortBusy(OSError):
+    """The demo's fixed port is taken on one of the farm's addresses."""
+
+
+def check_port(port: int = DEMO_PORT) -> None:
+    """DemoPortBusy if ``port`` cannot be bound on every farm address (127.0.0.11-15).
+
+    The farm would otherwise move to a random port, and the demo's articles would get new
+    URLs: a second demo run on the same database would store them all again."""
+    import socket
+
+    from monitor.farm.sites import SITES
+
+    for spec in SITES.values():
+        host = f"127.0.0.{spec.host_index}"
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise DemoPortBusy(
+                    f"port {port} is in use on {host} ({exc.strerror or exc}): is another "
+                    "`newswatch demo` or `newswatch farm` running? Stop it, or give "
+                    "another port with --port (a new port means new article URLs: use a "
+                    "new --db with it)") from None
+
+
 def run_demo(db_path: str | Path, runner: Callable[..., CrawlResult] = crawl,
              extra: int = 0, port: int = DEMO_PORT) -> CrawlResult:
-    """Start the farm, crawl every replica source into ``db_path``, stop the farm."""
+    """Start the farm on ``port`` (DemoPortBusy if taken: never a random port), crawl
+    every replica source into ``db_path``, stop the farm."""
+    check_port(port)
     with Farm(extra=extra, port=port) as farm:
         kwargs: dict[str, Any] = {"config": DEMO_CONFIG, "db_path": db_path,
                                   "variables": farm.variables}

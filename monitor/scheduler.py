@@ -3,10 +3,11 @@
 APScheduler 3 (BackgroundScheduler) runs one job per source at its interval (or crontab)
 with jitter; missed runs are coalesced into one and a source never has two crawls at
 once. Each crawl runs in a child process (``monitor.crawl``) with a time limit: a crawl
-that hangs is killed and its run recorded as aborted. Other jobs deliver alerts, prune
-the fetch log, and beat the heart that ``newswatch status`` reads. SIGTERM and SIGINT
-stop it cleanly: running crawls finish or are abandoned (their runs marked aborted on
-the next start), and the process exits 0.
+that hangs is killed, with its extraction workers, and its run recorded as aborted.
+Other jobs deliver alerts, prune the fetch log, and beat the heart that ``newswatch
+status`` reads. SIGTERM and SIGINT stop it cleanly: no new crawl starts, running crawls
+store what they extracted and stop within seconds (their runs marked ``interrupted``; a
+second signal kills them at once), and the process exits 0.
 
 The sources file is reloaded on SIGHUP and when it changes on disk (the ``config`` job
 looks every few seconds): jobs are added, removed or rescheduled to match. A file that
@@ -33,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, Source, load_settings, seconds
 from monitor.crawl import CrawlError, crawl
+from monitor.lifecycle import Interrupt
 from monitor.store import Store, now
 
 log = logging.getLogger("newswatch.daemon")
@@ -76,6 +78,8 @@ class Daemon:
         self.deliver_every = deliver_every
         self.claim_timeout = timedelta(seconds=claim_timeout)
         self.stop_event = threading.Event()
+        # the running crawls' stop request: once = stop in order, twice = kill them now
+        self.interrupt = Interrupt()
         # crawls on their own pool (threads start on demand; sources can be added by a
         # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
         self.scheduler = BackgroundScheduler(
@@ -92,9 +96,19 @@ class Daemon:
         settings = self.settings
         try:
             source = settings.source(name)
+            if self.interrupt:  # stopping: no new crawl
+                return
             result = crawl(settings, self.db_path, sources=[name], variables=self.variables,
-                           alerts=self.alert_config, timeout=seconds(source.crawl_timeout))
-            log.info("%s: %s", name, result.totals)
+                           alerts=self.alert_config, timeout=seconds(source.crawl_timeout),
+                           stop=self.interrupt)
+            if result.interrupted:
+                log.warning("%s: crawl interrupted by the daemon's stop: %s", name,
+                            result.totals)
+            else:
+                log.info("%s: %s", name, result.totals)
+            for host, info in result.unreachable.items():  # one line per host
+                log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
+                            info["failures"], info["reason"])
         except (CrawlError, ConfigError) as exc:
             log.error("%s: crawl failed: %s", name, exc)
 
@@ -282,7 +296,8 @@ class Daemon:
     def run_forever(self) -> int:
         """Run until SIGTERM or SIGINT (SIGHUP reloads the config); returns the exit
         code (0)."""
-        def stop(*_: Any) -> None:
+        def stop(*_: Any) -> None:  # a second signal kills running crawls at once
+            self.interrupt.request()
             self.stop_event.set()
             self.wake.set()
 
@@ -306,7 +321,8 @@ class Daemon:
                     self.check_config(force=True)
                 except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
                     log.exception("config reload failed")
-        log.info("stopping: waiting for running crawls")
+        log.info("stopping: running crawls store what they extracted and stop (a second "
+                 "signal kills them)")
         self.stop(wait=True)
         return 0
 

@@ -10,6 +10,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from monitor.config import SiteProfile
+from monitor.lifecycle import PARENT_ENV, die_with_parent
 
 _pool: ProcessPoolExecutor | None = None
 
@@ -25,18 +26,34 @@ def _warm_up() -> None:
     default_topic()  # loads and compiles the topic's terms
 
 
+def _worker_init() -> None:
+    """Pool worker initializer: die with the forkserver (which dies with the crawl
+    process, see ``monitor.lifecycle``), ignore the terminal's Ctrl-C (the crawl process
+    decides how to stop), then warm up."""
+    import signal
+
+    from monitor import _forkserver_guard
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(_forkserver_guard.FORKSERVER_PID)
+    _warm_up()
+
+
 def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
     """The process's extraction pool (``workers`` processes; 0 = one per CPU core).
 
     Workers start with ``forkserver``: forking a process that runs Twisted's reactor and
-    threads is unsafe.
+    threads is unsafe. The forkserver and every worker die with this process, even when
+    it is killed with SIGKILL (``monitor.lifecycle``).
     """
     global _pool
     if _pool is None:
         count = workers or os.cpu_count() or 1
+        os.environ[PARENT_ENV] = str(os.getpid())  # read by the forkserver's guard
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["monitor._forkserver_guard"])
         _pool = ProcessPoolExecutor(max_workers=count, mp_context=context,
-                                    initializer=_warm_up)
+                                    initializer=_worker_init)
         atexit.register(shutdown_pool)
     return _pool
 

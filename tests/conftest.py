@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +16,53 @@ from monitor.crawl import CrawlResult, crawl
 from monitor.farm import Farm
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """The test session adopts every orphan of the processes it starts (Linux: a child
+    subreaper), and at its end none may be left: a crawl, forkserver or extraction worker
+    that outlived its parent would show here. Any found are killed, and the session
+    fails."""
+    try:
+        subreaper = ctypes.CDLL("libc.so.6", use_errno=True).prctl(
+            _PR_SET_CHILD_SUBREAPER, 1) == 0
+    except (OSError, AttributeError):
+        subreaper = False
+    yield
+    if not subreaper:
+        return
+    from monitor.lifecycle import processes
+
+    def leftovers() -> list[int]:
+        mine = os.getpid()
+        found = []
+        for pid, (_, parent, _, _) in processes().items():
+            if parent != mine:
+                continue
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"resource_tracker" not in cmdline:  # the session's own helper
+                found.append(pid)
+        return found
+
+    deadline = time.monotonic() + 10
+    while (left := leftovers()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    described = []
+    for pid in left:
+        try:
+            described.append(f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes()
+                             .replace(b"\0", b" ").decode(errors="replace")[:200])
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not left, "processes left behind by the tests:\n" + "\n".join(described)
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ def test_demo_crawls_the_farm_and_prints_a_summary(tmp_path: Path) -> None:
     proc = _run("demo", "--db", str(db))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "crawl summary" in proc.stdout and str(db) in proc.stdout
-    cells = r"\s*│\s*(\d+)" * 6  # found, new, updated, duplicate, irrelevant, unchanged
+    cells = r"[\s│]+(\d+)" * 6  # found, new, updated, duplicate, irrelevant, unchanged
     total = re.search(r"total" + cells, proc.stdout)
     assert total, proc.stdout
     found, new, updated, duplicate, irrelevant, unchanged = map(int, total.groups())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.soak import soak
+from bench.soak import soak, timeout_soak
 
 
 def test_soak_memory_flat_and_every_story_stored_and_alerted_once(tmp_path: Path) -> None:
@@ -18,3 +18,15 @@ def test_soak_memory_flat_and_every_story_stored_and_alerted_once(tmp_path: Path
     assert len(report.edited) == 2
     assert report.hostile_runs >= 1 and report.hostile_errors >= 10
     assert abs(report.growth) <= 0.10 and len(report.rss) >= 30
+    assert report.tree and report.tree_most >= 3  # crawl processes were counted
+    assert report.left_behind == []
+
+
+def test_timeout_soak_stays_flat_and_leaves_nothing(tmp_path: Path) -> None:
+    """Every crawl killed by its crawl_timeout, for a minute: the summed memory of the
+    daemon and every process it started stays flat, and nothing is left behind."""
+    report = timeout_soak(minutes=1.0, workdir=tmp_path)
+    print("\n".join(report.lines()))
+    assert report.killed >= 5
+    assert report.most >= 3  # crawl child and its pool were there to be counted
+    assert report.failures == [], report.lines()

@@ -1,0 +1,132 @@
+"""Process lifecycle: every process newswatch starts dies with its parent.
+
+The design, for a crawl started by the CLI or the daemon::
+
+    newswatch (CLI or daemon)            handles SIGINT/SIGTERM, owns the time limit
+     └─ crawl child (spawn)              own process group; PDEATHSIG=SIGKILL
+         └─ forkserver                   PDEATHSIG=SIGKILL (preloaded ``_forkserver_guard``)
+             └─ extraction workers       PDEATHSIG=SIGKILL (pool initializer)
+
+- The crawl child leads its own process group, so a terminal's Ctrl-C (SIGINT to the
+  foreground group) reaches only the parent, which turns it into one orderly stop of the
+  child (SIGINT: Scrapy stops gracefully, stores what was extracted, the runs end
+  ``interrupted``). A second Ctrl-C, or a child that does not stop within
+  ``GRACE_SECONDS``, gets SIGKILL for the whole group: crawl child, forkserver and
+  workers at once.
+- A time limit (``crawl_timeout``) kills the whole group the same way.
+- ``kill -9`` of the parent cannot be handled by the parent: each process asks Linux to
+  SIGKILL it when its parent dies (``prctl(PR_SET_PDEATHSIG)``), so the chain unwinds.
+
+Linux only for PDEATHSIG; elsewhere the process-group kill still applies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+GRACE_SECONDS = 6.0  # after a first Ctrl-C, how long the crawl may take to stop in order
+PARENT_ENV = "NEWSWATCH_EXPECTED_PARENT"  # pid a forkserver expects as its parent
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(expected_parent: int | None = None) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies. If the parent already died
+    (``os.getppid()`` is no longer ``expected_parent``), exit now: the signal would never
+    come. A no-op where prctl is unavailable."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if expected_parent is not None and os.getppid() != expected_parent:
+        os._exit(1)
+
+
+class Interrupt:
+    """A stop request shared between a signal handler (or another thread) and a running
+    crawl: ``count`` 1 = stop in order, 2 or more = stop at once."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.event = threading.Event()
+
+    def request(self) -> None:
+        """One more stop request (safe in a signal handler)."""
+        self.count += 1
+        self.event.set()
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal every process of group ``pgid``; nothing if the group is gone."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stat(pid: int) -> tuple[str, int, int, int] | None:
+    """(state, parent pid, process group, session) of ``pid`` from /proc, or None if it
+    is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[2]), int(fields[3])
+
+
+def processes() -> dict[int, tuple[str, int, int, int]]:
+    """Every live process: {pid: (state, parent pid, process group, session)}; zombies
+    left out."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            info = _stat(int(entry))
+            if info is not None and info[0] not in ("Z", "X"):
+                found[int(entry)] = info
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Live descendants of ``pid`` (children, their children, ...), from /proc."""
+    table = processes()
+    children: dict[int, list[int]] = {}
+    for child, (_, parent, _, _) in table.items():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes in process group ``pgid``."""
+    return [pid for pid, (_, _, group, _) in processes().items() if group == pgid]
+
+
+def session_members(sid: int) -> list[int]:
+    """Live processes in session ``sid``."""
+    return [pid for pid, (_, _, _, session) in processes().items() if session == sid]
+
+
+def rss_bytes(pids: Iterable[int]) -> int:
+    """Summed resident set size of ``pids`` (bytes; processes that are gone count 0)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            pass
+    return total

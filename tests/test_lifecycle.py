@@ -1,0 +1,307 @@
+"""Process lifecycle with real processes and real signals: Ctrl-C on a terminal (a pty),
+SIGINT to the parent alone, a crawl past its time limit, kill -9 of the daemon. Nothing
+newswatch started may be left behind (checked in /proc by session and by descendants)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.config import DEMO_CONFIG
+from monitor.crawl import CrawlError, crawl
+from monitor.farm import Farm
+from monitor.lifecycle import descendants, session_members
+from monitor.store import Store
+
+from .conftest import REPO
+
+CLI = [sys.executable, "-m", "monitor.cli"]
+
+
+@pytest.fixture(scope="module")
+def big_farm() -> Iterator[Farm]:
+    """The farm with 1,500 extra articles: a crawl long enough to be interrupted."""
+    with Farm(extra=1500) as running:
+        yield running
+
+
+def _controlling_tty() -> None:  # in the child, after setsid: the pty becomes its terminal
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Terminal:
+    """A command run on a pseudo-terminal, in its own session, as from an interactive
+    shell: ``ctrl_c()`` types ^C (the terminal sends SIGINT to its foreground group)."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.master, slave = os.openpty()
+        self.proc = subprocess.Popen(args, cwd=REPO, env={**env, "COLUMNS": "100"},
+                                     stdin=slave, stdout=slave, stderr=slave,
+                                     start_new_session=True, preexec_fn=_controlling_tty)
+        os.close(slave)
+        self.chunks: list[bytes] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if not ready:
+                if self.proc.poll() is not None:
+                    return
+                continue
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.chunks.append(data)
+
+    @property
+    def output(self) -> str:
+        return b"".join(self.chunks).decode("utf-8", "replace")
+
+    def ctrl_c(self) -> None:
+        os.write(self.master, b"\x03")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.reader.join(5)
+        os.close(self.master)
+
+
+def _gone(pids: list[int] | Iterator[int], within: float) -> list[int]:
+    """The processes of ``pids`` still alive after ``within`` seconds ([] as soon as none)."""
+    deadline = time.monotonic() + within
+    alive = list(pids)
+    while True:
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists() and
+                 not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def _own_helper(pid: int) -> bool:
+    """multiprocessing's resource tracker of this (test) process, or a process gone."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
+def _runs(db: Path) -> list[dict]:
+    store = Store(db)
+    try:
+        return store.runs()
+    finally:
+        store.close()
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("after", [1.0, 3.0, 6.0])
+def test_ctrl_c_on_a_terminal_stops_the_crawl_in_order(big_farm: Farm, tmp_path: Path,
+                                                       after: float) -> None:
+    """^C typed at several moments of `newswatch crawl` against the 1,500-article farm:
+    exit 130 within 10 s, the summary so far, runs marked interrupted, no traceback, and
+    no process of the crawl left (its session is empty)."""
+    db = tmp_path / "ctrl-c.db"
+    term = Terminal([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db)],
+                    {**os.environ, **big_farm.variables})
+    try:
+        time.sleep(after)
+        assert term.proc.poll() is None, term.output[-2000:]
+        pressed = time.monotonic()
+        term.ctrl_c()
+        code = term.proc.wait(timeout=30)
+        took = time.monotonic() - pressed
+        left = _gone(session_members(term.proc.pid), 5)
+        term.reader.join(5)
+        text = term.output
+    finally:
+        term.close()
+    assert code == 130, text[-3000:]
+    assert took < 10, (took, text[-2000:])
+    assert "Traceback" not in text and "BrokenProcessPool" not in text, text[-3000:]
+    assert "Aborted!" not in text
+    assert "interrupted" in text
+    assert left == [], left
+    runs = _runs(db) if db.exists() else []
+    assert all(run["status"] != "running" for run in runs), runs
+    assert all(run["status"] in ("interrupted", "finished") for run in runs), runs
+    if runs:  # the crawl had started: its summary so far, its runs interrupted
+        assert "crawl summary" in text, text[-3000:]
+        assert any(run["status"] == "interrupted" for run in runs)
+        detail = "\n".join(run["error_detail"] or "" for run in runs)
+        assert "extraction failed" not in detail, detail[:2000]
+
+
+def test_second_ctrl_c_stops_at_once(big_farm: Farm, tmp_path: Path) -> None:
+    db = tmp_path / "twice.db"
+    term = Terminal([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db)],
+                    {**os.environ, **big_farm.variables})
+    try:
+        assert _wait_for(lambda: db.exists() and any(
+            r["status"] == "running" for r in _runs(db)), 60), term.output[-2000:]
+        term.ctrl_c()
+        time.sleep(0.2)
+        pressed = time.monotonic()
+        term.ctrl_c()
+        code = term.proc.wait(timeout=30)
+        took = time.monotonic() - pressed
+        left = _gone(session_members(term.proc.pid), 5)
+        term.reader.join(5)
+        text = term.output
+    finally:
+        term.close()
+    assert code == 130 and took < 5, (code, took, text[-2000:])
+    assert left == [] and "Traceback" not in text, text[-2000:]
+    assert all(run["status"] == "interrupted" for run in _runs(db))
+
+
+def test_sigint_to_the_parent_alone_stops_the_crawl_in_order(big_farm: Farm,
+                                                             tmp_path: Path) -> None:
+    db = tmp_path / "parent.db"
+    proc = subprocess.Popen([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db)],
+                            cwd=REPO, env={**os.environ, **big_farm.variables,
+                                           "COLUMNS": "100"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert _wait_for(lambda: db.exists() and any(
+            r["status"] == "running" for r in _runs(db)), 60)
+        time.sleep(1)
+        crawl_processes = descendants(proc.pid)
+        assert crawl_processes  # the crawl child, its forkserver, its workers
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err[-3000:]
+    assert "crawl summary" in out and "Traceback" not in err, err[-3000:]
+    assert "interrupted:" in err
+    assert _gone(crawl_processes, 5) == []
+    assert all(run["status"] == "interrupted" for run in _runs(db))
+
+
+def test_crawl_timeout_leaves_no_process_behind(big_farm: Farm, tmp_path: Path) -> None:
+    """A crawl killed by its time limit (a host that never answers) takes its
+    forkserver and workers with it."""
+    db = tmp_path / "timeout.db"
+    seen: set[int] = set()
+
+    def progress(_: dict) -> None:  # this process's own resource tracker is not the crawl's
+        seen.update(pid for pid in descendants(os.getpid()) if not _own_helper(pid))
+
+    import socket
+
+    with socket.socket() as silent, pytest.raises(CrawlError, match="killed after"):
+        silent.bind(("127.0.0.83", 0))
+        silent.listen(64)  # accepts (in the kernel), never answers: the crawl cannot end
+        url = f"http://127.0.0.83:{silent.getsockname()[1]}"
+        crawl(DEMO_CONFIG, db, variables={**big_farm.variables, "FARM_MOFA_EN": url,
+                                          "FARM_MOFA_EN_HOST": "127.0.0.83"},
+              sources=["mofa_en"], progress=progress, timeout=8)
+    assert len(seen) >= 3  # crawl child, forkserver, at least one worker
+    assert _gone(seen, 5) == []
+    (run,) = _runs(db)
+    assert run["status"].startswith("aborted")
+
+
+def test_kill_9_of_the_daemon_leaves_no_process(big_farm: Farm, tmp_path: Path) -> None:
+    db = tmp_path / "daemon.db"
+    proc = subprocess.Popen([*CLI, "run", "--config", str(DEMO_CONFIG), "--db", str(db)],
+                            cwd=REPO, env={**os.environ, **big_farm.variables},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        assert _wait_for(lambda: db.exists() and any(
+            r["status"] == "running" for r in _runs(db)), 90)
+        assert _wait_for(lambda: len(descendants(proc.pid)) >= 3, 30)  # workers started
+        time.sleep(1)
+        started = descendants(proc.pid)
+        proc.kill()
+        proc.wait()
+        left = _gone(started, 5)
+        in_session = _gone(session_members(proc.pid), 1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert left == [] and in_session == [], (left, in_session)
+
+
+def test_ctrl_c_to_the_daemon_interrupts_its_crawls(big_farm: Farm, tmp_path: Path) -> None:
+    """`newswatch run` on a terminal, ^C mid-crawl: exit 0 within 10 s, no traceback, the
+    runs it cut short `interrupted` (not `finished`), nothing left of its session."""
+    db = tmp_path / "daemon-ctrl-c.db"
+    term = Terminal([*CLI, "run", "--config", str(DEMO_CONFIG), "--db", str(db)],
+                    {**os.environ, **big_farm.variables})
+    try:
+        assert _wait_for(lambda: db.exists() and any(
+            r["status"] == "running" for r in _runs(db)), 90), term.output[-2000:]
+        time.sleep(2)
+        pressed = time.monotonic()
+        term.ctrl_c()
+        code = term.proc.wait(timeout=30)
+        took = time.monotonic() - pressed
+        left = _gone(session_members(term.proc.pid), 5)
+        term.reader.join(5)
+        text = term.output
+    finally:
+        term.close()
+    assert code == 0 and took < 10, (code, took, text[-3000:])
+    assert "Traceback" not in text and "Unhandled error" not in text, text[-3000:]
+    assert left == []
+    runs = _runs(db)
+    assert "running" not in [r["status"] for r in runs]
+    assert "interrupted" in [r["status"] for r in runs], runs
+
+
+def test_stop_requested_while_the_crawl_process_starts(farm: Farm, tmp_path: Path,
+                                                       capfd: pytest.CaptureFixture) -> None:
+    """A stop request (the daemon's SIGTERM) while the crawl process is still importing,
+    from a thread other than the main one: no KeyboardInterrupt traceback in the child
+    (SIGINT waits, blocked, until it has its handler), the crawl returns interrupted."""
+    from monitor.lifecycle import Interrupt
+
+    stop = Interrupt()
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(crawl(
+        DEMO_CONFIG, tmp_path / "early.db", variables=farm.variables, stop=stop)))
+    worker.start()
+    time.sleep(0.3)  # the child is importing
+    stop.request()
+    worker.join(60)
+    assert results and results[0].interrupted
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    db = tmp_path / "early.db"
+    assert not db.exists() or all(r["status"] != "running" for r in _runs(db))
