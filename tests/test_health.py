@@ -126,6 +126,11 @@ def test_redesign_alerts_once_naming_the_rule_then_once_on_recovery(
     assert receiver.bodies[0]["health"]["state"] == "degraded"
     assert receiver.bodies[1]["health"]["state"] == "ok"
     assert receiver.bodies[0]["article"]["source"] == site
+    # the message a person reads (issue 18): what happened first, the reasons in words
+    summary = receiver.bodies[0]["summary"]
+    assert summary.startswith(f"Source health: {site} is degraded"), summary
+    assert "body selector" in summary and "{'" not in summary
+    assert receiver.bodies[1]["summary"].startswith(f"Source health: {site} recovered")
 
 
 def test_a_site_answering_403_to_everything_alerts_once(
