@@ -22,6 +22,7 @@ words and phrases in the folded text and mark them in the original (HTML ``<mark
 
 from __future__ import annotations
 
+import contextvars
 import re
 import sqlite3
 import unicodedata
@@ -40,6 +41,11 @@ TRIGGERS = ("articles_ai", "articles_ad", "articles_au")
 # markers around matches in text returned by the SQL functions (private-use characters:
 # never in crawled text, escaped nowhere); newswatch's Datasette plugin renders <mark>
 START, END, ELLIPSIS = "\ue000", "\ue001", "\ue002"
+
+# the table search as the analyst typed it (before folding), set per request by the
+# Datasette plugin, for highlighting titles and snippets and for the search box
+TYPED_SEARCH: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "nw_search", default=None)
 
 
 def _dbar(column: str) -> str:
@@ -254,6 +260,7 @@ MARKED_SNIPPET = (f"nw_restore_snippet(snippet({FTS_TABLE}, 1, char({ord(START)}
 SEARCH_SQL = f"""
 select a.*, {MARKED_TITLE} as title_marked, {MARKED_SNIPPET} as snippet
 from {FTS_TABLE} join articles a on a.id = {FTS_TABLE}.rowid
+
 where {FTS_TABLE} match :folded
 order by rank
 limit :limit

@@ -215,10 +215,12 @@ def test_crawl_past_its_time_limit_is_killed_and_recorded(tmp_path: Path) -> Non
     from monitor.crawl import CrawlError, crawl
 
     db = tmp_path / "slow.db"
-    with Farm(extra=3000) as farm:  # far more pages than 3 seconds allow
+    # 600 articles on each of the two sites crawled: far more pages than 3 seconds allow
+    with Farm(extra=1200, sites=["laodong_en", "mofa_en"]) as farm:
         started = time.monotonic()
         try:
-            crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["laodong_en"], timeout=3)
+            crawl(DEMO_CONFIG, db, variables=farm.config_variables(), sources=["laodong_en"],
+                  timeout=3)
         except CrawlError as exc:
             assert "killed after 3 s" in str(exc)
         else:
@@ -233,11 +235,13 @@ def test_crawl_past_its_time_limit_is_killed_and_recorded(tmp_path: Path) -> Non
         # SIGTERM lets Scrapy close the run itself ("stopped: shutdown"); after SIGKILL
         # the runner marks it "aborted"; never "running", never "finished"
         assert statuses == [] or statuses[-1].startswith(("stopped", "aborted"))
-        result = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["mofa_en"])
+        result = crawl(DEMO_CONFIG, db, variables=farm.config_variables(),
+                       sources=["mofa_en"])
         assert result.ok  # the next run completes
         # and the next crawl of the stopped source finds every article the stopped one
         # had not reached: its feeds and sitemaps must not be answered 304
-        again = crawl(DEMO_CONFIG, db, variables=farm.variables, sources=["laodong_en"])
+        again = crawl(DEMO_CONFIG, db, variables=farm.config_variables(),
+                      sources=["laodong_en"])
         assert again.ok and again.totals["errors"] == 0
         store = Store(db)
         try:

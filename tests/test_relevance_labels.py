@@ -4,6 +4,7 @@ on a real SQLite database, read back by `python -m monitor.relevance_eval`."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -16,9 +17,10 @@ from monitor.store import Store
 from .conftest import REPO
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
     return subprocess.run([sys.executable, "-m", "monitor.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=env)
 
 
 def _article(url: str, title: str, text: str) -> dict:
@@ -36,7 +38,8 @@ def test_judge_explain_prints_a_table_of_reasons(tmp_path: Path) -> None:
         {"id": "volleyball", "title": "Đội tuyển Việt Nam thắng Mỹ ở giải bóng chuyền nữ",
          "text": "Tuyển Việt Nam thắng Mỹ 3-1."},
     ]) + "\n", encoding="utf-8")
-    proc = _run("judge", "--explain", str(lines))
+    # wide enough that no reason is wrapped inside its cell (at 80 columns they wrap)
+    proc = _run("judge", "--explain", str(lines), columns=200)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
     assert "deputy-pm: relevant" in text and "volleyball: not relevant" in text

@@ -7,6 +7,8 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 from monitor.browse import article_page, story_page, when
+from monitor.search import START, TYPED_SEARCH, html_highlight
+from monitor.search import to_html as marked_html
 
 TIME_COLUMNS = frozenset({"published", "first_seen", "last_seen", "seen", "updated", "sent",
                           "created"})
@@ -51,7 +53,14 @@ def render_cell(row, value, column, table, database, datasette):
     if column == "title" and isinstance(value, str) and "id" in keys and (
             table == "articles" or "url" in keys):
         href = datasette.urls.row(database, "articles", str(row["id"]))
-        return Markup('<a class="nw-title" href="{}">{}</a>').format(href, value)
+        typed = TYPED_SEARCH.get()
+        if START in value:  # the search query's nw_highlight: matches <mark>ed
+            inner = marked_html(value)
+        elif typed and table == "articles":  # a table search: the typed words marked
+            inner = html_highlight(value, typed)
+        else:
+            inner = escape(value)
+        return Markup('<a class="nw-title" href="{}">{}</a>').format(href, inner)
     if column == "story_id" and table is None and value is not None:
         href = datasette.urls.row(database, "stories", str(value))
         return Markup('<a href="{}">story {}</a>').format(href, escape(value))

@@ -4,19 +4,24 @@ paragraphs, and table descriptions for the home page; search folded as analysts 
 
 from __future__ import annotations
 
-import contextvars
 from urllib.parse import parse_qsl, urlencode
 
 import datasette.handle_exception
 from datasette import hookimpl
 from markupsafe import Markup
 
-from monitor.search import START, fold_query, html_highlight, html_snippet, register_functions
+from monitor.search import (
+    START,
+    TYPED_SEARCH,
+    fold_query,
+    html_highlight,
+    html_snippet,
+    register_functions,
+)
 from monitor.search import to_html as marked_html
 from monitor.serve import paragraphs, sanitise_diff
 
-# the table search as the analyst typed it (before folding), for highlighting and the box
-_SEARCH: contextvars.ContextVar[str | None] = contextvars.ContextVar("nw_search", default=None)
+_SEARCH = TYPED_SEARCH  # the table search as typed (monitor.search)
 
 # Datasette 0.65 prints every handled error with rich when rich is importable (it is, for
 # newswatch's CLI); outside an except block (404 and 405 paths) that raises, and a refused
