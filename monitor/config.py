@@ -154,6 +154,9 @@ class Settings(_Model):
     """Whole-file settings: the list of sources."""
 
     sources: list[Source] = Field(min_length=1)
+    # how a site's operator reaches whoever runs this newswatch (a URL or an e-mail
+    # address); it goes into the User-Agent of every request (crawler.politeness)
+    contact: str | None = Field(default=None, pattern=r"^[^\s()\\;]+$")
 
     @field_validator("sources")
     @classmethod

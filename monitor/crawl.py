@@ -186,6 +186,9 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         else:
             settings.set("NEWSWATCH_CONFIG", config, priority="cmdline")
             sources = load_settings(config, variables)
+        from crawler.politeness import site_of, user_agent
+
+        settings.set("USER_AGENT", user_agent(sources.contact), priority="project")
         settings.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING", **overrides},
                         priority="cmdline")
         workers = settings.getint("NEWSWATCH_EXTRACT_WORKERS")
@@ -193,10 +196,22 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
             start_pool(workers)  # workers warm up while Scrapy starts
         process = CrawlerProcess(settings)
         crawlers = []
+        # sources on one site (registered domain) take turns: one site, one budget
+        turns: dict[str, list[tuple[str, Any]]] = {}
         for name in names:
             crawler = process.create_crawler(NewsSpider)
             crawlers.append((name, crawler))
-            process.crawl(crawler, source=sources.source(name))
+            turns.setdefault(site_of(sources.source(name)), []).append((name, crawler))
+
+        def next_turn(_: Any = None, queue: list[tuple[str, Any]] | None = None) -> Any:
+            if queue:
+                name, crawler = queue.pop(0)
+                process.crawl(crawler, source=sources.source(name)).addBoth(
+                    next_turn, queue)
+            return _
+
+        for queue in turns.values():
+            next_turn(None, queue)
 
         def report() -> None:
             snapshot = {}
