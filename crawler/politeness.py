@@ -218,6 +218,7 @@ class SiteThrottle(AutoThrottle):
         self.maxdelay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
         self.backoff_start = settings.getfloat("NEWSWATCH_BACKOFF_START", 1.0)
         self.crawl_delay_max = settings.getfloat("NEWSWATCH_CRAWL_DELAY_MAX", 60.0)
+        self.backed_off: dict[str, float] = {}  # site -> when it was last backed off
         self.robots_agent = (settings.get("ROBOTSTXT_USER_AGENT")
                              or settings.get("USER_AGENT") or "*")
         crawler.signals.connect(self._response_downloaded, signal=signals.response_downloaded)
@@ -244,7 +245,12 @@ class SiteThrottle(AutoThrottle):
             if not self.backoff:
                 return
             asked = retry_after_seconds(response.headers.get(b"Retry-After")) or 0.0
-            slot.delay = min(self.maxdelay, max(2 * slot.delay, self.backoff_start, asked, floor))
+            # doubles once per round: an answer to a request sent before the last
+            # back-off says nothing about the slower pace (TCP's rule, once per RTT)
+            sent = monotonic() - float(request.meta.get("download_latency") or 0.0)
+            grow = 2 * slot.delay if sent >= self.backed_off.get(key, 0.0) else slot.delay
+            slot.delay = min(self.maxdelay, max(grow, self.backoff_start, asked, floor))
+            self.backed_off[key] = monotonic()
             self.crawler.stats.inc_value("newswatch/backoff")
             logger.info("%s answered %d: its delay is now %.1f s", key, response.status,
                         slot.delay)
@@ -252,13 +258,22 @@ class SiteThrottle(AutoThrottle):
         latency = request.meta.get("download_latency")
         if (self.throttle and latency is not None
                 and not request.meta.get("autothrottle_dont_adjust_delay")):
-            self.mindelay = floor
-            self._adjust_delay(slot, latency, response)
+            self._adjust(slot, latency, response.status, floor)
         elif slot.delay > floor and response.status < 400:
             slot.delay = max(floor, slot.delay / 2)  # back-off without AutoThrottle: recover
         if self.debug and slot.delay != before:
             logger.info("slot %s: delay %.3f -> %.3f s (latency %s, status %d)", key, before,
                         slot.delay, latency, response.status)
+
+    def _adjust(self, slot: Slot, latency: float, status: int, floor: float) -> None:
+        """AutoThrottle's rule (``AutoThrottle._adjust_delay``) between ``floor`` and the
+        max delay, except that any answer below 400 may lower the delay: a redirect chain
+        or a run of 304s must not keep a site backed off that answers them well."""
+        target = latency / self.target_concurrency
+        new = min(max(floor, target, (slot.delay + target) / 2), self.maxdelay)
+        if status >= 400 and new <= slot.delay:  # small fast error pages: no speed-up
+            return
+        slot.delay = new
 
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
         """Apply the site's robots.txt Crawl-delay when it asks for more than the config."""
