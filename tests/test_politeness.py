@@ -175,3 +175,31 @@ def test_429_storm_backs_the_whole_site_off_and_recovers(tmp_path: Path) -> None
     assert after[-1] - first_429 >= 3.0
     # ... and recovered: the last requests come quicker than the slowest of the back-off
     assert max(gaps[-3:]) < max(gaps) / 2, gaps
+
+
+def test_daemon_crawls_sources_of_one_site_in_turn(tmp_path: Path) -> None:
+    """The daemon runs each source's crawl in its own process; two sources on one site
+    (127.0.0.24, two servers on two ports) due at the same moment take turns: the site
+    never sees both crawls at once."""
+    import threading
+
+    import yaml
+
+    from monitor.scheduler import Daemon
+
+    with Site(["127.0.0.24"], pages=6) as one, Site(["127.0.0.24"], pages=6) as two:
+        config = tmp_path / "sources.yaml"
+        config.write_text(yaml.safe_dump({"sources": [
+            one.source("first", download_delay=0), two.source("second", download_delay=0)]}),
+            encoding="utf-8")
+        daemon = Daemon(config, tmp_path / "d.db", alerts=None)
+        threads = [threading.Thread(target=daemon.crawl_source, args=(name,))
+                   for name in ("first", "second")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    spans = sorted((min(h.start for h in site.hits), max(h.end for h in site.hits))
+                   for site in (one, two))
+    assert all(len(site.article_hits()) == 6 for site in (one, two))
+    assert spans[0][1] <= spans[1][0], spans  # the second began after the first ended
