@@ -184,6 +184,9 @@ class SiteSlotMiddleware:
             return
         conf = _slot_settings(self.crawler, site_of(source))
         conf.update({"concurrency": source.concurrency, "delay": source.download_delay})
+        target = getattr(source, "target_concurrency", None)
+        if target:
+            conf["target"] = min(float(target), float(source.concurrency))
 
     def process_request(self, request: Request) -> None:
         if "download_slot" in request.meta:
@@ -258,18 +261,21 @@ class SiteThrottle(AutoThrottle):
         latency = request.meta.get("download_latency")
         if (self.throttle and latency is not None
                 and not request.meta.get("autothrottle_dont_adjust_delay")):
-            self._adjust(slot, latency, response.status, floor)
+            target = _slot_settings(self.crawler, key).get("target", self.target_concurrency)
+            self._adjust(slot, latency, response.status, floor, target)
         elif slot.delay > floor and response.status < 400:
             slot.delay = max(floor, slot.delay / 2)  # back-off without AutoThrottle: recover
         if self.debug and slot.delay != before:
             logger.info("slot %s: delay %.3f -> %.3f s (latency %s, status %d)", key, before,
                         slot.delay, latency, response.status)
 
-    def _adjust(self, slot: Slot, latency: float, status: int, floor: float) -> None:
-        """AutoThrottle's rule (``AutoThrottle._adjust_delay``) between ``floor`` and the
-        max delay, except that any answer below 400 may lower the delay: a redirect chain
-        or a run of 304s must not keep a site backed off that answers them well."""
-        target = latency / self.target_concurrency
+    def _adjust(self, slot: Slot, latency: float, status: int, floor: float,
+                concurrency: float) -> None:
+        """AutoThrottle's rule (``AutoThrottle._adjust_delay``), aiming at ``concurrency``
+        requests in flight, between ``floor`` and the max delay; except that any answer
+        below 400 may lower the delay: a redirect chain or a run of 304s must not keep a
+        site backed off that answers them well."""
+        target = latency / concurrency
         new = min(max(floor, target, (slot.delay + target) / 2), self.maxdelay)
         if status >= 400 and new <= slot.delay:  # small fast error pages: no speed-up
             return

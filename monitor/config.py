@@ -89,6 +89,9 @@ class Source(_Model):
     max_listing_pages: int = Field(default=5, ge=1, le=1000)
     download_delay: float = Field(default=0.5, ge=0)
     concurrency: int = Field(default=4, ge=1, le=64)
+    # requests in flight AutoThrottle aims at on this site (at most `concurrency`); unset:
+    # the AUTOTHROTTLE_TARGET_CONCURRENCY setting (1). crawler/politeness.py
+    target_concurrency: float | None = Field(default=None, gt=0, le=64)
     timezone: str = Field(default="+07:00", pattern=r"^[+-]\d\d:\d\d$")
     interval: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: crawl every ...
     cron: str | None = None  # daemon: crontab schedule instead of the interval
