@@ -52,6 +52,17 @@ def test_www_and_bare_and_sister_hosts_are_one_site() -> None:
     assert site_key("127.0.0.23", Source()) == "127.0.0.23"
 
 
+def test_user_agent_contact_is_checked_and_sent() -> None:
+    source = {"name": "s", "title": "S", "language": "en", "domains": ["example.org"],
+              "article_pattern": "x"}
+    with pytest.raises(ValueError):  # parentheses would end the User-Agent's comment
+        Settings.model_validate({"sources": [source], "contact": "me (at) example.org"})
+    assert Settings.model_validate({"sources": [source]}).contact is None
+    assert user_agent(None).startswith("newswatch/") and "+" not in user_agent(None)
+    assert user_agent("https://ops.example.org/bot").endswith(
+        "(news monitor; +https://ops.example.org/bot)")
+
+
 @pytest.mark.parametrize("scrapy", [NO_THROTTLE, QUIET], ids=["limits-alone", "defaults"])
 def test_limits_held_for_every_delay_and_concurrency(tmp_path: Path,
                                                      scrapy: dict[str, Any]) -> None:
