@@ -203,12 +203,15 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
             crawlers.append((name, crawler))
             turns.setdefault(site_of(sources.source(name)), []).append((name, crawler))
 
-        def next_turn(_: Any = None, queue: list[tuple[str, Any]] | None = None) -> Any:
+        def next_turn(result: Any, queue: list[tuple[str, Any]], previous: Any = None) -> Any:
+            stats = getattr(previous, "stats", None)
+            if stats is not None and stats.get_value("finish_reason") == "shutdown":
+                return result  # SIGTERM: the sources still waiting do not start
             if queue:
                 name, crawler = queue.pop(0)
                 process.crawl(crawler, source=sources.source(name)).addBoth(
-                    next_turn, queue)
-            return _
+                    next_turn, queue, crawler)
+            return result
 
         for queue in turns.values():
             next_turn(None, queue)

@@ -214,3 +214,19 @@ def test_daemon_crawls_sources_of_one_site_in_turn(tmp_path: Path) -> None:
                    for site in (one, two))
     assert all(len(site.article_hits()) == 6 for site in (one, two))
     assert spans[0][1] <= spans[1][0], spans  # the second began after the first ended
+
+
+def test_sources_waiting_their_turn_do_not_start_after_sigterm(tmp_path: Path) -> None:
+    """A crawl stopped (SIGTERM at its time limit) while the first of two sources on one
+    site runs: the second, still waiting its turn, never starts."""
+    from monitor.crawl import CrawlError
+
+    with Site(["127.0.0.25"], pages=40, latency=lambda k: 0.3) as one, \
+            Site(["127.0.0.25"], pages=4) as two:
+        config = Settings.model_validate({"sources": [
+            one.source("first", concurrency=1, download_delay=0),
+            two.source("second", concurrency=1, download_delay=0)]})
+        with pytest.raises(CrawlError, match="killed after"):
+            crawl(config, tmp_path / "t.db", alerts=None, scrapy_settings=QUIET, timeout=6)
+    assert one.article_hits() and len(one.article_hits()) < 40
+    assert two.hits == []
