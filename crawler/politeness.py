@@ -20,8 +20,9 @@ Components, each built by ``from_crawler`` and switched by a setting, Scrapy sty
 - ``SiteThrottle`` (extension; ``AUTOTHROTTLE_ENABLED``, ``NEWSWATCH_BACKOFF``): Scrapy's
   AutoThrottle algorithm on the same signal (``response_downloaded``), per site, never
   below the configured delay nor above ``AUTOTHROTTLE_MAX_DELAY``; a 429 or 503 answer
-  backs the whole site off (its delay doubles, at least ``NEWSWATCH_BACKOFF_START``
-  seconds, at least the ``Retry-After``), and answers that are not errors bring it back.
+  backs the whole site off (to its ``Retry-After``; without one, the delay doubles, at
+  least ``NEWSWATCH_BACKOFF_START`` seconds), and answers that are not errors bring it
+  back.
   It also applies robots.txt ``Crawl-delay`` (``NEWSWATCH_CRAWL_DELAY``) to the site when
   it asks for more than the config, up to ``NEWSWATCH_CRAWL_DELAY_MAX`` seconds.
 - ``RobotsCacheMiddleware`` (``NEWSWATCH_ROBOTS_CACHE``): keeps each robots.txt (body and
@@ -250,9 +251,13 @@ class SiteThrottle(AutoThrottle):
             asked = retry_after_seconds(response.headers.get(b"Retry-After")) or 0.0
             # doubles once per round: an answer to a request sent before the last
             # back-off says nothing about the slower pace (TCP's rule, once per RTT)
+            # a Retry-After says how long: the whole site waits that, not more
             sent = monotonic() - float(request.meta.get("download_latency") or 0.0)
-            grow = 2 * slot.delay if sent >= self.backed_off.get(key, 0.0) else slot.delay
-            slot.delay = min(self.maxdelay, max(grow, self.backoff_start, asked, floor))
+            if asked:
+                slot.delay = min(self.maxdelay, max(slot.delay, asked, floor))
+            else:
+                grow = 2 * slot.delay if sent >= self.backed_off.get(key, 0.0) else slot.delay
+                slot.delay = min(self.maxdelay, max(grow, self.backoff_start, floor))
             self.backed_off[key] = monotonic()
             self.crawler.stats.inc_value("newswatch/backoff")
             logger.info("%s answered %d: its delay is now %.1f s", key, response.status,
