@@ -39,10 +39,7 @@ from monitor.farm.hostile import (
 )
 from monitor.store import Store
 
-SETTINGS = {"DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 1, "DOWNLOAD_MAXSIZE": 1_000_000,
-            # its 429/503 pages would back the whole site off (tests/test_politeness.py
-            # shows that): here it would only stretch a crawl about hostile pages
-            "NEWSWATCH_BACKOFF": False}
+SETTINGS = {"DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 1, "DOWNLOAD_MAXSIZE": 1_000_000}
 MB = 1024 * 1024
 
 
