@@ -249,13 +249,12 @@ class SiteThrottle(AutoThrottle):
             if not self.backoff:
                 return
             asked = retry_after_seconds(response.headers.get(b"Retry-After")) or 0.0
-            # doubles once per round: an answer to a request sent before the last
-            # back-off says nothing about the slower pace (TCP's rule, once per RTT)
-            # a Retry-After says how long: the whole site waits that, not more
             sent = monotonic() - float(request.meta.get("download_latency") or 0.0)
-            if asked:
+            if asked:  # the site said how long: the whole site waits that, not more
                 slot.delay = min(self.maxdelay, max(slot.delay, asked, floor))
             else:
+                # doubles once per round: an answer to a request sent before the last
+                # back-off says nothing about the slower pace (TCP's rule, once per RTT)
                 grow = 2 * slot.delay if sent >= self.backed_off.get(key, 0.0) else slot.delay
                 slot.delay = min(self.maxdelay, max(grow, self.backoff_start, floor))
             self.backed_off[key] = monotonic()
