@@ -263,6 +263,8 @@ class SiteThrottle(AutoThrottle):
                         slot.delay)
             return
         latency = request.meta.get("download_latency")
+        if monotonic() - float(latency or 0.0) < self.backed_off.get(key, 0.0):
+            return  # sent before the last back-off: says nothing of the slower pace yet
         if (self.throttle and latency is not None
                 and not request.meta.get("autothrottle_dont_adjust_delay")):
             target = _slot_settings(self.crawler, key).get("target", self.target_concurrency)
