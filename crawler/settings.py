@@ -4,7 +4,10 @@ BOT_NAME = "newswatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-USER_AGENT = "newswatch/0.1 (news monitor; +https://github.com/newswatch/newswatch)"
+# product/version, plus the operator's contact when the sources file sets `contact:`
+# (monitor.crawl adds it; crawler.politeness.user_agent); no address is made up here
+USER_AGENT = "newswatch/0.1 (news monitor)"
+ROBOTSTXT_USER_AGENT = "newswatch"  # the token robots.txt groups are matched against
 ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 32
@@ -69,6 +72,11 @@ DOWNLOADER_MIDDLEWARES = {
     # below Retry and Redirect: what a re-check of a known article found (removals)
     "crawler.removals.RemovalCheckMiddleware": 545,
     "crawler.removals.RedirectCheckMiddleware": 605,  # a known article redirected away
+    # politeness (crawler/politeness.py): one slot per site, after the SSRF guard and
+    # before robots.txt (whose own request then joins the site's slot); robots.txt cache
+    # between HttpCompression (590) and Retry (550)
+    "crawler.politeness.SiteSlotMiddleware": 45,
+    "crawler.politeness.RobotsCacheMiddleware": 580,
 }
 SPIDER_MIDDLEWARES = {
     # the spider bounds its own fan-out (listing pages, child sitemaps); per-request
@@ -78,3 +86,20 @@ SPIDER_MIDDLEWARES = {
     "crawler.middlewares.RecheckWindowMiddleware": 950,  # stored, settled articles: skipped
     "crawler.removals.RecheckKnownMiddleware": 960,  # recent relevant ones: re-checked
 }
+
+# Politeness (crawler/politeness.py; README "Politeness"): the limits in config are kept
+# per site (registered domain), exactly, and adapted to how the site answers
+DOWNLOADER = "crawler.politeness.PoliteDownloader"  # holds slot concurrency exactly
+EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,  # replaced by the per-site one:
+    "crawler.politeness.SiteThrottle": 0,  # AutoThrottle + 429/503 back-off + Crawl-delay
+}
+NEWSWATCH_SITE_SLOTS = True  # one download slot per site, with the source's limits
+AUTOTHROTTLE_ENABLED = True  # delay follows latency (never below the configured one)
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # requests in flight it aims at (config: the ceiling)
+AUTOTHROTTLE_MAX_DELAY = 60.0  # seconds: the longest delay throttling or back-off sets
+NEWSWATCH_BACKOFF = True  # a 429/503 answer slows the whole site, not only that request
+NEWSWATCH_BACKOFF_START = 1.0  # seconds: the least delay after a 429/503; doubles after each
+NEWSWATCH_CRAWL_DELAY = True  # robots.txt Crawl-delay above the configured delay is applied
+NEWSWATCH_CRAWL_DELAY_MAX = 60.0  # seconds: longer Crawl-delays are capped (and logged)
+NEWSWATCH_ROBOTS_CACHE = True  # robots.txt kept between crawls, re-validated conditionally

@@ -114,6 +114,9 @@ class Source(_Model):
     max_listing_pages: int = Field(default=5, ge=1, le=1000)
     download_delay: float = Field(default=0.5, ge=0)
     concurrency: int = Field(default=4, ge=1, le=64)
+    # requests in flight AutoThrottle aims at on this site (at most `concurrency`); unset:
+    # the AUTOTHROTTLE_TARGET_CONCURRENCY setting (1). crawler/politeness.py
+    target_concurrency: float | None = Field(default=None, gt=0, le=64)
     timezone: str = Field(default="+07:00", pattern=r"^[+-]\d\d:\d\d$")
     interval: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: crawl every ...
     cron: str | None = None  # daemon: crontab schedule instead of the interval
@@ -188,6 +191,9 @@ class Settings(_Model):
     """Whole-file settings: the list of sources."""
 
     sources: list[Source] = Field(min_length=1)
+    # how a site's operator reaches whoever runs this newswatch (a URL or an e-mail
+    # address); it goes into the User-Agent of every request (crawler.politeness)
+    contact: str | None = Field(default=None, pattern=r"^[^\s()\\;]+$")
 
     @field_validator("sources")
     @classmethod

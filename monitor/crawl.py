@@ -307,6 +307,9 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         else:
             settings.set("NEWSWATCH_CONFIG", config, priority="cmdline")
             sources = load_settings(config, variables)
+        from crawler.politeness import site_of, user_agent
+
+        settings.set("USER_AGENT", user_agent(sources.contact), priority="project")
         settings.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING", **overrides},
                         priority="cmdline")
         workers = settings.getint("NEWSWATCH_EXTRACT_WORKERS")
@@ -320,12 +323,27 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         reach = Reachability(keep=settings.get("LOG_LEVEL") == "DEBUG")
         reach.attach()
         crawlers = []
+        # sources on one site (registered domain) take turns: one site, one budget
+        turns: dict[str, list[tuple[str, Any]]] = {}
         for name in names:
             crawler = process.create_crawler(NewsSpider)
             crawler.signals.connect(reach.response_received, signal=signals.response_received)
             crawler.signals.connect(reach.attach, signal=signals.engine_started)
             crawlers.append((name, crawler))
-            process.crawl(crawler, source=sources.source(name))
+            turns.setdefault(site_of(sources.source(name)), []).append((name, crawler))
+
+        def next_turn(result: Any, queue: list[tuple[str, Any]], previous: Any = None) -> Any:
+            stats = getattr(previous, "stats", None)
+            if stats is not None and stats.get_value("finish_reason") == "shutdown":
+                return result  # SIGTERM: the sources still waiting do not start
+            if queue:
+                name, crawler = queue.pop(0)
+                process.crawl(crawler, source=sources.source(name)).addBoth(
+                    next_turn, queue, crawler)
+            return result
+
+        for queue in turns.values():
+            next_turn(None, queue)
 
         def report() -> None:
             snapshot = {}

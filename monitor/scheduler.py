@@ -72,6 +72,8 @@ class Daemon:
         self.config_check_every = config_check_every
         self.reload_lock = threading.Lock()
         self.beat_lock = threading.Lock()
+        self.site_locks: dict[str, threading.Lock] = {}  # site -> its crawl lock
+        self.site_locks_lock = threading.Lock()
         self.reload_requested = False  # SIGHUP
         self.wake = threading.Event()  # the main thread: stop or reload
         self.deliver = deliver or self._deliver_alerts
@@ -98,9 +100,12 @@ class Daemon:
             source = settings.source(name)
             if self.interrupt:  # stopping: no new crawl
                 return
-            result = crawl(settings, self.db_path, sources=[name], variables=self.variables,
-                           alerts=self.alert_config, timeout=seconds(source.crawl_timeout),
-                           stop=self.interrupt)
+            with self._site_lock(source):  # sources on one site take turns (one budget)
+                if self.interrupt:  # stopped while waiting for the site's turn
+                    return
+                result = crawl(settings, self.db_path, sources=[name],
+                               variables=self.variables, alerts=self.alert_config,
+                               timeout=seconds(source.crawl_timeout), stop=self.interrupt)
             if result.interrupted:
                 log.warning("%s: crawl interrupted by the daemon's stop: %s", name,
                             result.totals)
@@ -111,6 +116,14 @@ class Daemon:
                             info["failures"], info["reason"])
         except (CrawlError, ConfigError) as exc:
             log.error("%s: crawl failed: %s", name, exc)
+
+    def _site_lock(self, source: Source) -> threading.Lock:
+        """The lock of the source's site (registered domain): two sources on one site
+        never crawl at once, so the site sees one politeness budget (crawler.politeness)."""
+        from crawler.politeness import site_of
+
+        with self.site_locks_lock:
+            return self.site_locks.setdefault(site_of(source), threading.Lock())
 
     def _deliver_alerts(self) -> None:
         if self.alert_config is None:
