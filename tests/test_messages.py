@@ -36,7 +36,7 @@ from monitor.messages import (
 from monitor.store import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
-from .test_alerts import STORY, VN
+from .test_alerts import STORY, VN, _env
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -63,11 +63,6 @@ rules:
     channels: [mail, hook]
 """, encoding="utf-8")
     return path
-
-
-def _env(smtp: Mailbox, receiver: Receiver) -> dict[str, str]:
-    return {"NW_SMTP_PORT": str(smtp.port), "NW_SMTP_PASSWORD": SMTP_PASSWORD,
-            "NW_HOOK_URL": receiver.url, "NW_HOOK_SECRET": SECRET}
 
 
 def _deliver(db: Path, config: Path, env: dict[str, str]) -> Any:
