@@ -39,6 +39,9 @@ from monitor.store import Store  # noqa: E402
 
 VN = timezone(timedelta(hours=7))
 SITES = ("laodong_en", "baochinhphu_en", "mofa_en", "vietnam_vn")
+# The soak runs on the five sites it was defined on (issue 16 added 24 outlet replicas to
+# the farm; with all 29 sources due every few seconds the 2-core machine queues crawls)
+SOAK_SITES = ("baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en")
 BROKEN = "laodong_en"
 RULE = "//div[contains(@class,'art-body')]"
 PARAGRAPHS = [
@@ -81,7 +84,8 @@ class HealthSoakReport:
 def _config(workdir: Path, interval: int) -> Path:
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     data["sources"] = [{**s, "interval": f"{interval}s", "jitter": "1s",
-                        "crawl_timeout": "120s"} for s in data["sources"]]
+                        "crawl_timeout": "120s"} for s in data["sources"]
+                       if s["name"] in SOAK_SITES]
     path = workdir / "sources.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -159,8 +163,8 @@ def soak(minutes: float = 10, workdir: Path | None = None, interval: int = 15,
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "soak.db"
     report = HealthSoakReport()
-    with Farm() as farm:
-        env = {**os.environ, **farm.variables, "NW_HOOK_URL": "http://127.0.0.1:9/hook",
+    with Farm(sites=SOAK_SITES) as farm:
+        env = {**os.environ, **farm.config_variables(), "NW_HOOK_URL": "http://127.0.0.1:9/hook",
                "PYTHONPATH": str(REPO)}
         log = (workdir / "daemon.log").open("w", encoding="utf-8")
         daemon = subprocess.Popen(
