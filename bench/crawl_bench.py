@@ -45,6 +45,24 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far, in seconds (0.0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def _descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -71,6 +89,8 @@ class MemorySampler(threading.Thread):
         self.exclude = exclude
         self.samples: list[int] = []
         self.peak_by_pid: dict[int, int] = {}
+        self.cpu_by_pid: dict[int, float] = {}
+        self.role_by_pid: dict[int, str] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -79,6 +99,11 @@ class MemorySampler(threading.Thread):
             sizes = {p: _rss_kb(p) for p in pids}
             for pid, size in sizes.items():
                 self.peak_by_pid[pid] = max(size, self.peak_by_pid.get(pid, 0))
+                self.cpu_by_pid[pid] = max(_cpu_seconds(pid), self.cpu_by_pid.get(pid, 0.0))
+                if pid not in self.role_by_pid:
+                    command = _cmdline(pid)
+                    self.role_by_pid[pid] = ("forkserver" if "forkserver" in command
+                                             else "spawned" if "spawn" in command else "other")
             total = sum(sizes.values())
             if total:
                 self.samples.append(total)
@@ -136,6 +161,16 @@ def time_plain(pages: list[tuple[str, bytes]]) -> float:
     return len(pages) / (time.perf_counter() - started)
 
 
+def _cpu_per_page(sampler: MemorySampler, farm_cpu: float, pages: int) -> dict[str, float]:
+    """CPU milliseconds per stored page: the crawl process, the extraction workers, the farm."""
+    by_role: dict[str, float] = {"crawl process": 0.0, "workers": 0.0}
+    for pid, seconds in sampler.cpu_by_pid.items():
+        role = "workers" if sampler.role_by_pid.get(pid) == "forkserver" else "crawl process"
+        by_role[role] += seconds
+    by_role["farm (not newswatch)"] = farm_cpu
+    return {role: round(1000 * seconds / max(pages, 1), 2) for role, seconds in by_role.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--extra", type=int, default=2000, help="generated articles to add")
@@ -151,11 +186,13 @@ def main() -> int:
             db = Path(tmp) / "bench.db"
             sampler = MemorySampler(exclude={farm.pid})
             sampler.start()
+            farm_cpu_before = _cpu_seconds(farm.pid)
             started = time.perf_counter()
             result = crawl(DEMO_CONFIG, db, variables=variables,
                            scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": args.workers,
                                             "LOG_LEVEL": "ERROR"})
             crawl_seconds = time.perf_counter() - started
+            farm_cpu = _cpu_seconds(farm.pid) - farm_cpu_before
             sampler.stop.set()
             sampler.join()
             store = Store(db)
@@ -183,6 +220,7 @@ def main() -> int:
         "rss_last_tenth_mb": round(max(samples[-tenth:]) / 1024, 1),
         "peak_rss_by_process_mb": sampler.peaks_mb(),
         "cores": os.cpu_count(),
+        "cpu_ms_per_page": _cpu_per_page(sampler, farm_cpu, len(urls)),
     }
     if args.json:
         print(json.dumps(figures))
@@ -200,6 +238,8 @@ def main() -> int:
               f"last tenth {figures['rss_last_tenth_mb']} MB)")
         print(f"peak per process            : {figures['peak_rss_by_process_mb']} MB "
               "(crawl process first, then extraction workers)")
+        print(f"CPU ms per page             : {figures['cpu_ms_per_page']} "
+              "(user+system, by process kind)")
     complete = len(urls) == len(pages)
     return 0 if result.ok and result.totals["errors"] == 0 and complete else 1
 
