@@ -56,8 +56,12 @@ STORY = {
 
 
 # -- config, crawl and delivery helpers ----------------------------------------------------
-def _alerts_file(path: Path, digest_minutes: int = 0) -> Path:
-    path.write_text(f"""
+def _alerts_file(path: Path, digest_minutes: int = 0, public_url: str | None = None) -> Path:
+    """An alerts file: a mail and a webhook channel (from NW_* variables), one rule for
+    new and updated stories; ``public_url`` adds a ``messages:`` section (links to serve)."""
+    messages = (f'messages:\n  public_url: "{public_url}"\n  timezone: Asia/Ho_Chi_Minh\n'
+                if public_url else "")
+    path.write_text(messages + f"""
 channels:
   mail:
     url: "mailto://newswatch:${{NW_SMTP_PASSWORD}}@127.0.0.1:${{NW_SMTP_PORT}}?mode=insecure&from=alerts@newswatch.test&to=analyst@newswatch.test"

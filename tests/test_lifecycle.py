@@ -121,6 +121,35 @@ def _wait_for(predicate, timeout: float) -> bool:
     return False
 
 
+def _press_ctrl_c(term: Terminal, times: int = 1) -> tuple[int, float, list[int], str]:
+    """Type ^C ``times`` times (0.2 s apart) on ``term``, wait for its process to end.
+
+    Returns (exit code, seconds from the last ^C to the end, the members of its session
+    still alive 5 s later, everything it printed); closes the terminal.
+    """
+    try:
+        for _ in range(times - 1):
+            term.ctrl_c()
+            time.sleep(0.2)
+        pressed = time.monotonic()
+        term.ctrl_c()
+        code = term.proc.wait(timeout=30)
+        took = time.monotonic() - pressed
+        left = _gone(session_members(term.proc.pid), 5)
+        term.reader.join(5)
+        return code, took, left, term.output
+    finally:
+        term.close()
+
+
+def _wait_running(term: Terminal, db: Path, timeout: float) -> None:
+    """Wait until a crawl run of ``db`` is running; on time out close ``term`` and fail."""
+    if not _wait_for(lambda: db.exists() and any(
+            r["status"] == "running" for r in _runs(db)), timeout):
+        term.close()
+        pytest.fail(term.output[-2000:])
+
+
 @pytest.mark.parametrize("after", [1.0, 3.0, 6.0])
 def test_ctrl_c_on_a_terminal_stops_the_crawl_in_order(big_farm: Farm, tmp_path: Path,
                                                        after: float) -> None:
@@ -130,18 +159,11 @@ def test_ctrl_c_on_a_terminal_stops_the_crawl_in_order(big_farm: Farm, tmp_path:
     db = tmp_path / "ctrl-c.db"
     term = Terminal([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db)],
                     {**os.environ, **big_farm.variables})
-    try:
-        time.sleep(after)
-        assert term.proc.poll() is None, term.output[-2000:]
-        pressed = time.monotonic()
-        term.ctrl_c()
-        code = term.proc.wait(timeout=30)
-        took = time.monotonic() - pressed
-        left = _gone(session_members(term.proc.pid), 5)
-        term.reader.join(5)
-        text = term.output
-    finally:
+    time.sleep(after)
+    if term.proc.poll() is not None:
         term.close()
+        pytest.fail(term.output[-2000:])
+    code, took, left, text = _press_ctrl_c(term)
     assert code == 130, text[-3000:]
     assert took < 10, (took, text[-2000:])
     assert "Traceback" not in text and "BrokenProcessPool" not in text, text[-3000:]
@@ -162,20 +184,8 @@ def test_second_ctrl_c_stops_at_once(big_farm: Farm, tmp_path: Path) -> None:
     db = tmp_path / "twice.db"
     term = Terminal([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db)],
                     {**os.environ, **big_farm.variables})
-    try:
-        assert _wait_for(lambda: db.exists() and any(
-            r["status"] == "running" for r in _runs(db)), 60), term.output[-2000:]
-        term.ctrl_c()
-        time.sleep(0.2)
-        pressed = time.monotonic()
-        term.ctrl_c()
-        code = term.proc.wait(timeout=30)
-        took = time.monotonic() - pressed
-        left = _gone(session_members(term.proc.pid), 5)
-        term.reader.join(5)
-        text = term.output
-    finally:
-        term.close()
+    _wait_running(term, db, 60)
+    code, took, left, text = _press_ctrl_c(term, times=2)
     assert code == 130 and took < 5, (code, took, text[-2000:])
     assert left == [] and "Traceback" not in text, text[-2000:]
     assert all(run["status"] == "interrupted" for run in _runs(db))
@@ -264,19 +274,9 @@ def test_ctrl_c_to_the_daemon_interrupts_its_crawls(big_farm: Farm, tmp_path: Pa
     db = tmp_path / "daemon-ctrl-c.db"
     term = Terminal([*CLI, "run", "--config", str(DEMO_CONFIG), "--db", str(db)],
                     {**os.environ, **big_farm.variables})
-    try:
-        assert _wait_for(lambda: db.exists() and any(
-            r["status"] == "running" for r in _runs(db)), 90), term.output[-2000:]
-        time.sleep(2)
-        pressed = time.monotonic()
-        term.ctrl_c()
-        code = term.proc.wait(timeout=30)
-        took = time.monotonic() - pressed
-        left = _gone(session_members(term.proc.pid), 5)
-        term.reader.join(5)
-        text = term.output
-    finally:
-        term.close()
+    _wait_running(term, db, 90)
+    time.sleep(2)
+    code, took, left, text = _press_ctrl_c(term)
     assert code == 0 and took < 10, (code, took, text[-3000:])
     assert "Traceback" not in text and "Unhandled error" not in text, text[-3000:]
     assert left == []

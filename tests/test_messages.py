@@ -37,6 +37,7 @@ from monitor.store import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 from .test_alerts import STORY, VN, _env
+from .test_alerts import _alerts_file as alerts_file
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -46,23 +47,7 @@ EDITED = ("Under the document, the US will support Vietnam in surveying reserves
 
 
 def _alerts_file(path: Path, public_url: str, digest_minutes: int = 0) -> Path:
-    path.write_text(f"""
-messages:
-  public_url: "{public_url}"
-  timezone: Asia/Ho_Chi_Minh
-channels:
-  mail:
-    url: "mailto://newswatch:${{NW_SMTP_PASSWORD}}@127.0.0.1:${{NW_SMTP_PORT}}?mode=insecure&from=alerts@newswatch.test&to=analyst@newswatch.test"
-    digest_minutes: {digest_minutes}
-  hook:
-    webhook: "${{NW_HOOK_URL}}"
-    secret: "${{NW_HOOK_SECRET}}"
-rules:
-  - name: vn-us
-    kinds: [new, updated]
-    channels: [mail, hook]
-""", encoding="utf-8")
-    return path
+    return alerts_file(path, digest_minutes, public_url)
 
 
 def _deliver(db: Path, config: Path, env: dict[str, str]) -> Any:
