@@ -113,7 +113,13 @@ class TermGroup:
     ``satisfies``: requirements (group names) a match of this group also meets;
     ``sources``: source countries on which the group counts at all (empty: every source);
     ``foreign_check``: a match qualified by a foreign country's name does not count;
-    ``penalty``: negative context, points are multiplied by it when the group matches.
+    ``penalty``: negative context, points are multiplied by it when the group matches;
+    ``unless``: groups whose match anywhere in the article lifts that penalty ("emergency
+    aid" for typhoon victims is the two states' relations, not a weather report);
+    ``needs``: groups of which one must match somewhere in the article for this group to
+    count at all (a US company counts as the partner when a Vietnamese office meets it);
+    ``in_list``: points of a match inside a list of other countries ("Mỹ, Nhật Bản và
+    Trung Quốc") are multiplied by it (1: no list check).
     """
 
     name: str
@@ -122,6 +128,9 @@ class TermGroup:
     sources: tuple[str, ...] = ()
     foreign_check: bool = False
     penalty: float = 1.0
+    unless: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    in_list: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -156,19 +165,42 @@ class Topic:
     # it names both sides (a group meeting each requirement)
     context_min: dict[str, int] = field(default_factory=dict)  # field -> mentions of a
     # negative context group there that lower the score
+    other_pair_title: float = 1.0  # points multiplied by it when the title names the
+    # partner and another country but not every ``required`` group ("Japan, US finalise …")
+    listed: frozenset[str] = frozenset()  # groups whose matches get the list check
+    list_after: re.Pattern[str] | None = None  # ", Nhật Bản", " and China"
+    list_before: re.Pattern[str] | None = None  # "South Korea and the ", "Japan, "
 
     def find(self, folded_text: str, text: str,
              dropped: list[tuple[str, str]] | None = None,
-             bare_vietnamese: bool = False) -> dict[str, list[str]]:
+             bare_vietnamese: bool = False,
+             in_lists: list[tuple[str, str]] | None = None) -> dict[str, list[str]]:
         """Matched terms by group: one scan for folded terms, one for exact ones.
 
         Matches of ``checked`` groups qualified by a foreign country's name are left out
         and, when ``dropped`` is given, appended to it as ``(term, qualifier)``.
         ``bare_vietnamese``: the text is Vietnamese without diacritics, so ``bare_exact``
-        terms ("My" for "Mỹ") are matched too.
+        terms ("My" for "Mỹ") are matched too. An exact match inside a span another term
+        already matched ("Mỹ" in "thị trường Mỹ") is not counted twice. Matches of
+        ``listed`` groups next to another country's name in a list are appended to
+        ``in_lists`` as ``(term, neighbour)`` as well as counted.
         """
         found: dict[str, list[str]] = {}
-        group_of, checked = self.group_of, self.checked
+        group_of, checked, listed = self.group_of, self.checked, self.listed
+        spans: list[tuple[int, int]] = []
+        same = len(folded_text) == len(text)  # positions agree (they do but for rare letters)
+
+        def taken(start: int, end: int) -> bool:
+            return any(s < end and start < e for s, e in spans)
+
+        def add(term: str, start: int, end: int) -> None:
+            group = group_of[term]
+            found.setdefault(group, []).append(term)
+            if in_lists is not None and group in listed and same:
+                neighbour = self._in_list(folded_text, start, end)
+                if neighbour:
+                    in_lists.append((term, neighbour))
+
         if self.folded_all:
             for match in self.folded_all.finditer(folded_text):
                 term = match.group(0)
@@ -179,20 +211,35 @@ class Topic:
                         if dropped is not None:
                             dropped.append((term, qualifier))
                         continue
-                found.setdefault(group, []).append(term)
-        if self.exact_all:
-            for match in self.exact_all.finditer(text):
-                term = fold(match.group(0))
-                found.setdefault(group_of[term], []).append(term)
-        if bare_vietnamese and self.bare_exact:  # "My" as "Mỹ" would be: once
-            for match in self.bare_exact.finditer(text):
-                term = fold(match.group(0))
-                found.setdefault(group_of[term], []).append(term)
-        elif self.ascii_all and text.isascii():  # a site that strips diacritics: "tai My"
-            for match in self.ascii_all.finditer(folded_text):
-                term = match.group(0)
-                found.setdefault(group_of[term], []).append(term)
+                spans.append(match.span())
+                add(term, *match.span())
+        scans = [(self.exact_all, text)]
+        if bare_vietnamese:
+            scans.append((self.bare_exact, text))  # "My" as "Mỹ" would be: once
+        elif text.isascii():
+            scans.append((self.ascii_all, folded_text))  # a site without diacritics: "tai My"
+        for pattern, where in scans:
+            if not pattern:
+                continue
+            for match in pattern.finditer(where):
+                if same and taken(*match.span()):
+                    continue
+                spans.append(match.span())
+                add(fold(match.group(0)), *match.span())
         return found
+
+    def _in_list(self, folded_text: str, start: int, end: int) -> str:
+        """Another country's name right after or before a match, joined to it as in a
+        list (", Nhật Bản", " and China", "Japan, "), or ""."""
+        if self.list_after:
+            after = self.list_after.match(folded_text, end)
+            if after:
+                return after.group(1)
+        if self.list_before:
+            before = self.list_before.search(folded_text, max(0, start - 40), start)
+            if before:
+                return before.group(1)
+        return ""
 
     def bare_vietnamese(self, title: str, lead: str) -> bool:
         """Whether title and lead are Vietnamese printed without diacritics."""
@@ -241,7 +288,10 @@ def _group(name: str, spec: dict[str, Any]) -> TermGroup:
                      satisfies=tuple(spec.get("satisfies", [])),
                      sources=tuple(str(c) for c in spec.get("sources", [])),
                      foreign_check=bool(spec.get("foreign_check", False)),
-                     penalty=float(spec.get("penalty", 1.0)))
+                     penalty=float(spec.get("penalty", 1.0)),
+                     unless=tuple(spec.get("unless", [])),
+                     needs=tuple(spec.get("needs", [])),
+                     in_list=float(spec.get("in_list", 1.0)))
 
 
 def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
@@ -257,6 +307,23 @@ def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
     alternation = "|".join(re.escape(n) for n in names)
     after = re.compile(rf"[ \t]*,?[ \t]*(?:cua[ \t]+|of[ \t]+(?:the[ \t]+)?)?({alternation})(?!\w)")
     before = re.compile(rf"(?<!\w)({alternation})(?:['’]s)?[ \t]+$")
+    return after, before
+
+
+def _list_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
+                                                  re.Pattern[str] | None]:
+    """Regexes for another country's name joined to a match as in a list: right after it
+    (", Nhật Bản", " và Trung Quốc", " and the UK") and right before it ("South Korea
+    and the ", "Japan, "), from the folded terms of the groups named by ``lists:``."""
+    names = sorted({fold(str(t)) for group in raw.get("lists", [])
+                    for key in ("folded", "exact") for t in raw["groups"][group].get(key, [])},
+                   key=len, reverse=True)
+    if not names:
+        return None, None
+    alternation = "|".join(re.escape(n) for n in names)
+    joint = r"(?:[ \t]*[,;/][ \t]*|[ \t]+(?:va|and|or|hoac|cung)[ \t]+)"
+    after = re.compile(rf"{joint}(?:the[ \t]+)?({alternation})(?!\w)")
+    before = re.compile(rf"(?<!\w)({alternation}){joint}(?:the[ \t]+)?$")
     return after, before
 
 
@@ -278,7 +345,9 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
             required_any = tuple(raw.get("required_any", []))
             named = {g.name for g in groups}
             unknown = (set(required + required_any) | set(raw.get("foreign", []))
-                       | {s for g in groups for s in g.satisfies}) - named
+                       | set(raw.get("lists", []))
+                       | {s for g in groups for s in (*g.satisfies, *g.unless, *g.needs)}
+                       ) - named
             if unknown:
                 raise ValueError(f"groups not defined: {sorted(unknown)}")
             group_of: dict[str, str] = {}
@@ -287,6 +356,7 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                              *spec.get("ascii", []), *spec.get("bare_exact", [])]:
                     group_of.setdefault(fold(str(term)), group)
             after, before = _foreign_patterns(raw)
+            list_after, list_before = _list_patterns(raw)
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
                 required=required, required_any=required_any,
@@ -312,6 +382,9 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 together={str(k): float(v) for k, v in raw.get("together", {}).items()},
                 context_min={str(k): int(v) for k, v in
                              raw.get("context_min", data.get("context_min", {})).items()},
+                other_pair_title=float(raw.get("other_pair_title", 1.0)),
+                listed=frozenset(g.name for g in groups if g.in_list != 1.0),
+                list_after=list_after, list_before=list_before,
             )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: invalid topics: {exc}") from exc
@@ -354,33 +427,60 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     negative: list[tuple[TermGroup, str, list[str]]] = []
     dropped: list[tuple[str, str]] = []
     bare = topic.bare_vietnamese(parts["title"], lead)
+    scanned: list[tuple[str, dict[str, list[str]], list[dict[str, Any]]]] = []
+    present: set[str] = set()  # groups matched anywhere (on this source), for ``needs``
     for field_name, raw in parts.items():
         if not raw:
             continue
         if topic.exclude:  # exact look-alikes out first ("Mỹ Tho")
             raw = topic.exclude.sub(" ", raw)
-        by_group = topic.find(fold(raw), raw, dropped, bare)
-        in_field: set[TermGroup] = set()
+        in_lists: list[tuple[str, str]] = []
+        by_group = topic.find(fold(raw), raw, dropped, bare, in_lists)
+        notes: list[dict[str, Any]] = []
         if dropped:
-            reasons.append({"group": "foreign", "field": field_name,
-                            "terms": [t for t, _ in dropped],
-                            "note": "qualified by another country, not counted: "
-                                    + ", ".join(f"{t} {q}" for t, q in dropped)})
+            notes.append({"group": "foreign", "field": field_name,
+                          "terms": [t for t, _ in dropped],
+                          "note": "qualified by another country, not counted: "
+                                  + ", ".join(f"{t} {q}" for t, q in dropped)})
             dropped = []
+        if in_lists:
+            by_group["_listed"] = [t for t, _ in in_lists]
+            notes.append({"group": "list", "field": field_name,
+                          "terms": [t for t, _ in in_lists],
+                          "note": "in a list of countries: " + ", ".join(
+                              f"{t} next to {n}" for t, n in in_lists)})
+        scanned.append((field_name, by_group, notes))
+        present |= {g.name for g in topic.groups if by_group.get(g.name)
+                    and (not g.sources or country in g.sources)}
+    title_sides: set[str] = set()
+    for field_name, by_group, notes in scanned:
+        reasons += notes
+        in_field: set[TermGroup] = set()
+        listed = by_group.get("_listed", [])
         for group in topic.groups:
             found = by_group.get(group.name)
             if not found:
                 continue
+            terms = sorted(set(found), key=found.index)
             if group.sources and country not in group.sources:
-                reasons.append({"group": group.name, "field": field_name,
-                                "terms": sorted(set(found), key=found.index),
+                reasons.append({"group": group.name, "field": field_name, "terms": terms,
                                 "count": len(found), "note": f"counts only on sources from "
                                 f"{', '.join(group.sources)}, not {country or 'unknown'}"})
                 continue
+            if group.needs and not present & set(group.needs):
+                reasons.append({"group": group.name, "field": field_name, "terms": terms,
+                                "count": len(found), "note": "not counted: needs a match of "
+                                + " or ".join(group.needs) + " in the article"})
+                continue
             mentions[group.name] = mentions.get(group.name, 0) + len(found)
-            terms = sorted(set(found), key=found.index)
             if group.penalty != 1.0:
-                if len(found) >= topic.context_min.get(field_name, 1):
+                lifted = present & set(group.unless)
+                if lifted:
+                    reasons.append({"group": group.name, "field": field_name, "terms": terms,
+                                    "count": len(found), "note": f"negative context "
+                                    f"({group.name}) not counted: {', '.join(sorted(lifted))} "
+                                    f"in the article"})
+                elif len(found) >= topic.context_min.get(field_name, 1):
                     negative.append((group, field_name, terms))
                 else:
                     reasons.append({"group": group.name, "field": field_name, "terms": terms,
@@ -388,12 +488,21 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                                     f"({group.name}) too rare in the {field_name} to count"})
                 continue
             counted = min(len(found), topic.caps[field_name])
-            points += group.weight * topic.fields[field_name] * counted
+            in_list = [t for t in found if t in listed] if group.in_list != 1.0 else []
+            factor = 1.0
+            if in_list:  # mentions in a list count for less (all of them when all are)
+                factor = (len(found) - len(in_list) + group.in_list * len(in_list)) / len(found)
+            gained = group.weight * topic.fields[field_name] * counted * factor
+            points += gained
             in_field.add(group)
+            if field_name == "title":
+                title_sides |= {group.name, *group.satisfies}
             if group.weight or group.satisfies:
-                reasons.append({"group": group.name, "field": field_name,
-                                "terms": terms, "count": len(found), "points": round(
-                                    group.weight * topic.fields[field_name] * counted, 2)})
+                reason = {"group": group.name, "field": field_name, "terms": terms,
+                          "count": len(found), "points": round(gained, 2)}
+                if in_list:
+                    reason["points_note"] = f"x{group.in_list:g} for {len(in_list)} in a list"
+                reasons.append(reason)
         bonus = topic.together.get(field_name)
         if bonus and in_field and _both_sides(topic, in_field):
             points += bonus
@@ -401,11 +510,18 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                             "note": f"both sides named in the {field_name}: +{bonus:g} points"})
     partner = sum(mentions.get(name, 0) for name in topic.required_any)
     others = mentions.get("others", 0)
-    in_title = any(r["field"] == "title" and r["group"] in topic.required_any for r in reasons)
+    in_title = bool(title_sides & set(topic.required_any))
     if topic.dominance and others > topic.dominance * max(partner, 1) and not in_title:
         points /= 2
         reasons.append({"group": "others", "field": "all", "terms": [],
                         "count": others, "note": "other countries dominate: points halved"})
+    if (topic.other_pair_title < 1 and in_title and "others" in title_sides
+            and not set(topic.required) <= title_sides):
+        points *= topic.other_pair_title
+        reasons.append({"group": "others", "field": "title", "terms": [],
+                        "note": "the title pairs the partner with another country, not "
+                                f"with {', '.join(topic.required)}: "
+                                f"points x{topic.other_pair_title:g}"})
     seen_penalty: set[str] = set()
     for group, field_name, terms in negative:
         first = group.name not in seen_penalty
@@ -506,5 +622,6 @@ def explain_rows(reasons: list[dict[str, Any]]) -> list[tuple[str, str, str, str
             rows.append((group, where, terms, reason["note"]))
         else:
             rows.append((group, where, terms, f"+{reason.get('points', 0):g} points "
-                         f"({reason.get('count', 0)} mention(s))"))
+                         f"({reason.get('count', 0)} mention(s)"
+                         + (f", {reason['points_note']})" if "points_note" in reason else ")")))
     return rows
