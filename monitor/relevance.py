@@ -27,6 +27,7 @@ import json
 import math
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -167,6 +168,8 @@ class Topic:
     # negative context group there that lower the score
     other_pair_title: float = 1.0  # points multiplied by it when the title names the
     # partner and another country but not every ``required`` group ("Japan, US finalise …")
+    by_name: dict[str, TermGroup] = field(default_factory=dict)  # name -> group
+    order: dict[str, int] = field(default_factory=dict)  # name -> place in ``groups``
     listed: frozenset[str] = frozenset()  # groups whose matches get the list check
     list_after: re.Pattern[str] | None = None  # ", Nhật Bản", " and China"
     list_before: re.Pattern[str] | None = None  # "South Korea and the ", "Japan, "
@@ -186,21 +189,11 @@ class Topic:
         ``in_lists`` as ``(term, neighbour)`` as well as counted.
         """
         found: dict[str, list[str]] = {}
-        group_of, checked, listed = self.group_of, self.checked, self.listed
-        spans: list[tuple[int, int]] = []
+        group_of, checked = self.group_of, self.checked
+        listed = self.listed if in_lists is not None else frozenset()
+        starts: list[int] = []  # spans of folded matches, in order (they never overlap)
+        ends: list[int] = []
         same = len(folded_text) == len(text)  # positions agree (they do but for rare letters)
-
-        def taken(start: int, end: int) -> bool:
-            return any(s < end and start < e for s, e in spans)
-
-        def add(term: str, start: int, end: int) -> None:
-            group = group_of[term]
-            found.setdefault(group, []).append(term)
-            if in_lists is not None and group in listed and same:
-                neighbour = self._in_list(folded_text, start, end)
-                if neighbour:
-                    in_lists.append((term, neighbour))
-
         if self.folded_all:
             for match in self.folded_all.finditer(folded_text):
                 term = match.group(0)
@@ -211,8 +204,14 @@ class Topic:
                         if dropped is not None:
                             dropped.append((term, qualifier))
                         continue
-                spans.append(match.span())
-                add(term, *match.span())
+                start, end = match.span()
+                starts.append(start)
+                ends.append(end)
+                found.setdefault(group, []).append(term)
+                if group in listed and same:
+                    neighbour = self._in_list(folded_text, start, end)
+                    if neighbour:
+                        in_lists.append((term, neighbour))  # type: ignore[union-attr]
         scans = [(self.exact_all, text)]
         if bare_vietnamese:
             scans.append((self.bare_exact, text))  # "My" as "Mỹ" would be: once
@@ -222,10 +221,19 @@ class Topic:
             if not pattern:
                 continue
             for match in pattern.finditer(where):
-                if same and taken(*match.span()):
-                    continue
-                spans.append(match.span())
-                add(fold(match.group(0)), *match.span())
+                start, end = match.span()
+                if starts and same:  # inside a phrase already matched: counted once
+                    at = bisect_right(starts, start) - 1
+                    if (at >= 0 and ends[at] > start) or (
+                            at + 1 < len(starts) and starts[at + 1] < end):
+                        continue
+                term = fold(match.group(0))
+                group = group_of[term]
+                found.setdefault(group, []).append(term)
+                if group in listed and same:
+                    neighbour = self._in_list(folded_text, start, end)
+                    if neighbour:
+                        in_lists.append((term, neighbour))  # type: ignore[union-attr]
         return found
 
     def _in_list(self, folded_text: str, start: int, end: int) -> str:
@@ -304,7 +312,7 @@ def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
                    key=len, reverse=True)
     if not names:
         return None, None
-    alternation = "|".join(re.escape(n) for n in names)
+    alternation = _trie_pattern(names)  # one branch per character, longest first
     after = re.compile(rf"[ \t]*,?[ \t]*(?:cua[ \t]+|of[ \t]+(?:the[ \t]+)?)?({alternation})(?!\w)")
     before = re.compile(rf"(?<!\w)({alternation})(?:['’]s)?[ \t]+$")
     return after, before
@@ -315,12 +323,11 @@ def _list_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
     """Regexes for another country's name joined to a match as in a list: right after it
     (", Nhật Bản", " và Trung Quốc", " and the UK") and right before it ("South Korea
     and the ", "Japan, "), from the folded terms of the groups named by ``lists:``."""
-    names = sorted({fold(str(t)) for group in raw.get("lists", [])
-                    for key in ("folded", "exact") for t in raw["groups"][group].get(key, [])},
-                   key=len, reverse=True)
+    names = {fold(str(t)) for group in raw.get("lists", [])
+             for key in ("folded", "exact") for t in raw["groups"][group].get(key, [])}
     if not names:
         return None, None
-    alternation = "|".join(re.escape(n) for n in names)
+    alternation = _trie_pattern(names)  # one branch per character (see _trie_pattern)
     joint = r"(?:[ \t]*[,;/][ \t]*|[ \t]+(?:va|and|or|hoac|cung)[ \t]+)"
     after = re.compile(rf"{joint}(?:the[ \t]+)?({alternation})(?!\w)")
     before = re.compile(rf"(?<!\w)({alternation}){joint}(?:the[ \t]+)?$")
@@ -383,6 +390,8 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 context_min={str(k): int(v) for k, v in
                              raw.get("context_min", data.get("context_min", {})).items()},
                 other_pair_title=float(raw.get("other_pair_title", 1.0)),
+                by_name={g.name: g for g in groups},
+                order={g.name: i for i, g in enumerate(groups)},
                 listed=frozenset(g.name for g in groups if g.in_list != 1.0),
                 list_after=list_after, list_before=list_before,
             )
@@ -450,17 +459,18 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                           "note": "in a list of countries: " + ", ".join(
                               f"{t} next to {n}" for t, n in in_lists)})
         scanned.append((field_name, by_group, notes))
-        present |= {g.name for g in topic.groups if by_group.get(g.name)
-                    and (not g.sources or country in g.sources)}
+        present |= {name for name in by_group if name in topic.by_name
+                    and (not topic.by_name[name].sources
+                         or country in topic.by_name[name].sources)}
     title_sides: set[str] = set()
     for field_name, by_group, notes in scanned:
         reasons += notes
-        in_field: set[TermGroup] = set()
+        in_field: list[TermGroup] = []
         listed = by_group.get("_listed", [])
-        for group in topic.groups:
-            found = by_group.get(group.name)
-            if not found:
-                continue
+        order = topic.order
+        for name in sorted((n for n in by_group if n in order), key=order.__getitem__):
+            group = topic.by_name[name]  # the found groups, in the topic's order
+            found = by_group[group.name]
             terms = sorted(set(found), key=found.index)
             if group.sources and country not in group.sources:
                 reasons.append({"group": group.name, "field": field_name, "terms": terms,
@@ -494,7 +504,7 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                 factor = (len(found) - len(in_list) + group.in_list * len(in_list)) / len(found)
             gained = group.weight * topic.fields[field_name] * counted * factor
             points += gained
-            in_field.add(group)
+            in_field.append(group)
             if field_name == "title":
                 title_sides |= {group.name, *group.satisfies}
             if group.weight or group.satisfies:
@@ -550,7 +560,7 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     return Judgement(score=score, relevant=relevant, reasons=reasons, topic=topic.name)
 
 
-def _both_sides(topic: Topic, groups: set[TermGroup]) -> bool:
+def _both_sides(topic: Topic, groups: list[TermGroup]) -> bool:
     """Whether ``groups`` (found in one field) meet every requirement of ``topic``."""
     names = {g.name for g in groups} | {s for g in groups for s in g.satisfies}
     return all(name in names for name in topic.required) and (
