@@ -120,7 +120,9 @@ class TermGroup:
     ``needs``: groups of which one must match somewhere in the article for this group to
     count at all (a US company counts as the partner when a Vietnamese office meets it);
     ``in_list``: points of a match inside a list of other countries ("Mỹ, Nhật Bản và
-    Trung Quốc") are multiplied by it (1: no list check).
+    Trung Quốc") are multiplied by it (1: no list check);
+    ``cap_with``: the group whose per-field cap this one shares (Vietnam's offices and
+    leaders count within Vietnam's cap: one side's evidence cannot pile up alone).
     """
 
     name: str
@@ -132,6 +134,7 @@ class TermGroup:
     unless: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     in_list: float = 1.0
+    cap_with: str = ""
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,8 @@ def _group(name: str, spec: dict[str, Any]) -> TermGroup:
                      penalty=float(spec.get("penalty", 1.0)),
                      unless=tuple(spec.get("unless", [])),
                      needs=tuple(spec.get("needs", [])),
-                     in_list=float(spec.get("in_list", 1.0)))
+                     in_list=float(spec.get("in_list", 1.0)),
+                     cap_with=str(spec.get("cap_with", "")))
 
 
 def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
@@ -466,6 +470,7 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     for field_name, by_group, notes in scanned:
         reasons += notes
         in_field: list[TermGroup] = []
+        used: dict[str, int] = {}  # mentions counted per cap (groups may share one)
         listed = by_group.get("_listed", [])
         order = topic.order
         for name in sorted((n for n in by_group if n in order), key=order.__getitem__):
@@ -497,7 +502,9 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                                     "count": len(found), "note": f"negative context "
                                     f"({group.name}) too rare in the {field_name} to count"})
                 continue
-            counted = min(len(found), topic.caps[field_name])
+            cap_name = group.cap_with or group.name
+            counted = max(0, min(len(found), topic.caps[field_name] - used.get(cap_name, 0)))
+            used[cap_name] = used.get(cap_name, 0) + counted
             in_list = [t for t in found if t in listed] if group.in_list != 1.0 else []
             factor = 1.0
             if in_list:  # mentions in a list count for less (all of them when all are)
