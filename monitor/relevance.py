@@ -174,8 +174,8 @@ class Topic:
     by_name: dict[str, TermGroup] = field(default_factory=dict)  # name -> group
     order: dict[str, int] = field(default_factory=dict)  # name -> place in ``groups``
     listed: frozenset[str] = frozenset()  # groups whose matches get the list check
-    list_after: re.Pattern[str] | None = None  # ", Nhật Bản", " and China"
-    list_before: re.Pattern[str] | None = None  # "South Korea and the ", "Japan, "
+    list_groups: frozenset[str] = frozenset()  # groups whose names make a list (``lists:``)
+    list_joint: re.Pattern[str] | None = None  # what joins two names of a list: ", ", " và "
 
     def find(self, folded_text: str, text: str,
              dropped: list[tuple[str, str]] | None = None,
@@ -193,10 +193,12 @@ class Topic:
         """
         found: dict[str, list[str]] = {}
         group_of, checked = self.group_of, self.checked
-        listed = self.listed if in_lists is not None else frozenset()
         starts: list[int] = []  # spans of folded matches, in order (they never overlap)
         ends: list[int] = []
         same = len(folded_text) == len(text)  # positions agree (they do but for rare letters)
+        check_lists = in_lists is not None and same and bool(self.listed)
+        listed: list[tuple[str, int, int]] = []  # matches of ``listed`` groups
+        names: list[tuple[int, int]] = []  # matches of the ``lists`` groups (countries)
         if self.folded_all:
             for match in self.folded_all.finditer(folded_text):
                 term = match.group(0)
@@ -211,10 +213,11 @@ class Topic:
                 starts.append(start)
                 ends.append(end)
                 found.setdefault(group, []).append(term)
-                if group in listed and same:
-                    neighbour = self._in_list(folded_text, start, end)
-                    if neighbour:
-                        in_lists.append((term, neighbour))  # type: ignore[union-attr]
+                if check_lists:
+                    if group in self.listed:
+                        listed.append((term, start, end))
+                    elif group in self.list_groups:
+                        names.append((start, end))
         scans = [(self.exact_all, text)]
         if bare_vietnamese:
             scans.append((self.bare_exact, text))  # "My" as "Mỹ" would be: once
@@ -233,24 +236,21 @@ class Topic:
                 term = fold(match.group(0))
                 group = group_of[term]
                 found.setdefault(group, []).append(term)
-                if group in listed and same:
-                    neighbour = self._in_list(folded_text, start, end)
-                    if neighbour:
-                        in_lists.append((term, neighbour))  # type: ignore[union-attr]
+                if check_lists:
+                    if group in self.listed:
+                        listed.append((term, start, end))
+                    elif group in self.list_groups:
+                        names.append((start, end))
+        if listed and names and self.list_joint:
+            joint = self.list_joint.fullmatch
+            for term, start, end in listed:  # a country's name next to it, joined as in a list
+                for n_start, n_end in names:
+                    gap = (folded_text[n_end:start] if n_end <= start
+                           else folded_text[end:n_start] if end <= n_start else None)
+                    if gap is not None and len(gap) <= 12 and joint(gap):
+                        in_lists.append((term, folded_text[n_start:n_end]))  # type: ignore[union-attr]
+                        break
         return found
-
-    def _in_list(self, folded_text: str, start: int, end: int) -> str:
-        """Another country's name right after or before a match, joined to it as in a
-        list (", Nhật Bản", " and China", "Japan, "), or ""."""
-        if self.list_after:
-            after = self.list_after.match(folded_text, end)
-            if after:
-                return after.group(1)
-        if self.list_before:
-            before = self.list_before.search(folded_text, max(0, start - 40), start)
-            if before:
-                return before.group(1)
-        return ""
 
     def bare_vietnamese(self, title: str, lead: str) -> bool:
         """Whether title and lead are Vietnamese printed without diacritics."""
@@ -322,20 +322,14 @@ def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
     return after, before
 
 
-def _list_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
-                                                  re.Pattern[str] | None]:
-    """Regexes for another country's name joined to a match as in a list: right after it
-    (", Nhật Bản", " và Trung Quốc", " and the UK") and right before it ("South Korea
-    and the ", "Japan, "), from the folded terms of the groups named by ``lists:``."""
-    names = {fold(str(t)) for group in raw.get("lists", [])
-             for key in ("folded", "exact") for t in raw["groups"][group].get(key, [])}
-    if not names:
-        return None, None
-    alternation = _trie_pattern(names)  # one branch per character (see _trie_pattern)
-    joint = r"(?:[ \t]*[,;/][ \t]*|[ \t]+(?:va|and|or|hoac|cung)[ \t]+)"
-    after = re.compile(rf"{joint}(?:the[ \t]+)?({alternation})(?!\w)")
-    before = re.compile(rf"(?<!\w)({alternation}){joint}(?:the[ \t]+)?$")
-    return after, before
+def _list_joint(raw: dict[str, Any]) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    """The groups named by ``lists:`` (their matches are countries' names) and a regex for
+    what joins two names of a list: ", ", " và ", " and the ", "; "."""
+    groups = frozenset(str(g) for g in raw.get("lists", []))
+    if not groups:
+        return groups, None
+    return groups, re.compile(r"(?:[ \t]*[,;/][ \t]*|[ \t]+(?:va|and|or|hoac|cung)[ \t]+)"
+                              r"(?:the[ \t]+)?")
 
 
 def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
@@ -367,7 +361,7 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                              *spec.get("ascii", []), *spec.get("bare_exact", [])]:
                     group_of.setdefault(fold(str(term)), group)
             after, before = _foreign_patterns(raw)
-            list_after, list_before = _list_patterns(raw)
+            list_groups, list_joint = _list_joint(raw)
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
                 required=required, required_any=required_any,
@@ -397,7 +391,7 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 by_name={g.name: g for g in groups},
                 order={g.name: i for i, g in enumerate(groups)},
                 listed=frozenset(g.name for g in groups if g.in_list != 1.0),
-                list_after=list_after, list_before=list_before,
+                list_groups=list_groups, list_joint=list_joint,
             )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: invalid topics: {exc}") from exc
