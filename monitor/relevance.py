@@ -169,6 +169,9 @@ class Topic:
     # it names both sides (a group meeting each requirement)
     context_min: dict[str, int] = field(default_factory=dict)  # field -> mentions of a
     # negative context group there that lower the score
+    learned_model: str = ""  # model file of the learned scorer ("" = rules only)
+    learned_low: float = 1.0  # near-misses from this score (requirements met) are asked
+    learned_high: float = 1.0  # ... and relevant from this probability
     other_pair_title: float = 1.0  # points multiplied by it when the title names the
     # partner and another country but not every ``required`` group ("Japan, US finalise …")
     by_name: dict[str, TermGroup] = field(default_factory=dict)  # name -> group
@@ -388,6 +391,10 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 context_min={str(k): int(v) for k, v in
                              raw.get("context_min", data.get("context_min", {})).items()},
                 other_pair_title=float(raw.get("other_pair_title", 1.0)),
+                learned_model=str(path.parent / raw["learned"]["model"])
+                if raw.get("learned") else "",
+                learned_low=float(raw.get("learned", {}).get("low", 1.0)),
+                learned_high=float(raw.get("learned", {}).get("high", 1.0)),
                 by_name={g.name: g for g in groups},
                 order={g.name: i for i, g in enumerate(groups)},
                 listed=frozenset(g.name for g in groups if g.in_list != 1.0),
@@ -547,7 +554,23 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     has_required = all(met_by[name] for name in topic.required) and (
         not topic.required_any or bool(met_by["|".join(topic.required_any)]))
     relevant = has_required and score >= topic.threshold
-    if relevant:
+    rescued = ""
+    if (not relevant and has_required and topic.learned_model
+            and score >= topic.learned_low):  # a near-miss: ask the learned scorer
+        from monitor.relevance_learned import load_scorer
+        probability, top = load_scorer(topic.learned_model).probability(parts["title"], lead)
+        relevant = probability >= topic.learned_high
+        sign = ">=" if relevant else "<"
+        rescued = f"learned scorer p {probability:.2f} {sign} {topic.learned_high:g}"
+        reasons.append({"group": "learned", "field": "title+lead", "terms": top,
+                        "probability": round(probability, 3),
+                        "note": f"near-miss (score {score:.2f} >= {topic.learned_low:g}, "
+                                f"requirements met): {rescued}"
+                                + (", relevant" if relevant else ", not enough")})
+    if relevant and score < topic.threshold:
+        note = (f"score {score:.2f} < threshold {topic.threshold:g} but relevant: "
+                f"{rescued} (requirements met)")
+    elif relevant:
         note = f"score {score:.2f} >= threshold {topic.threshold:g}, requirements met"
     elif score < topic.threshold:
         note = f"score {score:.2f} < threshold {topic.threshold:g}"

@@ -67,7 +67,8 @@ def test_verdict_never_contradicts_score_without_a_reason() -> None:
         last = verdict.reasons[-1]
         assert last["group"] == "verdict" and last["relevant"] is verdict.relevant
         if (verdict.score >= topic.threshold) != verdict.relevant:
-            assert "but not relevant: no match for" in last["note"], row["id"]
+            assert ("but not relevant: no match for" in last["note"]
+                    or "but relevant: learned scorer p" in last["note"]), row["id"]
 
 
 # -- kind 2: Vietnam implied by its offices on a Vietnamese source -----------------------
@@ -368,3 +369,47 @@ def test_show_errors_never_lists_checking_items(capsys) -> None:
     listed = [line.split()[2] for line in out.splitlines() if line.startswith("  tuning")]
     assert not set(listed) & checking
     assert "checking: errors not listed" in out
+
+
+# -- the learned scorer: a near-miss is asked, and the reasons say what it answered -----------
+def test_learned_scorer_speaks_in_the_reasons() -> None:
+    import dataclasses
+
+    topic = default_topic()
+    assert topic.learned_model  # shipped, next to the topics file
+    title, lead = ("Phó Thủ tướng tiếp lãnh đạo doanh nghiệp", "Phó Thủ tướng đề nghị các "
+                   "doanh nghiệp Hoa Kỳ mở rộng đầu tư vào năng lượng sạch.")
+    rules_only = judge(title, lead, topic=dataclasses.replace(topic, learned_model=""))
+    assert not any(r["group"] == "learned" for r in rules_only.reasons)
+    for high, relevant in ((0.0, True), (1.01, False)):  # any probability; none
+        asked = dataclasses.replace(topic, learned_low=0.0, learned_high=high)
+        verdict = judge(title, lead, topic=asked)
+        if not all(r["met"] for r in verdict.reasons if r["group"] == "requirement"):
+            pytest.fail(f"requirements not met: {verdict.reasons}")
+        learned = next(r for r in verdict.reasons if r["group"] == "learned")
+        assert 0 <= learned["probability"] <= 1 and learned["note"].startswith("near-miss")
+        assert verdict.relevant is (relevant or rules_only.relevant)
+        if relevant and not rules_only.relevant:
+            assert "but relevant: learned scorer p" in verdict.reasons[-1]["note"]
+            assert learned["terms"]  # the n-grams that pushed it most
+
+
+def test_learned_scorer_is_the_tuning_part_model() -> None:
+    """The shipped file is what scikit-learn fits on the tuning part, applied the same way."""
+    pytest.importorskip("sklearn")
+    import importlib.util
+
+    from monitor.relevance_eval import MORE
+    from monitor.relevance_learned import load_scorer
+    spec = importlib.util.spec_from_file_location(
+        "learned_bench", MORE.parents[2] / "bench" / "relevance_learned.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    tuning = labelled_parts()["tuning"]
+    fitted = bench.model().fit([bench.text(r) for r in tuning],
+                               [bool(r["relevant"]) for r in tuning])
+    scorer = load_scorer(default_topic().learned_model)
+    probs = fitted.predict_proba([bench.text(r) for r in tuning[:150]])[:, 1]
+    for row, expected in zip(tuning[:150], probs, strict=True):
+        got, _ = scorer.probability(row["title"], row["text"].split("\n")[0])
+        assert abs(got - expected) < 1e-4, row["id"]
