@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.relevance import judge  # noqa: E402
+from monitor.relevance import default_topic, judge  # noqa: E402
 from monitor.relevance_eval import labelled_parts  # noqa: E402
 from monitor.relevance_learned import model_text  # noqa: E402
 
@@ -110,7 +110,9 @@ def main() -> int:
     if args.export:
         return export(model().fit([text(r) for r in tuning], gold), args.export, len(tuning))
     probs: list[float]
-    rules = [judge(r.get("title"), r["text"], r.get("lead")) for r in tuning]
+    import dataclasses
+    rules_only = dataclasses.replace(default_topic(), learned_model="")  # without the model
+    rules = [judge(r.get("title"), r["text"], r.get("lead"), rules_only) for r in tuning]
     totals = {key: 0 for key in GRID}
     print("cross-validation on the tuning part:")
     print(f"  rules alone            {figures([v.relevant for v in rules], gold)}")
@@ -127,7 +129,7 @@ def main() -> int:
     fitted = model().fit([text(r) for r in tuning], gold)
     gold_c = [bool(r["relevant"]) for r in checking]
     probs_c = list(fitted.predict_proba([text(r) for r in checking])[:, 1])
-    rules_c = [judge(r.get("title"), r["text"], r.get("lead")) for r in checking]
+    rules_c = [judge(r.get("title"), r["text"], r.get("lead"), rules_only) for r in checking]
     print(f"checking part, rescue lo {lo} hi {hi} chosen on the tuning part:")
     print(f"  model alone   {figures([p >= 0.5 for p in probs_c], gold_c)}")
     print(f"  rules alone   {figures([v.relevant for v in rules_c], gold_c)}")
