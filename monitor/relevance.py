@@ -246,8 +246,11 @@ class Topic:
                         names.append((start, end))
         if listed and names and self.list_joint:
             joint = self.list_joint.fullmatch
+            names.sort()
+            name_starts = [n for n, _ in names]
             for term, start, end in listed:  # a country's name next to it, joined as in a list
-                for n_start, n_end in names:
+                at = bisect_right(name_starts, start)  # the nearest name after, then before
+                for n_start, n_end in names[at:at + 1] + names[max(at - 1, 0):at]:
                     gap = (folded_text[n_end:start] if n_end <= start
                            else folded_text[end:n_start] if end <= n_start else None)
                     if gap is not None and len(gap) <= 12 and joint(gap):
