@@ -61,9 +61,9 @@ def labelled_parts(paths: Sequence[Path] = LABELLED_SETS,
             continue
         for row in read_jsonl(path):
             part = next((p for p in PARTS if str(row.get("id")) in keys[p]), "other")
-            parts.setdefault(part, []).append(row)
+            parts.setdefault(part, []).append({**row, "_set": Path(path).name})
     if blind is not None and Path(blind).exists():
-        parts["blind"] = read_jsonl(blind)
+        parts["blind"] = [{**row, "_set": Path(blind).name} for row in read_jsonl(blind)]
     return parts
 
 
@@ -94,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", help="labelled JSON lines (default: the "
                         "shipped sets, split into tuning and checking parts)")
     parser.add_argument("--topic", help="topic name (default: the file's default topic)")
+    parser.add_argument("--by-set", action="store_true", help="also one line per labelled "
+                        "file within each part")
     parser.add_argument("--show-errors", action="store_true", help="list misjudged items "
                         "of the tuning part (never of the checking or blind part)")
     args = parser.parse_args(argv)
@@ -108,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for name, result in results.items():
         print(_line(name, result))
+        if args.by_set and not args.files:
+            for labelled in sorted({r["_set"] for r in parts[name]}):
+                rows = [r for r in parts[name] if r["_set"] == labelled]
+                print("  " + _line(f"{name}/{labelled}", evaluate(rows, args.topic)))
     if args.show_errors:
         for name, result in results.items():
             if name in HIDDEN and not args.files:
