@@ -523,6 +523,9 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                           "count": len(found), "points": round(gained, 2)}
                 if in_list:
                     reason["points_note"] = f"x{group.in_list:g} for {len(in_list)} in a list"
+                if group.needs:
+                    reason["points_note"] = "counted with " + ", ".join(
+                        n for n in group.needs if n in present)
                 reasons.append(reason)
         bonus = topic.together.get(field_name)
         if bonus and in_field and _both_sides(topic, in_field):
