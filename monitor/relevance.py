@@ -176,6 +176,7 @@ class Topic:
     # partner and another country but not every ``required`` group ("Japan, US finalise …")
     by_name: dict[str, TermGroup] = field(default_factory=dict)  # name -> group
     order: dict[str, int] = field(default_factory=dict)  # name -> place in ``groups``
+    meeting: tuple[tuple[str, tuple[str, ...]], ...] = ()  # requirement -> groups meeting it
     listed: frozenset[str] = frozenset()  # groups whose matches get the list check
     list_groups: frozenset[str] = frozenset()  # groups whose names make a list (``lists:``)
     list_joint: re.Pattern[str] | None = None  # what joins two names of a list: ", ", " và "
@@ -400,6 +401,7 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 learned_high=float(raw.get("learned", {}).get("high", 1.0)),
                 by_name={g.name: g for g in groups},
                 order={g.name: i for i, g in enumerate(groups)},
+                meeting=_meeting(groups, required, required_any),
                 listed=frozenset(g.name for g in groups if g.in_list != 1.0),
                 list_groups=list_groups, list_joint=list_joint,
             )
@@ -597,20 +599,28 @@ def _both_sides(topic: Topic, groups: list[TermGroup]) -> bool:
         not topic.required_any or bool(names & set(topic.required_any)))
 
 
+def _meeting(groups: tuple[TermGroup, ...], required: tuple[str, ...],
+             required_any: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per requirement key (``required`` one by one, ``required_any`` joined by "|"), the
+    groups that can meet it, in the topic's order."""
+    wanted = [(name, (name,)) for name in required]
+    if required_any:
+        wanted.append(("|".join(required_any), required_any))
+    return tuple((key, tuple(g.name for g in groups
+                             if g.name in names or set(names) & set(g.satisfies)))
+                 for key, names in wanted)
+
+
 def _requirements(topic: Topic, mentions: dict[str, int],
                   reasons: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Which groups met each requirement (``required`` one by one, ``required_any`` as
     one key joined by "|"); appends a reason per requirement."""
     met_by: dict[str, list[str]] = {}
-    wanted = [(name, (name,)) for name in topic.required]
-    if topic.required_any:
-        wanted.append(("|".join(topic.required_any), topic.required_any))
-    for key, names in wanted:
-        by = [g.name for g in topic.groups if mentions.get(g.name)
-              and (g.name in names or set(names) & set(g.satisfies))]
+    for key, able in topic.meeting:
+        by = [name for name in able if mentions.get(name)]
         met_by[key] = by
-        first = {}
-        for reason in reasons:
+        first: dict[str, str] = {}
+        for reason in reasons if by else ():
             if reason["group"] in by and reason["terms"] and "note" not in reason:
                 first.setdefault(reason["group"], f"{reason['group']}: {reason['terms'][0]} "
                                                   f"({reason['field']})")
