@@ -177,6 +177,7 @@ class Topic:
     by_name: dict[str, TermGroup] = field(default_factory=dict)  # name -> group
     order: dict[str, int] = field(default_factory=dict)  # name -> place in ``groups``
     meeting: tuple[tuple[str, tuple[str, ...]], ...] = ()  # requirement -> groups meeting it
+    sourced: tuple[TermGroup, ...] = ()  # groups that count only on some sources
     listed: frozenset[str] = frozenset()  # groups whose matches get the list check
     list_groups: frozenset[str] = frozenset()  # groups whose names make a list (``lists:``)
     list_joint: re.Pattern[str] | None = None  # what joins two names of a list: ", ", " và "
@@ -402,6 +403,7 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 by_name={g.name: g for g in groups},
                 order={g.name: i for i, g in enumerate(groups)},
                 meeting=_meeting(groups, required, required_any),
+                sourced=tuple(g for g in groups if g.sources),
                 listed=frozenset(g.name for g in groups if g.in_list != 1.0),
                 list_groups=list_groups, list_joint=list_joint,
             )
@@ -448,6 +450,7 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     bare = topic.bare_vietnamese(parts["title"], lead)
     scanned: list[tuple[str, dict[str, list[str]], list[dict[str, Any]]]] = []
     present: set[str] = set()  # groups matched anywhere (on this source), for ``needs``
+    elsewhere = {g.name for g in topic.sourced if country not in g.sources}  # not counted here
     for field_name, raw in parts.items():
         if not raw:
             continue
@@ -469,9 +472,9 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                           "note": "in a list of countries: " + ", ".join(
                               f"{t} next to {n}" for t, n in in_lists)})
         scanned.append((field_name, by_group, notes))
-        present |= {name for name in by_group if name in topic.by_name
-                    and (not topic.by_name[name].sources
-                         or country in topic.by_name[name].sources)}
+        present.update(by_group)
+    present -= elsewhere
+    present.discard("_listed")
     title_sides: set[str] = set()
     for field_name, by_group, notes in scanned:
         reasons += notes

@@ -34,7 +34,8 @@ _TOKEN = re.compile(r"\w\w+")
 def model_text(title: str, lead: str) -> str:
     """What the model reads: the title twice and the lead, folded (lower case, no
     diacritics)."""
-    return fold(f"{title}\n{title}\n{lead}")
+    folded = fold(title)  # fold works letter by letter: the same as folding the whole
+    return f"{folded}\n{folded}\n{fold(lead)}"
 
 
 def ngrams(text: str) -> list[str]:
