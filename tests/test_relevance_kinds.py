@@ -295,6 +295,10 @@ PROXIES = [  # (title, lead, relevant): a US company, state or university
      "nhà đầu tư Việt Nam quan tâm.", False),
     ("Vietnamese student wins scholarship to Harvard", "The Hanoi high school student will "
      "study economics from September.", False),
+    ("Vietnamese tourist injured in Florida boat accident", "The 30-year-old from Hanoi was "
+     "taken to hospital in Miami.", False),  # a state, but people: no office, no cooperation
+    ("Du khách Việt bị thương trong tai nạn ở bang Florida", "Người đàn ông 30 tuổi đến từ "
+     "Hà Nội được đưa vào bệnh viện ở Miami.", False),
 ]
 
 
@@ -303,9 +307,20 @@ def test_us_companies_states_universities(title: str, lead: str, relevant: bool)
     for form, t, ld in _forms(title, lead):
         verdict = judge(t, ld)
         assert verdict.relevant is relevant, (form, verdict.reasons)
-        if not relevant and any(r["group"] == "us_proxy" for r in verdict.reasons):
-            note = next(r for r in verdict.reasons if r["group"] == "us_proxy")["note"]
-            assert note.startswith("not counted: needs a match of implied or leaders"), form
+        proxies = [r for r in verdict.reasons if r["group"] in ("us_proxy", "us_states")]
+        if not relevant:
+            assert proxies and all(r["note"].startswith("not counted: needs a match of")
+                                   for r in proxies), (form, verdict.reasons)
+        else:
+            assert any(r.get("points_note", "").startswith("counted with") for r in proxies), form
+
+
+def test_us_independence_day_is_not_khanh_hoa() -> None:
+    for form, t, ld in _forms("Phó Thủ tướng dự lễ kỷ niệm Quốc khánh Hoa Kỳ",
+                              "Phó Thủ tướng chúc mừng nhân dịp Quốc khánh Hoa Kỳ."):
+        verdict = judge(t, ld)
+        assert verdict.relevant, (form, verdict.reasons)
+        assert not any("khanh hoa" in r["terms"] for r in verdict.reasons), form
 
 
 @pytest.mark.parametrize(("title", "lead"), [
