@@ -27,6 +27,7 @@ import json
 import math
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -113,7 +114,15 @@ class TermGroup:
     ``satisfies``: requirements (group names) a match of this group also meets;
     ``sources``: source countries on which the group counts at all (empty: every source);
     ``foreign_check``: a match qualified by a foreign country's name does not count;
-    ``penalty``: negative context, points are multiplied by it when the group matches.
+    ``penalty``: negative context, points are multiplied by it when the group matches;
+    ``unless``: groups whose match anywhere in the article lifts that penalty ("emergency
+    aid" for typhoon victims is the two states' relations, not a weather report);
+    ``needs``: groups of which one must match somewhere in the article for this group to
+    count at all (a US company counts as the partner when a Vietnamese office meets it);
+    ``in_list``: points of a match inside a list of other countries ("Mỹ, Nhật Bản và
+    Trung Quốc") are multiplied by it (1: no list check);
+    ``cap_with``: the group whose per-field cap this one shares (Vietnam's offices and
+    leaders count within Vietnam's cap: one side's evidence cannot pile up alone).
     """
 
     name: str
@@ -122,6 +131,10 @@ class TermGroup:
     sources: tuple[str, ...] = ()
     foreign_check: bool = False
     penalty: float = 1.0
+    unless: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    in_list: float = 1.0
+    cap_with: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,19 +169,41 @@ class Topic:
     # it names both sides (a group meeting each requirement)
     context_min: dict[str, int] = field(default_factory=dict)  # field -> mentions of a
     # negative context group there that lower the score
+    learned_model: str = ""  # model file of the learned scorer ("" = rules only)
+    learned_low: float = 1.0  # near-misses from this score (requirements met) are asked
+    learned_high: float = 1.0  # ... and relevant from this probability
+    other_pair_title: float = 1.0  # points multiplied by it when the title names the
+    # partner and another country but not every ``required`` group ("Japan, US finalise …")
+    by_name: dict[str, TermGroup] = field(default_factory=dict)  # name -> group
+    order: dict[str, int] = field(default_factory=dict)  # name -> place in ``groups``
+    meeting: tuple[tuple[str, tuple[str, ...]], ...] = ()  # requirement -> groups meeting it
+    sourced: tuple[TermGroup, ...] = ()  # groups that count only on some sources
+    listed: frozenset[str] = frozenset()  # groups whose matches get the list check
+    list_groups: frozenset[str] = frozenset()  # groups whose names make a list (``lists:``)
+    list_joint: re.Pattern[str] | None = None  # what joins two names of a list: ", ", " và "
 
     def find(self, folded_text: str, text: str,
              dropped: list[tuple[str, str]] | None = None,
-             bare_vietnamese: bool = False) -> dict[str, list[str]]:
+             bare_vietnamese: bool = False,
+             in_lists: list[tuple[str, str]] | None = None) -> dict[str, list[str]]:
         """Matched terms by group: one scan for folded terms, one for exact ones.
 
         Matches of ``checked`` groups qualified by a foreign country's name are left out
         and, when ``dropped`` is given, appended to it as ``(term, qualifier)``.
         ``bare_vietnamese``: the text is Vietnamese without diacritics, so ``bare_exact``
-        terms ("My" for "Mỹ") are matched too.
+        terms ("My" for "Mỹ") are matched too. An exact match inside a span another term
+        already matched ("Mỹ" in "thị trường Mỹ") is not counted twice. Matches of
+        ``listed`` groups next to another country's name in a list are appended to
+        ``in_lists`` as ``(term, neighbour)`` as well as counted.
         """
         found: dict[str, list[str]] = {}
         group_of, checked = self.group_of, self.checked
+        starts: list[int] = []  # spans of folded matches, in order (they never overlap)
+        ends: list[int] = []
+        same = len(folded_text) == len(text)  # positions agree (they do but for rare letters)
+        check_lists = in_lists is not None and same and bool(self.listed)
+        listed: list[tuple[str, int, int]] = []  # matches of ``listed`` groups
+        names: list[tuple[int, int]] = []  # matches of the ``lists`` groups (countries)
         if self.folded_all:
             for match in self.folded_all.finditer(folded_text):
                 term = match.group(0)
@@ -179,19 +214,50 @@ class Topic:
                         if dropped is not None:
                             dropped.append((term, qualifier))
                         continue
+                start, end = match.span()
+                starts.append(start)
+                ends.append(end)
                 found.setdefault(group, []).append(term)
-        if self.exact_all:
-            for match in self.exact_all.finditer(text):
+                if check_lists:
+                    if group in self.listed:
+                        listed.append((term, start, end))
+                    elif group in self.list_groups:
+                        names.append((start, end))
+        scans = [(self.exact_all, text)]
+        if bare_vietnamese:
+            scans.append((self.bare_exact, text))  # "My" as "Mỹ" would be: once
+        elif text.isascii():
+            scans.append((self.ascii_all, folded_text))  # a site without diacritics: "tai My"
+        for pattern, where in scans:
+            if not pattern:
+                continue
+            for match in pattern.finditer(where):
+                start, end = match.span()
+                if starts and same:  # inside a phrase already matched: counted once
+                    at = bisect_right(starts, start) - 1
+                    if (at >= 0 and ends[at] > start) or (
+                            at + 1 < len(starts) and starts[at + 1] < end):
+                        continue
                 term = fold(match.group(0))
-                found.setdefault(group_of[term], []).append(term)
-        if bare_vietnamese and self.bare_exact:  # "My" as "Mỹ" would be: once
-            for match in self.bare_exact.finditer(text):
-                term = fold(match.group(0))
-                found.setdefault(group_of[term], []).append(term)
-        elif self.ascii_all and text.isascii():  # a site that strips diacritics: "tai My"
-            for match in self.ascii_all.finditer(folded_text):
-                term = match.group(0)
-                found.setdefault(group_of[term], []).append(term)
+                group = group_of[term]
+                found.setdefault(group, []).append(term)
+                if check_lists:
+                    if group in self.listed:
+                        listed.append((term, start, end))
+                    elif group in self.list_groups:
+                        names.append((start, end))
+        if listed and names and self.list_joint:
+            joint = self.list_joint.fullmatch
+            names.sort()
+            name_starts = [n for n, _ in names]
+            for term, start, end in listed:  # a country's name next to it, joined as in a list
+                at = bisect_right(name_starts, start)  # the nearest name after, then before
+                for n_start, n_end in names[at:at + 1] + names[max(at - 1, 0):at]:
+                    gap = (folded_text[n_end:start] if n_end <= start
+                           else folded_text[end:n_start] if end <= n_start else None)
+                    if gap is not None and len(gap) <= 12 and joint(gap):
+                        in_lists.append((term, folded_text[n_start:n_end]))  # type: ignore[union-attr]
+                        break
         return found
 
     def bare_vietnamese(self, title: str, lead: str) -> bool:
@@ -241,7 +307,11 @@ def _group(name: str, spec: dict[str, Any]) -> TermGroup:
                      satisfies=tuple(spec.get("satisfies", [])),
                      sources=tuple(str(c) for c in spec.get("sources", [])),
                      foreign_check=bool(spec.get("foreign_check", False)),
-                     penalty=float(spec.get("penalty", 1.0)))
+                     penalty=float(spec.get("penalty", 1.0)),
+                     unless=tuple(spec.get("unless", [])),
+                     needs=tuple(spec.get("needs", [])),
+                     in_list=float(spec.get("in_list", 1.0)),
+                     cap_with=str(spec.get("cap_with", "")))
 
 
 def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
@@ -254,10 +324,20 @@ def _foreign_patterns(raw: dict[str, Any]) -> tuple[re.Pattern[str] | None,
                    key=len, reverse=True)
     if not names:
         return None, None
-    alternation = "|".join(re.escape(n) for n in names)
+    alternation = _trie_pattern(names)  # one branch per character, longest first
     after = re.compile(rf"[ \t]*,?[ \t]*(?:cua[ \t]+|of[ \t]+(?:the[ \t]+)?)?({alternation})(?!\w)")
     before = re.compile(rf"(?<!\w)({alternation})(?:['’]s)?[ \t]+$")
     return after, before
+
+
+def _list_joint(raw: dict[str, Any]) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    """The groups named by ``lists:`` (their matches are countries' names) and a regex for
+    what joins two names of a list: ", ", " và ", " and the ", "; "."""
+    groups = frozenset(str(g) for g in raw.get("lists", []))
+    if not groups:
+        return groups, None
+    return groups, re.compile(r"(?:[ \t]*[,;/][ \t]*|[ \t]+(?:va|and|or|hoac|cung)[ \t]+)"
+                              r"(?:the[ \t]+)?")
 
 
 def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
@@ -278,7 +358,9 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
             required_any = tuple(raw.get("required_any", []))
             named = {g.name for g in groups}
             unknown = (set(required + required_any) | set(raw.get("foreign", []))
-                       | {s for g in groups for s in g.satisfies}) - named
+                       | set(raw.get("lists", []))
+                       | {s for g in groups for s in (*g.satisfies, *g.unless, *g.needs)}
+                       ) - named
             if unknown:
                 raise ValueError(f"groups not defined: {sorted(unknown)}")
             group_of: dict[str, str] = {}
@@ -287,6 +369,7 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                              *spec.get("ascii", []), *spec.get("bare_exact", [])]:
                     group_of.setdefault(fold(str(term)), group)
             after, before = _foreign_patterns(raw)
+            list_groups, list_joint = _list_joint(raw)
             topics[name] = Topic(
                 name=name, title=raw.get("title", name), threshold=float(raw["threshold"]),
                 required=required, required_any=required_any,
@@ -312,6 +395,17 @@ def load_topics(path: str | Path = TOPICS_FILE) -> dict[str, Topic]:
                 together={str(k): float(v) for k, v in raw.get("together", {}).items()},
                 context_min={str(k): int(v) for k, v in
                              raw.get("context_min", data.get("context_min", {})).items()},
+                other_pair_title=float(raw.get("other_pair_title", 1.0)),
+                learned_model=str(path.parent / raw["learned"]["model"])
+                if raw.get("learned") else "",
+                learned_low=float(raw.get("learned", {}).get("low", 1.0)),
+                learned_high=float(raw.get("learned", {}).get("high", 1.0)),
+                by_name={g.name: g for g in groups},
+                order={g.name: i for i, g in enumerate(groups)},
+                meeting=_meeting(groups, required, required_any),
+                sourced=tuple(g for g in groups if g.sources),
+                listed=frozenset(g.name for g in groups if g.in_list != 1.0),
+                list_groups=list_groups, list_joint=list_joint,
             )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: invalid topics: {exc}") from exc
@@ -354,46 +448,90 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     negative: list[tuple[TermGroup, str, list[str]]] = []
     dropped: list[tuple[str, str]] = []
     bare = topic.bare_vietnamese(parts["title"], lead)
+    scanned: list[tuple[str, dict[str, list[str]], list[dict[str, Any]]]] = []
+    present: set[str] = set()  # groups matched anywhere (on this source), for ``needs``
+    elsewhere = {g.name for g in topic.sourced if country not in g.sources}  # not counted here
     for field_name, raw in parts.items():
         if not raw:
             continue
         if topic.exclude:  # exact look-alikes out first ("Mỹ Tho")
             raw = topic.exclude.sub(" ", raw)
-        by_group = topic.find(fold(raw), raw, dropped, bare)
-        in_field: set[TermGroup] = set()
+        in_lists: list[tuple[str, str]] = []
+        by_group = topic.find(fold(raw), raw, dropped, bare, in_lists)
+        notes: list[dict[str, Any]] = []
         if dropped:
-            reasons.append({"group": "foreign", "field": field_name,
-                            "terms": [t for t, _ in dropped],
-                            "note": "qualified by another country, not counted: "
-                                    + ", ".join(f"{t} {q}" for t, q in dropped)})
+            notes.append({"group": "foreign", "field": field_name,
+                          "terms": [t for t, _ in dropped],
+                          "note": "qualified by another country, not counted: "
+                                  + ", ".join(f"{t} {q}" for t, q in dropped)})
             dropped = []
-        for group in topic.groups:
-            found = by_group.get(group.name)
-            if not found:
-                continue
+        if in_lists:
+            by_group["_listed"] = [t for t, _ in in_lists]
+            notes.append({"group": "list", "field": field_name,
+                          "terms": [t for t, _ in in_lists],
+                          "note": "in a list of countries: " + ", ".join(
+                              f"{t} next to {n}" for t, n in in_lists)})
+        scanned.append((field_name, by_group, notes))
+        present.update(by_group)
+    present -= elsewhere
+    present.discard("_listed")
+    title_sides: set[str] = set()
+    for field_name, by_group, notes in scanned:
+        reasons += notes
+        in_field: list[TermGroup] = []
+        used: dict[str, int] = {}  # mentions counted per cap (groups may share one)
+        listed = by_group.get("_listed", [])
+        order = topic.order
+        for name in sorted((n for n in by_group if n in order), key=order.__getitem__):
+            group = topic.by_name[name]  # the found groups, in the topic's order
+            found = by_group[group.name]
+            terms = sorted(set(found), key=found.index)
             if group.sources and country not in group.sources:
-                reasons.append({"group": group.name, "field": field_name,
-                                "terms": sorted(set(found), key=found.index),
+                reasons.append({"group": group.name, "field": field_name, "terms": terms,
                                 "count": len(found), "note": f"counts only on sources from "
                                 f"{', '.join(group.sources)}, not {country or 'unknown'}"})
                 continue
+            if group.needs and not present & set(group.needs):
+                reasons.append({"group": group.name, "field": field_name, "terms": terms,
+                                "count": len(found), "note": "not counted: needs a match of "
+                                + " or ".join(group.needs) + " in the article"})
+                continue
             mentions[group.name] = mentions.get(group.name, 0) + len(found)
-            terms = sorted(set(found), key=found.index)
             if group.penalty != 1.0:
-                if len(found) >= topic.context_min.get(field_name, 1):
+                lifted = present & set(group.unless)
+                if lifted:
+                    reasons.append({"group": group.name, "field": field_name, "terms": terms,
+                                    "count": len(found), "note": f"negative context "
+                                    f"({group.name}) not counted: {', '.join(sorted(lifted))} "
+                                    f"in the article"})
+                elif len(found) >= topic.context_min.get(field_name, 1):
                     negative.append((group, field_name, terms))
                 else:
                     reasons.append({"group": group.name, "field": field_name, "terms": terms,
                                     "count": len(found), "note": f"negative context "
                                     f"({group.name}) too rare in the {field_name} to count"})
                 continue
-            counted = min(len(found), topic.caps[field_name])
-            points += group.weight * topic.fields[field_name] * counted
-            in_field.add(group)
+            cap_name = group.cap_with or group.name
+            counted = max(0, min(len(found), topic.caps[field_name] - used.get(cap_name, 0)))
+            used[cap_name] = used.get(cap_name, 0) + counted
+            in_list = [t for t in found if t in listed] if group.in_list != 1.0 else []
+            factor = 1.0
+            if in_list:  # mentions in a list count for less (all of them when all are)
+                factor = (len(found) - len(in_list) + group.in_list * len(in_list)) / len(found)
+            gained = group.weight * topic.fields[field_name] * counted * factor
+            points += gained
+            in_field.append(group)
+            if field_name == "title":
+                title_sides |= {group.name, *group.satisfies}
             if group.weight or group.satisfies:
-                reasons.append({"group": group.name, "field": field_name,
-                                "terms": terms, "count": len(found), "points": round(
-                                    group.weight * topic.fields[field_name] * counted, 2)})
+                reason = {"group": group.name, "field": field_name, "terms": terms,
+                          "count": len(found), "points": round(gained, 2)}
+                if in_list:
+                    reason["points_note"] = f"x{group.in_list:g} for {len(in_list)} in a list"
+                if group.needs:
+                    reason["points_note"] = "counted with " + ", ".join(
+                        n for n in group.needs if n in present)
+                reasons.append(reason)
         bonus = topic.together.get(field_name)
         if bonus and in_field and _both_sides(topic, in_field):
             points += bonus
@@ -401,11 +539,18 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
                             "note": f"both sides named in the {field_name}: +{bonus:g} points"})
     partner = sum(mentions.get(name, 0) for name in topic.required_any)
     others = mentions.get("others", 0)
-    in_title = any(r["field"] == "title" and r["group"] in topic.required_any for r in reasons)
+    in_title = bool(title_sides & set(topic.required_any))
     if topic.dominance and others > topic.dominance * max(partner, 1) and not in_title:
         points /= 2
         reasons.append({"group": "others", "field": "all", "terms": [],
                         "count": others, "note": "other countries dominate: points halved"})
+    if (topic.other_pair_title < 1 and in_title and "others" in title_sides
+            and not set(topic.required) <= title_sides):
+        points *= topic.other_pair_title
+        reasons.append({"group": "others", "field": "title", "terms": [],
+                        "note": "the title pairs the partner with another country, not "
+                                f"with {', '.join(topic.required)}: "
+                                f"points x{topic.other_pair_title:g}"})
     seen_penalty: set[str] = set()
     for group, field_name, terms in negative:
         first = group.name not in seen_penalty
@@ -420,7 +565,23 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     has_required = all(met_by[name] for name in topic.required) and (
         not topic.required_any or bool(met_by["|".join(topic.required_any)]))
     relevant = has_required and score >= topic.threshold
-    if relevant:
+    rescued = ""
+    if (not relevant and has_required and topic.learned_model
+            and score >= topic.learned_low):  # a near-miss: ask the learned scorer
+        from monitor.relevance_learned import load_scorer
+        probability, top = load_scorer(topic.learned_model).probability(parts["title"], lead)
+        relevant = probability >= topic.learned_high
+        sign = ">=" if relevant else "<"
+        rescued = f"learned scorer p {probability:.2f} {sign} {topic.learned_high:g}"
+        reasons.append({"group": "learned", "field": "title+lead", "terms": top,
+                        "probability": round(probability, 3),
+                        "note": f"near-miss (score {score:.2f} >= {topic.learned_low:g}, "
+                                f"requirements met): {rescued}"
+                                + (", relevant" if relevant else ", not enough")})
+    if relevant and score < topic.threshold:
+        note = (f"score {score:.2f} < threshold {topic.threshold:g} but relevant: "
+                f"{rescued} (requirements met)")
+    elif relevant:
         note = f"score {score:.2f} >= threshold {topic.threshold:g}, requirements met"
     elif score < topic.threshold:
         note = f"score {score:.2f} < threshold {topic.threshold:g}"
@@ -434,11 +595,23 @@ def judge(title: str | None, text: str | None, lead: str | None = None,
     return Judgement(score=score, relevant=relevant, reasons=reasons, topic=topic.name)
 
 
-def _both_sides(topic: Topic, groups: set[TermGroup]) -> bool:
+def _both_sides(topic: Topic, groups: list[TermGroup]) -> bool:
     """Whether ``groups`` (found in one field) meet every requirement of ``topic``."""
     names = {g.name for g in groups} | {s for g in groups for s in g.satisfies}
     return all(name in names for name in topic.required) and (
         not topic.required_any or bool(names & set(topic.required_any)))
+
+
+def _meeting(groups: tuple[TermGroup, ...], required: tuple[str, ...],
+             required_any: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per requirement key (``required`` one by one, ``required_any`` joined by "|"), the
+    groups that can meet it, in the topic's order."""
+    wanted = [(name, (name,)) for name in required]
+    if required_any:
+        wanted.append(("|".join(required_any), required_any))
+    return tuple((key, tuple(g.name for g in groups
+                             if g.name in names or set(names) & set(g.satisfies)))
+                 for key, names in wanted)
 
 
 def _requirements(topic: Topic, mentions: dict[str, int],
@@ -446,15 +619,11 @@ def _requirements(topic: Topic, mentions: dict[str, int],
     """Which groups met each requirement (``required`` one by one, ``required_any`` as
     one key joined by "|"); appends a reason per requirement."""
     met_by: dict[str, list[str]] = {}
-    wanted = [(name, (name,)) for name in topic.required]
-    if topic.required_any:
-        wanted.append(("|".join(topic.required_any), topic.required_any))
-    for key, names in wanted:
-        by = [g.name for g in topic.groups if mentions.get(g.name)
-              and (g.name in names or set(names) & set(g.satisfies))]
+    for key, able in topic.meeting:
+        by = [name for name in able if mentions.get(name)]
         met_by[key] = by
-        first = {}
-        for reason in reasons:
+        first: dict[str, str] = {}
+        for reason in reasons if by else ():
             if reason["group"] in by and reason["terms"] and "note" not in reason:
                 first.setdefault(reason["group"], f"{reason['group']}: {reason['terms'][0]} "
                                                   f"({reason['field']})")
@@ -506,5 +675,6 @@ def explain_rows(reasons: list[dict[str, Any]]) -> list[tuple[str, str, str, str
             rows.append((group, where, terms, reason["note"]))
         else:
             rows.append((group, where, terms, f"+{reason.get('points', 0):g} points "
-                         f"({reason.get('count', 0)} mention(s))"))
+                         f"({reason.get('count', 0)} mention(s)"
+                         + (f", {reason['points_note']})" if "points_note" in reason else ")")))
     return rows

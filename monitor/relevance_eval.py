@@ -6,7 +6,13 @@ Each line of FILE is ``{"id", "title", "text", "relevant": true|false}`` (``lead
 ``source``, ``lang`` optional). Without FILE the labelled sets shipped with the tests are
 read and split into the *tuning* part (the rules were tuned on it) and the *checking* part
 (never tuned on) by the committed key lists in ``tests/data/relevance_split/``; items in
-neither list are reported as a third, "other" part. With FILE, that file is one part.
+neither list are reported as an "other" part. When ``tests/data/relevance_blind.jsonl``
+exists (titles and leads labelled by someone who never saw the rules), its items are the
+"blind" part, reported beside the others. With FILE, that file is one part.
+
+``--show-errors`` lists misjudged items of the tuning part (and of FILEs) only: the
+checking and blind parts are measured, never read item by item, or they would become
+tuning data.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from monitor.relevance import TOPICS_FILE, default_topic, judge, load_topics, pa
 DATA = PROJECT_ROOT / "tests" / "data"
 LABELLED = DATA / "relevance_labelled.jsonl"  # the first set (all of it is tuning data)
 OUTLETS = DATA / "relevance_outlets.jsonl"  # titles and leads from the watched outlets
-LABELLED_SETS = (LABELLED, OUTLETS)
+MORE = DATA / "relevance_more.jsonl"  # more of the kinds left by the first round
+LABELLED_SETS = (LABELLED, OUTLETS, MORE)
+BLIND = DATA / "relevance_blind.jsonl"  # optional: labelled without seeing the rules
 SPLIT_DIR = DATA / "relevance_split"
 PARTS = ("tuning", "checking")
+HIDDEN = ("checking", "blind")  # parts whose errors are never listed
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -41,14 +50,20 @@ def split_keys(split_dir: Path = SPLIT_DIR) -> dict[str, set[str]]:
 
 
 def labelled_parts(paths: Sequence[Path] = LABELLED_SETS,
-                   split_dir: Path = SPLIT_DIR) -> dict[str, list[dict[str, Any]]]:
-    """Every labelled row of ``paths``, by part (tuning, checking; "other" if unlisted)."""
+                   split_dir: Path = SPLIT_DIR,
+                   blind: Path | None = BLIND) -> dict[str, list[dict[str, Any]]]:
+    """Every labelled row of ``paths``, by part (tuning, checking; "other" if unlisted),
+    and the rows of ``blind`` as the "blind" part when that file exists."""
     keys = split_keys(split_dir)
     parts: dict[str, list[dict[str, Any]]] = {part: [] for part in PARTS}
     for path in paths:
+        if not Path(path).exists() and path == MORE:
+            continue
         for row in read_jsonl(path):
             part = next((p for p in PARTS if str(row.get("id")) in keys[p]), "other")
-            parts.setdefault(part, []).append(row)
+            parts.setdefault(part, []).append({**row, "_set": Path(path).name})
+    if blind is not None and Path(blind).exists():
+        parts["blind"] = [{**row, "_set": Path(blind).name} for row in read_jsonl(blind)]
     return parts
 
 
@@ -79,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", help="labelled JSON lines (default: the "
                         "shipped sets, split into tuning and checking parts)")
     parser.add_argument("--topic", help="topic name (default: the file's default topic)")
-    parser.add_argument("--show-errors", action="store_true", help="list misjudged items")
+    parser.add_argument("--by-set", action="store_true", help="also one line per labelled "
+                        "file within each part")
+    parser.add_argument("--show-errors", action="store_true", help="list misjudged items "
+                        "of the tuning part (never of the checking or blind part)")
     args = parser.parse_args(argv)
     try:
         if args.files:
@@ -92,8 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for name, result in results.items():
         print(_line(name, result))
+        if args.by_set and not args.files:
+            for labelled in sorted({r["_set"] for r in parts[name]}):
+                rows = [r for r in parts[name] if r["_set"] == labelled]
+                print("  " + _line(f"{name}/{labelled}", evaluate(rows, args.topic)))
     if args.show_errors:
         for name, result in results.items():
+            if name in HIDDEN and not args.files:
+                print(f"  {name}: errors not listed (measured, never tuned on)")
+                continue
             for error in result["errors"]:
                 print(f"  {name}  {error['error']}  {error['id']}  {error['title']}")
     return 0

@@ -67,7 +67,8 @@ def test_verdict_never_contradicts_score_without_a_reason() -> None:
         last = verdict.reasons[-1]
         assert last["group"] == "verdict" and last["relevant"] is verdict.relevant
         if (verdict.score >= topic.threshold) != verdict.relevant:
-            assert "but not relevant: no match for" in last["note"], row["id"]
+            assert ("but not relevant: no match for" in last["note"]
+                    or "but relevant: learned scorer p" in last["note"]), row["id"]
 
 
 # -- kind 2: Vietnam implied by its offices on a Vietnamese source -----------------------
@@ -192,7 +193,7 @@ def test_checking_part_precision_and_recall() -> None:
           f"checking P {checking['precision']:.3f} R {checking['recall']:.3f}")
     # floors a little under the figures in BENCHMARKS.md, so a regression fails
     assert tuning["precision"] >= 0.97 and tuning["recall"] >= 0.95, tuning["errors"]
-    assert checking["precision"] >= 0.95 and checking["recall"] >= 0.93, checking["errors"]
+    assert checking["precision"] >= 0.97 and checking["recall"] >= 0.97, "see the figures"
 
 
 def test_same_verdict_with_or_without_diacritics_composed_or_decomposed() -> None:
@@ -232,3 +233,198 @@ def test_vietnamese_without_diacritics_is_told_from_english() -> None:
     assert judge("My ban giao tau tuan tra cho Canh sat bien Viet Nam",
                  "Le ban giao tau tuan tra dien ra tai Hai Phong voi su chung kien cua "
                  "Tuy vien Quoc phong Hoa Ky.").relevant
+
+
+# -- kinds of the second round: lists, US proxies, other pairs, aid in a storm ------------
+LISTED = [
+    ("Xuất khẩu thủy sản 10 tháng đạt 9 tỷ USD", "Trung Quốc, Mỹ, Nhật Bản và Hàn Quốc "
+     "là các thị trường lớn nhất của thủy sản Việt Nam."),
+    ("Kiều hối về Đà Nẵng tăng 10%", "Kiều hối chủ yếu đến từ Mỹ, Úc và Canada, theo Ngân "
+     "hàng Nhà nước."),
+    ("Vietnam's cashew exports top 4 billion USD", "China, the Netherlands, the US and "
+     "Germany remained the largest buyers of Vietnamese cashew."),
+    ("Vietnamese doctors perform first robotic heart surgery", "The team trained in South "
+     "Korea and the US before the operation in Hanoi."),
+]
+
+
+@pytest.mark.parametrize(("title", "lead"), LISTED)
+def test_partner_in_a_list_of_countries_counts_less(title: str, lead: str) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert not verdict.relevant, (form, verdict.reasons)
+        listed = [r for r in verdict.reasons if r["group"] == "list"]
+        assert listed and "in a list of countries" in listed[0]["note"], form
+        partner = [r for r in verdict.reasons if r["group"] == "partner" and "points" in r]
+        assert partner and "in a list" in partner[0]["points_note"], form
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Mỹ tiếp tục là thị trường xuất khẩu lớn nhất của Việt Nam",
+     "Kim ngạch xuất khẩu sang Mỹ 11 tháng đạt 125 tỷ USD, tăng 26%."),
+    ("US remains Vietnam's largest export market",
+     "Vietnam shipped goods worth 125 billion USD to the US in eleven months."),
+])
+def test_partner_as_the_subject_is_no_list(title: str, lead: str) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert verdict.relevant, (form, verdict.reasons)
+        assert not any(r["group"] == "list" for r in verdict.reasons), form
+
+
+def test_a_phrase_with_mỹ_counts_once() -> None:
+    for form, t, ld in _forms("Gỗ Việt Nam sang thị trường Mỹ", ""):
+        partner = next(r for r in judge(t, ld).reasons if r["group"] == "partner")
+        assert partner["count"] == 1, (form, partner)
+
+
+PROXIES = [  # (title, lead, relevant): a US company, state or university
+    ("Thủ tướng tiếp Chủ tịch Tập đoàn Boeing", "Thủ tướng đề nghị Boeing mở rộng chuỗi "
+     "cung ứng và hỗ trợ đào tạo phi công.", True),
+    ("Deputy PM receives Nvidia vice president", "He asked Nvidia to set up an AI research "
+     "centre and train engineers.", True),
+    ("Bộ Giáo dục ký kết hợp tác với Đại học Harvard", "Chương trình đào tạo cán bộ quản lý "
+     "giáo dục kéo dài 3 năm.", True),
+    ("Khanh Hoa, Oregon sign sister-state agreement", "The province and the US state will "
+     "cooperate in tourism, education and fisheries.", True),
+    ("Quảng Ninh hợp tác với bang Texas về logistics", "Hai địa phương ký biên bản ghi nhớ "
+     "về cảng biển và năng lượng.", True),
+    ("Boeing shares fall after 737 Max incident", "The planemaker's stock dropped 4 percent "
+     "on Wall Street; Vietnamese airlines have orders pending.", False),
+    ("Nvidia vượt mốc 5.000 tỷ USD vốn hóa", "Cổ phiếu Nvidia tăng trên sàn Nasdaq, nhiều "
+     "nhà đầu tư Việt Nam quan tâm.", False),
+    ("Vietnamese student wins scholarship to Harvard", "The Hanoi high school student will "
+     "study economics from September.", False),
+    ("Vietnamese tourist injured in Florida boat accident", "The 30-year-old from Hanoi was "
+     "taken to hospital in Miami.", False),  # a state, but people: no office, no cooperation
+    ("Du khách Việt bị thương trong tai nạn ở bang Florida", "Người đàn ông 30 tuổi đến từ "
+     "Hà Nội được đưa vào bệnh viện ở Miami.", False),
+]
+
+
+@pytest.mark.parametrize(("title", "lead", "relevant"), PROXIES)
+def test_us_companies_states_universities(title: str, lead: str, relevant: bool) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert verdict.relevant is relevant, (form, verdict.reasons)
+        proxies = [r for r in verdict.reasons if r["group"] in ("us_proxy", "us_states")]
+        if not relevant:
+            assert proxies and all(r["note"].startswith("not counted: needs a match of")
+                                   for r in proxies), (form, verdict.reasons)
+        else:
+            assert any(r.get("points_note", "").startswith("counted with") for r in proxies), form
+
+
+def test_us_independence_day_is_not_khanh_hoa() -> None:
+    for form, t, ld in _forms("Phó Thủ tướng dự lễ kỷ niệm Quốc khánh Hoa Kỳ",
+                              "Phó Thủ tướng chúc mừng nhân dịp Quốc khánh Hoa Kỳ."):
+        verdict = judge(t, ld)
+        assert verdict.relevant, (form, verdict.reasons)
+        assert not any("khanh hoa" in r["terms"] for r in verdict.reasons), form
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Japan, US finalise tariff deal", "Tokyo will invest 550 billion USD; Vietnam and "
+     "Thailand watch closely."),
+    ("Mỹ và Hàn Quốc tập trận chung", "Cuộc tập trận diễn ra khi Việt Nam và các nước "
+     "ASEAN theo dõi tình hình bán đảo."),
+    ("Blinken visits Manila, reaffirms US commitment", "Vietnam was not part of the talks."),
+])
+def test_another_pair_in_the_title(title: str, lead: str) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert not verdict.relevant, (form, verdict.reasons)
+        assert any("pairs the partner with another country" in r.get("note", "")
+                   for r in verdict.reasons), form
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Mỹ viện trợ khẩn cấp cho Việt Nam khắc phục hậu quả bão", "Cơ quan USAID công bố "
+     "khoản hỗ trợ 1 triệu USD cho các tỉnh miền Trung."),
+    ("US provides emergency aid to Vietnam after typhoon", "USAID will fund shelter and "
+     "clean water in the worst-hit provinces."),
+])
+def test_aid_lifts_the_weather_penalty(title: str, lead: str) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert verdict.relevant, (form, verdict.reasons)
+        weather = [r for r in verdict.reasons if r["group"] == "weather"]
+        assert form == "bare" or weather, form  # "bao" without its marks is no storm
+        assert all("not counted: partnership" in r["note"] for r in weather), form
+
+
+# -- the third set and the blind part ------------------------------------------------------
+def test_more_items_split_by_salted_hash_and_reported(tmp_path) -> None:
+    import importlib.util
+
+    from monitor.relevance_eval import MORE, read_jsonl
+    spec = importlib.util.spec_from_file_location(
+        "make_more", MORE.parents[2] / "bench" / "make_relevance_more.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    rows, keys = read_jsonl(MORE), split_keys(SPLIT_DIR)
+    assert len(rows) >= 200 and sum(not r["relevant"] for r in rows) >= 0.4 * len(rows)
+    assert {r["lang"] for r in rows} == {"en", "vi"}
+    for row in rows:  # every key where its salted hash puts it, forever
+        assert row["id"] in keys[make.split_of(row["id"])], row["id"]
+    # a blind file, when present, is a third part printed beside the others
+    blind = tmp_path / "blind.jsonl"
+    blind.write_text('{"id": "b-1", "title": "Vietnam, US hold talks", "text": "The two '
+                     'sides met in Hanoi.", "relevant": true}\n', encoding="utf-8")
+    parts = labelled_parts(blind=blind)
+    assert [r["id"] for r in parts["blind"]] == ["b-1"]
+    assert "blind" not in labelled_parts(blind=tmp_path / "absent.jsonl")
+
+
+def test_show_errors_never_lists_checking_items(capsys) -> None:
+    from monitor.relevance_eval import main
+    assert main(["--show-errors"]) == 0
+    out = capsys.readouterr().out
+    checking = split_keys(SPLIT_DIR)["checking"]
+    listed = [line.split()[2] for line in out.splitlines() if line.startswith("  tuning")]
+    assert not set(listed) & checking
+    assert "checking: errors not listed" in out
+
+
+# -- the learned scorer: a near-miss is asked, and the reasons say what it answered -----------
+def test_learned_scorer_speaks_in_the_reasons() -> None:
+    import dataclasses
+
+    topic = default_topic()
+    assert topic.learned_model  # shipped, next to the topics file
+    title, lead = ("Phó Thủ tướng tiếp lãnh đạo doanh nghiệp", "Phó Thủ tướng đề nghị các "
+                   "doanh nghiệp Hoa Kỳ mở rộng đầu tư vào năng lượng sạch.")
+    rules_only = judge(title, lead, topic=dataclasses.replace(topic, learned_model=""))
+    assert not any(r["group"] == "learned" for r in rules_only.reasons)
+    for high, relevant in ((0.0, True), (1.01, False)):  # any probability; none
+        asked = dataclasses.replace(topic, learned_low=0.0, learned_high=high)
+        verdict = judge(title, lead, topic=asked)
+        if not all(r["met"] for r in verdict.reasons if r["group"] == "requirement"):
+            pytest.fail(f"requirements not met: {verdict.reasons}")
+        learned = next(r for r in verdict.reasons if r["group"] == "learned")
+        assert 0 <= learned["probability"] <= 1 and learned["note"].startswith("near-miss")
+        assert verdict.relevant is (relevant or rules_only.relevant)
+        if relevant and not rules_only.relevant:
+            assert "but relevant: learned scorer p" in verdict.reasons[-1]["note"]
+            assert learned["terms"]  # the n-grams that pushed it most
+
+
+def test_learned_scorer_is_the_tuning_part_model() -> None:
+    """The shipped file is what scikit-learn fits on the tuning part, applied the same way."""
+    pytest.importorskip("sklearn")
+    import importlib.util
+
+    from monitor.relevance_eval import MORE
+    from monitor.relevance_learned import load_scorer
+    spec = importlib.util.spec_from_file_location(
+        "learned_bench", MORE.parents[2] / "bench" / "relevance_learned.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    tuning = labelled_parts()["tuning"]
+    fitted = bench.model().fit([bench.text(r) for r in tuning],
+                               [bool(r["relevant"]) for r in tuning])
+    scorer = load_scorer(default_topic().learned_model)
+    probs = fitted.predict_proba([bench.text(r) for r in tuning[:150]])[:, 1]
+    for row, expected in zip(tuning[:150], probs, strict=True):
+        got, _ = scorer.probability(row["title"], row["text"].split("\n")[0])
+        assert abs(got - expected) < 1e-4, row["id"]
