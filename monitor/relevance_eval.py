@@ -7,12 +7,15 @@ Each line of FILE is ``{"id", "title", "text", "relevant": true|false}`` (``lead
 read and split into the *tuning* part (the rules were tuned on it) and the *checking* part
 (never tuned on) by the committed key lists in ``tests/data/relevance_split/``; items in
 neither list are reported as an "other" part. When ``tests/data/relevance_blind.jsonl``
-exists (titles and leads labelled by someone who never saw the rules), its items are the
-"blind" part, reported beside the others. With FILE, that file is one part.
+exists (titles and leads of real articles labelled by someone who never saw the rules), it
+is split the same way by ``blind_tuning.txt`` / ``blind_checking.txt`` (fixed once by a
+salted hash of the id, ``bench/split_relevance_blind.py``) into the *blind-tuning* and
+*blind-checking* parts, reported beside the others with a "blind-all" line; blind items
+in neither list are the "blind" part. With FILE, that file is one part.
 
-``--show-errors`` lists misjudged items of the tuning part (and of FILEs) only: the
-checking and blind parts are measured, never read item by item, or they would become
-tuning data.
+``--show-errors`` lists misjudged items of the tuning and blind-tuning parts (and of
+FILEs) only: the checking, blind-checking and unsplit blind parts are measured, never
+read item by item, or they would become tuning data.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ LABELLED_SETS = (LABELLED, OUTLETS, MORE)
 BLIND = DATA / "relevance_blind.jsonl"  # optional: labelled without seeing the rules
 SPLIT_DIR = DATA / "relevance_split"
 PARTS = ("tuning", "checking")
-HIDDEN = ("checking", "blind")  # parts whose errors are never listed
+BLIND_PARTS = ("blind-tuning", "blind-checking")  # key lists blind_tuning.txt, ...
+HIDDEN = ("checking", "blind", "blind-checking", "blind-all")  # errors never listed
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -49,11 +53,23 @@ def split_keys(split_dir: Path = SPLIT_DIR) -> dict[str, set[str]]:
         encoding="utf-8").splitlines() if line.strip()} for part in PARTS}
 
 
+def blind_split_keys(split_dir: Path = SPLIT_DIR) -> dict[str, set[str]]:
+    """The committed blind key lists: ``{"blind-tuning": {id, ...}, "blind-checking": ...}``
+    (empty sets when a list is absent)."""
+    keys: dict[str, set[str]] = {}
+    for part in BLIND_PARTS:
+        path = split_dir / f"{part.replace('-', '_')}.txt"
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        keys[part] = {line.strip() for line in text.splitlines() if line.strip()}
+    return keys
+
+
 def labelled_parts(paths: Sequence[Path] = LABELLED_SETS,
                    split_dir: Path = SPLIT_DIR,
                    blind: Path | None = BLIND) -> dict[str, list[dict[str, Any]]]:
     """Every labelled row of ``paths``, by part (tuning, checking; "other" if unlisted),
-    and the rows of ``blind`` as the "blind" part when that file exists."""
+    and the rows of ``blind``, when that file exists, as the blind-tuning and
+    blind-checking parts (by their key lists; "blind" if in neither)."""
     keys = split_keys(split_dir)
     parts: dict[str, list[dict[str, Any]]] = {part: [] for part in PARTS}
     for path in paths:
@@ -63,7 +79,11 @@ def labelled_parts(paths: Sequence[Path] = LABELLED_SETS,
             part = next((p for p in PARTS if str(row.get("id")) in keys[p]), "other")
             parts.setdefault(part, []).append({**row, "_set": Path(path).name})
     if blind is not None and Path(blind).exists():
-        parts["blind"] = [{**row, "_set": Path(blind).name} for row in read_jsonl(blind)]
+        blind_keys = blind_split_keys(split_dir)
+        for row in read_jsonl(blind):
+            part = next((p for p in BLIND_PARTS if str(row.get("id")) in blind_keys[p]),
+                        "blind")
+            parts.setdefault(part, []).append({**row, "_set": Path(blind).name})
     return parts
 
 
@@ -84,7 +104,7 @@ def evaluate(rows: list[dict[str, Any]], topic_name: str | None = None) -> dict[
 
 
 def _line(name: str, result: dict[str, Any]) -> str:
-    return (f"{name:<9} items {result['items']:>4}  precision {result['precision']:.3f}  "
+    return (f"{name:<14} items {result['items']:>4}  precision {result['precision']:.3f}  "
             f"recall {result['recall']:.3f}  (tp {result['tp']} fp {result['fp']} "
             f"fn {result['fn']} tn {result['tn']})")
 
@@ -97,13 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--by-set", action="store_true", help="also one line per labelled "
                         "file within each part")
     parser.add_argument("--show-errors", action="store_true", help="list misjudged items "
-                        "of the tuning part (never of the checking or blind part)")
+                        "of the tuning and blind-tuning parts (never of the checking or "
+                        "blind-checking part)")
     args = parser.parse_args(argv)
     try:
         if args.files:
             parts = {Path(f).name: read_jsonl(f) for f in args.files}
         else:
             parts = {k: v for k, v in labelled_parts().items() if v}
+            if all(parts.get(p) for p in BLIND_PARTS):
+                parts["blind-all"] = parts["blind-tuning"] + parts["blind-checking"]
         results = {name: evaluate(rows, args.topic) for name, rows in parts.items()}
     except (OSError, ValueError, ConfigError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

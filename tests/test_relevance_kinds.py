@@ -428,3 +428,49 @@ def test_learned_scorer_is_the_tuning_part_model() -> None:
     for row, expected in zip(tuning[:150], probs, strict=True):
         got, _ = scorer.probability(row["title"], row["text"].split("\n")[0])
         assert abs(got - expected) < 1e-4, row["id"]
+
+
+# -- the blind set: split once into blind-tuning and blind-checking ----------------------------
+def _blind_split_module():
+    import importlib.util
+
+    from monitor.relevance_eval import MORE
+    spec = importlib.util.spec_from_file_location(
+        "split_blind", MORE.parents[2] / "bench" / "split_relevance_blind.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_blind_split_is_by_salted_hash_and_keeps_derived_items_with_their_original() -> None:
+    from monitor.relevance_eval import BLIND, blind_split_keys, read_jsonl
+    if not BLIND.exists():
+        pytest.skip("no blind set")
+    split = _blind_split_module()
+    rows, keys = read_jsonl(BLIND), blind_split_keys(SPLIT_DIR)
+    assert not keys["blind-tuning"] & keys["blind-checking"]
+    assert keys["blind-tuning"] | keys["blind-checking"] == {r["id"] for r in rows}
+    by_id = {r["id"]: r for r in rows}
+    for row in rows:  # every key where its salted hash puts it, forever
+        assert row["id"] in keys[split.part_of(row)], row["id"]
+        if row.get("derived_from"):  # the same real article never in both parts
+            original = by_id[row["derived_from"]]["id"]
+            assert (row["id"] in keys["blind-tuning"]) == (original in keys["blind-tuning"])
+    assert 0.4 <= len(keys["blind-tuning"]) / len(rows) <= 0.6
+    parts = labelled_parts()
+    assert {"blind-tuning", "blind-checking"} <= parts.keys() and "blind" not in parts
+
+
+def test_show_errors_never_lists_blind_checking_items(capsys) -> None:
+    from monitor.relevance_eval import BLIND, blind_split_keys, main
+    if not BLIND.exists():
+        pytest.skip("no blind set")
+    assert main(["--show-errors"]) == 0
+    out = capsys.readouterr().out
+    for part in ("tuning", "checking", "blind-tuning", "blind-checking", "blind-all"):
+        assert any(line.startswith(part + " ") for line in out.splitlines()), part
+    hidden = blind_split_keys(SPLIT_DIR)["blind-checking"] | split_keys(SPLIT_DIR)["checking"]
+    listed = {line.split()[2] for line in out.splitlines() if line.startswith("  ")
+              and not line.split()[1].startswith("errors")}
+    assert not listed & hidden
+    assert "blind-checking: errors not listed" in out and "blind-all: errors not" in out
