@@ -474,3 +474,134 @@ def test_show_errors_never_lists_blind_checking_items(capsys) -> None:
               and not line.split()[1].startswith("errors")}
     assert not listed & hidden
     assert "blind-checking: errors not listed" in out and "blind-all: errors not" in out
+
+
+# -- kinds of the blind round (real articles): own inputs of each kind --------------------------
+SHIPS = [  # a US Navy ship named "USS ...", or the Seventh Fleet, visiting a Vietnamese port
+    ("Tàu khu trục USS Mustin cập cảng Cam Ranh", "Sáng 5/3, tàu khu trục mang tên lửa của "
+     "Hải quân Hoa Kỳ bắt đầu chuyến thăm 5 ngày tới tỉnh Khánh Hòa."),
+    ("Cận cảnh tàu USS Blue Ridge ở cảng Tiên Sa", "Soái hạm của Hạm đội 7 neo đậu tại "
+     "Đà Nẵng trong chuyến thăm 4 ngày."),
+    ("USS Blue Ridge docks in Da Nang for five-day visit", "The Seventh Fleet's flagship "
+     "arrived at Tien Sa port on Monday morning."),
+]
+
+
+@pytest.mark.parametrize(("title", "lead"), SHIPS)
+def test_us_navy_ship_by_name_is_the_partner(title: str, lead: str) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert verdict.relevant, (form, verdict.reasons)
+        partner = next(r for r in verdict.reasons if r["group"] == "partner")
+        assert partner["field"] == "title" and "uss" in partner["terms"], form
+
+
+def test_us_navy_ship_without_vietnam_is_no_relations() -> None:
+    for title, lead in (("USS Nimitz tập trận ở Biển Philippines", "Nhóm tác chiến tàu sân "
+                         "bay diễn tập cùng hải quân Nhật Bản."),
+                        ("USS Nimitz drills in the Philippine Sea", "The carrier group "
+                         "exercised with the Japanese navy.")):
+        for form, t, ld in _forms(title, lead):
+            assert not judge(t, ld).relevant, form
+
+
+PAIRS = [  # another country paired with the US by a dash, or two leaders
+    ("Điện Kremlin: Hội nghị thượng đỉnh Nga - Mỹ vẫn đang được chuẩn bị",
+     "Thủ tướng Slovakia tuyên bố không dự cuộc họp của liên minh, trong khi Ngoại trưởng "
+     "Mỹ điện đàm với người đồng cấp."),
+    ("Quan hệ Mỹ - Nhật trước sức ép thuế quan", "Thủ tướng Nhật Bản sẽ tới Washington gặp "
+     "Tổng thống Mỹ vào tuần tới."),
+    ("Putin - Trump call ends without a ceasefire deal", "The prime minister of Hungary "
+     "offered Budapest as a venue for the next US-Russia meeting."),
+    ("US-India trade talks stall over farm goods", "India's trade minister said the two "
+     "sides would meet again in New Delhi."),
+]
+
+
+@pytest.mark.parametrize(("title", "lead"), PAIRS)
+def test_another_country_paired_with_the_us(title: str, lead: str) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert not verdict.relevant, (form, verdict.reasons)
+        notes = [r["note"] for r in verdict.reasons if "note" in r]
+        assert any("other_pairs" in n for n in notes), (form, notes)
+
+
+def test_an_office_of_a_country_not_listed_before_is_foreign() -> None:
+    for title in ("Thủ tướng Slovakia gặp Tổng thống Mỹ", "Slovakia's prime minister "
+                  "meets US President"):
+        for form, t, _ in _forms(title, ""):
+            verdict = judge(t, "")
+            assert not verdict.relevant, (form, verdict.reasons)
+            assert any(r["group"] == "foreign" for r in verdict.reasons), form
+
+
+def test_a_vietnam_us_dash_pair_is_still_bilateral() -> None:
+    for title in ("Quan hệ Việt Nam - Mỹ trước sức ép thuế quan", "Vietnam-US ties under "
+                  "tariff pressure"):
+        for form, t, _ in _forms(title, "Hai bên nhất trí tiếp tục đàm phán."):
+            assert judge(t, _).relevant, form
+
+
+PEOPLE = [  # a private person named by nationality: a tourist, a vlogger, not the state
+    ("Du khách Mỹ kể chuyện 2 tuần đạp xe xuyên Việt", "Anh Mark, 34 tuổi, đi từ Hà Nội "
+     "vào TP HCM và ăn phở mỗi sáng."),
+    ("Chàng trai Mỹ mê bánh mì Sài Gòn", "Sau ba năm sống ở Việt Nam, anh mở tiệm bánh mì "
+     "riêng tại quận 1."),
+    ("American vlogger falls for Hanoi street food", "His videos of Vietnamese noodle "
+     "stalls have drawn two million views."),
+    ("US tourists return to Vietnam's beaches", "Visitors from the US rose 20 percent in "
+     "the first half, Vietnam's tourism authority said."),
+]
+
+
+@pytest.mark.parametrize(("title", "lead"), PEOPLE)
+def test_a_person_by_nationality_is_no_relations(title: str, lead: str) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert not verdict.relevant, (form, verdict.reasons)
+        assert any(r["group"] == "people" for r in verdict.reasons), form
+
+
+ELECTIONS = [  # the partner's election: home affairs, unless a message on the result
+    ("Người Việt theo dõi sát cuộc bầu cử Mỹ", "Nhiều người dân Việt Nam thức khuya xem "
+     "kết quả kiểm phiếu bầu cử tổng thống Mỹ.", False),
+    ("Vietnamese students follow the US presidential election", "Students in Hanoi watched "
+     "the results on election day.", False),
+    ("Lãnh đạo Việt Nam điện mừng Tổng thống đắc cử Hoa Kỳ", "Chủ tịch nước gửi điện chúc "
+     "mừng sau kết quả bầu cử tổng thống Mỹ.", True),
+    ("Vietnam's leaders congratulate US president-elect", "The President sent a message "
+     "after the US presidential election results were announced.", True),
+]
+
+
+@pytest.mark.parametrize(("title", "lead", "relevant"), ELECTIONS)
+def test_the_partners_election_is_home_affairs(title: str, lead: str, relevant: bool) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert verdict.relevant is relevant, (form, verdict.reasons)
+        domestic = [r for r in verdict.reasons if r["group"] == "us_domestic"]
+        assert domestic, form
+        if relevant:
+            assert "not counted: congratulation" in domestic[0]["note"], form
+
+
+SENSES = [  # an entertainment word in another sense, and the same word as entertainment
+    ("Embassy marks 30 years of Vietnam-US ties with a series of events", "The US Embassy "
+     "and Vietnam's Foreign Ministry opened a photo exhibition in Hanoi.", True),
+    ("Album ảnh: Chủ tịch nước tiếp Đại sứ Hoa Kỳ", "Chủ tịch nước tiếp Đại sứ Hoa Kỳ "
+     "đến chào từ biệt, hai bên nhất trí thúc đẩy quan hệ Việt Nam - Hoa Kỳ.", True),
+    ("Vietnamese actor lands role in US series", "The Hanoi-born actor will play a "
+     "detective in the American crime drama.", False),
+    ("Ca sĩ Việt ra mắt album tại Mỹ", "Nữ ca sĩ Việt Nam biểu diễn ở Los Angeles nhân dịp "
+     "phát hành album mới.", False),
+]
+
+
+@pytest.mark.parametrize(("title", "lead", "relevant"), SENSES)
+def test_entertainment_words_in_another_sense(title: str, lead: str, relevant: bool) -> None:
+    for form, t, ld in _forms(title, lead):
+        verdict = judge(t, ld)
+        assert verdict.relevant is relevant, (form, verdict.reasons)
+        penalised = any(r["group"] == "entertainment" for r in verdict.reasons)
+        assert penalised is not relevant, (form, verdict.reasons)
