@@ -57,6 +57,12 @@ def old_judge(ref: str, workdir: Path) -> tuple[Any, Any]:
     (workdir / "relevance_old.py").write_text(show("monitor/relevance.py"), encoding="utf-8")
     topics = workdir / "topics_old.yaml"
     topics.write_text(show("config/topics.yaml"), encoding="utf-8")
+    try:  # the learned scorer's file, next to the topics file, when the ref has one
+        model = show("config/relevance_model.json")
+    except subprocess.CalledProcessError:
+        model = ""
+    if model:
+        (workdir / "relevance_model.json").write_text(model, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("relevance_old", workdir / "relevance_old.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["relevance_old"] = module
