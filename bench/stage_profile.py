@@ -7,9 +7,11 @@ each stage newswatch runs on a page is timed in this process, one after the othe
 the same pages: plain ``trafilatura.extract`` (the crawl bench's baseline), newswatch's
 extraction (``monitor.extract.extract``: decoding, profile or generic path, metadata),
 relevance (``monitor.relevance.judge``), shingling + MinHash (``monitor.dedupe.signature``),
-entities (``monitor.dedupe.entities``), the bytes and pickling of the page sent to a
-worker and of the article sent back (the process boundary), and the writer's SQLite
-work (``monitor.ingest.Ingestor.ingest``, batches of 50, into a fresh database).
+entities (``monitor.dedupe.entities``), the profile-rule health check the worker runs on
+a sample of pages (``monitor.workers.rule_misses``, timed here on every page), the bytes
+and pickling of the page sent to a worker and of the article sent back (the process
+boundary), and the writer's SQLite work (``monitor.ingest.Ingestor.ingest``, batches of
+50, into a fresh database).
 Figures are CPU milliseconds per page (``time.thread_time``). The reactor's own share
 (Scrapy's engine, middlewares, the spider's parse) is what ``bench/crawl_bench.py``
 measures for the crawl process minus the writer and IPC figures here; a sampling
@@ -39,12 +41,14 @@ from urllib.parse import urlsplit  # noqa: E402
 
 from crawl_bench import fetch_all_articles, start_farm  # noqa: E402
 
+from monitor.charset import decode_html  # noqa: E402
 from monitor.config import DEMO_CONFIG, load_settings  # noqa: E402
 from monitor.dedupe import entities, signature  # noqa: E402
 from monitor.extract import extract  # noqa: E402
 from monitor.ingest import Ingestor, analyze  # noqa: E402
 from monitor.relevance import judge  # noqa: E402
 from monitor.store import Store  # noqa: E402
+from monitor.workers import rule_misses  # noqa: E402
 
 
 def _timed(totals: dict[str, float], stage: str, call: Callable[..., Any], *args: Any,
@@ -95,6 +99,8 @@ def main() -> int:
         result = _timed(totals, "extraction (monitor.extract)", extract, body, url,
                         source.profile, source.timezone, charset_hint="text/html; charset=utf-8",
                         owned_domains=source.domains)
+        _timed(totals, "profile rule check (worker, sampled pages)", rule_misses,
+               decode_html(body, "text/html; charset=utf-8"), source.profile)
         if not result:
             continue
         article = result.as_dict()
