@@ -108,9 +108,10 @@ def rule_misses(html: str, profile: SiteProfile) -> list[str]:
     from lxml import etree
     from lxml import html as lxml_html
 
-    try:
-        parser = lxml_html.HTMLParser(recover=True, encoding="utf-8")
-        tree = etree.fromstring(html.encode("utf-8", "surrogatepass") or b"<html/>", parser)
+    try:  # as parsel builds a selector's root (scrapy's response.xpath)
+        parser = lxml_html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+        body = html.strip().replace("\x00", "").encode("utf-8", "surrogatepass")
+        tree = etree.fromstring(body or b"<html/>", parser)
     except Exception:  # noqa: BLE001 - unreadable: every rule misses
         tree = None
     misses = []
