@@ -21,7 +21,7 @@ from twisted.internet import task
 from monitor.alerts import AlertConfig, load_alert_config
 from monitor.ingest import Ingestor
 from monitor.store import COUNTS, DATABASE_FULL, Store, is_full
-from monitor.workers import extract_and_analyze, extract_in_pool, shared_pool
+from monitor.workers import extract_checked, shared_pool
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +41,21 @@ class ExtractPipeline:
         source = self.crawler.spider.source
         html = item.pop("html")
         charset = item.pop("content_type", None)
+        check = bool(item.pop("check_rules", False))  # the spider's sample of pages
         if self.workers < 0:  # in-process, for debugging
-            article = extract_and_analyze(html, item["url"], source.profile, source.timezone,
-                                          charset, source.domains)
+            article, misses = extract_checked(html, item["url"], source.profile,
+                                              source.timezone, charset, source.domains, check)
         else:
-            future = extract_in_pool(shared_pool(self.workers), html, item["url"],
-                                     source.profile, source.timezone, charset, source.domains)
+            future = shared_pool(self.workers).submit(
+                extract_checked, html, item["url"], source.profile, source.timezone, charset,
+                tuple(source.domains), check)
             try:
-                article = await asyncio.wrap_future(future)
+                article, misses = await asyncio.wrap_future(future)
             except Exception as exc:  # a bug or a broken worker: count it, keep crawling
                 self.crawler.spider.record_error(item["url"], f"extraction failed: {exc!r}")
                 raise DropItem(f"extraction failed: {item['url']}") from exc
+        for miss in misses:  # the profile's rules on this page (monitor.health signals)
+            self.crawler.stats.inc_value(f"newswatch/{miss}")
         if article is None:
             self.crawler.spider.record_error(item["url"], "no article text on the page")
             raise DropItem(f"no article text: {item['url']}")

@@ -15,7 +15,7 @@ CONCURRENT_REQUESTS = 32
 # This value also sizes Twisted's keep-alive pool per host: kept above any source's
 # concurrency, else connections are closed and reopened all the time.
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
-CONCURRENT_ITEMS = 16  # an article response yields one item; the default 100 costs CPU
+CONCURRENT_ITEMS = 1  # an article response yields one item; each costs a task per response
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
@@ -103,3 +103,9 @@ NEWSWATCH_BACKOFF_START = 1.0  # seconds: the least delay after a 429/503; doubl
 NEWSWATCH_CRAWL_DELAY = True  # robots.txt Crawl-delay above the configured delay is applied
 NEWSWATCH_CRAWL_DELAY_MAX = 60.0  # seconds: longer Crawl-delays are capped (and logged)
 NEWSWATCH_ROBOTS_CACHE = True  # robots.txt kept between crawls, re-validated conditionally
+
+# Throughput (issue 17; BENCHMARKS.md "Where the time goes"): per-response costs that earn
+# nothing. Scrapy parses each callback's source (ast) to warn about generators that
+# return a value (none of the spider's do); and spider output is processed by
+# CONCURRENT_ITEMS tasks created per response (an article response yields one item).
+WARN_ON_GENERATOR_RETURN_VALUE = False

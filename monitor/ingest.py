@@ -234,15 +234,18 @@ class Ingestor:
         })
 
     def _refresh_story(self, story_id: int, stamp: str) -> None:
-        count, best, relevant = self.db.execute(
-            "select count(*), max(relevance), max(relevant) from articles where story_id = ?",
-            [story_id]).fetchone()
-        languages = [r[0] for r in self.db.execute(
-            "select distinct language from articles where story_id = ? and language is not null "
-            "order by language", [story_id])]
-        self.db["stories"].update(story_id, {
-            "articles": count, "relevance": best, "relevant": relevant, "updated": stamp,
-            "languages": json.dumps(languages)})
+        # one query and a plain UPDATE (sqlite-utils' update re-reads the row and the
+        # table's schema each call: the writer's hot path, BENCHMARKS.md issue 17)
+        rows = self.db.execute(
+            "select language, count(*), max(relevance), max(relevant) from articles "
+            "where story_id = ? group by language", [story_id]).fetchall()
+        count = sum(row[1] for row in rows)
+        best = max((row[2] for row in rows if row[2] is not None), default=None)
+        relevant = max((row[3] for row in rows if row[3] is not None), default=None)
+        languages = sorted(row[0] for row in rows if row[0] is not None)
+        self.db.execute("update stories set articles = ?, relevance = ?, relevant = ?, "
+                        "updated = ?, languages = ? where id = ?",
+                        [count, best, relevant, stamp, json.dumps(languages), story_id])
 
     def _index(self, article_id: int, signature: bytes) -> None:
         self.db.conn.executemany("insert into lsh_bands (key, article_id) values (?, ?)",

@@ -94,6 +94,53 @@ def extract_and_analyze(html: str | bytes, url: str, profile: SiteProfile, tz: s
     return article
 
 
+def rule_misses(html: str, profile: SiteProfile) -> list[str]:
+    """The health signals of a page the profile's rules missed: ``"body_miss"`` (its
+    body container is not on the page), ``"date_rule_miss"`` (its date XPath matches
+    nothing); [] when both match or the profile has neither. ``html`` is the decoded
+    page, parsed as Scrapy's selectors parse it (a page lxml cannot read matches
+    nothing)."""
+    rules = [(rule, key) for rule, key in
+             ((profile.body, "body_miss"),
+              (profile.date.xpath if profile.date else None, "date_rule_miss")) if rule]
+    if not rules:
+        return []
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:  # as parsel builds a selector's root (scrapy's response.xpath)
+        parser = lxml_html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+        body = html.strip().replace("\x00", "").encode("utf-8", "surrogatepass")
+        tree = etree.fromstring(body or b"<html/>", parser)
+    except Exception:  # noqa: BLE001 - unreadable: every rule misses
+        tree = None
+    misses = []
+    for rule, key in rules:
+        try:
+            matched = tree is not None and bool(tree.xpath(rule))
+        except Exception:  # noqa: BLE001 - a rule lxml cannot run matches nothing
+            matched = False
+        if not matched:
+            misses.append(key)
+    return misses
+
+
+def extract_checked(html: str | bytes, url: str, profile: SiteProfile, tz: str,
+                    charset: str | None = None, domains: Sequence[str] = (),
+                    check_rules: bool = False) -> tuple[dict[str, Any] | None, list[str]]:
+    """``extract_and_analyze``, and with ``check_rules`` the profile rules the page
+    missed (``rule_misses``), both in the worker: ``(article or None, misses)``. The
+    page is decoded once, for both."""
+    if check_rules:
+        from monitor.charset import decode_html
+
+        if isinstance(html, bytes):
+            html = decode_html(html, charset)
+        return (extract_and_analyze(html, url, profile, tz, charset, domains),
+                rule_misses(html, profile))
+    return extract_and_analyze(html, url, profile, tz, charset, domains), []
+
+
 def extract_in_pool(pool: ProcessPoolExecutor, html: str | bytes, url: str,
                     profile: SiteProfile, tz: str,
                     charset: str | None = None,

@@ -18,7 +18,7 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
@@ -108,11 +108,14 @@ class NewsSpider(scrapy.Spider):
             path = spider._config_path or crawler.settings.get("NEWSWATCH_CONFIG")
             spider.source = load_settings(path).source(str(spider._source_arg))
         spider.allowed_domains = list(spider.source.domains)
-        # politeness per source: delay and concurrency for each of its hosts
-        slot = {"delay": spider.source.download_delay, "concurrency": spider.source.concurrency}
-        slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
-        slots.update({domain: slot for domain in spider.source.domains})
-        crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        if not crawler.settings.getbool("NEWSWATCH_SITE_SLOTS", True):
+            # politeness per source without site slots (crawler.politeness, which gives the
+            # whole site one slot with these limits): delay and concurrency per host
+            slot = {"delay": spider.source.download_delay,
+                    "concurrency": spider.source.concurrency}
+            slots = dict(crawler.settings.getdict("DOWNLOAD_SLOTS"))
+            slots.update({domain: slot for domain in spider.source.domains})
+            crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
         crawler.signals.connect(spider.bytes_received, signal=signals.bytes_received)
         return spider
 
@@ -317,7 +320,7 @@ class NewsSpider(scrapy.Spider):
         """Hand the page to the pipelines (extraction runs off the reactor)."""
         assert self.source is not None
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
-        if not hasattr(response, "text"):
+        if not isinstance(response, TextResponse):  # (hasattr "text" would decode the body)
             self.record_error(response.url, f"not a text page ({content_type or '?'})")
             return
         binary = next((kind for magic, kind in _BINARY_MAGIC if response.body.startswith(magic)),
@@ -325,7 +328,7 @@ class NewsSpider(scrapy.Spider):
         if binary:
             self.record_error(response.url, f"{binary} bytes served as {content_type or '?'}")
             return
-        self._profile_signals(response)
+        check_rules = self._profile_signals(response)
         yield {
             "source": self.source.name,
             "url": response.url,
@@ -339,32 +342,27 @@ class NewsSpider(scrapy.Spider):
             or None,
             "via": response.meta.get("via"),
             "hints": response.meta.get("hints"),
+            # the profile's rules are tried on this page by the extraction worker, on the
+            # tree it parses anyway (crawler.pipelines counts the misses)
+            "check_rules": check_rules,
         }
 
-    def _profile_signals(self, response: Response) -> None:
+    def _profile_signals(self, response: Response) -> bool:
         """Health signals of an article page: whether the profile's body and date rules
         matched (``newswatch/pages``; of ``newswatch/rule_pages`` checked,
-        ``newswatch/body_miss`` and ``newswatch/date_rule_miss``)."""
+        ``newswatch/body_miss`` and ``newswatch/date_rule_miss``). Whether this page's
+        rules are checked: the extraction worker tries them (``monitor.workers``), off
+        the reactor, and ``crawler.pipelines`` counts the misses."""
         assert self.source is not None
         stats = self.crawler.stats
         stats.inc_value("newswatch/pages")
         pages = stats.get_value("newswatch/pages", 0)
-        # parsing costs the reactor ~0.5 ms a page: every page of an incremental crawl, a
-        # sample of a backfill (the first RULE_CHECK_ALL, then one in RULE_CHECK_EVERY)
+        # every page of an incremental crawl, a sample of a backfill (the first
+        # RULE_CHECK_ALL, then one in RULE_CHECK_EVERY)
         if pages > RULE_CHECK_ALL and pages % RULE_CHECK_EVERY:
-            return
+            return False
         stats.inc_value("newswatch/rule_pages")
-        profile = self.source.profile
-        for rule, key in ((profile.body, "body_miss"),
-                          (profile.date.xpath if profile.date else None, "date_rule_miss")):
-            if not rule:
-                continue
-            try:
-                matched = bool(response.xpath(rule))
-            except Exception:  # noqa: BLE001 - a page lxml cannot read matches nothing
-                matched = False
-            if not matched:
-                stats.inc_value(f"newswatch/{key}")
+        return True
 
     def on_error(self, failure: Any) -> None:
         """Count and log a failed request (HTTP error, timeout, refused connection).

@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from html import escape
 from xml.sax.saxutils import escape as xml_escape
 
+from monitor.farm.chrome import site_chrome
 from monitor.farm.content import FarmArticle, RelatedItem
 from monitor.farm.sites import LABELS, MARKUP, PROVINCES, SiteSpec
 
@@ -360,13 +361,14 @@ def _outlet(site: SiteSpec, a: FarmArticle, url: str, related: Sequence[RelatedI
         article = f"{time_html}{title}{byline}{sapo}{body}"  # VnExpress: date above the title
     for cls_name in reversed(m["wrap"]):
         article = f'<div class="{cls_name}">{article}</div>'
+    weight = site_chrome(site)  # what real pages carry around the article (farm.chrome)
     return (
-        _head(site, a.title, meta, a.lang)
-        + f'<body><header class="header">{chrome}{_menu(site)}</header>'
+        _head(site, a.title, meta + weight.head, a.lang)
+        + f'<body><header class="header">{chrome}{_menu(site)}{weight.nav}</header>'
         f'<main class="main"><div class="breadcrumb"><a href="/">{labels["home"]}</a> / '
         f'<a href="{site.listing_path}">{escape(site.menu[0])}</a></div>{article}'
         f'<div class="{m["outer_related"]}"><div class="box-title">{labels["related"]}</div>'
-        f'{outer}</div></main>' + _footer(site)
+        f'{outer}</div>{weight.aside}</main>' + weight.footer + _footer(site)
     )
 
 
