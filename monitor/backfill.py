@@ -365,6 +365,7 @@ def backfill(source: str, config: str | Path | Settings = DEFAULT_CONFIG,
         "NEWSWATCH_CHECK_REMOVALS": False,  # no re-checks of recent articles
         "NEWSWATCH_CONDITIONAL_GET": False,  # sitemaps read in full
         "NEWSWATCH_FETCH_LOG": False,  # its per-URL dictionary grows with the archive
+        "NEWSWATCH_HEALTH": False,  # an archive run would skew the source's health baseline
         **(scrapy_settings or {}),
     }
     started = time.monotonic()

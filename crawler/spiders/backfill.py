@@ -62,6 +62,7 @@ class BackfillSpider(NewsSpider):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-backfill")
         self._log: BackfillLog | None = None  # lives on the pool's thread
         self._exhausted = False
+        self._index_failed = False  # an index could not be fetched or read
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> BackfillSpider:
@@ -187,6 +188,7 @@ class BackfillSpider(NewsSpider):
         try:
             doc = self._doc(response)
             if doc is None:
+                self._index_failed = True
                 return
             if doc.kind == "sitemapindex":
                 await self._add_children(response, doc)
@@ -273,6 +275,8 @@ class BackfillSpider(NewsSpider):
         """A sitemap that could not be fetched: recorded; the next child is read."""
         request = getattr(failure, "request", None)
         try:
+            if request is not None and not request.meta.get("child_id"):
+                self._index_failed = True
             if request is not None and request.meta.get("child_id") and not failure.check(
                     NotModified):
                 self._pool.submit(self._db_call, "child_failed", request.meta["child_id"],
@@ -327,7 +331,8 @@ class BackfillSpider(NewsSpider):
             counts = self._db_call("counts")
             if reason == "finished":
                 left = counts["pending"] + counts["children_pending"]
-                state = DONE if self._exhausted and not left else STOPPED
+                state = (DONE if self._exhausted and not left and not self._index_failed
+                         else STOPPED)
             else:
                 state = INTERRUPTED
             self._db_call("end", state)
