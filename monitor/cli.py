@@ -268,16 +268,17 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
     counts, stored = result.counts, result.stored_now
     failed_now = show.failed
     rate = stored / result.seconds if result.seconds else 0.0
-    out.print(f"backfill {source}: {result.state}", highlight=False)
-    out.print(f"  this session: {stored:,} articles stored, {failed_now:,} failed, "
-              f"{result.crawl.totals['requests']:,} requests in {result.seconds:.0f} s "
-              f"({rate:.1f} articles/s)", highlight=False)
-    out.print(f"  archive: {counts['stored']:,} of {counts['urls']:,} listed articles stored, "
-              f"{counts['failed']:,} failed, {counts['pending']:,} to go; child sitemaps "
-              f"{counts['children_read']:,} of {counts['children']:,} read", highlight=False)
+    lines = [f"backfill {source}: {result.state}",
+             f"  this session: {stored:,} articles stored, {failed_now:,} failed, "
+             f"{result.crawl.totals['requests']:,} requests in {result.seconds:.0f} s "
+             f"({rate:.1f} articles/s)",
+             f"  archive: {counts['stored']:,} of {counts['urls']:,} listed articles stored, "
+             f"{counts['failed']:,} failed, {counts['pending']:,} to go; child sitemaps "
+             f"{counts['children_read']:,} of {counts['children']:,} read"]
     if result.state != DONE:
-        out.print(f"  resume with: newswatch backfill {source} (same --db and --config)",
-                  highlight=False)
+        lines.append(f"  resume with: newswatch backfill {source} (same --db and --config)")
+    for line in lines:
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
     for run in result.crawl.runs:
         lines = (run.get("error_detail") or "").splitlines()
         if lines:
