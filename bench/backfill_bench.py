@@ -2,7 +2,7 @@
 ``newswatch backfill`` process, stopped half-way with SIGINT, resumed.
 
     python bench/backfill_bench.py [--articles 50000] [--every 5000] [--stop-at 25000]
-                                   [--no-stop]
+                                   [--signal INT|TERM|KILL] [--no-stop] [--compare-crawl]
 
 The farm runs in this process (its archive is generated lazily, ``monitor.farm.archive``)
 and logs every article page it serves. Every 0.5 s the benchmark reads how many articles
@@ -11,7 +11,8 @@ are stored (SQLite) and the resident memory (VmRSS, /proc) of the crawl process 
 them at every ``--every`` articles stored. At ``--stop-at`` it sends SIGINT (Ctrl-C) to
 the command, then runs it again, and counts the article pages the farm served twice: a
 refetch of an article stored before the stop is a failure of the resume.
-With ``--no-stop`` the backfill runs once, uninterrupted.
+With ``--no-stop`` the backfill runs once, uninterrupted; with ``--compare-crawl``, the
+plain ``newswatch crawl`` of the same archive runs instead (what a backfill replaces).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _stored(db: Path) -> int:
 
 
 def run(farm: Farm, db: Path, every: int, stop_at: int | None, marks: list[dict],
-        command: tuple[str, ...] = ("backfill", SITE)) -> dict:
+        command: tuple[str, ...] = ("backfill", SITE), stop_signal: str = "INT") -> dict:
     """One ``newswatch backfill`` process (or another ``command``); samples until it ends
     (or SIGINT at ``stop_at`` stored articles)."""
     env = {**os.environ, **farm.config_variables(), "PYTHONPATH": str(REPO)}
@@ -118,7 +119,7 @@ def run(farm: Farm, db: Path, every: int, stop_at: int | None, marks: list[dict]
                   flush=True)
             next_mark += every
         if stop_at and not stopped and stored >= stop_at:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(getattr(signal, "SIG" + stop_signal))
             stopped = True
     out, err = proc.communicate()
     return {"rc": proc.returncode, "seconds": time.monotonic() - started, "out": out,
@@ -150,6 +151,8 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=5000)
     parser.add_argument("--stop-at", type=int, default=None, help="default: half-way")
     parser.add_argument("--no-stop", action="store_true")
+    parser.add_argument("--signal", default="INT", choices=["INT", "TERM", "KILL"],
+                        help="how to stop it (KILL: the crawl process dies with the command)")
     parser.add_argument("--compare-crawl", action="store_true",
                         help="run `newswatch crawl --source baochinhphu_en` on the archive "
                         "instead (what a backfill replaces), uninterrupted")
@@ -165,8 +168,8 @@ def main() -> None:
         db = Path(tmp) / "backfill.db"
         marks: list[dict] = []
         print(f"archive of {args.articles} articles on {SITE}; backfill"
-              + (f", SIGINT at {stop_at} stored" if stop_at else ""), flush=True)
-        first = run(farm, db, args.every, stop_at, marks)
+              + (f", SIG{args.signal} at {stop_at} stored" if stop_at else ""), flush=True)
+        first = run(farm, db, args.every, stop_at, marks, stop_signal=args.signal)
         served_first = archive.served.tolist()
         with sqlite3.connect(db) as conn:
             stored_urls = [row[0] for row in conn.execute("select url from articles")]

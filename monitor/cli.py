@@ -252,19 +252,27 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
     from monitor.backfill import DONE
     from monitor.backfill import backfill as run_backfill
     from monitor.dbfile import database_to_write
+    from monitor.lifecycle import Interrupt
 
     database_to_write(db)
     show = _BackfillProgress(source, limit)
+    # SIGTERM (a service manager, `timeout`) stops a backfill in order, as Ctrl-C does:
+    # the articles in flight are stored; a second signal stops it at once
+    stop = Interrupt()
+    previous = {sig: signal.signal(sig, lambda *_: stop.request())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = run_backfill(source, config=config, db_path=db, limit=limit, since=since,
                               retry_failed=retry_failed, reset=reset, progress=show.update,
-                              scrapy_settings={"LOG_LEVEL": log_level.upper()})
+                              scrapy_settings={"LOG_LEVEL": log_level.upper()}, stop=stop)
     except ConfigError as exc:
         _fail(str(exc), 2)
     except CrawlError as exc:
         _fail(f"backfill failed: {exc}")
     finally:
         show.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     counts, stored = result.counts, result.stored_now
     failed_now = show.failed
     rate = stored / result.seconds if result.seconds else 0.0
