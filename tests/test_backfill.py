@@ -148,3 +148,36 @@ def test_bad_input_is_one_line_and_exit_2(source: str, config: str, expected: st
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+
+
+def test_cursor_since_and_retry_failed(tmp_path: Path) -> None:
+    """The cursor alone (SQLite, no crawl): ``since`` skips old children and old URLs;
+    failed URLs wait for ``retry_failed``; stored ones are never handed out."""
+    from monitor.backfill import BackfillLog
+
+    db = tmp_path / "cursor.db"
+    log = BackfillLog(db, "s", since="2024-03-01T00:00:00+00:00")
+    log.begin()
+    assert log.add_children([("https://x.vn/sitemap-2024-02.xml", None),
+                             ("https://x.vn/sitemap-2024-04.xml", None),
+                             ("https://x.vn/news.xml", None)]) == 3
+    child = log.next_child()
+    assert child is not None and child[1].endswith("news.xml")  # undated first
+    log.add_entries(child[0], [("https://x.vn/a", "2024-05-02T00:00:00+00:00", None, None),
+                               ("https://x.vn/b", "2024-02-02T00:00:00+00:00", None, None),
+                               ("https://x.vn/c", None, None, None)])
+    child = log.next_child()
+    assert child is not None and child[1].endswith("2024-04.xml")
+    log.add_entries(child[0], [])
+    assert log.next_child() is None  # 2024-02 ends before --since
+    rows = log.next_urls(0, 10)
+    assert [r[1] for r in rows] == ["https://x.vn/a", "https://x.vn/c"]
+    log.mark_failed([(rows[0][0], "HTTP 503")])
+    log.conn.execute("insert into sources (name) values ('s')")
+    log.conn.execute("insert into articles (url, source) values ('https://x.vn/c', 's')")
+    log.conn.commit()
+    assert log.next_urls(0, 10) == []
+    assert log.counts()["failed"] == 1 and log.counts()["stored"] == 1
+    log.begin(retry_failed=True)
+    assert [r[1] for r in log.next_urls(0, 10)] == ["https://x.vn/a"]
+    log.close()
