@@ -335,21 +335,22 @@ class _BackfillProgress:
         rate = ((done - self.base) / (now - self.started)
                 if self.started is not None and now > self.started else 0.0)
         eta = _duration(left / rate) if rate > 0 else "?"
-        text = (f"{completed:,}/{'~' if estimated else ''}{int(total):,} stored "
+        text = (f"{completed:,}/{'~' if estimated else ''}{int(total):,} "
                 f"{rate:.0f}/s ETA {eta} sitemaps {info.get('children_read', 0)}/"
                 f"{info.get('children', 0)} {counts.get('errors', 0)} err")
         if console.is_terminal:
             if self.bar is None:
                 self.bar = Progress(TextColumn("[bold]{task.description:<14}"),
-                                    BarColumn(bar_width=16), TextColumn("{task.fields[text]}"),
-                                    TimeElapsedColumn(), console=console)
+                                    BarColumn(bar_width=10), TextColumn("{task.fields[text]}"),
+                                    console=console)  # fits 80 columns
                 self.task = self.bar.add_task(self.source, total=None, text="")
                 self.bar.start()
             self.bar.update(self.task, total=max(total, completed) or None,
                             completed=completed, text=text)
         elif now - self.printed >= self.EVERY:
             self.printed = now
-            console.print(f"backfill {self.source}: {text}", highlight=False, soft_wrap=True)
+            console.print(f"backfill {self.source}: {text} stored", highlight=False,
+                          soft_wrap=True)
 
     def stop(self) -> None:
         if self.bar is not None:
