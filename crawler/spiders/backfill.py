@@ -37,7 +37,6 @@ from monitor.backfill import (
 from monitor.urls import canonicalize
 
 BATCH = 200  # frontier rows read from SQLite at a time
-MAX_DEPTH = 2  # an index of indexes is followed; deeper nesting is not
 READ_TIMEOUT = 600.0  # seconds a sitemap may take (retries, Retry-After waits included)
 
 
@@ -107,7 +106,7 @@ class BackfillSpider(NewsSpider):
         for url in self.source.sitemaps:  # the index (or a plain sitemap: one child)
             self._read.clear()
             yield scrapy.Request(url, self.parse_index, errback=self.on_sitemap_error,
-                                 meta={"kind": "sitemap", "depth": 0}, dont_filter=True)
+                                 meta={"kind": "sitemap"}, dont_filter=True)
             await self._wait_read(url)
         after = 0
         while True:
@@ -121,8 +120,8 @@ class BackfillSpider(NewsSpider):
                 child_id, url = child
                 self._read.clear()
                 yield scrapy.Request(url, self.parse_child, errback=self.on_sitemap_error,
-                                     meta={"kind": "sitemap", "child_id": child_id,
-                                           "depth": 1}, dont_filter=True)
+                                     meta={"kind": "sitemap", "child_id": child_id},
+                                     dont_filter=True)
                 await self._wait_read(url)
                 continue
             for row_id, url, published, title, language in rows:
@@ -228,9 +227,8 @@ class BackfillSpider(NewsSpider):
             if doc is None:
                 await self._db("child_failed", child_id, "unreadable")
                 return
-            if doc.kind == "sitemapindex":  # an index of indexes
-                if response.meta.get("depth", 1) < MAX_DEPTH:
-                    await self._add_children(response, doc)
+            if doc.kind == "sitemapindex":  # an index of indexes: its children join the
+                await self._add_children(response, doc)  # list (each URL once: no loop)
                 await self._db("add_entries", child_id, [])
                 return
             await self._add_entries(child_id, response, doc)
