@@ -245,6 +245,8 @@ class StorePipeline:
         from monitor import health
 
         assert self.store is not None and self.run_id is not None
+        if not self.crawler.settings.getbool("NEWSWATCH_HEALTH", True):
+            return  # a backfill (monitor.backfill): not a sample of the source's daily health
         try:
             stats = self.crawler.stats
             signals = health.collect(lambda key: stats.get_value(f"newswatch/{key}"), counts)

@@ -48,6 +48,7 @@ NEWSWATCH_SKIP_STORED = True  # stored articles older than the re-check window: 
 NEWSWATCH_RECHECK_DAYS = 3  # stored articles published within this many days are re-checked
 NEWSWATCH_SSRF_GUARD = True  # refuse non-http(s) and local/private hosts outside the domains
 NEWSWATCH_CHECK_REMOVALS = True  # re-check recent relevant articles; gone ones: removed
+NEWSWATCH_HEALTH = True  # judge the source's health after each run (off in a backfill)
 NEWSWATCH_REFUSE_REDIRECT_LOOPS = True  # a redirect back into its own chain: one error line
 
 # Middlewares newswatch has no use for are off (each costs reactor time on every

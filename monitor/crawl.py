@@ -325,8 +325,13 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         crawlers = []
         # sources on one site (registered domain) take turns: one site, one budget
         turns: dict[str, list[tuple[str, Any]]] = {}
+        spider_class = NewsSpider  # a backfill (monitor.backfill) names its own
+        if settings.get("NEWSWATCH_SPIDER"):
+            from scrapy.utils.misc import load_object
+
+            spider_class = load_object(settings.get("NEWSWATCH_SPIDER"))
         for name in names:
-            crawler = process.create_crawler(NewsSpider)
+            crawler = process.create_crawler(spider_class)
             crawler.signals.connect(reach.response_received, signal=signals.response_received)
             crawler.signals.connect(reach.attach, signal=signals.engine_started)
             crawlers.append((name, crawler))
@@ -359,6 +364,8 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
                                   "run_id": stats.get_value("newswatch/run_id", 0),
                                   "requests": stats.get_value("downloader/request_count", 0),
                                   "step": _step(crawler)}
+                if stats.get_value("newswatch/backfill"):  # a backfill's own progress
+                    snapshot[name]["backfill"] = stats.get_value("newswatch/backfill")
             events.put(("progress", snapshot))
 
         def stop_if_asked() -> None:  # a SIGINT that came while Scrapy was starting

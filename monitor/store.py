@@ -185,10 +185,33 @@ def _m7_source_health(db: sqlite_utils.Database) -> None:
         order by h.state != 'ok' desc, h.source""")
 
 
+def _m8_backfill(db: sqlite_utils.Database) -> None:
+    # issue 17: a backfill's cursor (monitor.backfill), so that a stopped one resumes.
+    # Additive and idempotent (safe in any order with other branches' migrations).
+    script = """
+        create table if not exists backfills (
+            source text primary key, state text, since text, started text, updated text,
+            finished text, sessions integer default 0);
+        create table if not exists backfill_sitemaps (
+            id integer primary key, source text not null, url text not null,
+            sortkey text, state text not null default 'pending', entries integer,
+            read text, error text);
+        create unique index if not exists backfill_sitemaps_url
+            on backfill_sitemaps (source, url);
+        create table if not exists backfill_urls (
+            id integer primary key, source text not null, url text not null,
+            sitemap_id integer, published text, title text, language text,
+            state text not null default 'pending', reason text);
+        create unique index if not exists backfill_urls_url on backfill_urls (source, url);
+        create index if not exists backfill_urls_order on backfill_urls (source, id)"""
+    for statement in script.split(";"):  # one by one: executescript would commit first
+        db.execute(statement)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
-    _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health]
+    _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill]
 
 
 @contextmanager

@@ -110,7 +110,7 @@ def _args(command: str, db: Path, work: Path) -> tuple[list[str], Path | None]:
     command_name = out[0]
     if command_name in ("crawl", "run", "demo") and "--db" not in out:
         out += ["--db", str(db)]  # never the default newswatch.db inside the repo
-    if command_name in ("crawl", "run", "doctor") and "--config" not in out:
+    if command_name in ("crawl", "run", "doctor", "backfill") and "--config" not in out:
         out += ["--config", "config/demo.yaml"]
     if command_name in ("serve",) and "--port" not in out:
         out += ["--port", str(_free_port())]

@@ -439,9 +439,14 @@ def render_urlset(entries: Sequence[tuple[str, datetime]]) -> str:
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>')
 
 
-def render_sitemap_index(locs: Sequence[str]) -> str:
-    """A sitemap index pointing at child sitemaps."""
-    items = "".join(f"<sitemap><loc>{xml_escape(loc)}</loc></sitemap>" for loc in locs)
+def render_sitemap_index(locs: Sequence[str],
+                         lastmods: dict[str, datetime] | None = None) -> str:
+    """A sitemap index pointing at child sitemaps (with a ``<lastmod>`` for those in
+    ``lastmods``)."""
+    lastmods = lastmods or {}
+    items = "".join(f"<sitemap><loc>{xml_escape(loc)}</loc>"
+                    + (f"<lastmod>{lastmods[loc].isoformat()}</lastmod>" if loc in lastmods
+                       else "") + "</sitemap>" for loc in locs)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}'
             "</sitemapindex>")

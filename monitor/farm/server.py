@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from monitor.farm import render
+from monitor.farm.archive import Archive
 from monitor.farm.content import (
     FarmArticle,
     RelatedItem,
@@ -83,7 +84,10 @@ class Farm:
     """Replica news sites on 127.0.0.x; use as a context manager or start()/stop()."""
 
     def __init__(self, articles: Iterable[FarmArticle] | None = None, extra: int = 0,
-                 port: int = 0, sites: Iterable[str] | None = None) -> None:
+                 port: int = 0, sites: Iterable[str] | None = None, archive: int = 0,
+                 archive_site: str = "baochinhphu_en") -> None:
+        """``archive``: that many older articles on ``archive_site``, generated lazily
+        (``monitor.farm.archive``), for backfills."""
         names = list(sites) if sites is not None else list(SITES)
         self.sites = {name: _SiteState(SITES[name]) for name in names}
         corpus = list(articles) if articles is not None else load_corpus()
@@ -92,6 +96,11 @@ class Farm:
         for article in corpus:
             if article.site in self.sites:
                 self.sites[article.site].add(article)
+        self.archive: Archive | None = None
+        if archive:
+            if archive_site not in self.sites:
+                raise FarmError(f"archive site {archive_site!r} is not served")
+            self.archive = Archive(archive, archive_site, corpus)
         self.port = port
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
@@ -313,6 +322,12 @@ class Farm:
     def page(self, site: str, target: str) -> Page | None:
         """The page at ``target`` (path and query) on ``site``, or None for 404."""
         key = (site, target)
+        if self.archive is not None and site == self.archive.site:  # never cached
+            index = self.archive.index_of(urlsplit(target).path)
+            if index is not None:
+                self.archive.served_page(index)
+                return _html(self.archive.html(index, self.base_url(site)),
+                             self.archive.published(index))
         with self._lock:
             if self.volatile and urlsplit(target).path in self.sites[site].by_path:
                 served = (site, urlsplit(target).path)
@@ -365,6 +380,10 @@ class Farm:
             return self._sitemap(state, base, None)
         if path.startswith("/sitemaps/sitemap-") and path.endswith(".xml"):
             return self._sitemap(state, base, path[len("/sitemaps/sitemap-"):-4])
+        if self.archive is not None and site == self.archive.site:
+            body = self.archive.urlset(path, base)
+            if body is not None:
+                return _page(body, "application/xml", self._newest(state))
         return None
 
     def _article_html(self, state: _SiteState, article: FarmArticle, url: str) -> str:
@@ -408,7 +427,12 @@ class Farm:
         if spec.sitemap_index and month is None:
             months = sorted({a.published.strftime("%Y-%m") for _, a in entries}, reverse=True)
             locs = [f"{base}/sitemaps/sitemap-{m}.xml" for m in months]
-            return _page(render.render_sitemap_index(locs), "application/xml", self._newest(state))
+            lastmods = {}
+            if self.archive is not None and self.archive.site == spec.name:
+                lastmods = dict(self.archive.children(base))  # after the others, oldest first
+                locs += list(lastmods)
+            return _page(render.render_sitemap_index(locs, lastmods), "application/xml",
+                         self._newest(state))
         if month is not None:
             if not spec.sitemap_index:
                 return None
