@@ -305,3 +305,23 @@ def test_stop_requested_while_the_crawl_process_starts(farm: Farm, tmp_path: Pat
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
     db = tmp_path / "early.db"
     assert not db.exists() or all(r["status"] != "running" for r in _runs(db))
+
+
+def test_a_worker_started_during_the_pool_teardown_ends_without_a_traceback(
+        capsys: pytest.CaptureFixture) -> None:
+    """The forkserver's excepthook: a real SemLock whose semaphore is gone (the pool was
+    torn down as the worker started) is silent; any other error is still printed."""
+    import multiprocessing.synchronize as synchronize
+
+    from monitor._forkserver_guard import quiet_teardown_race
+
+    lock = synchronize.SemLock.__new__(synchronize.SemLock)
+    with pytest.raises(FileNotFoundError) as gone:
+        synchronize.SemLock.__setstate__(lock, (0, 1, 1, f"/mp-gone-{os.getpid()}"))
+    quiet_teardown_race(gone.type, gone.value, gone.tb)
+    assert capsys.readouterr().err == ""
+
+    with pytest.raises(FileNotFoundError) as other:
+        open(f"/nonexistent-{os.getpid()}")  # noqa: SIM115 (the error is the point)
+    quiet_teardown_race(other.type, other.value, other.tb)
+    assert "Traceback" in capsys.readouterr().err
