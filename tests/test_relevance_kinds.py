@@ -619,3 +619,44 @@ def test_blind_parts_precision_and_recall() -> None:
           f"blind-checking P {checking['precision']:.3f} R {checking['recall']:.3f}")
     assert tuning["precision"] >= 0.97 and tuning["recall"] >= 0.97, tuning["errors"]
     assert checking["precision"] >= 0.95 and checking["recall"] >= 0.97, "see the figures"
+
+
+# -- negative-context names that are also ordinary words (found by the soak's farm story
+# "Vietnam and US open talks on semiconductor supply chains", sunk by "US Open") --------
+@pytest.mark.parametrize(("title", "lead", "relevant"), [
+    ("Vietnam and US open talks on semiconductor supply chains",
+     "Vietnamese and American officials opened two days of talks in Hanoi on chips.", True),
+    ("Vietnam, US open new consulate in Da Nang",
+     "The US Embassy and Vietnam's Ministry of Foreign Affairs opened the consulate.", True),
+    ("Việt Nam và Mỹ mở đàm phán về chuỗi cung ứng bán dẫn, US open door to chip firms",
+     "Bộ trưởng Ngoại giao Việt Nam và Đại sứ Mỹ nhất trí mở rộng hợp tác bán dẫn.", True),
+    ("Vietnam's central bank watches the US economy as Fed holds rates",
+     "The State Bank of Vietnam kept rates unchanged after the Fed decision in Washington.",
+     False),
+    ("Vietnamese tennis player reaches US Open second round",
+     "Ly Hoang Nam beat an American qualifier at the US Open in New York.", False),
+    ("Tay vợt Việt Nam vào vòng hai US Open",
+     "Lý Hoàng Nam thắng tay vợt Mỹ tại giải US Open ở New York.", False),
+])
+def test_capitalised_names_in_negative_context_match_as_written(
+        title: str, lead: str, relevant: bool) -> None:
+    """"US Open" (tennis) and "Fed" are negative context only as written: "US open talks"
+    is the two states opening talks; a tennis match at the US Open is still sports."""
+    for form in ("NFC", "NFD"):
+        verdict = judge(unicodedata.normalize(form, title), unicodedata.normalize(form, lead))
+        assert verdict.relevant is relevant, (form, title, verdict.reasons)
+
+
+def test_the_soak_stories_are_judged_as_labelled() -> None:
+    """bench/soak.py's stories (relevant / other) are articles the rules were not written
+    from; the soak counts on each relevant one being alerted."""
+    from pathlib import Path
+
+    import yaml
+
+    stories = yaml.safe_load((Path(__file__).resolve().parents[1] / "bench" /
+                              "soak_stories.yaml").read_text(encoding="utf-8"))
+    wrong = [story["title"] for kind in ("relevant", "other") for story in stories[kind]
+             if judge(story["title"], "\n".join(story["paragraphs"])).relevant
+             is not (kind == "relevant")]
+    assert wrong == []
