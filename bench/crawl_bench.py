@@ -152,6 +152,17 @@ def fetch_all_articles(variables: dict[str, str]) -> list[tuple[str, bytes]]:
     return [(url, read(url)) for url in urls]
 
 
+def farm_pages(extra: int) -> tuple[list[tuple[str, bytes]], dict[str, str]]:
+    """Every article page of a farm grown by ``extra`` articles, and its FARM_* variables;
+    the farm is stopped before this returns."""
+    farm, variables = start_farm(extra)
+    try:
+        return fetch_all_articles(variables), variables
+    finally:
+        farm.terminate()
+        farm.wait(timeout=10)
+
+
 def time_plain(pages: list[tuple[str, bytes]]) -> float:
     """Pages/s of plain ``trafilatura.extract`` over ``pages`` in this process."""
     trafilatura.extract(pages[0][1], url=pages[0][0])  # warm-up: lazy imports

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from crawl_bench import fetch_all_articles, start_farm  # noqa: E402
+from crawl_bench import farm_pages  # noqa: E402
 
 from monitor.farm.sites import MARKUP, SITES  # noqa: E402
 
@@ -55,12 +55,7 @@ def main() -> int:
     parser.add_argument("--extra", type=int, default=2000, help="generated articles to add")
     parser.add_argument("--realpages", type=Path, default=REPO.parent / "shared" / "realpages")
     args = parser.parse_args()
-    farm, variables = start_farm(args.extra)
-    try:
-        pages = fetch_all_articles(variables)
-    finally:
-        farm.terminate()
-        farm.wait(timeout=10)
+    pages, variables = farm_pages(args.extra)
     ports = {urlsplit(value).netloc: name.removeprefix("FARM_").lower()
              for name, value in variables.items() if not name.endswith("_HOST")}
     trafilatura.extract(pages[0][1], url=pages[0][0])  # warm-up: lazy imports

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from urllib.parse import urlsplit  # noqa: E402
 
-from crawl_bench import fetch_all_articles, start_farm  # noqa: E402
+from crawl_bench import farm_pages  # noqa: E402
 
 from monitor.charset import decode_html  # noqa: E402
 from monitor.config import DEMO_CONFIG, load_settings  # noqa: E402
@@ -72,12 +72,7 @@ def main() -> int:
     parser.add_argument("--extra", type=int, default=2000, help="generated articles to add")
     parser.add_argument("--json", action="store_true", help="print figures as JSON")
     args = parser.parse_args()
-    farm, variables = start_farm(args.extra)
-    try:
-        pages = fetch_all_articles(variables)
-    finally:
-        farm.terminate()
-        farm.wait(timeout=10)
+    pages, variables = farm_pages(args.extra)
     settings = load_settings(DEMO_CONFIG, variables)
 
     def source_of(url: str) -> Any:

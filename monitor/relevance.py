@@ -204,6 +204,15 @@ class Topic:
         check_lists = in_lists is not None and same and bool(self.listed)
         listed: list[tuple[str, int, int]] = []  # matches of ``listed`` groups
         names: list[tuple[int, int]] = []  # matches of the ``lists`` groups (countries)
+
+        def record(group: str, term: str, start: int, end: int) -> None:
+            found.setdefault(group, []).append(term)
+            if check_lists:
+                if group in self.listed:
+                    listed.append((term, start, end))
+                elif group in self.list_groups:
+                    names.append((start, end))
+
         if self.folded_all:
             for match in self.folded_all.finditer(folded_text):
                 term = match.group(0)
@@ -217,12 +226,7 @@ class Topic:
                 start, end = match.span()
                 starts.append(start)
                 ends.append(end)
-                found.setdefault(group, []).append(term)
-                if check_lists:
-                    if group in self.listed:
-                        listed.append((term, start, end))
-                    elif group in self.list_groups:
-                        names.append((start, end))
+                record(group, term, start, end)
         scans = [(self.exact_all, text)]
         if bare_vietnamese:
             scans.append((self.bare_exact, text))  # "My" as "Mỹ" would be: once
@@ -239,13 +243,7 @@ class Topic:
                             at + 1 < len(starts) and starts[at + 1] < end):
                         continue
                 term = fold(match.group(0))
-                group = group_of[term]
-                found.setdefault(group, []).append(term)
-                if check_lists:
-                    if group in self.listed:
-                        listed.append((term, start, end))
-                    elif group in self.list_groups:
-                        names.append((start, end))
+                record(group_of[term], term, start, end)
         if listed and names and self.list_joint:
             joint = self.list_joint.fullmatch
             names.sort()
