@@ -100,6 +100,21 @@ def _medians(samples: list[tuple[float, int]]) -> tuple[int, int]:
             int(statistics.median(after or [values[-1][1]])))
 
 
+def _quarter_peaks(samples: list[tuple[float, int]]) -> tuple[int, int]:
+    """Largest sample of the second quarter of the run ("before") and of its last quarter
+    ("after"). For a tree of processes that come and go (a crawl child, its forkserver and
+    workers every few seconds), a quarter's median depends on how many samples fell
+    inside a crawl; its peak is a whole crawl's tree at its largest, so a leak (a process
+    never reaped, a daemon that grows) raises it and the sampling phase does not."""
+    values = [(t, v) for t, v in samples if v]
+    if not values:
+        return 0, 0
+    first, span = values[0][0], values[-1][0] - values[0][0]
+    before = [v for t, v in values if span / 4 <= t - first <= span / 2]
+    after = [v for t, v in values if t - first >= span * 3 / 4]
+    return max(before or [values[0][1]]), max(after or [values[-1][1]])
+
+
 @dataclass
 class SoakReport:
     """What a soak run saw; ``failures`` lists every missed goal."""
@@ -516,7 +531,7 @@ def timeout_soak(minutes: float, workdir: Path, timeout: int = 4,
     # a crawl killed before it opened its run leaves no row: count the daemon's log lines
     report.killed = (workdir / "daemon.log").read_text(errors="replace").count(
         f"killed after {timeout} s")
-    report.before_kb, report.after_kb = _medians(report.tree)
+    report.before_kb, report.after_kb = _quarter_peaks(report.tree)
     return report
 
 

@@ -76,6 +76,10 @@ class Ingestor:
         stamp = now()
         self._touched: set[int] = set()
         with self.db.conn:
+            # the write lock before the first read: another source's writer (each crawler
+            # has its own connection) cannot commit between this batch's story lookups and
+            # its inserts, so an EN and a VI report stored at once still find each other
+            self.db.conn.execute("BEGIN IMMEDIATE")
             statuses = [self._one(source, article if "signature" in article else analyze(article),
                                   fetched_url, stamp)
                         for article, fetched_url in batch]
