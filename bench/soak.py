@@ -90,14 +90,20 @@ def tree_sample(daemon_pid: int) -> tuple[int, int]:
 def _medians(samples: list[tuple[float, int]]) -> tuple[int, int]:
     """Median of the second quarter of the run ("before", after warm-up) and of its last
     quarter ("after")."""
+    before, after = _quarters(samples)
+    return int(statistics.median(before)), int(statistics.median(after))
+
+
+def _quarters(samples: list[tuple[float, int]]) -> tuple[list[int], list[int]]:
+    """The non-zero values of ``(seconds, value)`` samples in the run's second quarter and
+    in its last quarter (each at least one value; ([0], [0]) without samples)."""
     values = [(t, v) for t, v in samples if v]
     if not values:
-        return 0, 0
+        return [0], [0]
     first, span = values[0][0], values[-1][0] - values[0][0]
     before = [v for t, v in values if span / 4 <= t - first <= span / 2]
     after = [v for t, v in values if t - first >= span * 3 / 4]
-    return (int(statistics.median(before or [values[0][1]])),
-            int(statistics.median(after or [values[-1][1]])))
+    return before or [values[0][1]], after or [values[-1][1]]
 
 
 def _quarter_peaks(samples: list[tuple[float, int]]) -> tuple[int, int]:
@@ -106,13 +112,8 @@ def _quarter_peaks(samples: list[tuple[float, int]]) -> tuple[int, int]:
     workers every few seconds), a quarter's median depends on how many samples fell
     inside a crawl; its peak is a whole crawl's tree at its largest, so a leak (a process
     never reaped, a daemon that grows) raises it and the sampling phase does not."""
-    values = [(t, v) for t, v in samples if v]
-    if not values:
-        return 0, 0
-    first, span = values[0][0], values[-1][0] - values[0][0]
-    before = [v for t, v in values if span / 4 <= t - first <= span / 2]
-    after = [v for t, v in values if t - first >= span * 3 / 4]
-    return max(before or [values[0][1]]), max(after or [values[-1][1]])
+    before, after = _quarters(samples)
+    return max(before), max(after)
 
 
 @dataclass
