@@ -51,6 +51,10 @@ NEWSWATCH_CHECK_REMOVALS = True  # re-check recent relevant articles; gone ones:
 NEWSWATCH_HEALTH = True  # judge the source's health after each run (off in a backfill)
 NEWSWATCH_REFUSE_REDIRECT_LOOPS = True  # a redirect back into its own chain: one error line
 
+# Only http(s) is fetched (crawler/ssrf.py refuses other schemes too): no handler for
+# file:, data:, s3: or ftp: is built for each source's crawler
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+
 # Middlewares newswatch has no use for are off (each costs reactor time on every
 # request); its own incremental-crawling ones are on.
 DOWNLOADER_MIDDLEWARES = {
@@ -92,6 +96,9 @@ SPIDER_MIDDLEWARES = {
 # per site (registered domain), exactly, and adapted to how the site answers
 DOWNLOADER = "crawler.politeness.PoliteDownloader"  # holds slot concurrency exactly
 EXTENSIONS = {
+    # off, so not even imported: it imports aiohttp and builds two TLS contexts (0.2 s of
+    # every crawl's start; REMOTE_CONTROL_ENABLED is False anyway)
+    "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.throttle.AutoThrottle": None,  # replaced by the per-site one:
     "crawler.politeness.SiteThrottle": 0,  # AutoThrottle + 429/503 back-off + Crawl-delay
 }

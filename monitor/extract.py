@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
@@ -422,7 +422,8 @@ def _same(a: str, b: str) -> bool:
 def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
             tz: str = "+07:00", charset_hint: str | bytes | None = None,
             metadata: bool = True, fetched: datetime | None = None,
-            vote: bool | None = None, owned_domains: Sequence[str] = ()) -> Extracted | None:
+            vote: bool | None = None, owned_domains: Sequence[str] = (),
+            on_tree: Callable[[Any], None] | None = None) -> Extracted | None:
     """Extract an article; None when the page holds no article text.
 
     ``html`` is the page's text, or its bytes as served: bytes are decoded by
@@ -433,7 +434,9 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     resolves relative datelines ("2 giờ trước"). ``vote`` (default ``GENERIC_VOTE``)
     lets ``monitor.vote`` pick between trafilatura's and readability-lxml's body on pages
     without a profile body container. ``owned_domains`` (the source's domains) lets a
-    rel=canonical on another host of the same source be trusted.
+    rel=canonical on another host of the same source be trusted. ``on_tree`` is called
+    with the page's parsed tree before extraction changes it (the worker's profile-rule
+    check, ``monitor.workers``), and not at all when the page cannot be parsed.
     """
     profile = profile or _NO_PROFILE
     if isinstance(html, bytes):
@@ -441,6 +444,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     tree = load_html(html)
     if tree is None:
         return None
+    if on_tree is not None:
+        on_tree(tree)
     _drop_control_characters(html, tree)
     zone = _zone(tz)
     json_ld = _json_ld(tree)

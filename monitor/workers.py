@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -51,7 +51,9 @@ def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
         count = workers or os.cpu_count() or 1
         os.environ[PARENT_ENV] = str(os.getpid())  # read by the forkserver's guard
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["monitor._forkserver_guard"])
+        # the guard first (the forkserver dies with this process), then the warm-up: the
+        # workers fork from a forkserver that has imported the extractor already
+        context.set_forkserver_preload(["monitor._forkserver_guard", "monitor._worker_preload"])
         _pool = ProcessPoolExecutor(max_workers=count, mp_context=context,
                                     initializer=_worker_init)
         atexit.register(shutdown_pool)
@@ -77,15 +79,18 @@ def shutdown_pool() -> None:
 
 
 def extract_and_analyze(html: str | bytes, url: str, profile: SiteProfile, tz: str,
-                        charset: str | None = None,
-                        domains: Sequence[str] = ()) -> dict[str, Any] | None:
+                        charset: str | None = None, domains: Sequence[str] = (),
+                        on_tree: Callable[[Any], None] | None = None
+                        ) -> dict[str, Any] | None:
     """Decoding, extraction, then relevance, signature and entities: all the CPU work of
     a page. ``charset`` is the response's Content-Type, checked rather than trusted;
-    ``domains`` are the source's (a rel=canonical on any of them is trusted)."""
+    ``domains`` are the source's (a rel=canonical on any of them is trusted); ``on_tree``
+    sees the parsed page first (``monitor.extract.extract``)."""
     from monitor.extract import extract
     from monitor.ingest import analyze
 
-    result = extract(html, url, profile, tz, charset_hint=charset, owned_domains=domains)
+    result = extract(html, url, profile, tz, charset_hint=charset, owned_domains=domains,
+                     on_tree=on_tree)
     if not result:
         return None
     article = analyze(result.as_dict())
@@ -94,28 +99,19 @@ def extract_and_analyze(html: str | bytes, url: str, profile: SiteProfile, tz: s
     return article
 
 
-def rule_misses(html: str, profile: SiteProfile) -> list[str]:
-    """The health signals of a page the profile's rules missed: ``"body_miss"`` (its
-    body container is not on the page), ``"date_rule_miss"`` (its date XPath matches
-    nothing); [] when both match or the profile has neither. ``html`` is the decoded
-    page, parsed as Scrapy's selectors parse it (a page lxml cannot read matches
-    nothing)."""
-    rules = [(rule, key) for rule, key in
-             ((profile.body, "body_miss"),
-              (profile.date.xpath if profile.date else None, "date_rule_miss")) if rule]
-    if not rules:
-        return []
-    from lxml import etree
-    from lxml import html as lxml_html
+def _rules(profile: SiteProfile) -> list[tuple[str, str]]:
+    """The profile's rules a page is checked against, with the signal each one's miss
+    raises: ``(xpath, "body_miss" | "date_rule_miss")``."""
+    return [(rule, key) for rule, key in
+            ((profile.body, "body_miss"),
+             (profile.date.xpath if profile.date else None, "date_rule_miss")) if rule]
 
-    try:  # as parsel builds a selector's root (scrapy's response.xpath)
-        parser = lxml_html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
-        body = html.strip().replace("\x00", "").encode("utf-8", "surrogatepass")
-        tree = etree.fromstring(body or b"<html/>", parser)
-    except Exception:  # noqa: BLE001 - unreadable: every rule misses
-        tree = None
+
+def tree_rule_misses(tree: Any, profile: SiteProfile) -> list[str]:
+    """``rule_misses`` on a parsed page (an lxml tree; None: unreadable, every rule
+    misses)."""
     misses = []
-    for rule, key in rules:
+    for rule, key in _rules(profile):
         try:
             matched = tree is not None and bool(tree.xpath(rule))
         except Exception:  # noqa: BLE001 - a rule lxml cannot run matches nothing
@@ -125,20 +121,46 @@ def rule_misses(html: str, profile: SiteProfile) -> list[str]:
     return misses
 
 
+def rule_misses(html: str, profile: SiteProfile) -> list[str]:
+    """The health signals of a page the profile's rules missed: ``"body_miss"`` (its
+    body container is not on the page), ``"date_rule_miss"`` (its date XPath matches
+    nothing); [] when both match or the profile has neither. ``html`` is the decoded
+    page, parsed here as lxml's HTML parser reads it (a page lxml cannot read matches
+    nothing). The crawl checks the tree the extractor parses instead
+    (``extract_checked``): one parse per page, not two."""
+    if not _rules(profile):
+        return []
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        parser = lxml_html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+        body = html.strip().replace("\x00", "").encode("utf-8", "surrogatepass")
+        tree = etree.fromstring(body or b"<html/>", parser)
+    except Exception:  # noqa: BLE001 - unreadable: every rule misses
+        tree = None
+    return tree_rule_misses(tree, profile)
+
+
 def extract_checked(html: str | bytes, url: str, profile: SiteProfile, tz: str,
                     charset: str | None = None, domains: Sequence[str] = (),
                     check_rules: bool = False) -> tuple[dict[str, Any] | None, list[str]]:
     """``extract_and_analyze``, and with ``check_rules`` the profile rules the page
-    missed (``rule_misses``), both in the worker: ``(article or None, misses)``. The
-    page is decoded once, for both."""
-    if check_rules:
-        from monitor.charset import decode_html
+    missed (``tree_rule_misses``), both in the worker: ``(article or None, misses)``.
+    The rules are tried on the tree the extractor parses, before extraction changes it
+    (a page the extractor cannot parse misses every rule): the page is decoded and
+    parsed once, for both."""
+    if not check_rules:
+        return extract_and_analyze(html, url, profile, tz, charset, domains), []
+    misses: list[str] = []
+    parsed: list[bool] = []
 
-        if isinstance(html, bytes):
-            html = decode_html(html, charset)
-        return (extract_and_analyze(html, url, profile, tz, charset, domains),
-                rule_misses(html, profile))
-    return extract_and_analyze(html, url, profile, tz, charset, domains), []
+    def check(tree: Any) -> None:
+        parsed.append(True)
+        misses.extend(tree_rule_misses(tree, profile))
+
+    article = extract_and_analyze(html, url, profile, tz, charset, domains, on_tree=check)
+    return article, misses if parsed else tree_rule_misses(None, profile)
 
 
 def extract_in_pool(pool: ProcessPoolExecutor, html: str | bytes, url: str,

@@ -1,0 +1,15 @@
+"""Imported by the extraction pool's forkserver when it starts (a forkserver preload,
+after ``monitor._forkserver_guard``): the extractor, the judge and datasketch are
+imported and the topic's terms compiled once, in the forkserver, and every worker forked
+from it starts warm.
+
+Without it each worker imported them itself: 0.8 s of CPU per worker (datasketch's LSH
+module imports scipy.integrate, half of it), paid once per worker at the start of every
+crawl, on the cores the crawl process needs to start up (BENCHMARKS.md, issue 17).
+"""
+
+from __future__ import annotations
+
+from monitor.workers import _warm_up
+
+_warm_up()
