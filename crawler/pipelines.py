@@ -21,9 +21,10 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from monitor.alerts import AlertConfig, load_alert_config
-from monitor.ingest import Ingestor
 from monitor.store import COUNTS, DATABASE_FULL, Store, is_full
 from monitor.workers import extract_checked, shared_pool
+from monitor.writer import DatabaseFull
+from monitor.writer import submit as submit_batch
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +93,17 @@ def _health_signals(stats: Any, article: dict[str, Any], hints: dict[str, Any] |
             article["published"] = hints["published"]
 
 
-class DatabaseFull(Exception):
-    """SQLite said SQLITE_FULL: ``count`` articles of a batch were not stored."""
-
-    def __init__(self, count: int) -> None:
-        super().__init__(f"{DATABASE_FULL}: {count} articles not stored")
-        self.count = count
-
-
 class StorePipeline:
-    """Save articles in SQLite, a batch per transaction, from one writer thread, and keep
-    the crawl-run record.
+    """Save articles in SQLite, a batch per transaction, and keep the crawl-run record.
 
     Items wait in a small buffer (``NEWSWATCH_STORE_BATCH`` items or one second at most):
-    one transaction per batch costs far less than one per article. All database work runs
-    on a single writer thread: the reactor keeps fetching while SQLite indexes text,
-    commits, or waits for a lock held by a reader. A crawl killed before a flush loses
-    only those fetches, which the next crawl repeats; nothing half-written.
+    one transaction per batch costs far less than one per article. Batches go to the
+    crawl's writer process (``monitor.writer``, shared by every source of the crawl
+    process); the run record and the source's health are written on this pipeline's
+    own thread.
+    The reactor never waits for the database: it keeps fetching while SQLite indexes
+    text, commits, or waits for a lock held by a reader. A crawl killed before a flush
+    loses only those fetches, which the next crawl repeats; nothing half-written.
 
     A full database (SQLITE_FULL: disk full, or ``NEWSWATCH_SQLITE_MAX_PAGES``) rolls the
     batch back and stops the crawl: later batches are not tried, pages still arriving are
@@ -132,7 +127,6 @@ class StorePipeline:
         self.pending: list[dict[str, Any]] = []
         self.writes: list[Future[list[str]]] = []
         self.flusher: task.LoopingCall | None = None
-        self.full = False  # set on the writer thread: no later batch is tried
         self.stopping = False  # the reactor's view: the crawl is being stopped
         self.not_stored = 0  # articles lost to a full database (counted on the reactor)
 
@@ -152,9 +146,10 @@ class StorePipeline:
         self.store.upsert_sources([source])
         return self.store.start_run(source.name)
 
-    def open_spider(self) -> None:
+    async def open_spider(self) -> None:
         try:
-            self.run_id = self.writer.submit(self._open, self.crawler.spider.source).result()
+            self.run_id = await asyncio.wrap_future(
+                self.writer.submit(self._open, self.crawler.spider.source))
         except sqlite3.Error as exc:
             if is_full(exc):  # not even the run record fits
                 self.crawler.stats.set_value("newswatch/fatal", f"{DATABASE_FULL}: {exc}")
@@ -179,23 +174,18 @@ class StorePipeline:
             batch, self.pending = self.pending, []
             source = self.crawler.spider.source.name
             rows = [(item["article"], item["url"]) for item in batch]
-            self.writes.append(self.writer.submit(self._ingest, source, rows))
+            write = submit_batch(self.db_path, source, rows, self.alerts)
+            write.add_done_callback(self._written)
+            self.writes.append(write)
         self._count(wait=False)
 
-    def _ingest(self, source: str, rows: list[tuple[dict[str, Any], str]]) -> list[str]:
-        assert self.store is not None
-        if self.full:
-            raise DatabaseFull(len(rows))
-        try:
-            return Ingestor(self.store, self.alerts).ingest(source, rows)
-        except sqlite3.Error as exc:  # the batch's transaction rolled back
-            if is_full(exc):
-                self.full = True
-                from twisted.internet import reactor
+    def _written(self, write: Future[list[str]]) -> None:
+        """A batch the writer process finished (on the pool's thread): a full database
+        stops the crawl now, not at the next flush."""
+        if not write.cancelled() and isinstance(write.exception(), DatabaseFull):
+            from twisted.internet import reactor
 
-                reactor.callFromThread(self._stop)  # now, not at the next flush
-                raise DatabaseFull(len(rows)) from exc
-            raise
+            reactor.callFromThread(self._stop)
 
     def _count(self, wait: bool) -> None:
         """Add finished batches' statuses to the stats (on the reactor thread)."""
@@ -236,10 +226,15 @@ class StorePipeline:
         if self.crawler.engine is not None and self.crawler.engine.spider is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_full"))
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         if self.flusher is not None and self.flusher.running:
             self.flusher.stop()
         self.flush()
+        for write in self.writes:  # awaited, not waited for: other sources keep crawling
+            try:
+                await asyncio.wrap_future(write)
+            except Exception:  # noqa: BLE001, S110 - counted by _count below
+                pass
         self._count(wait=True)
 
     def _finish(self, status: str, counts: dict[str, int], errors: list[str] | None) -> None:
@@ -276,7 +271,7 @@ class StorePipeline:
         except Exception:  # noqa: BLE001 - health is an observer of the crawl (even a full disk)
             log.exception("source health of run %s not recorded", self.run_id)
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    async def spider_closed(self, spider: Any, reason: str) -> None:
         stats = self.crawler.stats
         failed = self.stopping or reason == "database_full"
         if failed:
@@ -292,7 +287,7 @@ class StorePipeline:
         parse_failures = stats.get_value("newswatch/parse_failures", 0)
         if status == "finished" and parse_failures:  # a discovery step raised: not clean
             status = f"partial: {parse_failures} parse step(s) failed"
-        self.writer.submit(self._finish, status, counts,
-                           stats.get_value("newswatch/error_detail")).result()
+        await asyncio.wrap_future(self.writer.submit(
+            self._finish, status, counts, stats.get_value("newswatch/error_detail")))
         self.writer.shutdown(wait=True)
         self.run_id = None

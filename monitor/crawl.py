@@ -303,6 +303,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         from crawler import settings as crawler_settings
         from crawler.spiders.news import NewsSpider
         from monitor.workers import shutdown_pool, start_pool
+        from monitor.writer import shutdown_writers
 
         settings = ScrapySettings()
         settings.setmodule(crawler_settings, priority="project")
@@ -388,6 +389,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         report()
         events.put(("unreachable", reach.unreachable()))
         shutdown_pool()
+        shutdown_writers()
         events.put(("done", [c.stats.get_value("newswatch/run_id") for _, c in crawlers
                              if c.stats is not None and c.stats.get_value("newswatch/run_id")]))
         fatal = [c.stats.get_value("newswatch/fatal") for _, c in crawlers

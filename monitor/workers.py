@@ -39,22 +39,28 @@ def _worker_init() -> None:
     _warm_up()
 
 
-def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
-    """The process's extraction pool (``workers`` processes; 0 = one per CPU core).
+def forkserver_context() -> Any:
+    """The ``forkserver`` multiprocessing context every process of a crawl is started
+    from (extraction workers, the writer: ``monitor.writer``). Forking a process that
+    runs Twisted's reactor and threads is unsafe; the forkserver is a clean process that
+    imports the extractor once (``monitor._worker_preload``) and dies with this process,
+    even when it is killed with SIGKILL (``monitor.lifecycle``)."""
+    os.environ[PARENT_ENV] = str(os.getpid())  # read by the forkserver's guard
+    context = multiprocessing.get_context("forkserver")
+    # the guard first (the forkserver dies with this process), then the warm-up: the
+    # workers fork from a forkserver that has imported the extractor already
+    context.set_forkserver_preload(["monitor._forkserver_guard", "monitor._worker_preload"])
+    return context
 
-    Workers start with ``forkserver``: forking a process that runs Twisted's reactor and
-    threads is unsafe. The forkserver and every worker die with this process, even when
-    it is killed with SIGKILL (``monitor.lifecycle``).
-    """
+
+def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
+    """The process's extraction pool (``workers`` processes; 0 = one per CPU core),
+    started from ``forkserver_context()``. The forkserver and every worker die with this
+    process."""
     global _pool
     if _pool is None:
         count = workers or os.cpu_count() or 1
-        os.environ[PARENT_ENV] = str(os.getpid())  # read by the forkserver's guard
-        context = multiprocessing.get_context("forkserver")
-        # the guard first (the forkserver dies with this process), then the warm-up: the
-        # workers fork from a forkserver that has imported the extractor already
-        context.set_forkserver_preload(["monitor._forkserver_guard", "monitor._worker_preload"])
-        _pool = ProcessPoolExecutor(max_workers=count, mp_context=context,
+        _pool = ProcessPoolExecutor(max_workers=count, mp_context=forkserver_context(),
                                     initializer=_worker_init)
         atexit.register(shutdown_pool)
     return _pool
