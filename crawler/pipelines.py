@@ -120,8 +120,9 @@ class StorePipeline:
         self.db_path = db_path
         self.batch_size = batch_size
         self.alerts = alerts or AlertConfig()
+        # the run record and health (a few writes per run); batches: monitor.writer
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
-        self.store: Store | None = None  # created, used and closed on the writer thread
+        self.store: Store | None = None  # created, used and closed on that thread
         self.health: dict[str, Any] | None = None  # the source's health after this run
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
@@ -168,7 +169,7 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
-        """Hand the buffered articles to the writer thread (one transaction), and count
+        """Hand the buffered articles to the writer process (one transaction), and count
         the batches it has finished."""
         if self.pending:
             batch, self.pending = self.pending, []

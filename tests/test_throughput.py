@@ -83,3 +83,33 @@ def test_outlet_replica_size_within_the_real_pages_range() -> None:
              for path in (REALPAGES / folder).glob("*.html.gz")]
     _, html = _outlet_page()
     assert min(sizes) <= len(html.encode("utf-8")) <= max(sizes)
+
+
+@pytest.mark.parametrize("theme", sorted(MARKUP))
+def test_the_worker_checks_the_rules_on_the_extractors_tree_as_a_parse_of_its_own_would(
+        theme: str) -> None:
+    """Every outlet replica's page, checked against its profile and against the profile
+    of a redesign (its body container and date element gone): the misses found on the
+    extractor's tree (one parse per page) are those of a parse of its own
+    (``rule_misses``), and the article is extracted either way."""
+    from monitor.config import load_profiles
+
+    profile = SiteProfile.model_validate(load_profiles()[theme])
+    redesign = profile.model_copy(update={
+        "body": "//div[@class='story-2027']",
+        "date": DateRule(xpath="//time[@class='pub-2027']", formats=["%d/%m/%Y %H:%M"])})
+    site = next(s for s in SITES.values() if s.theme == theme)
+    article = FarmArticle(site=site.name, slug="a-story", lang=site.lang, title="A story",
+                          lead="The lead of the story.", author="Reporter",
+                          published=datetime(2026, 11, 2, 8, 30, tzinfo=UTC),
+                          paragraphs=[f"Paragraph {n} of the body, with enough words to be "
+                                      "text of an article." for n in range(6)], captions=[])
+    html = render_article(site, article, "http://127.0.0.1/a-story", [], 10)
+    for rules in (profile, redesign):
+        extracted, misses = extract_checked(html.encode("utf-8"), "http://127.0.0.1/a-story",
+                                            rules, "+07:00", "text/html; charset=utf-8",
+                                            (), check_rules=True)
+        assert misses == rule_misses(html, rules)
+        assert extracted is not None and "Paragraph 3 of the body" in extracted["text"]
+    assert "body_miss" not in rule_misses(html, profile)
+    assert rule_misses(html, redesign) == ["body_miss", "date_rule_miss"]
