@@ -5,8 +5,11 @@ beside plain ``trafilatura.extract`` over the same pages in the same run.
 
 Prints pages/s of the full crawl (discovery, download, extraction in the process pool,
 SQLite storage), pages/s of plain single-process trafilatura over the same article
-pages, their ratio, and the peak memory of the crawl (crawl process + extraction workers,
-sampled from /proc) and its growth over the run. The farm runs in its own process.
+pages, their ratio, and the peak memory of the crawl (crawl process, forkserver,
+extraction workers and writer, sampled from /proc every 0.1 s: the sum of their RSS as
+in earlier rows of BENCHMARKS.md, and the sum of their PSS, which counts the pages the
+workers share with their forkserver once) and its growth over the run. The farm runs in
+its own process.
 """
 
 from __future__ import annotations
@@ -43,6 +46,20 @@ def _rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` (pages shared with other processes, such as the
+    modules workers inherit from their forkserver, counted once across them), from
+    /proc/PID/smaps_rollup; its RSS where that file is missing."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        return _rss_kb(pid)
+    return _rss_kb(pid)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -88,6 +105,7 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.exclude = exclude
         self.samples: list[int] = []
+        self.pss_samples: list[int] = []
         self.peak_by_pid: dict[int, int] = {}
         self.cpu_by_pid: dict[int, float] = {}
         self.role_by_pid: dict[int, str] = {}
@@ -107,6 +125,7 @@ class MemorySampler(threading.Thread):
             total = sum(sizes.values())
             if total:
                 self.samples.append(total)
+                self.pss_samples.append(sum(_pss_kb(p) for p in pids))
 
     def peaks_mb(self) -> list[float]:
         """Peak RSS of each process that grew past 20 MB, largest first."""
@@ -173,10 +192,13 @@ def time_plain(pages: list[tuple[str, bytes]]) -> float:
 
 
 def _cpu_per_page(sampler: MemorySampler, farm_cpu: float, pages: int) -> dict[str, float]:
-    """CPU milliseconds per stored page: the crawl process, the extraction workers, the farm."""
-    by_role: dict[str, float] = {"crawl process": 0.0, "workers": 0.0}
+    """CPU milliseconds per stored page: the crawl process, the processes forked from its
+    forkserver (the forkserver's start-up, the extraction workers and the writer), the
+    farm."""
+    by_role: dict[str, float] = {"crawl process": 0.0, "workers + writer": 0.0}
     for pid, seconds in sampler.cpu_by_pid.items():
-        role = "workers" if sampler.role_by_pid.get(pid) == "forkserver" else "crawl process"
+        role = ("workers + writer" if sampler.role_by_pid.get(pid) == "forkserver"
+                else "crawl process")
         by_role[role] += seconds
     by_role["farm (not newswatch)"] = farm_cpu
     return {role: round(1000 * seconds / max(pages, 1), 2) for role, seconds in by_role.items()}
@@ -227,6 +249,7 @@ def main() -> int:
         "plain_before_after": [round(plain_before, 1), round(plain_after, 1)],
         "ratio_crawl_vs_plain": round(crawl_rate / plain_rate, 2),
         "peak_rss_mb": round(max(samples) / 1024, 1),
+        "peak_pss_mb": round(max(sampler.pss_samples or [0]) / 1024, 1),
         "rss_first_tenth_mb": round(max(samples[:tenth]) / 1024, 1),
         "rss_last_tenth_mb": round(max(samples[-tenth:]) / 1024, 1),
         "peak_rss_by_process_mb": sampler.peaks_mb(),
@@ -248,7 +271,9 @@ def main() -> int:
               f"(first tenth {figures['rss_first_tenth_mb']} MB, "
               f"last tenth {figures['rss_last_tenth_mb']} MB)")
         print(f"peak per process            : {figures['peak_rss_by_process_mb']} MB "
-              "(crawl process first, then extraction workers)")
+              "(RSS: the crawl process first, then the forkserver, workers and writer)")
+        print(f"peak memory, shared once    : {figures['peak_pss_mb']} MB (sum of PSS: "
+              "pages the workers share with their forkserver counted once)")
         print(f"CPU ms per page             : {figures['cpu_ms_per_page']} "
               "(user+system, by process kind)")
     complete = len(urls) == len(pages)
