@@ -2,7 +2,7 @@
 after ``monitor._forkserver_guard``): the extractor, the judge and datasketch are
 imported and the topic's terms compiled once, in the forkserver, and every worker forked
 from it starts warm. The forkserver also sets the garbage collector up for its children
-(``monitor.gctune``).
+(``monitor.runtime``).
 
 Without it each worker imported them itself: 0.8 s of CPU per worker (datasketch's LSH
 module imports scipy.integrate, half of it), paid once per worker at the start of every
@@ -11,9 +11,9 @@ crawl, on the cores the crawl process needs to start up (BENCHMARKS.md, issue 17
 
 from __future__ import annotations
 
-from monitor import gctune
+from monitor import runtime
 from monitor.workers import _warm_up
 
-gctune.tune()  # inherited by every process forked from the forkserver
+runtime.tune()  # inherited by every process forked from the forkserver
 _warm_up()
-gctune.freeze()  # what the workers inherit is never walked (nor copied) by their collections
+runtime.freeze()  # what the workers inherit is never walked (nor copied) by their collections

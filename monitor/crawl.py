@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor import gctune
+from monitor import runtime
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from monitor.lifecycle import GRACE_SECONDS, Interrupt, die_with_parent, kill_group
@@ -289,7 +289,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
     (Scrapy's orderly stop; a second SIGINT stops the reactor at once)."""
     die_with_parent(parent)
     os.setpgid(0, 0)
-    gctune.tune()
+    runtime.tune_crawl_process()  # GC and GIL settings (monitor.runtime)
     asked: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _: asked.append(signum))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
@@ -387,7 +387,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         ticker = task.LoopingCall(report)
         ticker.start(PROGRESS_EVERY, now=False)
         reactor.callWhenRunning(stop_if_asked)
-        gctune.freeze()  # modules, crawlers, settings: never walked again (monitor.gctune)
+        runtime.freeze()  # modules, crawlers, settings: never walked again (monitor.runtime)
         process.start(stop_after_crawl=True)
         report()
         events.put(("unreachable", reach.unreachable()))

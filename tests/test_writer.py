@@ -96,3 +96,22 @@ def test_a_full_database_is_database_full_with_its_count_for_every_later_batch(
         assert store.db["articles"].count == 0  # the batch rolled back whole
     finally:
         store.close()
+
+
+def test_the_crawl_process_runtime_settings_apply_and_freeze_keeps_startup_objects_out() -> None:
+    """monitor.runtime in a process of its own: the thresholds and switch interval are
+    set, and after freeze() the objects alive at start-up are in the permanent
+    generation (collections no longer walk them)."""
+    script = ("import gc, json, sys\n"
+              "from monitor import runtime\n"
+              "runtime.tune_crawl_process()\n"
+              "runtime.freeze()\n"
+              "print(json.dumps([gc.get_threshold(), sys.getswitchinterval(),"
+              " gc.get_freeze_count()]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)
+    thresholds, interval, frozen = json.loads(proc.stdout)
+    from monitor.runtime import GC_THRESHOLDS, SWITCH_INTERVAL
+
+    assert tuple(thresholds) == GC_THRESHOLDS and interval == SWITCH_INTERVAL
+    assert frozen > 5_000  # every object of the modules imported so far
