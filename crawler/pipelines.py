@@ -44,6 +44,15 @@ def _load_alert_config(path: str, stamp: int | None) -> AlertConfig:
     return load_alert_config(path)
 
 
+def keep_fetch_log(crawler: Any, keep: bool) -> None:
+    """Save this crawl's fetch log or not. Not when articles were lost (a failed batch, an
+    extraction that failed for want of a worker): a feed logged as fetched would be "not
+    modified" next time, and its lost articles never found."""
+    fetch_log = getattr(crawler, "_newswatch_fetch_log", None)  # crawler.middlewares
+    if fetch_log is not None and not keep:
+        fetch_log.recording = False
+
+
 class ExtractPipeline:
     """Turn a fetched page into an article dict (``item["article"]``)."""
 
@@ -64,13 +73,16 @@ class ExtractPipeline:
             article, misses = extract_checked(html, item["url"], source.profile,
                                               source.timezone, charset, source.domains, check)
         else:
-            future = shared_pool(self.workers).submit(
-                extract_checked, html, item["url"], source.profile, source.timezone, charset,
-                tuple(source.domains), check)
-            try:
+            try:  # a broken pool refuses the page at once (shared_pool then replaces it)
+                future = shared_pool(self.workers).submit(
+                    extract_checked, html, item["url"], source.profile, source.timezone,
+                    charset, tuple(source.domains), check)
                 article, misses = await asyncio.wrap_future(future)
             except Exception as exc:  # a bug or a broken worker: count it, keep crawling
                 self.crawler.spider.record_error(item["url"], f"extraction failed: {exc!r}")
+                # not the page's fault: the next crawl must find it again, so this crawl's
+                # feeds and listings are not logged as seen (they would answer 304)
+                keep_fetch_log(self.crawler, False)
                 raise DropItem(f"extraction failed: {item['url']}") from exc
         for miss in misses:  # the profile's rules on this page (monitor.health signals)
             self.crawler.stats.inc_value(f"newswatch/{miss}")
@@ -175,7 +187,11 @@ class StorePipeline:
             batch, self.pending = self.pending, []
             source = self.crawler.spider.source.name
             rows = [(item["article"], item["url"]) for item in batch]
-            write = submit_batch(self.db_path, source, rows, self.alerts)
+            try:
+                write = submit_batch(self.db_path, source, rows, self.alerts)
+            except Exception as exc:  # noqa: BLE001 - the writer refused it: a failed batch
+                write = Future()
+                write.set_exception(exc)
             write.add_done_callback(self._written)
             self.writes.append(write)
         self._count(wait=False)
@@ -203,18 +219,11 @@ class StorePipeline:
                 continue
             except Exception as exc:  # the transaction rolled back: nothing half-written
                 self.crawler.spider.record_error(self.db_path, f"storing a batch failed: {exc}")
-                self._keep_fetch_log(False)
+                keep_fetch_log(self.crawler, False)
                 continue
             for status in statuses:
                 self.crawler.stats.inc_value(f"newswatch/{status}")
         self.writes = still
-
-    def _keep_fetch_log(self, keep: bool) -> None:
-        """Save this crawl's fetch log or not. Not when articles were lost: a feed logged
-        as fetched would be "not modified" next time, and its lost articles never found."""
-        fetch_log = getattr(self.crawler, "_newswatch_fetch_log", None)  # crawler.middlewares
-        if fetch_log is not None and not keep:
-            fetch_log.recording = False
 
     def _stop(self) -> None:
         """The database is full: stop the crawl (once); pages it cannot store are not
@@ -222,7 +231,7 @@ class StorePipeline:
         if self.stopping:
             return
         self.stopping = True
-        self._keep_fetch_log(False)
+        keep_fetch_log(self.crawler, False)
         log.error("%s: stopping the crawl", DATABASE_FULL)
         if self.crawler.engine is not None and self.crawler.engine.spider is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_full"))

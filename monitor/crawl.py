@@ -294,6 +294,13 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
     signal.signal(signal.SIGINT, lambda signum, _: asked.append(signum))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
     try:
+        from crawler import settings as crawler_settings
+        from monitor.workers import shutdown_pool, start_pool
+
+        workers = int(overrides.get("NEWSWATCH_EXTRACT_WORKERS",
+                                    crawler_settings.NEWSWATCH_EXTRACT_WORKERS))
+        if workers >= 0:  # first: the forkserver imports the extractor while Scrapy starts
+            start_pool(workers)
         # imported here, at a shallow stack: its module builds deprecated aliases with
         # inspect.stack(), which reads the source of every frame; imported later, deep in
         # the first crawler's start, that cost 0.2 s of every crawl (issue 17)
@@ -302,9 +309,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         from scrapy.settings import Settings as ScrapySettings
         from twisted.internet import task
 
-        from crawler import settings as crawler_settings
         from crawler.spiders.news import NewsSpider
-        from monitor.workers import shutdown_pool, start_pool
         from monitor.writer import shutdown_writers
 
         settings = ScrapySettings()
@@ -319,9 +324,6 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         settings.set("USER_AGENT", user_agent(sources.contact), priority="project")
         settings.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING", **overrides},
                         priority="cmdline")
-        workers = settings.getint("NEWSWATCH_EXTRACT_WORKERS")
-        if workers >= 0:
-            start_pool(workers)  # workers warm up while Scrapy starts
         process = CrawlerProcess(settings)
         from scrapy import signals
 

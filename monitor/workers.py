@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -13,6 +14,7 @@ from monitor.config import SiteProfile
 from monitor.lifecycle import PARENT_ENV, die_with_parent
 
 _pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def _warm_up() -> None:
@@ -56,24 +58,46 @@ def forkserver_context() -> Any:
 def shared_pool(workers: int = 0) -> ProcessPoolExecutor:
     """The process's extraction pool (``workers`` processes; 0 = one per CPU core),
     started from ``forkserver_context()``. The forkserver and every worker die with this
-    process."""
+    process. Safe to call from any thread: one pool per process. A pool broken by a
+    worker that died abruptly (killed, out of memory, a crash in a C library) is replaced
+    by a new one; the pages it held fail with BrokenProcessPool."""
     global _pool
-    if _pool is None:
-        count = workers or os.cpu_count() or 1
-        _pool = ProcessPoolExecutor(max_workers=count, mp_context=forkserver_context(),
-                                    initializer=_worker_init)
-        atexit.register(shutdown_pool)
-    return _pool
+    with _pool_lock:
+        if _pool is not None and _pool._broken:  # noqa: SLF001 - a worker died abruptly
+            _pool.shutdown(wait=False, cancel_futures=True)  # (its pages: counted errors)
+            _pool = None
+        if _pool is None:
+            count = workers or os.cpu_count() or 1
+            _pool = ProcessPoolExecutor(max_workers=count, mp_context=forkserver_context(),
+                                        initializer=_worker_init)
+            atexit.register(shutdown_pool)
+        return _pool
 
 
-def start_pool(workers: int = 0) -> ProcessPoolExecutor:
-    """Create the pool and start every worker now, so that they import the extractor
-    while the crawler starts up rather than when the first page arrives."""
-    pool = shared_pool(workers)
-    count = pool._max_workers  # noqa: SLF001 (the count shared_pool resolved)
-    for future in [pool.submit(_warm_up) for _ in range(count)]:
-        future.add_done_callback(lambda f: f.exception())
-    return pool
+def start_pool(workers: int = 0) -> threading.Thread:
+    """Create the pool and start every worker now, from a thread of its own, so that the
+    workers fork while the crawler starts up rather than when the first page arrives.
+    Starting a worker waits for the forkserver to finish its preload (about 0.8 s of
+    imports, ``monitor._worker_preload``): on the caller's thread that wait held up
+    Scrapy's start. Returns the thread (joining it is optional)."""
+
+    # the forkserver is started here, on the caller's thread: Linux sends the parent-death
+    # signal (monitor.lifecycle) when the thread that started a process ends, so started
+    # from the short-lived thread below it would be killed as soon as that thread ends
+    forkserver_context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+    def start() -> None:
+        pool = shared_pool(workers)
+        count = pool._max_workers  # noqa: SLF001 (the count shared_pool resolved)
+        for future in [pool.submit(_warm_up) for _ in range(count)]:
+            future.add_done_callback(lambda f: f.exception())
+
+    thread = threading.Thread(target=start, name="newswatch-pool-start", daemon=True)
+    thread.start()
+    return thread
 
 
 def shutdown_pool() -> None:

@@ -77,8 +77,13 @@ def ingest_batch(source: str, rows: list[tuple[dict[str, Any], str]],
 
 
 def shared_writer(db_path: str) -> ProcessPoolExecutor:
-    """This process's writer for ``db_path`` (started on first use; one process)."""
+    """This process's writer for ``db_path`` (started on first use; one process). A
+    writer that died abruptly is replaced; the batches it held fail with
+    BrokenProcessPool (rolled back: SQLite never keeps half a transaction)."""
     writer = _writers.get(db_path)
+    if writer is not None and writer._broken:  # noqa: SLF001 - the writer died abruptly
+        writer.shutdown(wait=False, cancel_futures=True)  # (its batches: counted errors)
+        writer = None
     if writer is None:
         from monitor.workers import forkserver_context
 
