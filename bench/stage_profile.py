@@ -8,7 +8,8 @@ the same pages: plain ``trafilatura.extract`` (the crawl bench's baseline), news
 extraction (``monitor.extract.extract``: decoding, profile or generic path, metadata),
 relevance (``monitor.relevance.judge``), shingling + MinHash (``monitor.dedupe.signature``),
 entities (``monitor.dedupe.entities``), the profile-rule health check the worker runs on
-a sample of pages (``monitor.workers.rule_misses``, timed here on every page), the bytes
+a sample of pages (``monitor.workers.tree_rule_misses`` on the extractor's parsed tree,
+timed here on every page), the bytes
 and pickling of the page sent to a worker and of the article sent back (the process
 boundary), and the writer's SQLite work (``monitor.ingest.Ingestor.ingest``, batches of
 50, into a fresh database).
@@ -40,6 +41,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from urllib.parse import urlsplit  # noqa: E402
 
 from crawl_bench import farm_pages  # noqa: E402
+from trafilatura.utils import load_html  # noqa: E402
 
 from monitor.charset import decode_html  # noqa: E402
 from monitor.config import DEMO_CONFIG, load_settings  # noqa: E402
@@ -48,7 +50,7 @@ from monitor.extract import extract  # noqa: E402
 from monitor.ingest import Ingestor, analyze  # noqa: E402
 from monitor.relevance import judge  # noqa: E402
 from monitor.store import Store  # noqa: E402
-from monitor.workers import rule_misses  # noqa: E402
+from monitor.workers import tree_rule_misses  # noqa: E402
 
 
 def _timed(totals: dict[str, float], stage: str, call: Callable[..., Any], *args: Any,
@@ -91,11 +93,15 @@ def main() -> int:
                 tuple(source.domains))
         wire = _timed(totals, "IPC: page pickled + unpickled", _round_trip, sent)
         ipc_bytes[0] += len(wire)
+        trees: list[Any] = []
         result = _timed(totals, "extraction (monitor.extract)", extract, body, url,
                         source.profile, source.timezone, charset_hint="text/html; charset=utf-8",
-                        owned_domains=source.domains)
-        _timed(totals, "profile rule check (worker, sampled pages)", rule_misses,
-               decode_html(body, "text/html; charset=utf-8"), source.profile)
+                        owned_domains=source.domains, on_tree=trees.append)
+        # the worker tries the rules on the tree the extractor parsed (before extraction
+        # changes it): XPath evaluations only, timed here on a fresh parse of the page
+        fresh = load_html(decode_html(body, "text/html; charset=utf-8")) if trees else None
+        _timed(totals, "profile rule check (on the extractor's tree)", tree_rule_misses,
+               fresh, source.profile)
         if not result:
             continue
         article = result.as_dict()
