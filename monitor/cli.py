@@ -446,6 +446,10 @@ def _print_explained(verdict: dict[str, Any]) -> None:
               help="The site that serves the archive (one with a sitemap index).")
 def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str) -> None:
     """Serve the replica site farm until interrupted."""
+    # SIGTERM is an orderly stop from the very start (a service manager or a script may
+    # stop the farm while it is still generating its articles): exit 0, nothing printed
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     from monitor.farm import Farm
     from monitor.farm.server import FarmError
 
@@ -454,8 +458,8 @@ def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str
     except (FarmError, ValueError) as exc:
         _fail(str(exc), 2)
     with running:
-        stop = threading.Event()  # before the exports: a reader may stop us after the first
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if stop.is_set():
+            return
         if prerender:
             running.prerender()
         for name, value in running.variables.items():

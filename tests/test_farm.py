@@ -111,3 +111,34 @@ def test_synthetic_growth() -> None:
         assert len(big.all_articles()) == len(load_corpus()) + 300
         slugs = [(a.site, a.slug) for a in big.all_articles()]
         assert len(slugs) == len(set(slugs))
+
+
+def test_sigterm_while_the_farm_starts_is_an_orderly_stop() -> None:
+    """`newswatch farm` stopped while it starts: its SIGTERM handler is now in place
+    before it builds its archive and starts its servers, and from the moment it is (the
+    process's signal mask in /proc says so) SIGTERM is an orderly stop, exit 0 and no
+    traceback. (A SIGTERM that came while the farm was still starting, on a loaded
+    machine, used to kill it with -15: tests/test_docs.py now also waits until the farm
+    answers before it stops it.)"""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import REPO
+
+    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "farm", "--port", "0",
+                             "--archive", "50000"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    caught = False
+    while not caught and time.monotonic() < deadline and proc.poll() is None:
+        with open(f"/proc/{proc.pid}/status", encoding="ascii") as status:
+            mask = next(int(line.split()[1], 16) for line in status
+                        if line.startswith("SigCgt:"))
+        caught = bool(mask & (1 << (signal.SIGTERM - 1)))
+        time.sleep(0.005)
+    assert caught, "SIGTERM never handled"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err, err[-2000:]
