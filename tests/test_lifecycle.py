@@ -223,9 +223,13 @@ def test_crawl_timeout_leaves_no_process_behind(big_farm: Farm, tmp_path: Path) 
     forkserver and workers with it."""
     db = tmp_path / "timeout.db"
     seen: set[int] = set()
+    # processes this session started before the crawl are not the crawl's (a daemon
+    # another test left behind was counted here once)
+    before = set(descendants(os.getpid()))
 
     def progress(_: dict) -> None:  # this process's own resource tracker is not the crawl's
-        seen.update(pid for pid in descendants(os.getpid()) if not _own_helper(pid))
+        seen.update(pid for pid in descendants(os.getpid())
+                     if pid not in before and not _own_helper(pid))
 
     import socket
 
