@@ -23,7 +23,7 @@ from monitor.config import DEMO_CONFIG
 from monitor.farm import Farm
 
 from .conftest import REPO
-from .test_daemon import CLI, _status, _wait
+from .test_daemon import CLI, _state, _wait
 
 
 def _config(path: Path, comment: str = "") -> None:
@@ -53,7 +53,7 @@ def test_sigterm_while_a_heartbeat_waits_for_the_database_exits(tmp_path: Path) 
             stderr=log, text=True)
         try:
             _wait(lambda: db.exists() and any(r["status"] == "finished" for r in
-                                              _status(db)["last_runs"]), 60,
+                                              _state(db)["last_runs"]), 60,
                   "the first crawl")
             writer = sqlite3.connect(db, timeout=30)
             writer.execute("begin immediate")  # a long write elsewhere (a crawl, a backfill)
