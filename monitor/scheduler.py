@@ -22,11 +22,12 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -84,9 +85,9 @@ class Daemon:
         self.interrupt = Interrupt()
         # crawls on their own pool (threads start on demand; sources can be added by a
         # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
+        self.pools = [_Pool(max(8, 2 * len(self.settings.sources))), _Pool(4)]
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max(8, 2 * len(self.settings.sources))),
-                       "house": ThreadPoolExecutor(4)},
+            executors={"default": self.pools[0], "house": self.pools[1]},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
@@ -235,7 +236,10 @@ class Daemon:
         return True
 
     def config_job(self) -> None:
-        """The ``config`` job: reload when the file changed."""
+        """The ``config`` job: reload when the file changed (not once stopping: the jobs
+        are being shut down)."""
+        if self.stop_event.is_set():
+            return
         try:
             self.check_config()
         except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
@@ -301,9 +305,17 @@ class Daemon:
         self.scheduler.start()
 
     def stop(self, wait: bool = True) -> None:
-        """Stop scheduling; wait for running jobs (crawls finish) unless ``wait`` is False."""
+        """Stop scheduling; wait for running jobs (crawls finish) unless ``wait`` is False.
+
+        The jobs are waited for after the scheduler's shutdown, not inside it: APScheduler
+        holds its job-store lock while its executors shut down, and a running job that
+        asks the scheduler anything (the heartbeat reads the next run times, a reload
+        adds jobs) would wait for that lock while the shutdown waited for the job."""
         self.stop_event.set()
-        self.scheduler.shutdown(wait=wait)
+        self.scheduler.shutdown(wait=False)
+        if wait:
+            for pool in self.pools:
+                pool.join()
         self.beat("stopped")
 
     def run_forever(self) -> int:
@@ -338,6 +350,24 @@ class Daemon:
                  "signal kills them)")
         self.stop(wait=True)
         return 0
+
+
+class _Pool(BasePoolExecutor):
+    """APScheduler's thread-pool executor, except that the scheduler's shutdown never
+    waits for its threads (it would, holding the scheduler's job-store lock, which a
+    running job may need): ``join`` waits for them, outside that lock."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.threads = ThreadPoolExecutor(max_workers)
+        super().__init__(self.threads)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Take no new jobs; never waits (see ``join``)."""
+        self.threads.shutdown(wait=False)
+
+    def join(self) -> None:
+        """Wait until the jobs submitted so far have run (after ``shutdown``)."""
+        self.threads.shutdown(wait=True)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -89,6 +89,16 @@ def _status(db: Path) -> dict:
     return json.loads(proc.stdout)
 
 
+def _state(db: Path) -> dict:
+    """What ``newswatch status --json`` prints of the daemon, its runs and its outbox, read
+    in this process (``monitor.scheduler.status``, which the command prints): for polling
+    loops, which otherwise started a Python process twice a second beside the daemon, on
+    the cores its crawls need. ``_status`` runs the command itself."""
+    from monitor.scheduler import status
+
+    return status(db)
+
+
 def _start(tmp_path: Path, db: Path, env: dict[str, str], deliver_every: float = 1.0,
            alerts: Path | None = None, claim_timeout: float = 300):
     return subprocess.Popen(
@@ -100,11 +110,11 @@ def _start(tmp_path: Path, db: Path, env: dict[str, str], deliver_every: float =
 
 
 def _first_crawl_done(db: Path) -> bool:
-    return db.exists() and any(r["status"] == "finished" for r in _status(db)["last_runs"])
+    return db.exists() and any(r["status"] == "finished" for r in _state(db)["last_runs"])
 
 
 def _pending(db: Path) -> int:
-    status = _status(db)["alerts"]
+    status = _state(db)["alerts"]
     return status.get("pending", 0) + status.get("sending", 0)
 
 

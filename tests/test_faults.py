@@ -22,7 +22,7 @@ from monitor.store import MAX_PAGES_ENV, Store, is_full
 
 from .channels import SECRET, Receiver
 from .conftest import REPO
-from .test_daemon import CLI, _article, _start, _status, _wait
+from .test_daemon import CLI, _article, _start, _state, _status, _wait
 
 # the five sites the load figures of these tests were defined on (issue 16 added 24 more)
 FIVE = ["baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"]
@@ -63,7 +63,7 @@ def test_kill_9_during_a_crawl_then_restart(tmp_path: Path) -> None:
         env = {**os.environ, **farm.variables}
         daemon = _start(tmp_path, db, env, deliver_every=3600)
         _wait(lambda: db.exists() and any(r["status"] == "running"
-                                          for r in _status(db)["last_runs"]), 90,
+                                          for r in _state(db)["last_runs"]), 90,
               "a crawl in progress")
         daemon.kill()  # the daemon only: its crawl child is orphaned, as after a crash
         daemon.wait(timeout=30)
@@ -290,7 +290,7 @@ def test_alerts_config_reload_with_an_error_keeps_the_last_good_one(tmp_path: Pa
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
         try:
             _wait(lambda: db.exists() and _finished(db, "laodong_en") and receiver.bodies
-                  and not _status(db)["alerts"].get("pending"), 60, "a first crawl's alerts")
+                  and not _state(db)["alerts"].get("pending"), 60, "a first crawl's alerts")
             before = len(receiver.bodies)
             write(good.replace("channels: [hook]", "channels: [hook"))  # YAML syntax error
             _wait(lambda: "alerts config reload failed" in log_file.read_text(), 15,
@@ -309,7 +309,7 @@ def test_alerts_config_reload_with_an_error_keeps_the_last_good_one(tmp_path: Pa
             write(good)
             _wait(lambda: "alerts config reloaded" in log_file.read_text(), 15,
                   "the fixed file picked up")
-            _wait(lambda: _status(db)["daemon"]["alerts_error"] is None, 15, "status clear")
+            _wait(lambda: _state(db)["daemon"]["alerts_error"] is None, 15, "status clear")
         finally:
             code = _terminate(daemon)
     logged = log_file.read_text()
