@@ -299,8 +299,8 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
 
         workers = int(overrides.get("NEWSWATCH_EXTRACT_WORKERS",
                                     crawler_settings.NEWSWATCH_EXTRACT_WORKERS))
-        if workers >= 0:  # first: the forkserver imports the extractor while Scrapy starts
-            start_pool(workers)
+        if workers >= 0 and not asked:  # first: the forkserver imports the extractor while
+            start_pool(workers)  # Scrapy starts (not at all when already asked to stop)
         # imported here, at a shallow stack: its module builds deprecated aliases with
         # inspect.stack(), which reads the source of every frame; imported later, deep in
         # the first crawler's start, that cost 0.2 s of every crawl (issue 17)

@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from monitor.config import SiteProfile
@@ -90,10 +91,13 @@ def start_pool(workers: int = 0) -> threading.Thread:
     forkserver.ensure_running()
 
     def start() -> None:
-        pool = shared_pool(workers)
-        count = pool._max_workers  # noqa: SLF001 (the count shared_pool resolved)
-        for future in [pool.submit(_warm_up) for _ in range(count)]:
-            future.add_done_callback(lambda f: f.exception())
+        try:
+            pool = shared_pool(workers)
+            count = pool._max_workers  # noqa: SLF001 (the count shared_pool resolved)
+            for future in [pool.submit(_warm_up) for _ in range(count)]:
+                future.add_done_callback(lambda f: f.exception())
+        except (RuntimeError, BrokenProcessPool):
+            pass  # the crawl ended (stopped at once) while its pool was starting
 
     thread = threading.Thread(target=start, name="newswatch-pool-start", daemon=True)
     thread.start()
