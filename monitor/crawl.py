@@ -137,11 +137,20 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     asked: float | None = None  # when the child was asked to stop in order
     done_ids: list[int] | None = None
     unreachable: dict[str, dict[str, Any]] = {}
+    torn_down = False  # the crawl was done; only its process's teardown ran out of time
     while True:
         if timeout is not None and time.monotonic() - started > timeout:
-            _stop(child)
-            _abort_runs(db_path, names, f"aborted: no end after {timeout:.0f} s")
-            raise CrawlError(f"crawl of {', '.join(names)} killed after {timeout:.0f} s")
+            if done_ids is None:
+                _stop(child)
+                _abort_runs(db_path, names, f"aborted: no end after {timeout:.0f} s")
+                raise CrawlError(f"crawl of {', '.join(names)} killed after {timeout:.0f} s")
+            kill_group(child.pid)  # every run closed in time: a finished crawl
+            child.join(5)
+            torn_down = True
+            for kind, payload in _drained(events):
+                if kind == "fatal":
+                    fatal = payload
+            break
         if stop.count >= 2 or (asked is not None
                                and time.monotonic() - asked > GRACE_SECONDS):
             kill_group(child.pid)
@@ -181,13 +190,23 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
         return _result(db_path, ids, interrupted=True, unreachable=unreachable)
     if fatal:  # the database is full: the child closed its run "failed", or could not
         raise CrawlError(fatal + _record_failure(db_path, names, fatal))
-    if failure or child.exitcode != 0:
+    if failure or (child.exitcode != 0 and not torn_down):
         _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}")
         raise CrawlError(failure or f"crawl process exited with code {child.exitcode}")
     if done_ids is None or len(done_ids) < len(names):  # ended "well" without every source
         raise CrawlError(f"crawl process ended after recording {len(done_ids or [])} of "
                          f"{len(names)} runs; see its log above")
     return _result(db_path, done_ids, unreachable=unreachable)
+
+
+def _drained(events: Any) -> list[tuple[str, Any]]:
+    """The events still waiting in the queue of a crawl process that has ended."""
+    found = []
+    while True:
+        try:
+            found.append(events.get_nowait())
+        except (queue_module.Empty, EOFError, OSError):
+            return found
 
 
 def _result(db_path: Path, run_ids: Sequence[int], interrupted: bool = False,
@@ -393,14 +412,16 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         process.start(stop_after_crawl=True)
         report()
         events.put(("unreachable", reach.unreachable()))
-        shutdown_pool()
-        shutdown_writers()
+        # every run is closed and every batch stored (the pipelines awaited them): the
+        # crawl is done; stopping the pool and the writer is only this process's teardown
         events.put(("done", [c.stats.get_value("newswatch/run_id") for _, c in crawlers
                              if c.stats is not None and c.stats.get_value("newswatch/run_id")]))
         fatal = [c.stats.get_value("newswatch/fatal") for _, c in crawlers
                  if c.stats is not None and c.stats.get_value("newswatch/fatal")]
         if fatal:  # the database is full (crawler.pipelines.StorePipeline)
             events.put(("fatal", "; ".join(dict.fromkeys(fatal))))
+        shutdown_pool()
+        shutdown_writers()
     except ConfigError as exc:
         events.put(("failed", str(exc)))
         raise SystemExit(2) from None
