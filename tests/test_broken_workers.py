@@ -79,3 +79,60 @@ def test_workers_and_writer_killed_mid_crawl_lose_nothing_silently(tmp_path: Pat
         assert store.db["articles"].count == found  # the next crawl stored the rest
     finally:
         store.close()
+
+
+SLOW_TEARDOWN = r"""
+import json, sys, time
+import monitor.writer as writer
+
+_stop_writers = writer.shutdown_writers
+
+
+def slow_teardown():  # in the crawl process: its writer stops 60 s late
+    time.sleep(60)
+    _stop_writers()
+
+
+writer.shutdown_writers = slow_teardown  # also in the crawl process (spawn imports this)
+
+if __name__ == "__main__":
+    from monitor.config import DEMO_CONFIG
+    from monitor.crawl import CrawlError, crawl
+
+    variables = json.loads(sys.argv[2])
+    started = time.monotonic()
+    try:
+        result = crawl(DEMO_CONFIG, sys.argv[1], variables=variables, sources=["mofa_en"],
+                       timeout=25)
+        outcome = {"ok": result.ok, "found": result.totals["found"],
+                   "statuses": [run["status"] for run in result.runs]}
+    except CrawlError as exc:
+        outcome = {"error": str(exc)}
+    outcome["seconds"] = time.monotonic() - started
+    print(json.dumps(outcome))
+"""
+
+
+def test_a_crawl_done_within_its_time_limit_stays_finished_when_its_teardown_is_late(
+        farm: Farm, tmp_path: Path) -> None:
+    """Every run closed in time, then the crawl process's teardown (stopping its writer)
+    outlives the time limit: the teardown is killed, and the crawl is the finished crawl
+    it was, not "killed after 25 s"."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    script = tmp_path / "slow_teardown.py"
+    script.write_text(SLOW_TEARDOWN)
+    db = tmp_path / "late.db"
+    proc = subprocess.run([sys.executable, str(script), str(db),
+                           json.dumps(farm.config_variables())], cwd=REPO,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    outcome = json.loads(proc.stdout.splitlines()[-1])
+    assert "error" not in outcome, outcome
+    assert outcome["ok"] and outcome["found"] > 0 and outcome["statuses"] == ["finished"]
+    assert outcome["seconds"] < 25 + 15  # the 60 s teardown was cut short
