@@ -37,29 +37,27 @@ from monitor.farm.sites import SITES  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 
-def _rss_kb(pid: int) -> int:
+def _proc_kb(path: str, key: str) -> int:
+    """The ``key:`` line's value (kB) of a /proc file; 0 when it is gone or lacks it."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
 
 
+def _rss_kb(pid: int) -> int:
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS:")
+
+
 def _pss_kb(pid: int) -> int:
     """Proportional set size of ``pid`` (pages shared with other processes, such as the
     modules workers inherit from their forkserver, counted once across them), from
     /proc/PID/smaps_rollup; its RSS where that file is missing."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        return _rss_kb(pid)
-    return _rss_kb(pid)
+    return _proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:") or _rss_kb(pid)
 
 
 def _cpu_seconds(pid: int) -> float:

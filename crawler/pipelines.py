@@ -44,12 +44,12 @@ def _load_alert_config(path: str, stamp: int | None) -> AlertConfig:
     return load_alert_config(path)
 
 
-def keep_fetch_log(crawler: Any, keep: bool) -> None:
-    """Save this crawl's fetch log or not. Not when articles were lost (a failed batch, an
-    extraction that failed for want of a worker): a feed logged as fetched would be "not
-    modified" next time, and its lost articles never found."""
+def forget_fetch_log(crawler: Any) -> None:
+    """Do not save this crawl's fetch log: articles were lost (a failed batch, an
+    extraction that failed for want of a worker), and a feed logged as fetched would be
+    "not modified" next time, its lost articles never found."""
     fetch_log = getattr(crawler, "_newswatch_fetch_log", None)  # crawler.middlewares
-    if fetch_log is not None and not keep:
+    if fetch_log is not None:
         fetch_log.recording = False
 
 
@@ -82,7 +82,7 @@ class ExtractPipeline:
                 self.crawler.spider.record_error(item["url"], f"extraction failed: {exc!r}")
                 # not the page's fault: the next crawl must find it again, so this crawl's
                 # feeds and listings are not logged as seen (they would answer 304)
-                keep_fetch_log(self.crawler, False)
+                forget_fetch_log(self.crawler)
                 raise DropItem(f"extraction failed: {item['url']}") from exc
         for miss in misses:  # the profile's rules on this page (monitor.health signals)
             self.crawler.stats.inc_value(f"newswatch/{miss}")
@@ -113,6 +113,7 @@ class StorePipeline:
     crawl's writer process (``monitor.writer``, shared by every source of the crawl
     process); the run record and the source's health are written on this pipeline's
     own thread.
+
     The reactor never waits for the database: it keeps fetching while SQLite indexes
     text, commits, or waits for a lock held by a reader. A crawl killed before a flush
     loses only those fetches, which the next crawl repeats; nothing half-written.
@@ -219,7 +220,7 @@ class StorePipeline:
                 continue
             except Exception as exc:  # the transaction rolled back: nothing half-written
                 self.crawler.spider.record_error(self.db_path, f"storing a batch failed: {exc}")
-                keep_fetch_log(self.crawler, False)
+                forget_fetch_log(self.crawler)
                 continue
             for status in statuses:
                 self.crawler.stats.inc_value(f"newswatch/{status}")
@@ -231,7 +232,7 @@ class StorePipeline:
         if self.stopping:
             return
         self.stopping = True
-        keep_fetch_log(self.crawler, False)
+        forget_fetch_log(self.crawler)
         log.error("%s: stopping the crawl", DATABASE_FULL)
         if self.crawler.engine is not None and self.crawler.engine.spider is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_full"))

@@ -15,7 +15,7 @@ from pathlib import Path
 from monitor.config import DEMO_CONFIG
 from monitor.crawl import crawl
 from monitor.farm import Farm
-from monitor.lifecycle import descendants
+from monitor.lifecycle import descendants, processes
 from monitor.store import Store
 
 FIVE = ["baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"]
@@ -29,20 +29,14 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return 0
-
-
 def _forkserver_children() -> list[int]:
     """The crawl's extraction workers and writer: processes forked by its forkserver."""
-    mine = descendants(os.getpid())
+    table = processes()
+    mine = [pid for pid in descendants(os.getpid()) if pid in table]
+    parent = {pid: table[pid][1] for pid in mine}
     forkservers = {pid for pid in mine if "forkserver" in _cmdline(pid)
-                   and "forkserver" not in _cmdline(_parent(pid))}
-    return [pid for pid in mine if _parent(pid) in forkservers]
+                   and "forkserver" not in _cmdline(parent[pid])}
+    return [pid for pid in mine if parent[pid] in forkservers]
 
 
 def test_workers_and_writer_killed_mid_crawl_lose_nothing_silently(tmp_path: Path) -> None:
