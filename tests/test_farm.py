@@ -118,8 +118,7 @@ def test_sigterm_while_the_farm_starts_is_an_orderly_stop() -> None:
     before it builds its archive and starts its servers, and from the moment it is (the
     process's signal mask in /proc says so) SIGTERM is an orderly stop, exit 0 and no
     traceback. (A SIGTERM that came while the farm was still starting, on a loaded
-    machine, used to kill it with -15: tests/test_docs.py now also waits until the farm
-    answers before it stops it.)"""
+    machine, used to kill it with -15.)"""
     import signal
     import subprocess
     import sys
