@@ -146,6 +146,7 @@ class SoakReport:
     bad_signatures: int = 0
     outbox: dict[str, int] = field(default_factory=dict)
     tracebacks: int = 0
+    traceback_texts: list[str] = field(default_factory=list)  # each traceback, as logged
     exit_code: int | None = None
     failures: list[str] = field(default_factory=list)
 
@@ -177,6 +178,7 @@ class SoakReport:
             fail.append(f"daemon exit code {self.exit_code}")
         if self.tracebacks:
             fail.append(f"{self.tracebacks} traceback(s) in the daemon's log")
+            fail.extend(self.traceback_texts)
         if not self.growth <= MEMORY_GROWTH_GOAL:
             fail.append(f"daemon RSS grew {self.growth:+.1%} (goal ≤ {MEMORY_GROWTH_GOAL:.0%})")
         for url in self.published:
@@ -230,6 +232,24 @@ class SoakReport:
             self.tree_line(),
             f"tracebacks: {self.tracebacks}, exit code: {self.exit_code}",
         ]
+
+
+def tracebacks_in(log: str, context: int = 3, most: int = 40) -> list[str]:
+    """Each Python traceback in ``log``, as text: ``context`` lines of the log before
+    it, then the traceback to its exception line (at most ``most`` lines each)."""
+    lines = log.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if "Traceback (most recent call last)" not in line:
+            continue
+        end = i + 1
+        while end < len(lines) and end - i < most and (
+                lines[end].startswith((" ", "\t")) or not lines[end].strip()
+                or lines[end].startswith(("During handling", "The above exception"))
+                or "Traceback (most recent call last)" in lines[end]):
+            end += 1
+        found.append("\n".join(lines[max(0, i - context):end + 1]))
+    return found
 
 
 def _rss_kb(pid: int) -> int:
@@ -420,7 +440,9 @@ def _collect(report: SoakReport, db: Path, receiver: Receiver, log_path: Path) -
     report.hooks_received = len(receiver.keys)
     report.duplicate_keys = len(receiver.keys) - len(set(receiver.keys))
     report.bad_signatures = receiver.bad_signatures
-    report.tracebacks = log_path.read_text(errors="replace").count("Traceback")
+    log_text = log_path.read_text(errors="replace")
+    report.tracebacks = log_text.count("Traceback")
+    report.traceback_texts = tracebacks_in(log_text)
     report.tree_before_kb, report.tree_after_kb = _medians(report.tree)
     samples = [(t, kb) for t, kb in report.rss if kb]
     if samples:

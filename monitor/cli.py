@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -448,8 +447,16 @@ def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str
     """Serve the replica site farm until interrupted."""
     # SIGTERM is an orderly stop from the very start (a service manager or a script may
     # stop the farm while it is still generating its articles): exit 0, nothing printed
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # (the handler only wakes the main thread: ``Wakeup`` takes no lock in a handler)
+    from monitor.lifecycle import Wakeup
+
+    stop, stopping = Wakeup(), []
+
+    def on_sigterm(*_: object) -> None:
+        stopping.append(True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     from monitor.farm import Farm
     from monitor.farm.server import FarmError
 
@@ -458,7 +465,7 @@ def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str
     except (FarmError, ValueError) as exc:
         _fail(str(exc), 2)
     with running:
-        if stop.is_set():
+        if stopping:
             return
         if prerender:
             running.prerender()

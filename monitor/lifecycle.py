@@ -23,8 +23,8 @@ Linux only for PDEATHSIG; elsewhere the process-group kill still applies.
 from __future__ import annotations
 
 import os
+import select
 import signal
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,19 +50,62 @@ def die_with_parent(expected_parent: int | None = None) -> None:
 
 class Interrupt:
     """A stop request shared between a signal handler (or another thread) and a running
-    crawl: ``count`` 1 = stop in order, 2 or more = stop at once."""
+    crawl: ``count`` 1 = stop in order, 2 or more = stop at once. The crawl polls it."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.event = threading.Event()
 
     def request(self) -> None:
-        """One more stop request (safe in a signal handler)."""
+        """One more stop request (safe in a signal handler: no lock is taken)."""
         self.count += 1
-        self.event.set()
 
     def __bool__(self) -> bool:
         return self.count > 0
+
+
+class Wakeup:
+    """Wakes a thread blocked in ``wait`` and is safe to give from a signal handler: the
+    self-pipe trick. ``set`` writes one byte to a non-blocking pipe and takes no lock.
+
+    ``threading.Event.set`` in a handler is not safe: the handler runs on the main thread
+    between two bytecodes, and if that thread was inside the same event's ``wait`` or
+    ``clear`` (holding the event's lock), ``set`` waits for the lock forever: the process
+    hangs on SIGTERM. ``wait`` here is a ``select`` on the pipe, which a signal interrupts
+    and Python resumes after the handler has run (PEP 475), and finds the byte.
+    Call ``close`` when done (two file descriptors)."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        """Wake the waiter (now, or its next ``wait`` returns at once)."""
+        try:
+            os.write(self._write, b"\0")
+        except (BlockingIOError, OSError):  # a full pipe already wakes it; closed: no one
+            pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until ``set`` (or ``timeout`` seconds); True if woken. Clears the wake-up."""
+        ready, _, _ = select.select([self._read], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            while os.read(self._read, 512):
+                pass
+        except BlockingIOError:
+            pass
+        return True
+
+    def close(self) -> None:
+        """Close the pipe; a later ``set`` (a late signal) does nothing."""
+        fds, self._read, self._write = (self._read, self._write), -1, -1
+        for fd in fds:  # forgotten first: a handler never writes to a reused descriptor
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:

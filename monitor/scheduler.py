@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, Source, load_settings, seconds
 from monitor.crawl import CrawlError, crawl
-from monitor.lifecycle import Interrupt
+from monitor.lifecycle import Interrupt, Wakeup
 from monitor.store import Store, now
 
 log = logging.getLogger("newswatch.daemon")
@@ -76,7 +76,8 @@ class Daemon:
         self.site_locks: dict[str, threading.Lock] = {}  # site -> its crawl lock
         self.site_locks_lock = threading.Lock()
         self.reload_requested = False  # SIGHUP
-        self.wake = threading.Event()  # the main thread: stop or reload
+        self.stop_requested = False  # SIGTERM / SIGINT
+        self.wake = Wakeup()  # the main thread: stop or reload (given by signal handlers)
         self.deliver = deliver or self._deliver_alerts
         self.deliver_every = deliver_every
         self.claim_timeout = timedelta(seconds=claim_timeout)
@@ -321,12 +322,14 @@ class Daemon:
     def run_forever(self) -> int:
         """Run until SIGTERM or SIGINT (SIGHUP reloads the config); returns the exit
         code (0)."""
+        # the handlers only set flags and wake the main loop (``Wakeup``: no lock taken in
+        # a handler); the loop sets the threads' stop event and reloads
         def stop(*_: Any) -> None:  # a second signal kills running crawls at once
             self.interrupt.request()
-            self.stop_event.set()
+            self.stop_requested = True
             self.wake.set()
 
-        def hangup(*_: Any) -> None:  # only flags: the main loop below does the work
+        def hangup(*_: Any) -> None:
             self.reload_requested = True
             self.wake.set()
 
@@ -336,19 +339,23 @@ class Daemon:
         self.start()
         log.info("newswatch daemon started: %d sources, database %s",
                  len(self.settings.sources), self.db_path)
-        while not self.stop_event.is_set():
+        while not self.stop_requested:
             self.wake.wait()
-            self.wake.clear()
-            if self.reload_requested and not self.stop_event.is_set():
+            if self.reload_requested and not self.stop_requested:
                 self.reload_requested = False
                 log.info("SIGHUP: reloading %s", self.config)
                 try:
                     self.check_config(force=True)
                 except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
                     log.exception("config reload failed")
+        self.stop_event.set()  # no new crawl starts from here
+        # a reload while stopping means nothing; ignored, a SIGHUP during the exit (after
+        # Python's finalisation restored the default action) would kill the daemon
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         log.info("stopping: running crawls store what they extracted and stop (a second "
                  "signal kills them)")
         self.stop(wait=True)
+        self.wake.close()
         return 0
 
 

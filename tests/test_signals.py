@@ -1,0 +1,156 @@
+"""Signal handlers take no lock: ``monitor.lifecycle.Wakeup`` and the daemon's main loop.
+
+A handler runs on the main thread between two bytecodes. ``threading.Event.set`` in a
+handler waits for the event's lock, which the main thread may hold at that moment (inside
+the same event's ``wait`` or ``clear``): the process then hangs on SIGTERM for good. The
+first test shows that hazard is real; the others show the replacement wakes reliably
+under a storm of signals, and the daemon stops on SIGTERM in the middle of a SIGHUP storm.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from monitor.lifecycle import Wakeup
+
+from .conftest import REPO
+from .test_daemon import CLI, _state, _wait
+from .test_daemon_stop import _config
+
+
+def _python(code: str, timeout: float) -> subprocess.CompletedProcess[str] | None:
+    """Run ``code`` in a fresh interpreter; None if it is still running after ``timeout``."""
+    try:
+        return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def test_event_set_in_a_handler_hangs_when_the_signal_lands_inside_the_event() -> None:
+    """Why ``Wakeup`` exists: the signal lands while the main thread holds the event's
+    lock, and the handler's ``Event.set`` never returns."""
+    hung = _python("""
+        import os, signal, threading
+        ev = threading.Event()
+        signal.signal(signal.SIGUSR1, lambda *_: ev.set())
+        with ev._cond:  # what Event.wait and Event.clear do for a few bytecodes
+            os.kill(os.getpid(), signal.SIGUSR1)
+            for _ in range(3):
+                pass
+        """, timeout=3)
+    assert hung is None
+    done = _python("""
+        import os, signal
+        from monitor.lifecycle import Wakeup
+        wake = Wakeup()
+        signal.signal(signal.SIGUSR1, lambda *_: wake.set())
+        os.kill(os.getpid(), signal.SIGUSR1)
+        for _ in range(3):
+            pass
+        assert wake.wait(5)
+        print("woken")
+        """, timeout=10)
+    assert done is not None and done.returncode == 0 and "woken" in done.stdout, done
+
+
+def test_wakeup_under_a_storm_of_signals_never_hangs_nor_loses_the_last_one() -> None:
+    """A main thread that waits and wakes in a loop gets 3,000 signals (one every few
+    microseconds: some land while it is inside ``wait``), then the one that ends it: it
+    wakes for it and exits at once."""
+    code = """
+        import os, signal
+        from monitor.lifecycle import Wakeup
+        wake, seen, last = Wakeup(), [0], []
+        def storm(*_):
+            seen[0] += 1
+            wake.set()
+        def final(*_):
+            last.append(True)
+            wake.set()
+        signal.signal(signal.SIGUSR1, storm)
+        signal.signal(signal.SIGUSR2, final)
+        print(os.getpid(), flush=True)
+        while not last:
+            wake.wait()
+        print("done", seen[0], flush=True)
+        """
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(child.stdout.readline())  # type: ignore[union-attr]
+        for sent in range(3000):
+            os.kill(pid, signal.SIGUSR1)
+            if sent % 3 == 0:
+                time.sleep(0.0001)  # Linux merges pending signals: let some through
+        os.kill(pid, signal.SIGUSR2)
+        assert child.wait(timeout=10) == 0
+        done = child.stdout.read().split()  # type: ignore[union-attr]
+        assert done[0] == "done" and int(done[1]) >= 100, done  # woken many times
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def test_wakeup_set_before_wait_and_after_close() -> None:
+    wake = Wakeup()
+    assert wake.wait(0.01) is False
+    wake.set()
+    wake.set()
+    assert wake.wait(0.01) is True  # a set before the wait is kept, once
+    assert wake.wait(0.01) is False
+    wake.close()
+    wake.set()  # a late signal after close: nothing, no error
+
+
+def test_daemon_stops_on_sigterm_in_a_storm_of_sighups(tmp_path: Path) -> None:
+    """The daemon's main loop is woken by its handlers hundreds of times (SIGHUP: reload)
+    and SIGTERM comes in the middle of it: the daemon exits 0 within seconds, no
+    traceback, its last heartbeat says stopped."""
+    from monitor.farm import Farm
+
+    db, config, log_file = tmp_path / "storm.db", tmp_path / "sources.yaml", tmp_path / "log"
+    _config(config)
+    no_alerts = tmp_path / "alerts.yaml"
+    no_alerts.write_text("channels: {}\nrules: []\n", encoding="utf-8")
+    with Farm(sites=["laodong_en"]) as farm, log_file.open("w") as log:
+        daemon = subprocess.Popen(
+            [*CLI, "run", "--config", str(config), "--db", str(db), "--alerts-config",
+             str(no_alerts), "--log-level", "INFO"],
+            cwd=REPO, env={**os.environ, **farm.variables}, stdout=subprocess.DEVNULL,
+            stderr=log, text=True)
+        try:
+            _wait(lambda: db.exists() and any(r["status"] == "finished" for r in
+                                              _state(db)["last_runs"]), 60,
+                  "the first crawl")
+            for n in range(400):
+                daemon.send_signal(signal.SIGHUP)
+                if n == 300:
+                    daemon.send_signal(signal.SIGTERM)
+                time.sleep(0.001)
+            try:
+                code = daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                code = None
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
+    logged = log_file.read_text()
+    assert code == 0, logged[-3000:]
+    assert "SIGHUP: reloading" in logged
+    assert "Traceback" not in logged, logged[-3000:]
+    store = sqlite3.connect(db)
+    try:
+        (state,) = store.execute("select state from daemon").fetchone()
+    finally:
+        store.close()
+    assert '"status": "stopped"' in state
