@@ -52,8 +52,11 @@ NEWSWATCH_HEALTH = True  # judge the source's health after each run (off in a ba
 NEWSWATCH_REFUSE_REDIRECT_LOOPS = True  # a redirect back into its own chain: one error line
 
 # Only http(s) is fetched (crawler/ssrf.py refuses other schemes too): no handler for
-# file:, data:, s3: or ftp: is built for each source's crawler
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+# file:, data:, s3: or ftp: is built for each source's crawler. HTTP/1.1 is Scrapy's
+# handler with a close that cannot fire twice (crawler/handlers.py)
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None,
+                     "http": "crawler.handlers.OnceClosingHTTP11DownloadHandler",
+                     "https": "crawler.handlers.OnceClosingHTTP11DownloadHandler"}
 
 # Middlewares newswatch has no use for are off (each costs reactor time on every
 # request); its own incremental-crawling ones are on.
