@@ -184,6 +184,10 @@ class Settings(_Model):
     # how a site's operator reaches whoever runs this newswatch (a URL or an e-mail
     # address); it goes into the User-Agent of every request (crawler.politeness)
     contact: str | None = Field(default=None, pattern=r"^[^\s()\\;]+$")
+    # the daemon: at most this many crawls (one process tree each: the crawl process, its
+    # forkserver, extraction workers and writer, 300-500 MB together) run at once; a due
+    # crawl waits for a slot, its time limit starts when it starts (docs/DAEMON.md)
+    max_parallel_crawls: int = Field(default=4, ge=1, le=64)
 
     @field_validator("sources")
     @classmethod

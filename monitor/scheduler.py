@@ -82,6 +82,8 @@ class Daemon:
         self.deliver_every = deliver_every
         self.claim_timeout = timedelta(seconds=claim_timeout)
         self.stop_event = threading.Event()
+        # at most max_parallel_crawls crawl process trees at once (a reload sets a new one)
+        self.crawl_slots = threading.BoundedSemaphore(self.settings.max_parallel_crawls)
         # the running crawls' stop request: once = stop in order, twice = kill them now
         self.interrupt = Interrupt()
         # crawls on their own pool (threads start on demand; sources can be added by a
@@ -102,8 +104,11 @@ class Daemon:
             source = settings.source(name)
             if self.interrupt:  # stopping: no new crawl
                 return
-            with self._site_lock(source):  # sources on one site take turns (one budget)
-                if self.interrupt:  # stopped while waiting for the site's turn
+            # sources on one site take turns (one budget), then wait for one of the
+            # daemon's crawl slots (max_parallel_crawls); the time limit starts after both
+            slots = self.crawl_slots  # the one released is the one acquired (a reload)
+            with self._site_lock(source), slots:
+                if self.interrupt:  # stopped while waiting for the site's turn or a slot
                     return
                 result = crawl(settings, self.db_path, sources=[name],
                                variables=self.variables, alerts=self.alert_config,
@@ -200,6 +205,9 @@ class Daemon:
                 reloaded = False
             else:
                 old, self.settings = self.settings, settings  # first: new jobs read it
+                if settings.max_parallel_crawls != old.max_parallel_crawls:
+                    # crawls running keep (and release) the old slots; new ones take these
+                    self.crawl_slots = threading.BoundedSemaphore(settings.max_parallel_crawls)
                 self._reschedule(old, settings)
                 self.config_loaded, self.config_error = now(), None
                 log.info("config reloaded: %d sources", len(settings.sources))

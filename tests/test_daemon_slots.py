@@ -1,0 +1,72 @@
+"""The daemon runs at most ``max_parallel_crawls`` crawls at once (docs/DAEMON.md):
+six sources due together with a cap of 2 are all crawled, never more than two at a time,
+and two do run together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from monitor.config import DEMO_CONFIG
+from monitor.farm import Farm
+from monitor.store import Store
+
+from .conftest import REPO
+from .test_daemon import CLI, _wait
+
+SIX = ["baochinhphu_en", "laodong_en", "mofa_en", "vietnam_vn", "vnexpress_en", "tuoitre_en"]
+
+
+def _runs(db: Path) -> list[dict]:
+    if not db.exists():
+        return []
+    store = Store(db)
+    try:
+        return list(store.db["crawl_runs"].rows)
+    finally:
+        store.close()
+
+
+def _most_at_once(runs: list[dict]) -> int:
+    """The most runs whose [started, finished] intervals overlap at one moment."""
+    edges = sorted([(datetime.fromisoformat(r["started"]), 1) for r in runs]
+                   + [(datetime.fromisoformat(r["finished"]), -1) for r in runs],
+                   key=lambda edge: (edge[0], edge[1]))  # an end before a start at a tie
+    most = running = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_six_due_sources_run_two_at_a_time(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    data["max_parallel_crawls"] = 2
+    data["sources"] = [{**s, "interval": "1h", "jitter": "0s", "crawl_timeout": "90s"}
+                       for s in data["sources"] if s["name"] in SIX]
+    assert len(data["sources"]) == len(SIX)
+    config, db = tmp_path / "sources.yaml", tmp_path / "slots.db"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    no_alerts = tmp_path / "alerts.yaml"
+    no_alerts.write_text("channels: {}\nrules: []\n", encoding="utf-8")
+    with Farm(sites=sorted({s["name"] for s in data["sources"]})) as farm:
+        daemon = subprocess.Popen(
+            [*CLI, "run", "--config", str(config), "--db", str(db), "--alerts-config",
+             str(no_alerts), "--log-level", "WARNING"], cwd=REPO,
+            env={**os.environ, **farm.config_variables()}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        try:
+            _wait(lambda: len([r for r in _runs(db) if r["status"] == "finished"]) == 6,
+                  180, "six finished crawls")
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            _, errors = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, errors[-2000:]
+    runs = _runs(db)
+    assert sorted(r["source"] for r in runs) == sorted(SIX)
+    assert _most_at_once(runs) == 2, [(r["source"], r["started"], r["finished"]) for r in runs]
