@@ -157,3 +157,18 @@ def test_commands_that_create_a_database_refuse_a_bad_place(command: str, text_d
     _one_error(_run(command, "--db", str(text_db)), "not a SQLite database")
     assert text_db.read_bytes() == before
     _one_error(_run(command, "--db", str(text_db / "x.db")), "cannot create its folder")
+
+
+@pytest.mark.parametrize("value, said", [(0, "greater than or equal to 1"),
+                                         ("lots", "valid integer")])
+def test_a_bad_crawl_cap_is_one_line(tmp_path: Path, value: object, said: str) -> None:
+    """``max_parallel_crawls`` (docs/DAEMON.md) below 1 or not a number: the daemon does
+    not start; one line naming the file, its line and the key."""
+    import yaml
+
+    data = yaml.safe_load((REPO / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    config = tmp_path / "sources.yaml"
+    config.write_text(yaml.safe_dump({"max_parallel_crawls": value, **data}),
+                      encoding="utf-8")
+    _one_error(_run("run", "--config", str(config), "--db", str(tmp_path / "x.db")),
+               f"{config}:1: max_parallel_crawls", said)
