@@ -7,8 +7,9 @@ For each cap, starts the farm (every site) and ``newswatch run`` with the demo s
 measures, sampling /proc every 0.2 s:
 
 - seconds until every source has a finished run;
-- the peak summed RSS of the daemon and every process it started (crawl processes, their
-  forkservers, extraction workers and writers), and the most processes at once;
+- the peak summed RSS and PSS (shared pages counted once, sampled every second) of the
+  daemon and every process it started (crawl processes, their forkservers, extraction
+  workers and writers), and the most processes at once;
 - articles stored.
 
 A cap at least the number of sources is the daemon before ``max_parallel_crawls`` (every
@@ -31,9 +32,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.crawl_bench import _pss_kb  # noqa: E402
 from bench.soak import tree_sample  # noqa: E402
 from monitor.config import DEMO_CONFIG  # noqa: E402
 from monitor.farm import Farm  # noqa: E402
+from monitor.lifecycle import descendants  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 CLI = [sys.executable, "-m", "monitor.cli"]
@@ -68,7 +71,7 @@ def first_round(farm: Farm, cap: int, workdir: Path) -> dict[str, float]:
         [*CLI, "run", "--config", str(config), "--db", str(db), "--alerts-config",
          str(no_alerts)], cwd=ROOT, env={**os.environ, **farm.config_variables()},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    peak_kb = most = 0
+    peak_kb = peak_pss_kb = most = 0
     try:
         last_check = 0.0
         while True:
@@ -76,6 +79,8 @@ def first_round(farm: Farm, cap: int, workdir: Path) -> dict[str, float]:
             peak_kb, most = max(peak_kb, kb), max(most, count)
             if time.monotonic() - last_check > 1:
                 last_check = time.monotonic()
+                pss = sum(_pss_kb(pid) for pid in [daemon.pid, *descendants(daemon.pid)])
+                peak_pss_kb = max(peak_pss_kb, pss)
                 done, articles = _finished(db)
                 if done == sources:
                     break
@@ -91,8 +96,8 @@ def first_round(farm: Farm, cap: int, workdir: Path) -> dict[str, float]:
         except subprocess.TimeoutExpired:
             os.killpg(daemon.pid, signal.SIGKILL)
             daemon.wait()
-    return {"cap": cap, "seconds": seconds, "peak_mb": peak_kb / 1024, "most": most,
-            "articles": articles}
+    return {"cap": cap, "seconds": seconds, "peak_mb": peak_kb / 1024,
+            "peak_pss_mb": peak_pss_kb / 1024, "most": most, "articles": articles}
 
 
 def main() -> int:
@@ -108,11 +113,13 @@ def main() -> int:
             rows.append(row)
             print(f"max_parallel_crawls {cap:>2}: every source crawled in {row['seconds']:.1f} s"
                   f", {row['articles']} articles; peak {row['peak_mb']:.0f} MB summed RSS, "
-                  f"at most {row['most']} processes", flush=True)
+                  f"{row['peak_pss_mb']:.0f} MB PSS, at most {row['most']} processes",
+                  flush=True)
     base = rows[-1]
     for row in rows[:-1]:
         print(f"cap {row['cap']} vs {base['cap']}: time {row['seconds'] / base['seconds']:.2f}×,"
-              f" peak memory {row['peak_mb'] / base['peak_mb']:.2f}×")
+              f" peak RSS {row['peak_mb'] / base['peak_mb']:.2f}×, peak PSS "
+              f"{row['peak_pss_mb'] / base['peak_pss_mb']:.2f}×")
     return 0
 
 
