@@ -781,6 +781,10 @@ def status(db: Path, as_json: bool) -> None:
         out.print("[red]alerts config error:[/] the file on disk is not in use; keeping the "
                   "last good alerts config", highlight=False)
         out.print(f"  {daemon['alerts_error']}", highlight=False, soft_wrap=True, markup=False)
+    if daemon["alive"] and daemon.get("waiting"):
+        out.print(f"waiting for a crawl slot (max_parallel_crawls "
+                  f"{daemon['max_parallel_crawls']}): {', '.join(daemon['waiting'])}",
+                  highlight=False, soft_wrap=True)
     table = _narrow_table("last run per source (times UTC)")
     table.add_column("source", no_wrap=True)
     table.add_column("started", no_wrap=True)

@@ -21,8 +21,9 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ class Daemon:
         self.stop_event = threading.Event()
         # at most max_parallel_crawls crawl process trees at once (a reload sets a new one)
         self.crawl_slots = threading.BoundedSemaphore(self.settings.max_parallel_crawls)
+        self.waiting: set[str] = set()  # sources whose due crawl waits for a slot
         # the running crawls' stop request: once = stop in order, twice = kill them now
         self.interrupt = Interrupt()
         # crawls on their own pool (threads start on demand; sources can be added by a
@@ -106,8 +108,7 @@ class Daemon:
                 return
             # sources on one site take turns (one budget), then wait for one of the
             # daemon's crawl slots (max_parallel_crawls); the time limit starts after both
-            slots = self.crawl_slots  # the one released is the one acquired (a reload)
-            with self._site_lock(source), slots:
+            with self._site_lock(source), self._crawl_slot(name):
                 if self.interrupt:  # stopped while waiting for the site's turn or a slot
                     return
                 result = crawl(settings, self.db_path, sources=[name],
@@ -123,6 +124,22 @@ class Daemon:
                             info["failures"], info["reason"])
         except (CrawlError, ConfigError) as exc:
             log.error("%s: crawl failed: %s", name, exc)
+
+    @contextmanager
+    def _crawl_slot(self, name: str) -> Iterator[None]:
+        """Hold one of the daemon's ``max_parallel_crawls`` slots; while a crawl waits
+        for one, its source is in ``waiting`` (the heartbeat shows it: ``newswatch
+        status``)."""
+        slots = self.crawl_slots  # the one released is the one acquired (a reload)
+        self.waiting.add(name)
+        try:
+            slots.acquire()
+        finally:
+            self.waiting.discard(name)
+        try:
+            yield
+        finally:
+            slots.release()
 
     def _site_lock(self, source: Source) -> threading.Lock:
         """The lock of the source's site (registered domain): two sources on one site
@@ -175,6 +192,8 @@ class Daemon:
                         "state": json.dumps({
                             "status": state, "next_runs": jobs,
                             "sources": sorted(s.name for s in self.settings.sources),
+                            "max_parallel_crawls": self.settings.max_parallel_crawls,
+                            "waiting": sorted(self.waiting),
                             "config": str(self.config), "config_loaded": self.config_loaded,
                             "config_error": self.config_error,
                             "alerts_error": self.alerts_error}),
@@ -418,5 +437,7 @@ def status(db_path: str | Path) -> dict[str, Any]:
                        "config": state.get("config"),
                        "config_loaded": state.get("config_loaded"),
                        "config_error": state.get("config_error"),
-                       "alerts_error": state.get("alerts_error")},
+                       "alerts_error": state.get("alerts_error"),
+                       "max_parallel_crawls": state.get("max_parallel_crawls"),
+                       "waiting": state.get("waiting", [])},
             "next_runs": state.get("next_runs", {}), "last_runs": last_runs, "alerts": outbox}

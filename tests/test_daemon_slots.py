@@ -70,3 +70,36 @@ def test_six_due_sources_run_two_at_a_time(tmp_path: Path) -> None:
     runs = _runs(db)
     assert sorted(r["source"] for r in runs) == sorted(SIX)
     assert _most_at_once(runs) == 2, [(r["source"], r["started"], r["finished"]) for r in runs]
+
+
+def test_a_crawl_waiting_for_a_slot_is_shown_by_status(tmp_path: Path) -> None:
+    """Both slots held (two crawls running): a due source waits, the heartbeat lists it
+    and ``newswatch status`` says so; the daemon's stop releases the waiter without a
+    crawl."""
+    import threading
+
+    from monitor.scheduler import Daemon, status
+
+    data = yaml.safe_load((REPO / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    data["max_parallel_crawls"] = 2
+    config, db = tmp_path / "sources.yaml", tmp_path / "wait.db"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    daemon = Daemon(config, db, alerts=None)
+    Store(db).close()
+    for _ in range(2):
+        daemon.crawl_slots.acquire()  # two crawls hold the slots
+    waiter = threading.Thread(target=daemon.crawl_source, args=["laodong_en"])
+    waiter.start()
+    _wait(lambda: daemon.waiting == {"laodong_en"}, 10, "the crawl to wait")
+    daemon.beat()
+    assert status(db)["daemon"]["waiting"] == ["laodong_en"]
+    shown = subprocess.run([*CLI, "status", "--db", str(db)], cwd=REPO, capture_output=True,
+                           text=True, timeout=60)
+    assert "waiting for a crawl slot (max_parallel_crawls 2): laodong_en" in shown.stdout
+    daemon.interrupt.request()  # the daemon stops; a slot frees: the waiter crawls nothing
+    daemon.crawl_slots.release()
+    waiter.join(10)
+    assert not waiter.is_alive() and daemon.waiting == set()
+    assert _runs(db) == []
+    daemon.beat()
+    assert status(db)["daemon"]["waiting"] == []
