@@ -15,8 +15,27 @@ def _interrupted(*_: Any) -> None:
     sys.exit(130)
 
 
+def _stopped_before_start(*_: Any) -> None:
+    """``newswatch run`` stopped (SIGTERM, Ctrl-C) while it starts: exit 0, as a stopped
+    daemon does. The daemon replaces this with its own handlers before it schedules."""
+    sys.stderr.write("stopped\n")
+    sys.exit(0)
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand's name in ``argv`` (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 if __name__ == "__main__" or Path(sys.argv[0]).name == "newswatch":  # the command itself
     signal.signal(signal.SIGINT, _interrupted)
+    if _command(sys.argv[1:]) == "run":
+        # until the daemon's own handlers are in place: a reload (SIGHUP, e.g. systemctl
+        # reload right after start) means nothing yet, the file is read when it starts,
+        # and its default action would kill the daemon; a stop is an orderly exit 0
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, _stopped_before_start)
+        signal.signal(signal.SIGTERM, _stopped_before_start)
 
 import click  # noqa: E402
 from rich import box  # noqa: E402
@@ -24,6 +43,7 @@ from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
 
 from monitor.config import DEFAULT_CONFIG, ConfigError  # noqa: E402
 from monitor.crawl import CrawlError, CrawlResult, crawl  # noqa: E402
@@ -37,7 +57,10 @@ out = Console()  # tables fit 80 columns (COLUMNS, or the terminal's width)
 def _fail(message: str, code: int = 1) -> None:
     """``error: message`` on one line (never wrapped, even when stderr is not a
     terminal), then exit ``code``."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # the message is text, never markup or emoji codes: it quotes what the user typed
+    # ("[/b]", a path, "127.0.0.1:-1:"), which rich would read as tags or an emoji
+    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+                  soft_wrap=True, emoji=False)
     sys.exit(code)
 
 
@@ -102,8 +125,14 @@ def summary_table(result: CrawlResult) -> Table:
                          min_width=len(header))
     table.add_column("status", overflow="fold")
     for run in result.runs:
-        table.add_row(run["source"], *(str(run[k]) for k in keys), run["status"])
+        table.add_row(*_cells(run["source"], *(str(run[k]) for k in keys), run["status"]))
     return table
+
+
+def _cells(*values: str) -> list[Text]:
+    """Table cells of data (titles, errors, names from files): text, never rich markup,
+    so a title such as "[Video] ..." or an error quoting "[/b]" prints as it is."""
+    return [Text(value) for value in values]
 
 
 def _short_time(value: str | None) -> str:
@@ -370,7 +399,7 @@ def _duration(seconds: float) -> str:
 @click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB,
               show_default=True, help="SQLite database file (the same default as every "
               "command, so that `newswatch status`/`serve` find the demo's).")
-@click.option("--port", default=8800, show_default=True,
+@click.option("--port", default=8800, show_default=True, type=click.IntRange(1, 65535),
               help="The farm's port (fixed: the same URLs at every run).")
 def demo(db: Path, port: int) -> None:
     """Start the replica site farm, crawl it, and print what was stored."""
@@ -429,12 +458,13 @@ def _print_explained(verdict: dict[str, Any]) -> None:
     for column in ("group", "field", "terms", "what it did"):
         table.add_column(column, overflow="fold")
     for row in explain_rows(verdict["reasons"]):
-        table.add_row(*row)
+        table.add_row(*_cells(*row))
     out.print(table)
 
 
 @main.command()
-@click.option("--port", default=8800, show_default=True, help="Port on every 127.0.0.x host.")
+@click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535),
+              help="Port on every 127.0.0.x host (0: a free port per site).")
 @click.option("--extra", default=0, show_default=True,
               help="Add this many generated articles (for load tests).")
 @click.option("--prerender", is_flag=True, help="Render every page before serving.")
@@ -457,9 +487,15 @@ def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str
         stop.set()
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    from monitor.demo import FARM_HINT, DemoPortBusy, check_port
     from monitor.farm import Farm
     from monitor.farm.server import FarmError
 
+    try:
+        if port:  # busy: one line, never other ports than the user asked for
+            check_port(port, FARM_HINT)
+    except DemoPortBusy as exc:
+        _fail(str(exc), 2)
     try:
         running = Farm(port=port, extra=extra, archive=archive, archive_site=archive_site)
     except (FarmError, ValueError) as exc:
@@ -485,7 +521,8 @@ def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str
 @click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
               help="SQLite database file.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8001, show_default=True, help="Port.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535),
+              help="Port.")
 def serve(db: Path, host: str, port: int) -> None:
     """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
     from monitor.dbfile import existing_database
@@ -650,9 +687,10 @@ def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
                    "sent", "title", "last error"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(str(row["id"]), row["kind"], row["rule"], row["channel"], row["status"],
-                      str(row["attempts"]), row["next_attempt"] or "", row["sent"] or "",
-                      (row["title"] or "")[:60], (row["last_error"] or "")[:80])
+        table.add_row(*_cells(str(row["id"]), row["kind"], row["rule"], row["channel"],
+                              row["status"], str(row["attempts"]), row["next_attempt"] or "",
+                              row["sent"] or "", (row["title"] or "")[:60],
+                              (row["last_error"] or "")[:80]))
     out.print(table)
 
 
@@ -793,11 +831,12 @@ def status(db: Path, as_json: bool) -> None:
     table.add_column("next run", no_wrap=True)
     table.add_column("status", overflow="fold")
     for run_row in report["last_runs"]:
-        table.add_row(run_row["source"], _short_time(run_row["started"]),
-                      *(str(run_row.get(k) or 0) for k in ("new", "updated", "duplicate",
-                                                          "errors")),
-                      _short_time(report["next_runs"].get(f"crawl:{run_row['source']}")),
-                      run_row["status"])
+        table.add_row(*_cells(run_row["source"], _short_time(run_row["started"]),
+                              *(str(run_row.get(k) or 0) for k in ("new", "updated",
+                                                                  "duplicate", "errors")),
+                              _short_time(report["next_runs"].get(
+                                  f"crawl:{run_row['source']}")),
+                              run_row["status"]))
     out.print(table)
     alerts = report["alerts"]
     out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))

@@ -16,7 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -25,6 +32,7 @@ DEMO_CONFIG = CONFIG_DIR / "demo.yaml"
 PROFILES_FILE = CONFIG_DIR / "profiles.yaml"
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"\d+[smh]")  # a whole number and a unit: seconds() reads it
 
 
 class ConfigError(ValueError):
@@ -108,10 +116,11 @@ class Source(_Model):
     # the AUTOTHROTTLE_TARGET_CONCURRENCY setting (1). crawler/politeness.py
     target_concurrency: float | None = Field(default=None, gt=0, le=64)
     timezone: str = Field(default="+07:00", pattern=r"^[+-]\d\d:\d\d$")
-    interval: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: crawl every ...
+    # durations: a whole number and s, m or h ("90s", "30m", "2h"; ``seconds``)
+    interval: str = "30m"  # daemon: crawl every ... (at least 1s)
     cron: str | None = None  # daemon: crontab schedule instead of the interval
-    jitter: str = Field(default="60s", pattern=r"^\d+[smh]$")  # daemon: random delay up to
-    crawl_timeout: str = Field(default="30m", pattern=r"^\d+[smh]$")  # daemon: kill after
+    jitter: str = "60s"  # daemon: random delay up to (0s: none)
+    crawl_timeout: str = "30m"  # daemon: kill after (at least 1s)
     profile: SiteProfile = Field(default_factory=SiteProfile)
     profile_name: str | None = None  # the name in profiles.yaml (filled in by the loader)
     # The source of the same outlet's other-language edition. A hint, not a reference the
@@ -140,6 +149,16 @@ class Source(_Model):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"not an http(s) URL: {value!r}")
         return values
+
+    @field_validator("interval", "jitter", "crawl_timeout")
+    @classmethod
+    def _duration(cls, value: str, info: ValidationInfo) -> str:
+        if not _DURATION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a duration: a whole number and s, m or h "
+                             "(90s, 30m, 2h)")
+        if info.field_name != "jitter" and seconds(value) < 1:
+            raise ValueError(f"{value!r}: must be at least 1s")
+        return value
 
     @field_validator("cron")
     @classmethod
@@ -210,6 +229,14 @@ class Settings(_Model):
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"unknown source {name!r}{hint} (known: {', '.join(names)})")
+
+
+def _message(error: Any) -> str:
+    """A pydantic error's message, without pydantic's "Value error, " before our own."""
+    message = str(error["msg"])
+    if error.get("type") == "value_error":
+        return message.removeprefix("Value error, ")
+    return message
 
 
 def seconds(duration: str) -> int:
@@ -352,7 +379,8 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{_where(path, index, err['loc'])}: {err['msg']}" for err in exc.errors()]
+        problems = [f"{_where(path, index, err['loc'])}: {_message(err)}"
+                    for err in exc.errors()]
         shown = "\n".join(problems[:10])
         more = f"\n(and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise ConfigError(shown + more) from None

@@ -17,11 +17,17 @@ class DemoPortBusy(OSError):
     """The demo's fixed port is taken on one of the farm's addresses."""
 
 
-def check_port(port: int = DEMO_PORT) -> None:
-    """DemoPortBusy if ``port`` cannot be bound on every farm address (127.0.0.11-15).
+DEMO_HINT = ("(a new port means new article URLs: use a new --db with it)")
+FARM_HINT = ("(or --port 0 for free ports chosen per site; the export lines printed "
+             "then say which)")
+
+
+def check_port(port: int = DEMO_PORT, hint: str = DEMO_HINT) -> None:
+    """DemoPortBusy if ``port`` cannot be bound on every farm address (127.0.0.11-39).
 
     The farm would otherwise move to a random port, and the demo's articles would get new
-    URLs: a second demo run on the same database would store them all again."""
+    URLs: a second demo run on the same database would store them all again; a second
+    ``newswatch farm`` would serve on other ports than the exports in the user's shell."""
     import socket
 
     from monitor.farm.sites import SITES
@@ -36,8 +42,7 @@ def check_port(port: int = DEMO_PORT) -> None:
                 raise DemoPortBusy(
                     f"port {port} is in use on {host} ({exc.strerror or exc}): is another "
                     "`newswatch demo` or `newswatch farm` running? Stop it, or give "
-                    "another port with --port (a new port means new article URLs: use a "
-                    "new --db with it)") from None
+                    f"another port with --port {hint}") from None
 
 
 def run_demo(db_path: str | Path, runner: Callable[..., CrawlResult] = crawl,

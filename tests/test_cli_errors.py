@@ -172,3 +172,51 @@ def test_a_bad_crawl_cap_is_one_line(tmp_path: Path, value: object, said: str) -
                       encoding="utf-8")
     _one_error(_run("run", "--config", str(config), "--db", str(tmp_path / "x.db")),
                f"{config}:1: max_parallel_crawls", said)
+
+
+def test_what_the_user_typed_is_printed_as_typed_never_as_markup(good_db: Path,
+                                                                 tmp_path: Path) -> None:
+    """Brackets and colons in a query, a source name or a path are text: rich would read
+    "[/b]" as a closing tag (a traceback) and ":-1:" as an emoji."""
+    _one_error(_run("search", "--db", str(good_db), "[/b]"), "bad search query '[/b]'")
+    _one_error(_run("crawl", "--source", "[/x]", "--db", str(tmp_path / "x.db")),
+               "unknown source '[/x]'")
+    odd = tmp_path / "[b]notes:-1:[/b].db"
+    _one_error(_run("status", "--db", str(odd)), f"{odd}: database not found")
+
+
+@pytest.mark.parametrize("value, said", [
+    ("1d", "'1d' is not a duration: a whole number and s, m or h (90s, 30m, 2h)"),
+    ("0s", "'0s': must be at least 1s"),
+    ("30", "'30' is not a duration")])
+def test_a_bad_interval_is_one_line_with_the_units(tmp_path: Path, value: str,
+                                                   said: str) -> None:
+    import yaml
+
+    data = yaml.safe_load((REPO / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    data["sources"][0]["interval"] = value
+    config = tmp_path / "sources.yaml"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    line = _one_error(_run("run", "--config", str(config), "--db", str(tmp_path / "x.db")),
+                      "sources[0].interval: " + said)
+    assert "Value error" not in line
+
+
+@pytest.mark.parametrize("command", [["farm", "--port", "70000"], ["demo", "--port", "0"],
+                                     ["serve", "--port", "-1"]])
+def test_a_port_out_of_range_is_a_usage_error(command: list[str], good_db: Path) -> None:
+    _one_error(_run(*command), "Invalid value for '--port'", "is not in the range")
+
+
+def test_farm_on_a_busy_port_refuses_instead_of_moving(tmp_path: Path) -> None:
+    """A second `newswatch farm` on a taken port: one line, exit 2 (it used to serve on
+    other ports than the exports already in the user's shell)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.11", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _run("farm", "--port", str(port))
+    _one_error(proc, f"port {port} is in use on 127.0.0.11", "--port 0")
+    assert "export" not in proc.stdout

@@ -154,3 +154,41 @@ def test_daemon_stops_on_sigterm_in_a_storm_of_sighups(tmp_path: Path) -> None:
     finally:
         store.close()
     assert '"status": "stopped"' in state
+
+
+def _ignores(pid: int, signum: int) -> bool:
+    """The process ignores ``signum`` (its SigIgn mask in /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
+def test_daemon_start_up_survives_sighup_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """``newswatch run`` between its first line and its daemon's handlers (imports, the
+    config, the database: about a second): SIGHUP (`systemctl reload` right after start)
+    used to kill it with the default action; SIGTERM then exits 0, not -15."""
+    config, db = tmp_path / "sources.yaml", tmp_path / "early.db"
+    _config(config)
+    daemon = subprocess.Popen([*CLI, "run", "--config", str(config), "--db", str(db)],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not _ignores(daemon.pid, signal.SIGHUP) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        for _ in range(5):
+            daemon.send_signal(signal.SIGHUP)
+            time.sleep(0.01)
+        assert daemon.poll() is None  # SIGHUP did not kill it
+        daemon.send_signal(signal.SIGTERM)
+        _, errors = daemon.communicate(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert daemon.returncode == 0, errors
+    assert "Traceback" not in errors
