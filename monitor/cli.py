@@ -635,6 +635,8 @@ def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None
                 count = run_export(db, handle, fmt, relevant_only)
     except DatabaseNotFound as exc:
         _fail(str(exc), 2)
+    except BrokenPipeError:
+        raise  # stdout's reader left (`| head`): click exits 1 quietly, as every command
     except OSError as exc:  # the output file: permission denied, a directory, disk full
         _fail(f"{output}: cannot write: {exc.strerror or exc}", 2)
     console.print(f"{count} articles exported", highlight=False)

@@ -80,7 +80,7 @@ class SiteProfile(_Model):
     # Where the markup facts came from when no page could be checked (public scrapers'
     # selectors, per-publisher parsers): facts, not proof.
     markup_from: list[str] = Field(default_factory=list)
-    # The outlet's own shapes, as data (see docs/sources.md). ``strip_prefixes`` and
+    # The outlet's own shapes, as data (see docs/SOURCES.md). ``strip_prefixes`` and
     # ``date`` are what the extractor consumes; these document and test the shapes.
     agency_tags: list[str] = Field(default_factory=list)  # "TTO - ", "(VOV) - ", "VNA - "
     bylines: list[str] = Field(default_factory=list)  # regexes of the outlet's byline lines

@@ -220,3 +220,25 @@ def test_farm_on_a_busy_port_refuses_instead_of_moving(tmp_path: Path) -> None:
         proc = _run("farm", "--port", str(port))
     _one_error(proc, f"port {port} is in use on 127.0.0.11", "--port 0")
     assert "export" not in proc.stdout
+
+
+def test_export_into_a_pipe_closed_early_exits_quietly(good_db: Path) -> None:
+    """`newswatch export | head -1`: the reader leaves; no `error:` line (it used to say
+    "None: cannot write: Broken pipe", exit 2), no count of articles it did not write:
+    exit 1 and nothing on stderr, as every other command (click's rule)."""
+    store = Store(good_db)
+    try:
+        store.db["articles"].insert_all(
+            {"url": f"https://example.org/a/{n}", "source": "laodong_en",
+             "title": f"Article {n}", "language": "en", "text": "words " * 2000}
+            for n in range(200))  # about 2.4 MB of JSON lines: well over a pipe's buffer
+    finally:
+        store.close()
+    export = subprocess.Popen([*CLI, "export", "--db", str(good_db)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert export.stdout is not None and export.stderr is not None
+    assert export.stdout.readline().startswith(b"{")
+    export.stdout.close()  # what `head -1` does
+    errors = export.stderr.read().decode()
+    assert export.wait(timeout=60) == 1
+    assert errors == ""
