@@ -306,3 +306,21 @@ def test_database_unchanged_after_the_session(server: str, database: dict) -> No
     """Last in the module: after every request above (reads, writes refused, browser
     sessions) the file is byte for byte what the crawl left."""
     assert _sha(database["db"]) == database["sha"]
+
+
+def test_canned_query_pages_are_titled_by_their_title_not_their_sql(server: str) -> None:
+    """The browser tab of a shipped query says what it is; an ad-hoc query's page keeps
+    Datasette's own title (its SQL)."""
+    import re
+
+    def title(path: str) -> str:
+        with urllib.request.urlopen(f"{server}{path}", timeout=10) as response:
+            page = response.read().decode()
+        found = re.search(r"<title>(.*?)</title>", page, re.S)
+        assert found, page[:500]
+        return found.group(1).strip()
+
+    named = title("/latest_relevant")
+    assert named.startswith("Latest relevant articles · ") and "select" not in named
+    adhoc = title("?sql=select+count(*)+from+articles")
+    assert "select count(*) from articles" in adhoc
