@@ -124,7 +124,7 @@ def summary_table(result: CrawlResult) -> Table:
         table.add_column(header, justify="right", footer=str(totals[key]), no_wrap=True,
                          min_width=len(header))
     table.add_column("status", overflow="fold")
-    for run in result.runs:
+    for run in sorted(result.runs, key=lambda run: run["source"]):  # not the finish order
         table.add_row(*_cells(run["source"], *(str(run[k]) for k in keys), run["status"]))
     return table
 
@@ -417,8 +417,9 @@ def demo(db: Path, port: int) -> None:
     stored = sum(result.totals[k] for k in ("new", "irrelevant", "duplicate", "updated"))
     out.print(f"\nDatabase: [bold]{result.db_path}[/] ({stored} articles stored or updated "
               "in this run)")
-    out.print(f"Try: sqlite-utils query {result.db_path} "
-              "\"select source, title from articles limit 5\"", highlight=False)
+    out.print(f"Try: sqlite-utils query {result.db_path} "  # one line: copied as it is
+              "\"select source, title from articles limit 5\"", highlight=False,
+              soft_wrap=True, markup=False)
     _exit_for(result)
 
 
@@ -860,23 +861,28 @@ def _health_rows(db: Path) -> list[dict[str, Any]]:
 
 def _print_health(rows: list[dict[str, Any]]) -> None:
     """The health table of ``newswatch status``: state, since, key signals, reasons."""
-    from rich.markup import escape
 
     if not rows:
         return
     colour = {"ok": "green", "degraded": "yellow", "failing": "red"}
-    table = Table(title="source health")
-    for column in ("source", "state", "since", "pages", "extracted", "failed", "unmatched",
-                   "why"):
-        table.add_column(column, overflow="fold")
+    table = _narrow_table("source health (since: UTC)",
+                          caption="the last run: pages article pages fetched, extr "
+                          "those that gave text, fail failed requests, unm unmatched "
+                          "links (docs/HEALTH.md)")
+    table.add_column("source", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("since", no_wrap=True)
+    for column in ("pages", "extr", "fail", "unm"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("why", overflow="fold")
     for row in rows:
         signals = row["signals"]
-        table.add_row(row["source"], f"[{colour.get(row['state'], 'white')}]{row['state']}[/]",
-                      (row["since"] or "")[:16], str(signals.get("pages", 0)),
-                      str(signals.get("extracted", 0)),
-                      str(sum((signals.get("fail") or {}).values())),
-                      str(signals.get("unmatched", 0)),
-                      escape("; ".join(row["reasons"]) or "-"))
+        state = Text(row["state"], style=colour.get(row["state"], "white"))
+        table.add_row(Text(row["source"]), state, _short_time(row["since"]),
+                      *_cells(str(signals.get("pages", 0)), str(signals.get("extracted", 0)),
+                              str(sum((signals.get("fail") or {}).values())),
+                              str(signals.get("unmatched", 0)),
+                              "; ".join(row["reasons"]) or "-"))
     out.print(table)
 
 

@@ -140,3 +140,37 @@ def test_crawl_output_fits_80_columns(farm: Farm, tmp_path: Path, width: int) ->
                           env={**os.environ, **farm.variables, "COLUMNS": str(width)})
     assert proc.returncode == 0, proc.stderr
     _no_cut(proc.stdout, width)
+
+
+def test_status_health_table_fits_80_columns_with_names_and_times_whole(
+        tmp_path: Path) -> None:
+    """The source health table of `newswatch status` at 80 columns: every source name and
+    time whole on its line (they were folded mid-word: "baochinhp" / "hu_en"), the
+    reasons wrapped."""
+    import json
+
+    db = tmp_path / "health.db"
+    _runs_in(db)
+    store = Store(db)
+    names = ["baochinhphu_en", "vietnamplus_en", "vietnamnews_en", "usembassy_vi"]
+    try:
+        for run_id, name in enumerate(names, 1):
+            store.db["health_runs"].insert(
+                {"run_id": run_id, "signals": json.dumps(
+                    {"pages": 12345, "extracted": 12000, "fail": {"http": 3},
+                     "unmatched": 7})}, alter=True)
+            store.db["source_health"].insert(
+                {"source": name, "state": "degraded", "since": "2026-11-30T15:41:07+00:00",
+                 "reasons": json.dumps(["fewer than half of the pages gave text where the "
+                                        "baseline gave at least nine in ten"]),
+                 "updated": "2026-11-30T15:41:07+00:00", "last_run": run_id}, alter=True)
+    finally:
+        store.close()
+    proc = subprocess.run([*CLI, "status", "--db", str(db)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    _no_cut(proc.stdout)
+    health = proc.stdout[proc.stdout.index("source health"):]
+    for name in names:
+        assert f"{name} degraded 2026-11-30 15:41" in " ".join(health.split()), health
+    assert "12345" in health and "baseline" in health
