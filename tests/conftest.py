@@ -86,4 +86,16 @@ def fresh_farm() -> Iterator[Farm]:
         yield running
 
 
+def in_signal_mask(pid: int, mask: str, signum: int) -> bool:
+    """``signum`` is in process ``pid``'s ``mask`` line of /proc/PID/status (``SigCgt``:
+    it has a handler; ``SigIgn``: it ignores it); False once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            bits = next(int(line.split()[1], 16) for line in status
+                        if line.startswith(f"{mask}:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(bits >> (signum - 1) & 1)
+
+
 from .channels import receiver, smtp  # noqa: E402,F401  (real SMTP and webhook fixtures)

@@ -124,7 +124,7 @@ def test_sigterm_while_the_farm_starts_is_an_orderly_stop() -> None:
     import sys
     import time
 
-    from .conftest import REPO
+    from .conftest import REPO, in_signal_mask
 
     proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "farm", "--port", "0",
                              "--archive", "50000"], cwd=REPO, stdout=subprocess.PIPE,
@@ -132,10 +132,7 @@ def test_sigterm_while_the_farm_starts_is_an_orderly_stop() -> None:
     deadline = time.monotonic() + 30
     caught = False
     while not caught and time.monotonic() < deadline and proc.poll() is None:
-        with open(f"/proc/{proc.pid}/status", encoding="ascii") as status:
-            mask = next(int(line.split()[1], 16) for line in status
-                        if line.startswith("SigCgt:"))
-        caught = bool(mask & (1 << (signal.SIGTERM - 1)))
+        caught = in_signal_mask(proc.pid, "SigCgt", signal.SIGTERM)
         time.sleep(0.005)
     assert caught, "SIGTERM never handled"
     proc.send_signal(signal.SIGTERM)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from monitor.lifecycle import Wakeup
 
-from .conftest import REPO
+from .conftest import REPO, in_signal_mask
 from .test_daemon import CLI, _state, _wait
 from .test_daemon_stop import _config
 
@@ -156,17 +156,6 @@ def test_daemon_stops_on_sigterm_in_a_storm_of_sighups(tmp_path: Path) -> None:
     assert '"status": "stopped"' in state
 
 
-def _ignores(pid: int, signum: int) -> bool:
-    """The process ignores ``signum`` (its SigIgn mask in /proc)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("SigIgn:"):
-                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
-    except OSError:
-        pass
-    return False
-
-
 def test_daemon_start_up_survives_sighup_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     """``newswatch run`` between its first line and its daemon's handlers (imports, the
     config, the database: about a second): SIGHUP (`systemctl reload` right after start)
@@ -178,7 +167,8 @@ def test_daemon_start_up_survives_sighup_and_stops_cleanly_on_sigterm(tmp_path: 
                               text=True)
     try:
         deadline = time.monotonic() + 10
-        while not _ignores(daemon.pid, signal.SIGHUP) and time.monotonic() < deadline:
+        while (not in_signal_mask(daemon.pid, "SigIgn", signal.SIGHUP)
+               and time.monotonic() < deadline):
             time.sleep(0.002)
         for _ in range(5):
             daemon.send_signal(signal.SIGHUP)
