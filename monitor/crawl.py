@@ -98,6 +98,7 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     for name in names:
         settings.source(name)
     db_path = Path(db_path).resolve()
+    reap_orphaned_runs(db_path)  # runs left "running" by crawls killed with kill -9
     context = multiprocessing.get_context("spawn")
     events: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
     child = context.Process(
@@ -237,6 +238,19 @@ def _stop(child: Any) -> None:
     if child.is_alive():
         child.kill()
     child.join(5)
+
+
+def reap_orphaned_runs(db_path: str | Path) -> list[int]:
+    """Close the runs of ``db_path`` left ``running`` by crawl processes that are gone
+    (``Store.reap_orphaned_runs``), of every source; runs of live crawls stay. Returns
+    the ids closed (none when the database does not exist yet)."""
+    if not Path(db_path).exists():
+        return []
+    store = Store(db_path)
+    try:
+        return store.reap_orphaned_runs()
+    finally:
+        store.close()
 
 
 def _abort_runs(db_path: Path, names: Sequence[str], status: str) -> None:
