@@ -359,9 +359,11 @@ class Store:
             })
 
     def abort_running(self, sources: Iterable[str], status: str,
-                      error: str | None = None) -> int:
+                      error: str | None = None, owner: int | None = None) -> int:
         """Mark open ("running") crawl runs of ``sources`` as ended with ``status``; with
-        ``error``, also count it and add it as an error line."""
+        ``error``, also count it and add it as an error line. With ``owner`` (a pid),
+        only the runs that process opened: another crawl of the same source, still
+        running, keeps its run."""
         names = list(sources)
         marks = ",".join("?" * len(names))
         extra, params = "", [status, now()]
@@ -369,10 +371,12 @@ class Store:
             extra = (", errors = coalesce(errors, 0) + 1, error_detail = "
                      "coalesce(error_detail || char(10), '') || ?")
             params.append(error)
+        mine = "" if owner is None else " and owner_pid = ?"
         with self.db.conn:
             cursor = self.db.execute(
                 f"update crawl_runs set status = ?, finished = ?{extra} "
-                f"where status = 'running' and source in ({marks})", [*params, *names])
+                f"where status = 'running' and source in ({marks}){mine}",
+                [*params, *names, *([] if owner is None else [owner])])
         return cursor.rowcount
 
     def runs(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
