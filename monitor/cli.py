@@ -768,7 +768,10 @@ def alerts_test(obj: dict[str, Any], channel: str) -> None:
 @click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
         claim_timeout: float, log_level: str) -> None:
-    """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM."""
+    """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM.
+
+    One daemon per database. Exit codes: 0 stopped (SIGTERM, SIGINT); 2 bad config, or
+    another daemon already runs on the database."""
     import logging
 
     from monitor.alerts import ALERTS_FILE
@@ -785,7 +788,12 @@ def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float
                         deliver_every=deliver_every, claim_timeout=claim_timeout)
     except ConfigError as exc:
         _fail(str(exc), 2)
-    sys.exit(daemon.run_forever())
+    from monitor.owners import DaemonRunning
+
+    try:
+        sys.exit(daemon.run_forever())
+    except DaemonRunning as exc:  # one daemon per database
+        _fail(str(exc), 2)
 
 
 @main.command()

@@ -98,6 +98,7 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     for name in names:
         settings.source(name)
     db_path = Path(db_path).resolve()
+    reap_orphaned_runs(db_path)  # runs left "running" by crawls killed with kill -9
     context = multiprocessing.get_context("spawn")
     events: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
     child = context.Process(
@@ -142,7 +143,8 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
         if timeout is not None and time.monotonic() - started > timeout:
             if done_ids is None:
                 _stop(child)
-                _abort_runs(db_path, names, f"aborted: no end after {timeout:.0f} s")
+                _abort_runs(db_path, names, f"aborted: no end after {timeout:.0f} s",
+                            child.pid)
                 raise CrawlError(f"crawl of {', '.join(names)} killed after {timeout:.0f} s")
             kill_group(child.pid)  # every run closed in time: a finished crawl
             child.join(5)
@@ -186,12 +188,13 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     child.join()
     if stop:  # interrupted: whatever was stored stays; its runs end "interrupted"
         ids = done_ids if done_ids is not None else list(run_ids.values())
-        _mark_interrupted(db_path, names, ids)
+        _mark_interrupted(db_path, names, ids, child.pid)
         return _result(db_path, ids, interrupted=True, unreachable=unreachable)
     if fatal:  # the database is full: the child closed its run "failed", or could not
-        raise CrawlError(fatal + _record_failure(db_path, names, fatal))
+        raise CrawlError(fatal + _record_failure(db_path, names, fatal, child.pid))
     if failure or (child.exitcode != 0 and not torn_down):
-        _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}")
+        _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}",
+                    child.pid)
         raise CrawlError(failure or f"crawl process exited with code {child.exitcode}")
     if done_ids is None or len(done_ids) < len(names):  # ended "well" without every source
         raise CrawlError(f"crawl process ended after recording {len(done_ids or [])} of "
@@ -239,25 +242,42 @@ def _stop(child: Any) -> None:
     child.join(5)
 
 
-def _abort_runs(db_path: Path, names: Sequence[str], status: str) -> None:
-    """Close the crawl-run rows a dead crawl left open (status "running")."""
-    if not db_path.exists():
-        return
+def reap_orphaned_runs(db_path: str | Path) -> list[int]:
+    """Close the runs of ``db_path`` left ``running`` by crawl processes that are gone
+    (``Store.reap_orphaned_runs``), of every source; runs of live crawls stay. Returns
+    the ids closed (none when the database does not exist yet)."""
+    if not Path(db_path).exists():
+        return []
     store = Store(db_path)
     try:
-        store.abort_running(names, status)
+        return store.reap_orphaned_runs()
     finally:
         store.close()
 
 
-def _mark_interrupted(db_path: Path, names: Sequence[str], run_ids: Sequence[int]) -> None:
-    """Runs of an interrupted crawl: those left open, and those Scrapy closed because it
-    was asked to stop ("stopped: shutdown"), end ``interrupted``."""
+def _abort_runs(db_path: Path, names: Sequence[str], status: str,
+                owner: int | None = None) -> None:
+    """Close the crawl-run rows a dead crawl left open (status "running"): those its
+    process ``owner`` (pid) opened, when given; another crawl's stay."""
     if not db_path.exists():
         return
     store = Store(db_path)
     try:
-        store.abort_running(names, INTERRUPTED)
+        store.abort_running(names, status, owner=owner)
+    finally:
+        store.close()
+
+
+def _mark_interrupted(db_path: Path, names: Sequence[str], run_ids: Sequence[int],
+                      owner: int | None = None) -> None:
+    """Runs of an interrupted crawl: those left open (by its process ``owner``, when
+    given), and those Scrapy closed because it was asked to stop ("stopped:
+    shutdown"), end ``interrupted``."""
+    if not db_path.exists():
+        return
+    store = Store(db_path)
+    try:
+        store.abort_running(names, INTERRUPTED, owner=owner)
         if run_ids:
             marks = ",".join("?" * len(run_ids))
             with store.db.conn:
@@ -267,13 +287,15 @@ def _mark_interrupted(db_path: Path, names: Sequence[str], run_ids: Sequence[int
         store.close()
 
 
-def _record_failure(db_path: Path, names: Sequence[str], message: str) -> str:
-    """Close runs the child left open as ``failed`` with ``message``; on a full disk that
-    may fail too: returns a note saying so ("" when done)."""
+def _record_failure(db_path: Path, names: Sequence[str], message: str,
+                    owner: int | None = None) -> str:
+    """Close runs the child (pid ``owner``, when given) left open as ``failed`` with
+    ``message``; on a full disk that may fail too: returns a note saying so ("" when
+    done)."""
     try:
         store = Store(db_path)
         try:
-            store.abort_running(names, "failed", error=message)
+            store.abort_running(names, "failed", error=message, owner=owner)
         finally:
             store.close()
     except sqlite3.Error as exc:

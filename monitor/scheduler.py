@@ -12,6 +12,10 @@ second signal kills them at once), and the process exits 0.
 The sources file is reloaded on SIGHUP and when it changes on disk (the ``config`` job
 looks every few seconds): jobs are added, removed or rescheduled to match. A file that
 does not load is reported once (log and heartbeat) and the last good config stays.
+
+One daemon per database: ``start`` takes ``<db>.daemon-lock`` (``monitor.owners``), which
+the kernel frees when the daemon ends, however it ends; a second daemon on the same
+database gets ``DaemonRunning``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEFAULT_CONFIG, ConfigError, Settings, Source, load_settings, seconds
 from monitor.crawl import CrawlError, crawl
 from monitor.lifecycle import Interrupt, Wakeup
+from monitor.owners import DaemonLock
 from monitor.store import Store, now
 
 log = logging.getLogger("newswatch.daemon")
@@ -60,6 +65,7 @@ class Daemon:
                  config_check_every: float = CONFIG_CHECK_SECONDS) -> None:
         self.config = Path(config)
         self.db_path = Path(db_path).resolve()
+        self.lock = DaemonLock(self.db_path)  # one daemon per database (start .. stop)
         self.alerts = alerts
         self.variables = dict(variables or {})
         self.config_stamp = _stamp(self.config)
@@ -305,19 +311,29 @@ class Daemon:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Schedule every job and start the scheduler (returns at once)."""
-        store = Store(self.db_path)
+        """Schedule every job and start the scheduler (returns at once).
+
+        Raises ``DaemonRunning`` (``monitor.owners``) when another daemon runs on the
+        database: one daemon per database, held until ``stop`` or the process's end."""
+        self.lock.acquire()
         try:
-            aborted = store.abort_running([s.name for s in self.settings.sources],
-                                          "aborted: daemon stopped during the crawl")
-            with store.db.conn:
-                store.db["daemon"].upsert({"name": "newswatch", "pid": os.getpid(),
-                                           "started": now(), "beat": now(), "state": "{}"},
-                                          pk="name")
-        finally:
-            store.close()
+            store = Store(self.db_path)
+            try:
+                # runs left open by crawls that are gone (a daemon or a crawl killed with
+                # kill -9); the runs of crawls still running (`newswatch crawl`) stay
+                aborted = store.reap_orphaned_runs()
+                with store.db.conn:
+                    store.db["daemon"].upsert({"name": "newswatch", "pid": os.getpid(),
+                                               "started": now(), "beat": now(),
+                                               "state": "{}"}, pk="name")
+            finally:
+                store.close()
+        except BaseException:
+            self.lock.release()
+            raise
         if aborted:
-            log.warning("%d crawl run(s) left open by a previous daemon marked aborted", aborted)
+            log.warning("%d crawl run(s) left open by crawl processes that are gone marked "
+                        "aborted", len(aborted))
         for source in self.settings.sources:
             self._add_crawl_job(source)
         self.scheduler.add_job(self.deliver_job, IntervalTrigger(seconds=self.deliver_every),
@@ -344,7 +360,10 @@ class Daemon:
         if wait:
             for pool in self.pools:
                 pool.join()
-        self.beat("stopped")
+        try:
+            self.beat("stopped")
+        finally:
+            self.lock.release()
 
     def run_forever(self) -> int:
         """Run until SIGTERM or SIGINT (SIGHUP reloads the config); returns the exit

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from monitor.config import Source
+from monitor.owners import is_alive, process_identity
 
 DEFAULT_DB = Path("newswatch.db")
 
@@ -208,10 +209,20 @@ def _m8_backfill(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _m9_run_owners(db: sqlite_utils.Database) -> None:
+    # who opened each crawl run (monitor.owners.process_identity): a run left "running"
+    # by a process that is gone (kill -9) is closed by the next crawl or daemon start.
+    # Additive and idempotent (safe in any order with other branches' migrations).
+    for column, kind in (("owner_pid", int), ("owner_start", str)):
+        if column not in db["crawl_runs"].columns_dict:
+            db["crawl_runs"].add_column(column, kind)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
-    _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill]
+    _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill,
+    _m9_run_owners]
 
 
 @contextmanager
@@ -225,6 +236,10 @@ def _setup_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# the status of a run whose crawl process ended without closing it
+ORPHANED = "aborted: its crawl process ended without closing the run (killed?)"
 
 
 class Store:
@@ -305,13 +320,33 @@ class Store:
 
     # -- crawl runs ----------------------------------------------------------------------
     def start_run(self, source: str) -> int:
-        """Open a crawl-run record."""
+        """Open a crawl-run record, owned by this process (``monitor.owners``)."""
+        owner_pid, owner_start = process_identity()
         with self.db.conn:
             table = self.db["crawl_runs"].insert({
                 "source": source, "started": now(), "status": "running",
                 **dict.fromkeys(COUNTS, 0),
+                "owner_pid": owner_pid, "owner_start": owner_start,
             })
         return int(table.last_pk)
+
+    def reap_orphaned_runs(self, status: str = ORPHANED) -> list[int]:
+        """Close the ``running`` crawl runs (of any source) whose owner process is gone:
+        killed with ``kill -9``, by the OOM killer, a power cut. They end with ``status``
+        (default ``ORPHANED``). A run whose owner still runs is never touched (another
+        crawl or the daemon's crawl, now); a run with no owner recorded (opened before
+        owners were recorded) counts as orphaned. Returns the ids closed."""
+        rows = self.db.execute("select id, owner_pid, owner_start from crawl_runs "
+                               "where status = 'running'").fetchall()
+        gone = [run_id for run_id, pid, start in rows if not is_alive(pid, start)]
+        if gone:
+            stamp = now()
+            with self.db.conn:
+                self.db.conn.executemany(
+                    "update crawl_runs set status = ?, finished = ? "
+                    "where id = ? and status = 'running'",
+                    [(status, stamp, run_id) for run_id in gone])
+        return gone
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int],
                    error_detail: list[str] | None = None) -> None:
@@ -324,9 +359,11 @@ class Store:
             })
 
     def abort_running(self, sources: Iterable[str], status: str,
-                      error: str | None = None) -> int:
+                      error: str | None = None, owner: int | None = None) -> int:
         """Mark open ("running") crawl runs of ``sources`` as ended with ``status``; with
-        ``error``, also count it and add it as an error line."""
+        ``error``, also count it and add it as an error line. With ``owner`` (a pid),
+        only the runs that process opened: another crawl of the same source, still
+        running, keeps its run."""
         names = list(sources)
         marks = ",".join("?" * len(names))
         extra, params = "", [status, now()]
@@ -334,10 +371,12 @@ class Store:
             extra = (", errors = coalesce(errors, 0) + 1, error_detail = "
                      "coalesce(error_detail || char(10), '') || ?")
             params.append(error)
+        mine = "" if owner is None else " and owner_pid = ?"
         with self.db.conn:
             cursor = self.db.execute(
                 f"update crawl_runs set status = ?, finished = ?{extra} "
-                f"where status = 'running' and source in ({marks})", [*params, *names])
+                f"where status = 'running' and source in ({marks}){mine}",
+                [*params, *names, *([] if owner is None else [owner])])
         return cursor.rowcount
 
     def runs(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
