@@ -662,17 +662,25 @@ def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
 @click.pass_obj
 def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
     """One delivery pass over the due pending alerts."""
+    import logging
+
     from monitor.delivery import deliver_pending
 
     store, config = _alerts_setup(obj["db"], obj["alerts_config"])
+    # the pass's log lines (a failure per channel and reason, with its count and attempt;
+    # a channel working again), as the daemon's log shows them
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    alerts_log = logging.getLogger("newswatch.alerts")
+    alerts_log.addHandler(handler)
+    alerts_log.setLevel(logging.INFO)
     try:
         report = deliver_pending(store, config, max_attempts=max_attempts)
     finally:
+        alerts_log.removeHandler(handler)
         store.close()
     out.print(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
               f"held for digest {report.held}, recovered {report.recovered}", highlight=False)
-    for error in dict.fromkeys(report.errors):
-        console.print(f"[yellow]error:[/] {error}", highlight=False, soft_wrap=True)
 
 
 @alerts.command("retry")
