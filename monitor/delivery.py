@@ -388,7 +388,12 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     html = all(any(cls.__name__ == "NotifyEmail" for cls in type(server).__mro__)
                for server in notifier)
     body = message.html if html else message.text
-    with apprise.LogCapture(level=apprise.logging.WARNING) as log, \
+    # apprise's own lines ("Notifying 1 service(s)", the failure) would be one or two per
+    # alert in the daemon's log: the failure is caught here, and the pass logs one line
+    # per channel and reason (DeliveryReport.log); below DEBUG they stay out of the log
+    quiet = not logging.getLogger("apprise").isEnabledFor(logging.DEBUG)
+    with _no_propagation("apprise", quiet), \
+            apprise.LogCapture(level=apprise.logging.WARNING) as log, \
             _own_plain_text(notifier, message):
         ok = notifier.notify(title=message.subject, body=body,
                              body_format=apprise.NotifyFormat.HTML if html
@@ -397,6 +402,20 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     if not ok:
         reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
         raise DeliveryError(f"channel {channel.name}: {reason}")
+
+
+@contextlib.contextmanager
+def _no_propagation(name: str, when: bool = True) -> Iterator[None]:
+    """While inside: the logger ``name`` passes no record to its ancestors' handlers
+    (its own handlers, such as apprise's LogCapture, still get them)."""
+    logger = logging.getLogger(name)
+    before = logger.propagate
+    if when:
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = before
 
 
 _PLAIN_LOCK = threading.Lock()

@@ -160,3 +160,22 @@ def test_daemon_logs_a_missing_variable_once_per_pass(outbox: tuple[Path, int],
                      f"{stories} alerts: environment variable NW_SMTP_PASSWORD is not set; "
                      r"retrying \(attempt 1 of 8, next in 3\ds\)$", mine[0]), mine[0]
     assert "Traceback" not in logged
+
+
+def test_smtp_down_is_one_line_not_apprise_lines_per_alert(
+        outbox: tuple[Path, int], smtp: Mailbox, receiver: Receiver, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """apprise logs "Notifying 1 service(s)" and its failure for every message: at INFO
+    (the daemon's level) they stay out of the log, the pass's summary line says it."""
+    db, stories = _copy(outbox[0], tmp_path / "smtp.db"), outbox[1]
+    config, env = _alerts_file(tmp_path / "alerts.yaml"), _env(smtp, receiver)
+    smtp.stop()
+    caplog.set_level(logging.INFO)  # every logger, as `newswatch run` logs
+    report = _deliver(db, config, env)
+    assert (report.sent, report.retrying) == (stories, stories)
+    lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert len(lines) == 1, lines
+    name, level, line = lines[0]
+    assert (name, level) == (LOGGER, "WARNING")
+    assert line.startswith(f"delivery to mail failed for {stories} alerts: channel mail: "
+                           "Connection error"), line
