@@ -196,20 +196,38 @@ def main(debug: bool) -> None:
 @click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable).")
 @click.option("--log-level", default="WARNING", show_default=True, type=LOG_LEVELS,
               help="Scrapy log level.")
-def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str) -> None:
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file whose rules queue alerts (default: config/alerts.yaml).")
+@click.option("--no-alerts", is_flag=True, help="Queue no alerts.")
+def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str,
+                  alerts_config: Path | None = None, no_alerts: bool = False) -> None:
     """Crawl all sources (or some) once, then print a summary."""
     from monitor.dbfile import database_to_write
 
+    alerts_file = _alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
     try:
         result = _run_with_progress(config=config, db_path=db, sources=sources or None,
-                                    scrapy_settings={"LOG_LEVEL": log_level.upper()})
+                                    scrapy_settings={"LOG_LEVEL": log_level.upper()},
+                                    alerts=alerts_file)
     except ConfigError as exc:
         _fail(str(exc), 2)
     except CrawlError as exc:
         _fail(f"crawl failed: {exc}")
     _report(result)
     _exit_for(result)
+
+
+def _alerts_choice(alerts_config: Path | None, no_alerts: bool) -> Path | None:
+    """The alerts file of ``crawl``, ``demo`` and ``run``: ``--alerts-config`` or
+    config/alerts.yaml; None with ``--no-alerts`` (giving both is a usage error, exit 2)."""
+    from monitor.alerts import ALERTS_FILE
+
+    if no_alerts:
+        if alerts_config is not None:
+            _fail("give --alerts-config or --no-alerts, not both", 2)
+        return None
+    return alerts_config or ALERTS_FILE
 
 
 def _exit_for(result: CrawlResult) -> None:
@@ -372,17 +390,24 @@ def _duration(seconds: float) -> str:
               "command, so that `newswatch status`/`serve` find the demo's).")
 @click.option("--port", default=8800, show_default=True,
               help="The farm's port (fixed: the same URLs at every run).")
-def demo(db: Path, port: int) -> None:
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file whose rules queue alerts (default: config/alerts.yaml).")
+@click.option("--no-alerts", is_flag=True, help="Queue no alerts.")
+def demo(db: Path, port: int, alerts_config: Path | None = None,
+         no_alerts: bool = False) -> None:
     """Start the replica site farm, crawl it, and print what was stored."""
     from monitor.dbfile import database_to_write
     from monitor.demo import DemoPortBusy, run_demo
 
+    alerts_file = _alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
     try:
-        result = run_demo(db, runner=_run_with_progress, port=port)
+        result = run_demo(db, runner=_run_with_progress, port=port, alerts=alerts_file)
     except DemoPortBusy as exc:
         _fail(str(exc), 2)
-    except (ConfigError, CrawlError) as exc:
+    except ConfigError as exc:  # bad input: the alerts file given (exit 2, as crawl)
+        _fail(str(exc), 2)
+    except CrawlError as exc:
         _fail(str(exc))
     _report(result)
     stored = sum(result.totals[k] for k in ("new", "irrelevant", "duplicate", "updated"))
@@ -733,22 +758,23 @@ def alerts_test(obj: dict[str, Any], channel: str) -> None:
 @click.option("--claim-timeout", default=300.0, show_default=True,
               help="Seconds after which an alert left 'sending' by a crash is sent again.")
 @click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
+@click.option("--no-alerts", is_flag=True, help="Queue and deliver no alerts.")
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
-        claim_timeout: float, log_level: str) -> None:
+        claim_timeout: float, log_level: str, no_alerts: bool = False) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM."""
     import logging
 
-    from monitor.alerts import ALERTS_FILE
     from monitor.dbfile import database_to_write
     from monitor.scheduler import Daemon
 
+    alerts_file = _alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if log_level.upper() != "DEBUG":  # "Running job", "executed successfully" every 5 s:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # crawls say it better
     try:
-        daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE,
+        daemon = Daemon(config, db, alerts=alerts_file,
                         deliver_every=deliver_every, claim_timeout=claim_timeout)
     except ConfigError as exc:
         _fail(str(exc), 2)
