@@ -24,9 +24,10 @@ resolved values are never written to the database or logs: they are masked in
 message is being sent.
 
 Logging: each pass ends with at most one line per (channel, reason) on the
-``newswatch.alerts`` logger (:meth:`DeliveryReport.log`): a WARNING with the number of
-alerts that failed and will be retried, an ERROR for those that failed for good, and one
-INFO line when a channel delivers again after failures. Never one line per alert.
+``newswatch.alerts`` logger (:meth:`DeliveryReport.log`): an INFO line with the alerts
+sent per channel, a WARNING with the number of alerts that failed and will be retried, an
+ERROR for those that failed for good, and one INFO line when a channel delivers again
+after failures. Never one line per alert; a pass with nothing due logs nothing.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class DeliveryReport:
     failures: dict[tuple[str, str, bool], list[tuple[int, float]]] = field(
         default_factory=dict)
     back: dict[str, int] = field(default_factory=dict)  # channel -> alerts sent after errors
+    sent_to: dict[str, int] = field(default_factory=dict)  # channel -> alerts sent
 
     def note_failure(self, channel: str, reason: str, attempts: int, final: bool,
                      delay: float, count: int = 1) -> None:
@@ -99,6 +101,7 @@ class DeliveryReport:
     def note_sent(self, channel: str, count: int, after_errors: bool) -> None:
         """``count`` alerts of ``channel`` were sent; ``after_errors``: some had failed
         before (the channel is delivering again)."""
+        self.sent_to[channel] = self.sent_to.get(channel, 0) + count
         if after_errors:
             self.back[channel] = self.back.get(channel, 0) + count
 
@@ -106,6 +109,9 @@ class DeliveryReport:
         """The pass's log lines as (level, text): one per (channel, reason) that failed,
         one per channel delivering again."""
         found = []
+        if self.sent_to:
+            found.append((logging.INFO, f"sent {sum(self.sent_to.values())} alerts (" + ", ".join(
+                f"{channel} {count}" for channel, count in self.sent_to.items()) + ")"))
         for (channel, reason, final), tries in self.failures.items():
             numbers = sorted({n for n, _ in tries})
             attempt = (f"attempt {numbers[0]}" if len(numbers) == 1

@@ -62,12 +62,15 @@ def test_missing_variable_is_one_line_per_pass_then_one_error(
         report = _deliver(db, config, env, now=t0 + timedelta(hours=2 * attempt),
                           max_attempts=3)
         assert report.retrying == stories
-        [(level, line)] = _lines(caplog)  # one line for all of the channel's alerts
+        lines = _lines(caplog)
+        if attempt == 1:  # the webhook channel took its alerts: one line says so
+            assert lines.pop(0) == ("INFO", f"sent {stories} alerts (hook {stories})")
+        [(level, line)] = lines  # one line for all of the mail channel's alerts
         assert level == "WARNING"
         assert re.fullmatch(re.escape(f"delivery to mail failed for {stories} alerts: "
                                       f"{reason}; retrying (attempt {attempt} of 3, next in ")
                             + wait + r"\)", line), line
-    assert len(receiver.bodies) == stories  # the webhook channel is unaffected, and silent
+    assert len(receiver.bodies) == stories  # the webhook channel is unaffected
     report = _deliver(db, config, env, now=t0 + timedelta(hours=6), max_attempts=3)
     assert report.failed == stories
     [(level, line)] = _lines(caplog)
@@ -87,7 +90,8 @@ def test_webhook_fails_then_works_again(outbox: tuple[Path, int], smtp: Mailbox,
     receiver.fail = True
     t0 = datetime.now(UTC)
     _deliver(db, config, env, now=t0)
-    [(level, line)] = _lines(caplog)
+    sent, (level, line) = _lines(caplog)
+    assert sent == ("INFO", f"sent {stories} alerts (mail {stories})")
     assert level == "WARNING" and line.startswith(
         f"delivery to hook failed for {stories} alerts: webhook hook: HTTP 500"), line
     assert "attempt 1 of 8" in line
@@ -104,10 +108,14 @@ def test_webhook_fails_then_works_again(outbox: tuple[Path, int], smtp: Mailbox,
     receiver.fail = False
     report = _deliver(db, config, env, now=t0 + timedelta(hours=2))
     assert report.sent == stories - 1
-    assert _lines(caplog) == [("INFO", f"delivery to hook works again: {stories - 1} alerts "
-                                       "sent after earlier failures")]
+    assert _lines(caplog) == [
+        ("INFO", f"sent {stories - 1} alerts (hook {stories - 1})"),
+        ("INFO", f"delivery to hook works again: {stories - 1} alerts sent after earlier "
+                 "failures")]
     assert _deliver(db, config, env, now=t0 + timedelta(hours=4)).sent == 1
-    assert _lines(caplog) == []  # one recovery, one line
+    assert _lines(caplog) == [("INFO", "sent 1 alerts (hook 1)")]  # one recovery, one line
+    assert _deliver(db, config, env, now=t0 + timedelta(hours=6)).sent == 0
+    assert _lines(caplog) == []  # nothing due: nothing to say
 
 
 
@@ -122,7 +130,8 @@ def test_cli_deliver_prints_the_same_lines(outbox: tuple[Path, int], smtp: Mailb
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"sent {stories}, retrying {stories}," in done.stdout
-    [line] = [x for x in done.stderr.splitlines() if x.strip()]  # not one per alert
+    sent, line = [x for x in done.stderr.splitlines() if x.strip()]  # not one per alert
+    assert sent == f"INFO newswatch.alerts: sent {stories} alerts (hook {stories})"
     assert re.fullmatch(re.escape(
         f"WARNING newswatch.alerts: delivery to mail failed for {stories} alerts: "
         "environment variable NW_SMTP_PASSWORD is not set; retrying (attempt 1 of 8, "
@@ -133,8 +142,9 @@ def test_daemon_logs_a_missing_variable_once_per_pass(outbox: tuple[Path, int],
                                                      smtp: Mailbox, receiver: Receiver,
                                                      tmp_path: Path) -> None:
     """`newswatch run` with a channel whose variable is not set, and the outbox already
-    full: its first delivery pass logs one WARNING line for all that channel's alerts; the
-    passes that follow (every second, nothing due until the backoff ends) log nothing."""
+    full: its first delivery pass logs one WARNING line for all that channel's alerts (and
+    one INFO line for the webhook's, sent); the passes that follow (every second, nothing
+    due until the backoff ends) log nothing."""
     db, stories = _copy(outbox[0], tmp_path / "daemon.db"), outbox[1]
     config = _alerts_file(tmp_path / "alerts.yaml")
     log_file = tmp_path / "daemon.log"
@@ -155,10 +165,11 @@ def test_daemon_logs_a_missing_variable_once_per_pass(outbox: tuple[Path, int],
     logged = log_file.read_text()
     assert code == 0, logged[-3000:]
     mine = [x for x in logged.splitlines() if " newswatch.alerts: " in x]
-    assert len(mine) == 1, logged[-3000:]
+    assert len(mine) == 2, logged[-3000:]
+    assert mine[0].endswith(f" INFO newswatch.alerts: sent {stories} alerts (hook {stories})")
     assert re.search(r" WARNING newswatch\.alerts: delivery to mail failed for "
                      f"{stories} alerts: environment variable NW_SMTP_PASSWORD is not set; "
-                     r"retrying \(attempt 1 of 8, next in 3\ds\)$", mine[0]), mine[0]
+                     r"retrying \(attempt 1 of 8, next in 3\ds\)$", mine[1]), mine[1]
     assert "Traceback" not in logged
 
 
@@ -174,8 +185,9 @@ def test_smtp_down_is_one_line_not_apprise_lines_per_alert(
     report = _deliver(db, config, env)
     assert (report.sent, report.retrying) == (stories, stories)
     lines = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
-    assert len(lines) == 1, lines
-    name, level, line = lines[0]
+    assert len(lines) == 2, lines
+    assert lines[0] == (LOGGER, "INFO", f"sent {stories} alerts (hook {stories})")
+    name, level, line = lines[1]
     assert (name, level) == (LOGGER, "WARNING")
     assert line.startswith(f"delivery to mail failed for {stories} alerts: channel mail: "
                            "Connection error"), line
