@@ -225,20 +225,38 @@ def main(debug: bool) -> None:
 @click.option("--source", "sources", multiple=True, help="Crawl only this source (repeatable).")
 @click.option("--log-level", default="WARNING", show_default=True, type=LOG_LEVELS,
               help="Scrapy log level.")
-def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str) -> None:
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file whose rules queue alerts (default: config/alerts.yaml).")
+@click.option("--no-alerts", is_flag=True, help="Queue no alerts.")
+def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str,
+                  alerts_config: Path | None = None, no_alerts: bool = False) -> None:
     """Crawl all sources (or some) once, then print a summary."""
     from monitor.dbfile import database_to_write
 
+    alerts_file = _alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
     try:
         result = _run_with_progress(config=config, db_path=db, sources=sources or None,
-                                    scrapy_settings={"LOG_LEVEL": log_level.upper()})
+                                    scrapy_settings={"LOG_LEVEL": log_level.upper()},
+                                    alerts=alerts_file)
     except ConfigError as exc:
         _fail(str(exc), 2)
     except CrawlError as exc:
         _fail(f"crawl failed: {exc}")
     _report(result)
     _exit_for(result)
+
+
+def _alerts_choice(alerts_config: Path | None, no_alerts: bool) -> Path | None:
+    """The alerts file of ``crawl``, ``demo`` and ``run``: ``--alerts-config`` or
+    config/alerts.yaml; None with ``--no-alerts`` (giving both is a usage error, exit 2)."""
+    from monitor.alerts import ALERTS_FILE
+
+    if no_alerts:
+        if alerts_config is not None:
+            _fail("give --alerts-config or --no-alerts, not both", 2)
+        return None
+    return alerts_config or ALERTS_FILE
 
 
 def _exit_for(result: CrawlResult) -> None:
@@ -401,17 +419,24 @@ def _duration(seconds: float) -> str:
               "command, so that `newswatch status`/`serve` find the demo's).")
 @click.option("--port", default=8800, show_default=True, type=click.IntRange(1, 65535),
               help="The farm's port (fixed: the same URLs at every run).")
-def demo(db: Path, port: int) -> None:
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file whose rules queue alerts (default: config/alerts.yaml).")
+@click.option("--no-alerts", is_flag=True, help="Queue no alerts.")
+def demo(db: Path, port: int, alerts_config: Path | None = None,
+         no_alerts: bool = False) -> None:
     """Start the replica site farm, crawl it, and print what was stored."""
     from monitor.dbfile import database_to_write
     from monitor.demo import DemoPortBusy, run_demo
 
+    alerts_file = _alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
     try:
-        result = run_demo(db, runner=_run_with_progress, port=port)
+        result = run_demo(db, runner=_run_with_progress, port=port, alerts=alerts_file)
     except DemoPortBusy as exc:
         _fail(str(exc), 2)
-    except (ConfigError, CrawlError) as exc:
+    except ConfigError as exc:  # bad input: the alerts file given (exit 2, as crawl)
+        _fail(str(exc), 2)
+    except CrawlError as exc:
         _fail(str(exc))
     _report(result)
     stored = sum(result.totals[k] for k in ("new", "irrelevant", "duplicate", "updated"))
@@ -703,17 +728,25 @@ def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
 @click.pass_obj
 def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
     """One delivery pass over the due pending alerts."""
+    import logging
+
     from monitor.delivery import deliver_pending
 
     store, config = _alerts_setup(obj["db"], obj["alerts_config"])
+    # the pass's log lines (a failure per channel and reason, with its count and attempt;
+    # a channel working again), as the daemon's log shows them
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    alerts_log = logging.getLogger("newswatch.alerts")
+    alerts_log.addHandler(handler)
+    alerts_log.setLevel(logging.INFO)
     try:
         report = deliver_pending(store, config, max_attempts=max_attempts)
     finally:
+        alerts_log.removeHandler(handler)
         store.close()
     out.print(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
               f"held for digest {report.held}, recovered {report.recovered}", highlight=False)
-    for error in dict.fromkeys(report.errors):
-        console.print(f"[yellow]error:[/] {error}", highlight=False, soft_wrap=True)
 
 
 @alerts.command("retry")
@@ -766,30 +799,30 @@ def alerts_test(obj: dict[str, Any], channel: str) -> None:
 @click.option("--claim-timeout", default=300.0, show_default=True,
               help="Seconds after which an alert left 'sending' by a crash is sent again.")
 @click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
+@click.option("--no-alerts", is_flag=True, help="Queue and deliver no alerts.")
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
-        claim_timeout: float, log_level: str) -> None:
+        claim_timeout: float, log_level: str, no_alerts: bool = False) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM.
 
     One daemon per database. Exit codes: 0 stopped (SIGTERM, SIGINT); 2 bad config, or
     another daemon already runs on the database."""
     import logging
 
-    from monitor.alerts import ALERTS_FILE
     from monitor.dbfile import database_to_write
+    from monitor.owners import DaemonRunning
     from monitor.scheduler import Daemon
 
+    alerts_file = _alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if log_level.upper() != "DEBUG":  # "Running job", "executed successfully" every 5 s:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # crawls say it better
     try:
-        daemon = Daemon(config, db, alerts=alerts_config or ALERTS_FILE,
+        daemon = Daemon(config, db, alerts=alerts_file,
                         deliver_every=deliver_every, claim_timeout=claim_timeout)
     except ConfigError as exc:
         _fail(str(exc), 2)
-    from monitor.owners import DaemonRunning
-
     try:
         sys.exit(daemon.run_forever())
     except DaemonRunning as exc:  # one daemon per database

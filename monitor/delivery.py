@@ -22,6 +22,12 @@ environment at send time (``monitor.alerts`` refuses secrets written in the file
 resolved values are never written to the database or logs: they are masked in
 ``last_error`` and in every log record that apprise, urllib3 or requests emit while a
 message is being sent.
+
+Logging: each pass ends with at most one line per (channel, reason) on the
+``newswatch.alerts`` logger (:meth:`DeliveryReport.log`): an INFO line with the alerts
+sent per channel, a WARNING with the number of alerts that failed and will be retried, an
+ERROR for those that failed for good, and one INFO line when a channel delivers again
+after failures. Never one line per alert; a pass with nothing due logs nothing.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ CLAIM_TIMEOUT = timedelta(minutes=5)  # a 'sending' row older than this was aban
 HTTP_TIMEOUT = 15.0
 MAX_ERROR = 500
 
+log = logging.getLogger("newswatch.alerts")
+
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -77,6 +85,65 @@ class DeliveryReport:
     held: int = 0  # waiting for their channel's digest
     recovered: int = 0  # abandoned claims put back to pending
     errors: list[str] = field(default_factory=list)
+    # (channel, reason, for good) -> [(attempt number, seconds to the retry)], per alert
+    failures: dict[tuple[str, str, bool], list[tuple[int, float]]] = field(
+        default_factory=dict)
+    back: dict[str, int] = field(default_factory=dict)  # channel -> alerts sent after errors
+    sent_to: dict[str, int] = field(default_factory=dict)  # channel -> alerts sent
+
+    def note_failure(self, channel: str, reason: str, attempts: int, final: bool,
+                     delay: float, count: int = 1) -> None:
+        """``count`` alerts of ``channel`` failed (their ``attempts``-th attempt); ``final``:
+        their retry budget is spent; ``delay``: seconds until their retry."""
+        self.failures.setdefault((channel, reason, final), []).extend(
+            [(attempts, delay)] * count)
+
+    def note_sent(self, channel: str, count: int, after_errors: bool) -> None:
+        """``count`` alerts of ``channel`` were sent; ``after_errors``: some had failed
+        before (the channel is delivering again)."""
+        self.sent_to[channel] = self.sent_to.get(channel, 0) + count
+        if after_errors:
+            self.back[channel] = self.back.get(channel, 0) + count
+
+    def lines(self, max_attempts: int) -> list[tuple[int, str]]:
+        """The pass's log lines as (level, text): one per (channel, reason) that failed,
+        one per channel delivering again."""
+        found = []
+        if self.sent_to:
+            found.append((logging.INFO, f"sent {sum(self.sent_to.values())} alerts (" + ", ".join(
+                f"{channel} {count}" for channel, count in self.sent_to.items()) + ")"))
+        for (channel, reason, final), tries in self.failures.items():
+            numbers = sorted({n for n, _ in tries})
+            attempt = (f"attempt {numbers[0]}" if len(numbers) == 1
+                       else f"attempts {numbers[0]}-{numbers[-1]}")
+            if final:
+                found.append((logging.ERROR, (
+                    f"delivery to {channel} failed for good for {len(tries)} alerts after "
+                    f"{attempt} of {max_attempts}: {reason}; kept as failed "
+                    "(`newswatch alerts retry` sends them again)")))
+            else:
+                wait = _duration(min(d for _, d in tries))
+                found.append((logging.WARNING, (
+                    f"delivery to {channel} failed for {len(tries)} alerts: {reason}; "
+                    f"retrying ({attempt} of {max_attempts}, next in {wait})")))
+        for channel, count in self.back.items():
+            found.append((logging.INFO, f"delivery to {channel} works again: {count} alerts "
+                                        "sent after earlier failures"))
+        return found
+
+    def log(self, max_attempts: int, logger: logging.Logger | None = None) -> None:
+        """Write :meth:`lines` to ``logger`` (default ``newswatch.alerts``)."""
+        for level, text in self.lines(max_attempts):
+            (logger or log).log(level, text)
+
+
+def _duration(seconds: float) -> str:
+    """``45s``, ``2m`` or ``1h``: a retry's wait, rounded."""
+    if seconds < 90:
+        return f"{max(round(seconds), 0)}s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)}m"
+    return f"{round(seconds / 3600)}h"
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -327,7 +394,12 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     html = all(any(cls.__name__ == "NotifyEmail" for cls in type(server).__mro__)
                for server in notifier)
     body = message.html if html else message.text
-    with apprise.LogCapture(level=apprise.logging.WARNING) as log, \
+    # apprise's own lines ("Notifying 1 service(s)", the failure) would be one or two per
+    # alert in the daemon's log: the failure is caught here, and the pass logs one line
+    # per channel and reason (DeliveryReport.log); below DEBUG they stay out of the log
+    quiet = not logging.getLogger("apprise").isEnabledFor(logging.DEBUG)
+    with _no_propagation("apprise", quiet), \
+            apprise.LogCapture(level=apprise.logging.WARNING) as log, \
             _own_plain_text(notifier, message):
         ok = notifier.notify(title=message.subject, body=body,
                              body_format=apprise.NotifyFormat.HTML if html
@@ -336,6 +408,20 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     if not ok:
         reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
         raise DeliveryError(f"channel {channel.name}: {reason}")
+
+
+@contextlib.contextmanager
+def _no_propagation(name: str, when: bool = True) -> Iterator[None]:
+    """While inside: the logger ``name`` passes no record to its ancestors' handlers
+    (its own handlers, such as apprise's LogCapture, still get them)."""
+    logger = logging.getLogger(name)
+    before = logger.propagate
+    if when:
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = before
 
 
 _PLAIN_LOCK = threading.Lock()
@@ -435,7 +521,27 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
             if batch:
                 _deliver_batch(store, channel, name, batch, now, env, max_attempts, report,
                                config.messages)
+    _once_back(str(store.path), report)
+    report.log(max_attempts)
     return report
+
+
+_BACK_LOCK = threading.Lock()
+_BACK_LOGGED: set[tuple[str, str]] = set()  # (database, channel) said to work again
+
+
+def _once_back(database: str, report: DeliveryReport) -> None:
+    """Keep in ``report.back`` only the channels not yet said to work again since their
+    last failure in this process: a recovery is one INFO line, not one per pass while the
+    alerts that failed earlier come due one by one."""
+    with _BACK_LOCK:
+        for channel, _, _ in report.failures:
+            _BACK_LOGGED.discard((database, channel))
+        for channel in list(report.back):
+            if (database, channel) in _BACK_LOGGED:
+                del report.back[channel]
+            elif not any(c == channel for c, _, _ in report.failures):
+                _BACK_LOGGED.add((database, channel))
 
 
 def _deliver_batch(store: Store, channel: Channel | None, name: str,
@@ -457,13 +563,16 @@ def _deliver_batch(store: Store, channel: Channel | None, name: str,
                 "update alerts set status = ?, sent = ?, last_error = null where id = ?",
                 [(SENT, stamp, row["id"]) for row in batch])
         report.sent += len(batch)
+        report.note_sent(name, len(batch), any(row["last_error"] for row in batch))
         return
     report.errors.append(error)
     with store.db.conn:
         for row in batch:
             attempts = (row["attempts"] or 0) + 1
             status = FAILED if attempts >= max_attempts else PENDING
-            retry_at = _stamp(now + timedelta(seconds=backoff(attempts)))
+            delay = backoff(attempts)
+            retry_at = _stamp(now + timedelta(seconds=delay))
+            report.note_failure(name, error, attempts, status == FAILED, delay)
             store.db.execute(
                 "update alerts set status = ?, attempts = ?, last_error = ?, next_attempt = ? "
                 "where id = ?", [status, attempts, error, retry_at, row["id"]])

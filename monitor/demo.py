@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.config import DEMO_CONFIG
 from monitor.crawl import CrawlResult, crawl
 from monitor.farm import Farm
@@ -46,11 +47,15 @@ def check_port(port: int = DEMO_PORT, hint: str = DEMO_HINT) -> None:
 
 
 def run_demo(db_path: str | Path, runner: Callable[..., CrawlResult] = crawl,
-             extra: int = 0, port: int = DEMO_PORT) -> CrawlResult:
+             extra: int = 0, port: int = DEMO_PORT,
+             alerts: str | Path | AlertConfig | None = ALERTS_FILE) -> CrawlResult:
     """Start the farm on ``port`` (DemoPortBusy if taken: never a random port), crawl
-    every replica source into ``db_path``, stop the farm."""
+    every replica source into ``db_path``, stop the farm. ``alerts``: the alerts file
+    whose rules queue alerts (None: queue none), as for ``monitor.crawl.crawl``."""
     check_port(port)
+    if alerts and not isinstance(alerts, AlertConfig):  # a bad file: before the farm starts
+        alerts = load_alert_config(alerts)
     with Farm(extra=extra, port=port) as farm:
         kwargs: dict[str, Any] = {"config": DEMO_CONFIG, "db_path": db_path,
-                                  "variables": farm.variables}
+                                  "variables": farm.variables, "alerts": alerts}
         return runner(**kwargs)

@@ -195,6 +195,8 @@ def deliver_digests(store: Store, config: AlertConfig, now: datetime,
                     [status, attempts, error, _stamp(now + timedelta(
                         seconds=backoff(attempts))), digest_id])
             report.errors.append(error)
+            report.note_failure(name, error, attempts, status == FAILED,
+                                backoff(attempts), len(ids))
             if status == FAILED:
                 report.failed += len(ids)
             else:
@@ -207,6 +209,7 @@ def deliver_digests(store: Store, config: AlertConfig, now: datetime,
                 "update alerts set status = ?, sent = ?, last_error = null where id = ?",
                 [(SENT, stamp, i) for i in ids])
         report.sent += len(ids)
+        report.note_sent(name, len(ids), bool(attempts))
 
 
 def list_digests(store: Store) -> list[dict[str, Any]]:
