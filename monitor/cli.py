@@ -694,7 +694,30 @@ def alerts(ctx: click.Context, db: Path, alerts_config: Path | None) -> None:
     ctx.obj = {"db": db, "alerts_config": alerts_config or ALERTS_FILE}
 
 
+def _alerts_options_here_too(command: Any) -> Any:
+    """``--db`` and ``--alerts-config`` after the subcommand too (``newswatch alerts list
+    --db X``), where every other command takes them; given there, they win over the
+    group's (``newswatch alerts --db X list``)."""
+    import functools
+
+    @click.option("--db", "here_db", type=click.Path(path_type=Path), default=None,
+                  help="SQLite database file (or before the subcommand).")
+    @click.option("--alerts-config", "here_alerts", type=click.Path(path_type=Path),
+                  default=None, help="Alerts file (or before the subcommand).")
+    @functools.wraps(command)
+    def wrapper(*args: Any, here_db: Path | None = None, here_alerts: Path | None = None,
+                **kwargs: Any) -> Any:
+        obj = click.get_current_context().ensure_object(dict)
+        if here_db is not None:
+            obj["db"] = here_db
+        if here_alerts is not None:
+            obj["alerts_config"] = here_alerts
+        return command(*args, **kwargs)
+    return wrapper
+
+
 @alerts.command("list")
+@_alerts_options_here_too
 @click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "digested"]),
               default=None, help="Only alerts in this state.")
 @click.option("--limit", default=50, show_default=True, help="At most this many (newest).")
@@ -710,19 +733,27 @@ def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
         rows = list_alerts(store, status, limit)
     finally:
         store.close()
-    table = Table(title=f"alerts ({len(rows)})")
-    for column in ("id", "kind", "rule", "channel", "status", "attempts", "next attempt",
-                   "sent", "title", "last error"):
-        table.add_column(column, overflow="fold")
+    # 80 columns: one line per alert where the title fits; the rule and the last error
+    # go under the title
+    table = _narrow_table(f"alerts ({len(rows)}) · times UTC",
+                          caption="when: sent at, or the next attempt; about: title · "
+                          "rule · last error")
+    for column in ("id", "kind", "channel", "status", "tries", "when"):
+        table.add_column(column, no_wrap=True, justify="right" if column in (
+            "id", "tries") else "left")
+    table.add_column("about", overflow="fold")
     for row in rows:
-        table.add_row(*_cells(str(row["id"]), row["kind"], row["rule"], row["channel"],
-                              row["status"], str(row["attempts"]), row["next_attempt"] or "",
-                              row["sent"] or "", (row["title"] or "")[:60],
-                              (row["last_error"] or "")[:80]))
+        about = f"{row['title'] or ''} · {row['rule']}"
+        if row["last_error"]:
+            about += f" · {row['last_error'][:200]}"
+        table.add_row(*_cells(str(row["id"]), row["kind"], row["channel"], row["status"],
+                              str(row["attempts"]),
+                              _short_time(row["sent"] or row["next_attempt"]), about))
     out.print(table)
 
 
 @alerts.command("deliver")
+@_alerts_options_here_too
 @click.option("--max-attempts", default=8, show_default=True,
               help="Attempts before an alert is marked failed.")
 @click.pass_obj
@@ -750,6 +781,7 @@ def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
 
 
 @alerts.command("retry")
+@_alerts_options_here_too
 @click.argument("ids", nargs=-1, type=int)
 @click.pass_obj
 def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
@@ -760,6 +792,12 @@ def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
 
     store = Store(existing_database(obj["db"]))
     try:
+        if ids:  # an id that is no alert is a typo: say so, change nothing
+            known = {row["id"] for row in store.db.query(
+                f"select id from alerts where id in ({', '.join('?' * len(ids))})", ids)}
+            if unknown := sorted(set(ids) - known):
+                _fail(f"no alert {', '.join(map(str, unknown))} in {obj['db']} "
+                      "(newswatch alerts list --status failed shows the failed ones)", 2)
         count = retry_failed(store, ids or None)
     finally:
         store.close()
@@ -767,6 +805,7 @@ def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
 
 
 @alerts.command("test")
+@_alerts_options_here_too
 @click.argument("channel")
 @click.pass_obj
 def alerts_test(obj: dict[str, Any], channel: str) -> None:

@@ -242,3 +242,9 @@ def test_export_into_a_pipe_closed_early_exits_quietly(good_db: Path) -> None:
     errors = export.stderr.read().decode()
     assert export.wait(timeout=60) == 1
     assert errors == ""
+
+
+def test_alerts_retry_of_an_unknown_id_is_one_line(good_db: Path) -> None:
+    """`newswatch alerts retry 99999`: no such alert, nothing changed, exit 2 (it said
+    "0 failed alerts queued again" and exit 0)."""
+    _one_error(_run("alerts", "retry", "99999", "--db", str(good_db)), "no alert 99999")

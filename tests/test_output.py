@@ -174,3 +174,31 @@ def test_status_health_table_fits_80_columns_with_names_and_times_whole(
     for name in names:
         assert f"{name} degraded 2026-11-30 15:41" in " ".join(health.split()), health
     assert "12345" in health and "baseline" in health
+
+
+def test_alerts_list_fits_80_columns_one_alert_in_few_lines(tmp_path: Path) -> None:
+    """`newswatch alerts list` at 80 columns (cron mail, the journal, a pipe): the short
+    fields whole on the alert's first line, the title, rule and last error wrapped under
+    "about" (it took 15 lines per alert, "channe" / "l"). ``--db`` after the subcommand,
+    as every other command takes it."""
+    db = tmp_path / "alerts.db"
+    store = Store(db)
+    try:
+        store.db["alerts"].insert_all([
+            {"id": n, "kind": "new", "rule": "vietnam-us", "channel": "analysts-webhook",
+             "status": "pending", "attempts": 3, "next_attempt": "2026-11-30T15:41:07+00:00",
+             "message": f"Deputy PM meets US Secretary of State in New York, part {n}",
+             "last_error": "environment variable NEWSWATCH_WEBHOOK_URL is not set"}
+            for n in range(1, 4)], alter=True)
+    finally:
+        store.close()
+    proc = subprocess.run([*CLI, "alerts", "list", "--db", str(db)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    _no_cut(proc.stdout)
+    flat = " ".join(proc.stdout.split())
+    for n in range(1, 4):
+        assert f"{n} new analysts-webhook pending 3 2026-11-30 15:41 Deputy PM" in flat, flat
+    assert "NEWSWATCH_WEBHOOK_URL is not set" in flat and "vietnam-us" in flat
+    assert len(proc.stdout.strip().splitlines()) <= 4 + 3 * 8, proc.stdout  # was 15 each
