@@ -16,8 +16,8 @@ def _interrupted(*_: Any) -> None:
 
 
 def _stopped_before_start(*_: Any) -> None:
-    """``newswatch run`` stopped (SIGTERM, Ctrl-C) while it starts: exit 0, as a stopped
-    daemon does. The daemon replaces this with its own handlers before it schedules."""
+    """``newswatch run`` or ``serve`` stopped (SIGTERM, Ctrl-C) while it starts: exit 0,
+    as a stopped daemon or server does. Each replaces this with its own handlers."""
     sys.stderr.write("stopped\n")
     sys.exit(0)
 
@@ -29,13 +29,14 @@ def _command(argv: list[str]) -> str | None:
 
 if __name__ == "__main__" or Path(sys.argv[0]).name == "newswatch":  # the command itself
     signal.signal(signal.SIGINT, _interrupted)
+    if _command(sys.argv[1:]) in ("run", "serve"):  # the services: a stop is exit 0
+        signal.signal(signal.SIGINT, _stopped_before_start)
+        signal.signal(signal.SIGTERM, _stopped_before_start)
     if _command(sys.argv[1:]) == "run":
         # until the daemon's own handlers are in place: a reload (SIGHUP, e.g. systemctl
         # reload right after start) means nothing yet, the file is read when it starts,
-        # and its default action would kill the daemon; a stop is an orderly exit 0
+        # and its default action would kill the daemon
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, _stopped_before_start)
-        signal.signal(signal.SIGTERM, _stopped_before_start)
 
 import click  # noqa: E402
 from rich import box  # noqa: E402

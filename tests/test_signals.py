@@ -182,3 +182,42 @@ def test_daemon_start_up_survives_sighup_and_stops_cleanly_on_sigterm(tmp_path: 
             daemon.wait()
     assert daemon.returncode == 0, errors
     assert "Traceback" not in errors
+
+
+def test_serve_stopped_by_sigterm_exits_0_while_it_starts_and_while_it_serves(
+        tmp_path: Path) -> None:
+    """`newswatch serve` is a service: SIGTERM is a normal stop, exit 0, whether it comes
+    during the start-up imports (it was killed, -15) or while it serves."""
+    import socket
+    import urllib.request
+
+    from monitor.store import Store
+
+    db = tmp_path / "serve.db"
+    Store(db).close()
+    for serving in (False, True):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        child = subprocess.Popen([*CLI, "serve", "--db", str(db), "--port", str(port)],
+                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while (not in_signal_mask(child.pid, "SigCgt", signal.SIGTERM)
+                   and time.monotonic() < deadline):
+                time.sleep(0.002)
+            while serving and time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            child.send_signal(signal.SIGTERM)
+            _, errors = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert child.returncode == 0, (serving, errors[-2000:])
+        assert "Traceback" not in errors
