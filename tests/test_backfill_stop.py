@@ -217,3 +217,46 @@ def test_host_that_does_not_resolve_is_unreachable(tmp_path: Path,
     assert "CannotResolveHostError" in result.crawl.unreachable[
         "archive.nowhere.invalid:8800"]["reason"]
     assert not result.crawl.ok and result.state != "done"
+
+
+def test_stop_while_a_retry_after_is_waited_ends_in_order(tmp_path: Path) -> None:
+    """A 503 with ``Retry-After: 30``: its retry's wait keeps the request in progress,
+    and an orderly stop waited for it, past the grace period (the group killed). The wait
+    now ends when the crawl is asked to stop; the retry is not sent."""
+    import threading
+
+    from monitor.config import Settings
+    from monitor.crawl import crawl
+    from monitor.lifecycle import Interrupt
+
+    from .politeness_server import Site
+
+    stop = Interrupt()
+    asked: list[float] = []
+    with Site(["127.0.0.46"], pages=6, latency=lambda k: 0.02,
+              status=lambda k: 503 if k == 0 else 200,
+              headers=lambda k: {"Retry-After": "30"} if k == 0 else {}) as site:
+
+        def stop_after_the_503() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(
+                    h.status == 503 for h in site.article_hits()):
+                time.sleep(0.02)
+            time.sleep(0.5)  # the retry is waiting
+            asked.append(time.monotonic())
+            stop.request()
+
+        config = Settings.model_validate({"sources": [
+            site.source("retry", concurrency=1, download_delay=0)]})
+        watcher = threading.Thread(target=stop_after_the_503, daemon=True)
+        watcher.start()
+        result = crawl(config, tmp_path / "r.db", alerts=None, stop=stop,
+                       scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": -1}, timeout=120)
+        took = time.monotonic() - asked[0]
+        watcher.join(5)
+    assert result.interrupted and [r["status"] for r in result.runs] == ["interrupted"]
+    assert sum(1 for h in site.article_hits() if h.status == 503) == 1  # no retry sent
+    assert took < GRACE_SECONDS / 2, took  # not the 30 s wait, nor the grace kill
+    stored = _query(tmp_path / "r.db", "select count(*) from articles")[0][0]
+    assert result.runs[0]["new"] + result.runs[0]["irrelevant"] + \
+        result.runs[0]["duplicate"] == stored
