@@ -155,6 +155,15 @@ class _Newswatch(click.Group):
     exit 2, never a traceback (``newswatch --debug ...`` shows one for unexpected
     errors); Ctrl-C outside a crawl exits 130 quietly."""
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The process's entry (``newswatch``, ``python -m monitor.cli``; not CliRunner,
+        which calls ``main``): once the command has decided its exit code, a Ctrl-C
+        while the interpreter shuts down does not turn it into death by SIGINT."""
+        try:
+            return self.main(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
