@@ -262,12 +262,27 @@ class RetryAfterMiddleware(RetryMiddleware):
                 and not request.meta.get("dont_retry") and retries < limit):
             wait = retry_after_seconds(response.headers.get(b"Retry-After"))
             if wait:
-                await asyncio.sleep(min(wait, self.max_wait))
+                await self._wait(min(wait, self.max_wait))
         if request.meta.get("dont_retry", False):
             return response
         if response.status in self.retry_http_codes:
             return self._retry(request, response_status_message(response.status)) or response
         return response
+
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the crawl is asked to stop: the request waiting
+        is in progress, and an orderly stop waits for it (``crawler.shutdown``); its retry
+        is then not sent."""
+        from crawler.shutdown import stopping
+
+        crawler = getattr(self, "crawler", None)
+        end = asyncio.get_running_loop().time() + seconds
+        while not (crawler is not None and stopping(crawler)):
+            left = end - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.2))
 
 
 def retry_after_seconds(value: bytes | None) -> float | None:

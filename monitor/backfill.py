@@ -378,10 +378,15 @@ def backfill(source: str, config: str | Path | Settings = DEFAULT_CONFIG,
                    scrapy_settings=overrides, alerts=None, stop=stop, timeout=timeout)
     log = BackfillLog(db_path, source, since_utc)
     try:
-        counts = log.counts()
         row = log.state() or {}
+        if row.get("state") == RUNNING:  # the crawl process was killed before closing it
+            log.end(INTERRUPTED if result.interrupted else STOPPED)
+            row = log.state() or {}
+        counts = log.counts()
     finally:
         log.close()
+    # what is stored decides: a session that ended on its own before a late Ctrl-C is
+    # done or stopped (monitor.crawl then reports it not interrupted)
     state = INTERRUPTED if result.interrupted else str(row.get("state") or STOPPED)
     return BackfillResult(source=source, crawl=result, state=state, counts=counts,
                           seconds=time.monotonic() - started)

@@ -153,6 +153,12 @@ def _short_time(value: str | None) -> str:
 
 def _report(result: CrawlResult) -> None:
     out.print(summary_table(result))
+    _report_problems(result)
+
+
+def _report_problems(result: CrawlResult) -> None:
+    """One warning line per unreachable host, then each run's first error lines (an
+    unreachable host's lines left out: summed up in its warning)."""
     for host, info in result.unreachable.items():  # one line per host, not per request
         sources = ", ".join(info.get("sources") or []) or "?"
         console.print(f"[yellow]warning:[/] {host} ({sources}) unreachable: "
@@ -178,6 +184,15 @@ class _Newswatch(click.Group):
     """One error path for every command: a user error is one ``error: ...`` line and
     exit 2, never a traceback (``newswatch --debug ...`` shows one for unexpected
     errors); Ctrl-C outside a crawl exits 130 quietly."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The process's entry (``newswatch``, ``python -m monitor.cli``; not CliRunner,
+        which calls ``main``): once the command has decided its exit code, a Ctrl-C
+        while the interpreter shuts down does not turn it into death by SIGINT."""
+        try:
+            return self.main(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -296,7 +311,6 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
     requests an article already stored. See docs/BACKFILL.md. Exit codes: 0 done (or
     --limit reached), 1 the crawl failed, 2 bad input, 130 interrupted.
     """
-    from monitor.backfill import DONE
     from monitor.backfill import backfill as run_backfill
     from monitor.dbfile import database_to_write
     from monitor.lifecycle import Interrupt
@@ -308,20 +322,32 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
     stop = Interrupt()
     previous = {sig: signal.signal(sig, lambda *_: stop.request())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        result = run_backfill(source, config=config, db_path=db, limit=limit, since=since,
-                              retry_failed=retry_failed, reset=reset, progress=show.update,
-                              scrapy_settings={"LOG_LEVEL": log_level.upper()}, stop=stop)
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except CrawlError as exc:
-        _fail(f"backfill failed: {exc}")
+    try:  # the handlers stay until the exit code is decided: a Ctrl-C that comes
+        # after the session's end changes neither what is printed nor the exit code
+        try:
+            result = run_backfill(source, config=config, db_path=db, limit=limit,
+                                  since=since, retry_failed=retry_failed, reset=reset,
+                                  progress=show.update,
+                                  scrapy_settings={"LOG_LEVEL": log_level.upper()},
+                                  stop=stop)
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        except CrawlError as exc:
+            _fail(f"backfill failed: {exc}")
+        finally:
+            show.stop()
+        _backfill_summary(source, result, show.failed)
+        _exit_for(result.crawl)
     finally:
-        show.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _backfill_summary(source: str, result: Any, failed_now: int) -> None:
+    """A backfill session's summary on stdout (docs/BACKFILL.md), then its problems."""
+    from monitor.backfill import DONE
+
     counts, stored = result.counts, result.stored_now
-    failed_now = show.failed
     rate = stored / result.seconds if result.seconds else 0.0
     lines = [f"backfill {source}: {result.state}",
              f"  this session: {stored:,} articles stored, {failed_now:,} failed, "
@@ -334,13 +360,7 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
         lines.append(f"  resume with: newswatch backfill {source} (same --db and --config)")
     for line in lines:
         out.print(line, highlight=False, soft_wrap=True, markup=False)
-    for run in result.crawl.runs:
-        lines = (run.get("error_detail") or "").splitlines()
-        if lines:
-            console.print(f"[yellow]{source}[/] errors:", highlight=False)
-            for line in lines[:5]:
-                console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
-    _exit_for(result.crawl)
+    _report_problems(result.crawl)  # an unreachable site: one warning line, as crawl
 
 
 class _BackfillProgress:

@@ -28,6 +28,7 @@ from monitor.store import COUNTS, Store
 
 Progress = Callable[[dict[str, dict[str, int]]], None]
 PROGRESS_EVERY = 0.25  # seconds between progress reports from the child
+STOP_POLL = 0.1  # seconds between the crawl process's looks at a stop request
 INTERRUPTED = "interrupted"  # crawl-run status of a crawl stopped by Ctrl-C / a stop request
 
 
@@ -133,6 +134,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     """Follow the crawl child until it ends: progress, stop requests, the time limit."""
     started = time.monotonic()
     run_ids: dict[str, int] = {}
+    last: dict[str, dict[str, Any]] = {}  # each source's last progress report
     failure: str | None = None
     fatal: str | None = None
     asked: float | None = None  # when the child was asked to stop in order
@@ -175,6 +177,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
             for name, counts in payload.items():
                 if counts.get("run_id"):
                     run_ids[name] = counts["run_id"]
+                last[name] = counts
             if progress:
                 progress(payload)
         elif kind == "done":
@@ -188,8 +191,18 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     child.join()
     if stop:  # interrupted: whatever was stored stays; its runs end "interrupted"
         ids = done_ids if done_ids is not None else list(run_ids.values())
+        if done_ids is None:  # killed before its runs were closed: counts from here
+            _salvage_counts(db_path, run_ids, last)
         _mark_interrupted(db_path, names, ids, child.pid)
-        return _result(db_path, ids, interrupted=True, unreachable=unreachable)
+        result = _result(db_path, ids, interrupted=True, unreachable=unreachable)
+        if (done_ids is not None and len(done_ids) >= len(names) and result.runs
+                and all(run["status"] != INTERRUPTED for run in result.runs)):
+            # every run had ended on its own when the stop came (a Ctrl-C just after
+            # the end): what is stored says finished, and so does the result
+            result.interrupted = False
+            if fatal:
+                raise CrawlError(fatal + _record_failure(db_path, names, fatal, child.pid))
+        return result
     if fatal:  # the database is full: the child closed its run "failed", or could not
         raise CrawlError(fatal + _record_failure(db_path, names, fatal, child.pid))
     if failure or (child.exitcode != 0 and not torn_down):
@@ -287,6 +300,41 @@ def _mark_interrupted(db_path: Path, names: Sequence[str], run_ids: Sequence[int
         store.close()
 
 
+def _salvage_counts(db_path: Path, run_ids: Mapping[str, int],
+                    last: Mapping[str, Mapping[str, Any]]) -> None:
+    """Counts for runs a killed crawl process left open (``running``), which its
+    pipeline never closed: ``found``, ``errors`` and ``requests`` from the last progress
+    report, and the articles first stored since the run started (``new``, ``duplicate``,
+    ``irrelevant``, told apart as ``monitor.ingest`` does) from the database, so that a
+    run's counts say what it stored. (Another crawl of the same source storing at the
+    same time would be counted too.)"""
+    if not run_ids or not db_path.exists():
+        return
+    store = Store(db_path)
+    try:
+        with store.db.conn:
+            for name, run_id in run_ids.items():
+                row = store.db.execute("select started from crawl_runs where id = ? and "
+                                       "status = 'running'", [run_id]).fetchone()
+                if row is None:
+                    continue
+                new, duplicate, irrelevant = store.db.execute(
+                    "select coalesce(sum(link is null and relevant = 1), 0), "
+                    "coalesce(sum(link is not null), 0), "
+                    "coalesce(sum(link is null and coalesce(relevant, 0) = 0), 0) "
+                    "from articles where source = ? and first_seen >= ?",
+                    [name, row[0]]).fetchone()
+                seen = last.get(name, {})
+                store.db.execute(
+                    "update crawl_runs set found = ?, errors = ?, requests = ?, new = ?, "
+                    "duplicate = ?, irrelevant = ? where id = ?",
+                    [max(int(seen.get("found", 0)), new + duplicate + irrelevant),
+                     int(seen.get("errors", 0)), int(seen.get("requests", 0)),
+                     new, duplicate, irrelevant, run_id])
+    finally:
+        store.close()
+
+
 def _record_failure(db_path: Path, names: Sequence[str], message: str,
                     owner: int | None = None) -> str:
     """Close runs the child (pid ``owner``, when given) left open as ``failed`` with
@@ -326,13 +374,15 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
     """Child-process body: one CrawlerProcess, one crawler per source.
 
     It leads its own process group (its forkserver and workers join it), so that a
-    terminal's Ctrl-C reaches only the parent, which asks it to stop with SIGINT
-    (Scrapy's orderly stop; a second SIGINT stops the reactor at once)."""
+    terminal's Ctrl-C reaches only the parent, which asks it to stop with SIGINT (or
+    SIGTERM): an orderly stop (``crawler.shutdown``: every run recorded with its counts;
+    a second signal stops the reactor at once)."""
     die_with_parent(parent)
     os.setpgid(0, 0)
     runtime.tune_crawl_process()  # GC and GIL settings (monitor.runtime)
     asked: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _: asked.append(signum))
+    signal.signal(signal.SIGTERM, lambda signum, _: asked.append(signum))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
     try:
         from crawler import settings as crawler_settings
@@ -380,17 +430,24 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
             from scrapy.utils.misc import load_object
 
             spider_class = load_object(settings.get("NEWSWATCH_SPIDER"))
+        from crawler.shutdown import stop_in_order
+
         for name in names:
             crawler = process.create_crawler(spider_class)
             crawler.signals.connect(reach.response_received, signal=signals.response_received)
             crawler.signals.connect(reach.attach, signal=signals.engine_started)
+            # a stop asked while this crawler was opening: it closes once its engine starts
+            crawler.signals.connect(
+                lambda crawler=crawler: stop_in_order(crawler) if asked else None,
+                signal=signals.engine_started, weak=False)
             crawlers.append((name, crawler))
             turns.setdefault(site_of(sources.source(name)), []).append((name, crawler))
 
         def next_turn(result: Any, queue: list[tuple[str, Any]], previous: Any = None) -> Any:
             stats = getattr(previous, "stats", None)
-            if stats is not None and stats.get_value("finish_reason") == "shutdown":
-                return result  # SIGTERM: the sources still waiting do not start
+            if asked or (stats is not None
+                         and stats.get_value("finish_reason") == "shutdown"):
+                return result  # asked to stop: the sources still waiting do not start
             if queue:
                 name, crawler = queue.pop(0)
                 process.crawl(crawler, source=sources.source(name)).addBoth(
@@ -418,9 +475,15 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
                     snapshot[name]["backfill"] = stats.get_value("newswatch/backfill")
             events.put(("progress", snapshot))
 
-        def stop_if_asked() -> None:  # a SIGINT that came while Scrapy was starting
-            if asked:
-                process.stop()
+        stopping: list[bool] = []
+
+        def stop_if_asked() -> None:  # polled: the signal handler itself only notes it
+            if asked and not stopping:
+                stopping.append(True)
+                for _, crawler in crawlers:  # (crawlers not open yet: at engine_started)
+                    stop_in_order(crawler)
+            elif len(asked) >= 2 and reactor.running:  # asked twice: at once
+                reactor.stop()
 
         if asked:  # asked to stop before anything was crawled
             events.put(("done", []))
@@ -429,9 +492,14 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
 
         ticker = task.LoopingCall(report)
         ticker.start(PROGRESS_EVERY, now=False)
-        reactor.callWhenRunning(stop_if_asked)
+        watcher = task.LoopingCall(stop_if_asked)
+        watcher.start(STOP_POLL)
         runtime.freeze()  # modules, crawlers, settings: never walked again (monitor.runtime)
-        process.start(stop_after_crawl=True)
+        # Scrapy's SIGINT/SIGTERM handlers are not installed: on a stop they stop the
+        # reactor before a closing spider has recorded its run (crawler.shutdown); this
+        # process's handler notes the signal and stop_if_asked closes the spiders in order;
+        # the reactor stops when every crawl has ended
+        process.start(stop_after_crawl=True, install_signal_handlers=False)
         report()
         events.put(("unreachable", reach.unreachable()))
         # every run is closed and every batch stored (the pipelines awaited them): the

@@ -19,7 +19,10 @@ from urllib.parse import urlsplit
 CONNECTION_ERRORS = ("ConnectionRefusedError", "TCPTimedOutError", "TimeoutError",
                      "DNSLookupError", "ConnectError", "ConnectionLost", "ConnectionDone",
                      "ResponseNeverReceived", "ConnectionAborted", "NoRouteError",
-                     "UserTimeoutError", "ResponseFailed")
+                     "UserTimeoutError", "ResponseFailed",
+                     # Scrapy 2.19 wraps Twisted's: DNSLookupError, ResponseFailed (the
+                     # other wrappers' names contain the Twisted names above)
+                     "CannotResolveHostError", "DownloadFailedError")
 _URL = re.compile(r"https?://[^\s>'\"]+")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
 from crawler.middlewares import NotModified
@@ -62,6 +63,7 @@ class BackfillSpider(NewsSpider):
         self._log: BackfillLog | None = None  # lives on the pool's thread
         self._exhausted = False
         self._index_failed = False  # an index could not be fetched or read
+        self._ended = False  # the spider closed: its cursor is written, its pool gone
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> BackfillSpider:
@@ -86,6 +88,8 @@ class BackfillSpider(NewsSpider):
         return getattr(self._log, method)(*args)
 
     async def _db(self, method: str, *args: Any) -> Any:
+        if self._ended:  # closed (a stop while start() was waiting): read no further
+            raise CloseSpider("shutdown")
         return await asyncio.wrap_future(self._pool.submit(self._db_call, method, *args))
 
     def _publish(self, **changes: Any) -> None:
@@ -323,6 +327,8 @@ class BackfillSpider(NewsSpider):
         """Write the failures and the session's state: ``done`` when nothing is left,
         ``interrupted`` after a stop, else ``stopped`` (the limit)."""
         rows, self.failures = self.failures, []
+        self._ended = True
+        self._publish()  # the session's final failed count, for the last progress report
 
         def finish() -> None:
             self._db_call("mark_failed", rows)
