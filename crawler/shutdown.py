@@ -73,7 +73,13 @@ def stop_in_order(crawler: Any) -> bool:
     except Exception:  # noqa: BLE001 - Scrapy's late attribute: no engine yet
         engine = None
     slot = getattr(engine, "_slot", None)
-    if engine is None or engine.spider is None or slot is None:
+    # the engine has a slot from the start of ``open_spider_async``, but the spider is
+    # open only once that returns (its pipelines opened, ``spider_opened`` sent) and the
+    # engine starts: a close before that ran the ``spider_closed`` handlers of a spider
+    # never opened (CoreStats asserts its start time: a traceback in the crawl's log).
+    # Until then, ``engine_started`` calls this again
+    if (engine is None or engine.spider is None or slot is None
+            or not getattr(engine, "_starting", False)):
         return False
     if slot.closing is not None:  # closing already (finished, or asked before)
         return True
