@@ -20,6 +20,7 @@ database gets ``DaemonRunning``.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -382,6 +383,8 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, stop)
         signal.signal(signal.SIGHUP, hangup)
+        # SIGUSR1: every thread's stack to stderr (the log), for a daemon that seems stuck
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         self.start()
         log.info("newswatch daemon started: %d sources, database %s",
                  len(self.settings.sources), self.db_path)

@@ -190,6 +190,21 @@ def test_max_pages_caps_the_database(tmp_path: Path) -> None:
     assert _integrity(db)["articles"] == 0 and Store(db).db["sources"].count == 0
 
 
+def _stopped(daemon: subprocess.Popen, log_file: Path, seconds: float = 60) -> int:
+    """The daemon's exit code once it has stopped; one still running after ``seconds``
+    prints every thread's stack into its log (SIGUSR1, docs/DAEMON.md), is killed, and
+    the test fails with that log's end."""
+    try:
+        return daemon.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        daemon.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        daemon.kill()
+        daemon.wait()
+        raise AssertionError("the daemon did not stop within "
+                             f"{seconds:.0f} s:\n{log_file.read_text()[-12000:]}") from None
+
+
 def test_config_reload_with_an_error_keeps_the_last_good_config(tmp_path: Path) -> None:
     """`newswatch run` with one source; the file is broken (an unknown field): the daemon
     says why, with file:line, once, in its log and in `newswatch status`, and keeps
@@ -252,7 +267,7 @@ def test_config_reload_with_an_error_keeps_the_last_good_config(tmp_path: Path) 
             assert "crawl:mofa_en" in status["next_runs"]
         finally:
             daemon.send_signal(signal.SIGTERM)
-            code = daemon.wait(timeout=60)
+            code = _stopped(daemon, log_file)
     logged = log_file.read_text()
     assert code == 0, logged[-3000:]
     assert "SIGHUP: reloading" in logged and "config reloaded: 2 sources" in logged
@@ -313,7 +328,7 @@ def test_alerts_config_reload_with_an_error_keeps_the_last_good_one(tmp_path: Pa
         finally:
             code = _terminate(daemon)
     logged = log_file.read_text()
-    assert code == 0, logged[-3000:]
+    assert code == 0, logged[-12000:]
     line = next(x for x in logged.splitlines() if "alerts config reload failed" in x)
     assert " ERROR " in line and f"{alerts}: invalid alerts config" in line
     assert "keeping the last good alerts config" in line
@@ -326,6 +341,8 @@ def _terminate(daemon: subprocess.Popen) -> int | None:
     try:
         return daemon.wait(timeout=60)
     except subprocess.TimeoutExpired:
+        daemon.send_signal(signal.SIGUSR1)  # every thread's stack into its log first
+        time.sleep(2)
         daemon.kill()
         daemon.wait()
         return None
