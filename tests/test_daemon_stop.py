@@ -15,6 +15,8 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -36,11 +38,11 @@ def _config(path: Path, comment: str = "") -> None:
     os.replace(staged, path)
 
 
-def test_sigterm_while_a_heartbeat_waits_for_the_database_exits(tmp_path: Path) -> None:
-    """Another process holds the database's write lock: a config reload's heartbeat waits
-    for it (holding the heartbeat's turn), the heartbeat job waits behind it; SIGTERM
-    then, the lock released a second later: the daemon exits 0 within seconds, its last
-    heartbeat says stopped."""
+@contextmanager
+def crawled_once(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, Path, Path]]:
+    """`newswatch run` on one farm source (laodong_en, every hour), no alerts, its log in
+    a file: yields ``(daemon, db, config, log file)`` once its first crawl finished; a
+    daemon still running when the block ends is killed."""
     db, config, log_file = tmp_path / "stop.db", tmp_path / "sources.yaml", tmp_path / "log"
     _config(config)
     no_alerts = tmp_path / "alerts.yaml"
@@ -55,27 +57,15 @@ def test_sigterm_while_a_heartbeat_waits_for_the_database_exits(tmp_path: Path) 
             _wait(lambda: db.exists() and any(r["status"] == "finished" for r in
                                               _state(db)["last_runs"]), 60,
                   "the first crawl")
-            writer = sqlite3.connect(db, timeout=30)
-            writer.execute("begin immediate")  # a long write elsewhere (a crawl, a backfill)
-            try:
-                _config(config, "# touched\n")  # the config job reloads, then beats
-                # the reload's heartbeat (config job, every 5 s) and the heartbeat job
-                # (every 5 s) both come while the lock is held
-                _wait(lambda: "config reloaded" in log_file.read_text(), 15, "the reload")
-                time.sleep(6)
-                daemon.send_signal(signal.SIGTERM)
-                time.sleep(1)
-            finally:
-                writer.rollback()
-                writer.close()
-            try:
-                code = daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                code = None
+            yield daemon, db, config, log_file
         finally:
             if daemon.poll() is None:
                 daemon.kill()
                 daemon.wait()
+
+
+def stopped_cleanly(code: int | None, db: Path, log_file: Path) -> None:
+    """The daemon exited 0 with no traceback in its log, its last heartbeat "stopped"."""
     logged = log_file.read_text()
     assert code == 0, logged[-3000:]
     assert "Traceback" not in logged, logged[-3000:]
@@ -85,3 +75,29 @@ def test_sigterm_while_a_heartbeat_waits_for_the_database_exits(tmp_path: Path) 
     finally:
         store.close()
     assert '"status": "stopped"' in state
+
+
+def test_sigterm_while_a_heartbeat_waits_for_the_database_exits(tmp_path: Path) -> None:
+    """Another process holds the database's write lock: a config reload's heartbeat waits
+    for it (holding the heartbeat's turn), the heartbeat job waits behind it; SIGTERM
+    then, the lock released a second later: the daemon exits 0 within seconds, its last
+    heartbeat says stopped."""
+    with crawled_once(tmp_path) as (daemon, db, config, log_file):
+        writer = sqlite3.connect(db, timeout=30)
+        writer.execute("begin immediate")  # a long write elsewhere (a crawl, a backfill)
+        try:
+            _config(config, "# touched\n")  # the config job reloads, then beats
+            # the reload's heartbeat (config job, every 5 s) and the heartbeat job
+            # (every 5 s) both come while the lock is held
+            _wait(lambda: "config reloaded" in log_file.read_text(), 15, "the reload")
+            time.sleep(6)
+            daemon.send_signal(signal.SIGTERM)
+            time.sleep(1)
+        finally:
+            writer.rollback()
+            writer.close()
+        try:
+            code = daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            code = None
+    stopped_cleanly(code, db, log_file)

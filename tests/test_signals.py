@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -21,8 +20,8 @@ from pathlib import Path
 from monitor.lifecycle import Wakeup
 
 from .conftest import REPO, in_signal_mask
-from .test_daemon import CLI, _state, _wait
-from .test_daemon_stop import _config
+from .test_daemon import CLI
+from .test_daemon_stop import _config, crawled_once, stopped_cleanly
 
 
 def _python(code: str, timeout: float) -> subprocess.CompletedProcess[str] | None:
@@ -115,45 +114,18 @@ def test_daemon_stops_on_sigterm_in_a_storm_of_sighups(tmp_path: Path) -> None:
     """The daemon's main loop is woken by its handlers hundreds of times (SIGHUP: reload)
     and SIGTERM comes in the middle of it: the daemon exits 0 within seconds, no
     traceback, its last heartbeat says stopped."""
-    from monitor.farm import Farm
-
-    db, config, log_file = tmp_path / "storm.db", tmp_path / "sources.yaml", tmp_path / "log"
-    _config(config)
-    no_alerts = tmp_path / "alerts.yaml"
-    no_alerts.write_text("channels: {}\nrules: []\n", encoding="utf-8")
-    with Farm(sites=["laodong_en"]) as farm, log_file.open("w") as log:
-        daemon = subprocess.Popen(
-            [*CLI, "run", "--config", str(config), "--db", str(db), "--alerts-config",
-             str(no_alerts), "--log-level", "INFO"],
-            cwd=REPO, env={**os.environ, **farm.variables}, stdout=subprocess.DEVNULL,
-            stderr=log, text=True)
+    with crawled_once(tmp_path) as (daemon, db, _, log_file):
+        for n in range(400):
+            daemon.send_signal(signal.SIGHUP)
+            if n == 300:
+                daemon.send_signal(signal.SIGTERM)
+            time.sleep(0.001)
         try:
-            _wait(lambda: db.exists() and any(r["status"] == "finished" for r in
-                                              _state(db)["last_runs"]), 60,
-                  "the first crawl")
-            for n in range(400):
-                daemon.send_signal(signal.SIGHUP)
-                if n == 300:
-                    daemon.send_signal(signal.SIGTERM)
-                time.sleep(0.001)
-            try:
-                code = daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                code = None
-        finally:
-            if daemon.poll() is None:
-                daemon.kill()
-                daemon.wait()
-    logged = log_file.read_text()
-    assert code == 0, logged[-3000:]
-    assert "SIGHUP: reloading" in logged
-    assert "Traceback" not in logged, logged[-3000:]
-    store = sqlite3.connect(db)
-    try:
-        (state,) = store.execute("select state from daemon").fetchone()
-    finally:
-        store.close()
-    assert '"status": "stopped"' in state
+            code = daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            code = None
+    stopped_cleanly(code, db, log_file)
+    assert "SIGHUP: reloading" in log_file.read_text()
 
 
 def test_daemon_start_up_survives_sighup_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
