@@ -194,6 +194,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
         if done_ids is None:  # killed before its runs were closed: counts from here
             _salvage_counts(db_path, run_ids, last)
         _mark_interrupted(db_path, names, ids, child.pid)
+        ids = sorted({*ids, *_owned_runs(db_path, names, child.pid)})  # every run it opened
         result = _result(db_path, ids, interrupted=True, unreachable=unreachable)
         if (done_ids is not None and len(done_ids) >= len(names) and result.runs
                 and all(run["status"] != INTERRUPTED for run in result.runs)):
@@ -296,6 +297,27 @@ def _mark_interrupted(db_path: Path, names: Sequence[str], run_ids: Sequence[int
             with store.db.conn:
                 store.db.execute(f"update crawl_runs set status = ? where id in ({marks}) "
                                  "and status = 'stopped: shutdown'", [INTERRUPTED, *run_ids])
+        if owner is not None:  # runs closed before their ids reached this process (a
+            # second Ctrl-C right after the first: the spiders closed, then the kill)
+            marks = ",".join("?" * len(names))
+            with store.db.conn:
+                store.db.execute(
+                    f"update crawl_runs set status = ? where owner_pid = ? and source in "
+                    f"({marks}) and status = 'stopped: shutdown'", [INTERRUPTED, owner, *names])
+    finally:
+        store.close()
+
+
+def _owned_runs(db_path: Path, names: Sequence[str], owner: int) -> list[int]:
+    """Ids of the runs of ``names`` the crawl process ``owner`` (pid) opened."""
+    if not db_path.exists():
+        return []
+    store = Store(db_path)
+    try:
+        marks = ",".join("?" * len(names))
+        return [row[0] for row in store.db.execute(
+            f"select id from crawl_runs where owner_pid = ? and source in ({marks})",
+            [owner, *names]).fetchall()]
     finally:
         store.close()
 
