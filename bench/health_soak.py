@@ -33,9 +33,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.config import DEMO_CONFIG  # noqa: E402
 from monitor.farm import Farm  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.sources.config import DEMO_CONFIG  # noqa: E402
+from monitor.store.db import Store  # noqa: E402
 
 VN = timezone(timedelta(hours=7))
 SITES = ("laodong_en", "baochinhphu_en", "mofa_en", "vietnam_vn")

@@ -2,7 +2,7 @@
 
     python bench/judge_bench.py [--ref COMMIT] [--rounds 15] [--clock wall|cpu]
 
-The earlier judge (``monitor/relevance.py`` and ``config/topics.yaml`` at ``--ref``,
+The earlier judge (``monitor/judge/relevance.py`` and ``config/topics.yaml`` at ``--ref``,
 default: where this branch left main, ``git merge-base HEAD main``) is loaded from
 ``git show`` into a temporary directory, so both run in the same process on the same
 articles: the farm's full articles, ../shared/realpages truth texts when present, and the
@@ -29,9 +29,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor import relevance  # noqa: E402
 from monitor.farm.content import load_corpus  # noqa: E402
-from monitor.relevance_eval import LABELLED_SETS, read_jsonl  # noqa: E402
+from monitor.judge import relevance  # noqa: E402
+from monitor.judge.eval import LABELLED_SETS, read_jsonl  # noqa: E402
 
 REALPAGES = ROOT.parent / "shared" / "realpages" / "truth"
 
@@ -54,7 +54,7 @@ def old_judge(ref: str, workdir: Path) -> tuple[Any, Any]:
     def show(path: str) -> str:
         return subprocess.run(["git", "show", f"{ref}:{path}"], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout
-    (workdir / "relevance_old.py").write_text(show("monitor/relevance.py"), encoding="utf-8")
+    (workdir / "relevance_old.py").write_text(show("monitor/judge/relevance.py"), encoding="utf-8")
     topics = workdir / "topics_old.yaml"
     topics.write_text(show("config/topics.yaml"), encoding="utf-8")
     try:  # the learned scorer's file, next to the topics file, when the ref has one

@@ -18,9 +18,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.config import DEMO_CONFIG  # noqa: E402
-from monitor.crawl import crawl  # noqa: E402
 from monitor.farm import Farm  # noqa: E402
+from monitor.run.crawl import crawl  # noqa: E402
+from monitor.sources.config import DEMO_CONFIG  # noqa: E402
 
 
 def main() -> int:

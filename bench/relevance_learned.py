@@ -6,7 +6,7 @@ the export of the model the judge ships (``config/relevance_model.json``).
     python bench/relevance_learned.py --export config/relevance_model.json
 
 A logistic regression on word 1-2-grams (``--features word``, what ships: plain-Python
-inference in ``monitor.relevance_learned``) or word 1-2-grams and character 2-5-grams
+inference in ``monitor.judge.learned``) or word 1-2-grams and character 2-5-grams
 (``word+char``; tf-idf, diacritics folded) of the title and lead, trained on the *tuning*
 part only. It is used as one more
 signal: a "rescue" turns a near-miss (requirements met, score >= LO, under the threshold)
@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.relevance import default_topic, judge  # noqa: E402
-from monitor.relevance_eval import labelled_parts  # noqa: E402
-from monitor.relevance_learned import model_text  # noqa: E402
+from monitor.judge.eval import labelled_parts  # noqa: E402
+from monitor.judge.learned import model_text  # noqa: E402
+from monitor.judge.relevance import default_topic, judge  # noqa: E402
 
 GRID = [(lo, hi) for lo in (0.3, 0.35, 0.4) for hi in (0.7, 0.8, 0.9)]
 

@@ -1,11 +1,11 @@
 """Search speed at 100k articles: today's index (sqlite-utils ``enable_fts``, unicode61)
-against the folded one (``monitor.search``), in one run.
+against the folded one (``monitor.store.search``), in one run.
 
     python bench/search_bench.py [--articles 100000] [--rounds 5]
 
 Fills a database with ``--articles`` synthetic articles (paragraphs drawn from the farm's
 EN and VI corpus, about 1.8 KB of text each) under today's schema (migration 1's
-``enable_fts``), then copies it and migrates the copy in place (``monitor.search.install``:
+``enable_fts``), then copies it and migrates the copy in place (``monitor.store.search.install``:
 the index rebuilt, timed). Both then answer the same queries, the way Datasette asks
 them:
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlite_utils  # noqa: E402
 
 from monitor.farm.content import load_corpus  # noqa: E402
-from monitor.search import fold_query, install, register_functions  # noqa: E402
+from monitor.store.search import fold_query, install, register_functions  # noqa: E402
 
 QUERIES = ["Blinken", "đối tác", "Đối thoại", "Hoa Kỳ", "Bùi Thanh Sơn", "trade",
            "semiconductor", "hợp tác", "Việt Nam", '"đối tác chiến lược"', "thương mại",

@@ -5,13 +5,14 @@
 The farm runs in its own process; every article page it lists is fetched once, then
 each stage newswatch runs on a page is timed in this process, one after the other, on
 the same pages: plain ``trafilatura.extract`` (the crawl bench's baseline), newswatch's
-extraction (``monitor.extract.extract``: decoding, profile or generic path, metadata),
-relevance (``monitor.relevance.judge``), shingling + MinHash (``monitor.dedupe.signature``),
-entities (``monitor.dedupe.entities``), the profile-rule health check the worker runs on
-a sample of pages (``monitor.workers.tree_rule_misses`` on the extractor's parsed tree,
+extraction (``monitor.extract.article.extract``: decoding, profile or generic path, metadata),
+relevance (``monitor.judge.relevance.judge``), shingling + MinHash
+(``monitor.changes.dedupe.signature``),
+entities (``monitor.changes.dedupe.entities``), the profile-rule health check the worker runs on
+a sample of pages (``monitor.processes.workers.tree_rule_misses`` on the extractor's parsed tree,
 timed here on every page), the bytes
 and pickling of the page sent to a worker and of the article sent back (the process
-boundary), and the writer's SQLite work (``monitor.ingest.Ingestor.ingest``, batches of
+boundary), and the writer's SQLite work (``monitor.changes.ingest.Ingestor.ingest``, batches of
 50, into a fresh database).
 Figures are CPU milliseconds per page (``time.thread_time``). The reactor's own share
 (Scrapy's engine, middlewares, the spider's parse) is what ``bench/crawl_bench.py``
@@ -43,14 +44,14 @@ from urllib.parse import urlsplit  # noqa: E402
 from crawl_bench import farm_pages  # noqa: E402
 from trafilatura.utils import load_html  # noqa: E402
 
-from monitor.charset import decode_html  # noqa: E402
-from monitor.config import DEMO_CONFIG, load_settings  # noqa: E402
-from monitor.dedupe import entities, signature  # noqa: E402
-from monitor.extract import extract  # noqa: E402
-from monitor.ingest import Ingestor, analyze  # noqa: E402
-from monitor.relevance import judge  # noqa: E402
-from monitor.store import Store  # noqa: E402
-from monitor.workers import tree_rule_misses  # noqa: E402
+from monitor.changes.dedupe import entities, signature  # noqa: E402
+from monitor.changes.ingest import Ingestor, analyze  # noqa: E402
+from monitor.extract.article import extract  # noqa: E402
+from monitor.extract.charset import decode_html  # noqa: E402
+from monitor.judge.relevance import judge  # noqa: E402
+from monitor.processes.workers import tree_rule_misses  # noqa: E402
+from monitor.sources.config import DEMO_CONFIG, load_settings  # noqa: E402
+from monitor.store.db import Store  # noqa: E402
 
 
 def _timed(totals: dict[str, float], stage: str, call: Callable[..., Any], *args: Any,
@@ -94,7 +95,7 @@ def main() -> int:
         wire = _timed(totals, "IPC: page pickled + unpickled", _round_trip, sent)
         ipc_bytes[0] += len(wire)
         trees: list[Any] = []
-        result = _timed(totals, "extraction (monitor.extract)", extract, body, url,
+        result = _timed(totals, "extraction (monitor.extract.article)", extract, body, url,
                         source.profile, source.timezone, charset_hint="text/html; charset=utf-8",
                         owned_domains=source.domains, on_tree=trees.append)
         # the worker tries the rules on the tree the extractor parsed (before extraction

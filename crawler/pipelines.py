@@ -20,11 +20,11 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from monitor.alerts import AlertConfig, load_alert_config
-from monitor.store import COUNTS, DATABASE_FULL, Store, is_full
-from monitor.workers import extract_checked, shared_pool
-from monitor.writer import DatabaseFull
-from monitor.writer import submit as submit_batch
+from monitor.alerts.rules import AlertConfig, load_alert_config
+from monitor.processes.workers import extract_checked, shared_pool
+from monitor.processes.writer import DatabaseFull
+from monitor.processes.writer import submit as submit_batch
+from monitor.store.db import COUNTS, DATABASE_FULL, Store, is_full
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class ExtractPipeline:
                 # feeds and listings are not logged as seen (they would answer 304)
                 forget_fetch_log(self.crawler)
                 raise DropItem(f"extraction failed: {item['url']}") from exc
-        for miss in misses:  # the profile's rules on this page (monitor.health signals)
+        for miss in misses:  # the profile's rules on this page (monitor.sources.health signals)
             self.crawler.stats.inc_value(f"newswatch/{miss}")
         if article is None:
             self.crawler.spider.record_error(item["url"], "no article text on the page")
@@ -95,7 +95,7 @@ class ExtractPipeline:
 
 
 def _health_signals(stats: Any, article: dict[str, Any], hints: dict[str, Any] | None) -> None:
-    """Count an extracted article for source health (``monitor.health``): extracted,
+    """Count an extracted article for source health (``monitor.sources.health``): extracted,
     without a date, text length; a sitemap's or feed's date hint fills a missing date."""
     stats.inc_value("newswatch/extracted")
     stats.inc_value("newswatch/text_chars", len(article.get("text") or ""))
@@ -110,7 +110,7 @@ class StorePipeline:
 
     Items wait in a small buffer (``NEWSWATCH_STORE_BATCH`` items or one second at most):
     one transaction per batch costs far less than one per article. Batches go to the
-    crawl's writer process (``monitor.writer``, shared by every source of the crawl
+    crawl's writer process (``monitor.processes.writer``, shared by every source of the crawl
     process); the run record and the source's health are written on this pipeline's
     own thread.
 
@@ -133,7 +133,7 @@ class StorePipeline:
         self.db_path = db_path
         self.batch_size = batch_size
         self.alerts = alerts or AlertConfig()
-        # the run record and health (a few writes per run); batches: monitor.writer
+        # the run record and health (a few writes per run); batches: monitor.processes.writer
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
         self.store: Store | None = None  # created, used and closed on that thread
         self.health: dict[str, Any] | None = None  # the source's health after this run
@@ -263,13 +263,13 @@ class StorePipeline:
             self.store = None
 
     def _judge_health(self, status: str, counts: dict[str, int]) -> None:
-        """Record the run's health signals and judge the source (``monitor.health``); a
+        """Record the run's health signals and judge the source (``monitor.sources.health``); a
         failure here is logged, never the crawl's failure."""
-        from monitor import health
+        from monitor.sources import health
 
         assert self.store is not None and self.run_id is not None
         if not self.crawler.settings.getbool("NEWSWATCH_HEALTH", True):
-            return  # a backfill (monitor.backfill): not a sample of the source's daily health
+            return  # a backfill (monitor.run.backfill): not a sample of the source's daily health
         try:
             stats = self.crawler.stats
             signals = health.collect(lambda key: stats.get_value(f"newswatch/{key}"), counts)

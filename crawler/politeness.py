@@ -5,7 +5,7 @@ and ``vietnam.vn`` are one site, so are ``en.laodong.vn`` and ``laodong.vn``), a
 host of one source (``domains:``) belongs to that source's site. One site is one Scrapy
 download slot, so its concurrency and delay are one budget however many host names its
 links use. (Sources on one site are crawled one after the other, never at once:
-``monitor.crawl`` and the daemon see to that, see ``site_of``.)
+``monitor.run.crawl`` and the daemon see to that, see ``site_of``.)
 
 Components, each built by ``from_crawler`` and switched by a setting, Scrapy style:
 
@@ -50,7 +50,7 @@ from scrapy.utils.defer import _schedule_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.middlewares import retry_after_seconds
-from monitor.store import now
+from monitor.store.db import now
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Re-checks of known articles and what they find (``monitor.removals`` decides).
+"""Re-checks of known articles and what they find (``monitor.changes.removals`` decides).
 
 - ``RecheckKnownMiddleware`` (spider middleware, ``NEWSWATCH_CHECK_REMOVALS``): after the
   source's start requests, requests every relevant, not removed article published within
@@ -25,9 +25,10 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
-from monitor import change_rules, removals
-from monitor.alerts import AlertConfig, load_alert_config
-from monitor.store import Store
+from monitor.alerts.rules import AlertConfig, load_alert_config
+from monitor.changes import removals
+from monitor.changes import rules as change_rules
+from monitor.store.db import Store
 
 log = logging.getLogger(__name__)
 

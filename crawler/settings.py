@@ -5,7 +5,7 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 # product/version, plus the operator's contact when the sources file sets `contact:`
-# (monitor.crawl adds it; crawler.politeness.user_agent); no address is made up here
+# (monitor.run.crawl adds it; crawler.politeness.user_agent); no address is made up here
 USER_AGENT = "newswatch/0.1 (news monitor)"
 ROBOTSTXT_USER_AGENT = "newswatch"  # the token robots.txt groups are matched against
 ROBOTSTXT_OBEY = True

@@ -1,5 +1,5 @@
 """An orderly stop of a running crawl (Ctrl-C, SIGTERM, a stop request), in the crawl
-process (``monitor.crawl``), that ends within the parent's grace period and never stops
+process (``monitor.run.crawl``), that ends within the parent's grace period and never stops
 the reactor before every run is recorded.
 
 Scrapy's own SIGINT handler (``CrawlerProcess._signal_shutdown``) had two faults that

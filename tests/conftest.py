@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import CrawlResult, crawl
 from monitor.farm import Farm
+from monitor.run.crawl import CrawlResult, crawl
+from monitor.sources.config import DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def no_process_left_behind() -> Iterator[None]:
     yield
     if not subreaper:
         return
-    from monitor.lifecycle import processes
+    from monitor.processes.lifecycle import processes
 
     def leftovers() -> list[int]:
         mine = os.getpid()

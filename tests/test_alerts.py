@@ -14,11 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from monitor.alerts import Channel, load_alert_config
-from monitor.cli import main
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
-from monitor.delivery import (
+from monitor.alerts.delivery import (
     DeliveryError,
     DeliveryReport,
     deliver_pending,
@@ -31,8 +27,12 @@ from monitor.delivery import (
     sign,
     verify_signature,
 )
+from monitor.alerts.rules import Channel, load_alert_config
+from monitor.cli import main
 from monitor.farm import Farm
-from monitor.store import Store
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG
+from monitor.store.db import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from monitor.backfill import order_children, order_entries, url_date
 from monitor.farm import Farm
 from monitor.farm.sites import SITES
+from monitor.run.backfill import order_children, order_entries, url_date
 
 from .conftest import REPO
 
@@ -153,7 +153,7 @@ def test_bad_input_is_one_line_and_exit_2(source: str, config: str, expected: st
 def test_cursor_since_and_retry_failed(tmp_path: Path) -> None:
     """The cursor alone (SQLite, no crawl): ``since`` skips old children and old URLs;
     failed URLs wait for ``retry_failed``; stored ones are never handed out."""
-    from monitor.backfill import BackfillLog
+    from monitor.run.backfill import BackfillLog
 
     db = tmp_path / "cursor.db"
     log = BackfillLog(db, "s", since="2024-03-01T00:00:00+00:00")

@@ -12,11 +12,11 @@ import os
 import signal
 from pathlib import Path
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
 from monitor.farm import Farm
-from monitor.lifecycle import descendants, processes
-from monitor.store import Store
+from monitor.processes.lifecycle import descendants, processes
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG
+from monitor.store.db import Store
 
 FIVE = ["baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"]
 
@@ -77,7 +77,7 @@ def test_workers_and_writer_killed_mid_crawl_lose_nothing_silently(tmp_path: Pat
 
 SLOW_TEARDOWN = r"""
 import json, sys, time
-import monitor.writer as writer
+import monitor.processes.writer as writer
 
 _stop_writers = writer.shutdown_writers
 
@@ -90,8 +90,8 @@ def slow_teardown():  # in the crawl process: its writer stops 60 s late
 writer.shutdown_writers = slow_teardown  # also in the crawl process (spawn imports this)
 
 if __name__ == "__main__":
-    from monitor.config import DEMO_CONFIG
-    from monitor.crawl import CrawlError, crawl
+    from monitor.sources.config import DEMO_CONFIG
+    from monitor.run.crawl import CrawlError, crawl
 
     variables = json.loads(sys.argv[2])
     started = time.monotonic()

@@ -10,8 +10,8 @@ import re
 import sqlite3
 from pathlib import Path
 
-from monitor.browse import sentence_diff, sentences, when
-from monitor.serve import metadata_for
+from monitor.browse.pages import sentence_diff, sentences, when
+from monitor.browse.serve import metadata_for
 
 from .test_serve import (  # noqa: F401  (fixtures: a crawled, edited db and its server)
     EDITED,

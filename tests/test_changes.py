@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor import volatile
-from monitor.crawl import crawl
-from monitor.urls import canonicalize, fold_amp, trusted_canonical
+from monitor.changes import volatile
+from monitor.run.crawl import crawl
+from monitor.sources.urls import canonicalize, fold_amp, trusted_canonical
 
 from .pages import PageServer, alerts_file, sources_file
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
-from monitor.demo import run_demo
 from monitor.farm import Farm
+from monitor.run.crawl import crawl
+from monitor.run.demo import run_demo
+from monitor.sources.config import DEMO_CONFIG
 
 from .channels import SECRET, Receiver
 from .conftest import REPO

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from monitor.config import DEMO_CONFIG
 from monitor.farm import Farm
+from monitor.sources.config import DEMO_CONFIG
 
 from .conftest import REPO
 from .test_daemon import CLI, _state, _wait

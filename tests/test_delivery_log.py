@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
 from monitor.farm import Farm
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG
 
 from .channels import Mailbox, Receiver
 from .conftest import REPO

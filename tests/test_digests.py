@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import load_alert_config
-from monitor.config import DEMO_CONFIG, ConfigError
-from monitor.crawl import crawl
-from monitor.delivery import deliver_pending
-from monitor.digests import DigestSchedule
+from monitor.alerts.delivery import deliver_pending
+from monitor.alerts.digests import DigestSchedule
+from monitor.alerts.rules import load_alert_config
 from monitor.farm import Farm
-from monitor.store import Store
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG, ConfigError
+from monitor.store.db import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver
 
@@ -113,9 +113,9 @@ def test_farm_day_digest_once_per_channel_after_kill(
     # the deliverer is killed while the webhook receiver holds the request
     later = DigestSchedule().boundary(now) + timedelta(days=1, hours=2)
     receiver.delay = 3.0
-    script = ("import sys; from datetime import datetime; from monitor.store import Store; "
-              "from monitor.alerts import load_alert_config as l; "
-              "from monitor.delivery import deliver_pending as d; "
+    script = ("import sys; from datetime import datetime; from monitor.store.db import Store; "
+              "from monitor.alerts.rules import load_alert_config as l; "
+              "from monitor.alerts.delivery import deliver_pending as d; "
               "d(Store(sys.argv[1]), l(sys.argv[2]), now=datetime.fromisoformat(sys.argv[3]))")
     child = subprocess.Popen([sys.executable, "-c", script, str(db), str(config),
                               later.isoformat()], cwd=REPO, env={**os.environ, **env})

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor import discovery
-from monitor.crawl import crawl
-from monitor.store import Store
+from monitor.run.crawl import crawl
+from monitor.sources import discovery
+from monitor.store.db import Store
 
 from .conftest import REPO
 from .sites import Site, article_html, serving, source_config
@@ -245,7 +245,7 @@ def test_drop_tracking_keeps_identity_parameters() -> None:
 INJECT = '''
 import os, sys
 sys.path.insert(0, {repo!r})
-from monitor import discovery
+from monitor.sources import discovery
 STEP = os.environ.get("NW_INJECT")
 
 def _boom(*args, **kwargs):
@@ -260,7 +260,7 @@ elif STEP == "listing":
 
 if __name__ == "__main__":
     import json
-    from monitor.crawl import crawl
+    from monitor.run.crawl import crawl
     result = crawl(sys.argv[1], sys.argv[2], alerts=None)
     print(json.dumps(result.runs))
 '''

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.config import DEMO_CONFIG
 from monitor.farm import Farm
+from monitor.sources.config import DEMO_CONFIG
 
 from .conftest import REPO
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from monitor.alerts import Rule
-from monitor.edit_eval import evaluate, load
-from monitor.edits import changed_sentences, classify
+from monitor.alerts.rules import Rule
+from monitor.changes.edits import changed_sentences, classify
+from monitor.changes.eval import evaluate, load
 
 BEFORE = {"title": "Vietnam, US sign deal", "lead": "Hanoi and Washington signed a deal.",
           "author": "Minh Chau", "published": "2024-03-25T10:00:00+07:00",
@@ -68,9 +68,9 @@ def test_labelled_set_is_big_enough_and_split_once() -> None:
 
 
 def test_edit_eval_command_prints_both_halves() -> None:
-    out = subprocess.run([sys.executable, "-m", "monitor.edit_eval"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "monitor.changes.eval"], capture_output=True,
                          text=True, check=True).stdout
     assert "tuning:" in out and "checking:" in out and "cosmetic" in out
-    bad = subprocess.run([sys.executable, "-m", "monitor.edit_eval", "--data", "/nonexistent"],
+    bad = subprocess.run([sys.executable, "-m", "monitor.changes.eval", "--data", "/nonexistent"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

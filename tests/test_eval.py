@@ -1,4 +1,4 @@
-"""Tests for monitor.eval, the article-extraction-benchmark evaluation script."""
+"""Tests for monitor.extract.eval, the article-extraction-benchmark evaluation script."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # plain `pytest` does not put the repo root on sys.path
     sys.path.insert(0, str(REPO_ROOT))
 
-from monitor.eval import (  # noqa: E402
+from monitor.extract.eval import (  # noqa: E402
     BenchmarkError,
     Page,
     Scores,
@@ -44,14 +44,14 @@ def _has_module(name: str) -> bool:
 
 
 needs_extract = pytest.mark.skipif(
-    not _has_module("monitor.extract"), reason="monitor.extract is not written yet"
+    not _has_module("monitor.extract.article"), reason="monitor.extract.article is not written yet"
 )
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m monitor.eval ARGS`` from the repository root."""
+    """Run ``python -m monitor.extract.eval ARGS`` from the repository root."""
     return subprocess.run(
-        [sys.executable, "-m", "monitor.eval", *args],
+        [sys.executable, "-m", "monitor.extract.eval", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -246,7 +246,7 @@ def test_cli_bad_folder_exits_2(tmp_path: Path) -> None:
     proc = run_cli(str(tmp_path))
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr.strip() == f"monitor.eval: error: {tmp_path}: no ground-truth.json"
+    assert proc.stderr.strip() == f"monitor.extract.eval: error: {tmp_path}: no ground-truth.json"
 
 
 def test_cli_missing_html_file_exits_2(tmp_path: Path) -> None:

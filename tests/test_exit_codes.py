@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.config import DEMO_CONFIG
 from monitor.farm import Farm
 from monitor.farm.sites import SITES as FARM_SITES
+from monitor.sources.config import DEMO_CONFIG
 
 from .conftest import REPO
 

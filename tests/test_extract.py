@@ -6,9 +6,9 @@ import unicodedata
 
 import pytest
 
-from monitor.config import DateRule, SiteProfile
-from monitor.extract import clean_lines, content_hash, extract, normalize_text
-from monitor.urls import canonicalize, trusted_canonical
+from monitor.extract.article import clean_lines, content_hash, extract, normalize_text
+from monitor.sources.config import DateRule, SiteProfile
+from monitor.sources.urls import canonicalize, trusted_canonical
 
 BODY = [
     "Deputy Prime Minister Bui Thanh Son met the US Ambassador in Hanoi on Tuesday to "
@@ -114,7 +114,7 @@ def test_page_without_article() -> None:
     assert extract("", "https://e.org/") is None
 
 
-# Generic rules (pages without a site profile body container: monitor.fusion), one kind
+# Generic rules (pages without a site profile body container: monitor.extract.fusion), one kind
 # at a time. Each fragment sits at the end of the article container, or before it.
 
 
@@ -196,8 +196,8 @@ def test_lead_of_a_related_news_teaser_is_not_taken_for_the_articles_lead() -> N
     list changed."""
     import urllib.request
 
-    from monitor.config import load_profiles
     from monitor.farm import Farm
+    from monitor.sources.config import load_profiles
 
     paragraphs = ["Foreign Minister Bui Thanh Son received six US senators in Hanoi.",
                   "The senators praised the cooperation on recovering the remains of "
@@ -218,7 +218,7 @@ def test_lead_of_a_related_news_teaser_is_not_taken_for_the_articles_lead() -> N
 def test_references_to_control_characters_are_recognised() -> None:
     """The pre-check that spares most pages the tree walk must see every numeric reference
     lxml turns into a character it then refuses, and pass ordinary ones."""
-    from monitor.extract import _NOT_XML, _NOT_XML_REFERENCE
+    from monitor.extract.article import _NOT_XML, _NOT_XML_REFERENCE
 
     for ref in ("&#1;", "&#x1F;", "&#X0b", "&#11;", "&#0031;", "&#x2<", "&#65534;", "&#xFFFF;"):
         assert _NOT_XML_REFERENCE.search(f"a {ref} b"), ref

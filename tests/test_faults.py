@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
 from monitor.farm import Farm
-from monitor.store import MAX_PAGES_ENV, Store, is_full
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG
+from monitor.store.db import MAX_PAGES_ENV, Store, is_full
 
 from .channels import SECRET, Receiver
 from .conftest import REPO
@@ -163,7 +163,7 @@ def test_database_full_fails_the_run_cleanly_then_the_next_crawl_stores_the_rest
 def test_a_run_left_open_by_a_full_database_is_recorded_failed(tmp_path: Path) -> None:
     """When the crawl child could not close its run (the disk was full even for that),
     the runner closes it: `failed`, with the reason as an error line."""
-    from monitor.crawl import _record_failure
+    from monitor.run.crawl import _record_failure
 
     db = tmp_path / "open.db"
     store = Store(db)

@@ -1,7 +1,7 @@
 """A short fuzz run of extraction over mutated farm pages (issue 7, item 5).
 
 The entry point is the one the crawler's extraction workers run,
-``monitor.workers.extract_and_analyze``: the response's raw bytes and its Content-Type
+``monitor.processes.workers.extract_and_analyze``: the response's raw bytes and its Content-Type
 in, decoding, extraction, then relevance, MinHash signature and entities. The pages are
 real farm article pages (one per site profile, one read with no profile, one served in
 windows-1258 under a lying ``<meta charset="utf-8">``), rendered without a server and
@@ -27,13 +27,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from monitor import rules
-from monitor.config import DEFAULT_CONFIG, SiteProfile, load_settings
-from monitor.extract import content_hash, normalize_text
+from monitor.extract import rules
+from monitor.extract.article import content_hash, normalize_text
 from monitor.farm import render
 from monitor.farm.content import RelatedItem, load_corpus
 from monitor.farm.sites import SITES
-from monitor.workers import extract_and_analyze
+from monitor.processes.workers import extract_and_analyze
+from monitor.sources.config import DEFAULT_CONFIG, SiteProfile, load_settings
 
 MAX_BYTES = 1_000_000  # a mutated page never grows past this (keeps the run short)
 # Per page: 5 s of CPU (generous: the slowest pages, 1 MB, take about 1 s), measured as
@@ -301,7 +301,7 @@ def _check(base: Base, body: bytes, content_type: str | None) -> dict[str, Any] 
     return article
 
 
-_REGRESSIONS = [  # crashes this fuzz found (fixed in monitor/extract.py)
+_REGRESSIONS = [  # crashes this fuzz found (fixed in monitor/extract/article.py)
     [("inject", 0, "json-ld deep")],  # RecursionError out of json.loads
     [("inject", 0, "json-ld deep graph")],
     [("inject", 0, "bad canonical")],  # ValueError: Invalid IPv6 URL (rel=canonical)

@@ -1,5 +1,5 @@
 """Source health, by repeated real crawls of the farm through the path the daemon uses
-(``monitor.crawl.crawl`` → the store pipeline → ``monitor.health``): a redesign, a site
+(``monitor.run.crawl.crawl`` → the store pipeline → ``monitor.sources.health``): a redesign, a site
 answering 403 to everything, a feed that stops getting new items; each alerts once (and
 once again when it recovers), delivered to a real webhook; the normal farm never alerts."""
 
@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from monitor import health
-from monitor.alerts import load_alert_config
-from monitor.config import DEMO_CONFIG, load_settings
-from monitor.crawl import crawl
-from monitor.delivery import deliver_pending, list_alerts
+from monitor.alerts.delivery import deliver_pending, list_alerts
+from monitor.alerts.rules import load_alert_config
 from monitor.farm import Farm
-from monitor.store import Store
+from monitor.run.crawl import crawl
+from monitor.sources import health
+from monitor.sources.config import DEMO_CONFIG, load_settings
+from monitor.store.db import Store
 
 from .channels import SECRET, Receiver
 
@@ -232,7 +232,7 @@ def test_status_and_datasette_show_health(fresh_farm: Farm, tmp_path: Path) -> N
     import subprocess
     import sys
 
-    from monitor.serve import build_datasette
+    from monitor.browse.serve import build_datasette
 
     from .conftest import REPO
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import CrawlError, crawl
 from monitor.farm import Farm
-from monitor.lifecycle import descendants, session_members
-from monitor.store import Store
+from monitor.processes.lifecycle import descendants, session_members
+from monitor.run.crawl import CrawlError, crawl
+from monitor.sources.config import DEMO_CONFIG
+from monitor.store.db import Store
 
 from .conftest import REPO
 
@@ -329,7 +329,7 @@ def test_stop_requested_while_the_crawl_process_starts(farm: Farm, tmp_path: Pat
     """A stop request (the daemon's SIGTERM) while the crawl process is still importing,
     from a thread other than the main one: no KeyboardInterrupt traceback in the child
     (SIGINT waits, blocked, until it has its handler), the crawl returns interrupted."""
-    from monitor.lifecycle import Interrupt
+    from monitor.processes.lifecycle import Interrupt
 
     stop = Interrupt()
     results: list = []
@@ -352,7 +352,7 @@ def test_a_worker_started_during_the_pool_teardown_ends_without_a_traceback(
     torn down as the worker started) is silent; any other error is still printed."""
     import multiprocessing.synchronize as synchronize
 
-    from monitor._forkserver_guard import quiet_teardown_race
+    from monitor.processes._forkserver_guard import quiet_teardown_race
 
     lock = synchronize.SemLock.__new__(synchronize.SemLock)
     with pytest.raises(FileNotFoundError) as gone:

@@ -20,12 +20,8 @@ from typing import Any
 
 import pytest
 
-from monitor.alerts import Channel, load_alert_config
-from monitor.config import DEMO_CONFIG, ConfigError
-from monitor.crawl import crawl
-from monitor.delivery import deliver_pending, payload, send
-from monitor.farm import Farm
-from monitor.messages import (
+from monitor.alerts.delivery import deliver_pending, payload, send
+from monitor.alerts.messages import (
     MessageSettings,
     changes,
     describe_reasons,
@@ -33,7 +29,11 @@ from monitor.messages import (
     local_time,
     render,
 )
-from monitor.store import Store
+from monitor.alerts.rules import Channel, load_alert_config
+from monitor.farm import Farm
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG, ConfigError
+from monitor.store.db import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 from .test_alerts import STORY, VN, _env

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
 from monitor.farm import Farm
-from monitor.lifecycle import session_members
-from monitor.owners import is_alive, process_identity
-from monitor.store import ORPHANED, Store
+from monitor.processes.lifecycle import session_members
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG
+from monitor.store.db import ORPHANED, Store
+from monitor.store.owners import is_alive, process_identity
 
 from .conftest import REPO
 from .test_daemon import CLI, _wait

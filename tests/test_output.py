@@ -16,10 +16,10 @@ import yaml
 from rich.console import Console
 
 from monitor.cli import summary_table
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import CrawlResult, crawl
 from monitor.farm import Farm
-from monitor.store import COUNTS, Store
+from monitor.run.crawl import CrawlResult, crawl
+from monitor.sources.config import DEMO_CONFIG
+from monitor.store.db import COUNTS, Store
 
 from .conftest import REPO
 

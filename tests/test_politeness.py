@@ -1,4 +1,4 @@
-"""Politeness, measured by the site: real Scrapy crawls (monitor.crawl, the project's crawl
+"""Politeness, measured by the site: real Scrapy crawls (monitor.run.crawl, the project's crawl
 path) of real HTTP servers that record every request's start and end and the most
 requests they ever had in flight (tests/politeness_server.py)."""
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from crawler.politeness import registered_domain, site_key, user_agent
-from monitor.config import Settings
-from monitor.crawl import crawl
+from monitor.run.crawl import crawl
+from monitor.sources.config import Settings
 
 from .politeness_server import Site
 
@@ -196,7 +196,7 @@ def test_daemon_crawls_sources_of_one_site_in_turn(tmp_path: Path) -> None:
 
     import yaml
 
-    from monitor.scheduler import Daemon
+    from monitor.run.daemon import Daemon
 
     with Site(["127.0.0.24"], pages=6) as one, Site(["127.0.0.24"], pages=6) as two:
         config = tmp_path / "sources.yaml"
@@ -219,7 +219,7 @@ def test_daemon_crawls_sources_of_one_site_in_turn(tmp_path: Path) -> None:
 def test_sources_waiting_their_turn_do_not_start_after_sigterm(tmp_path: Path) -> None:
     """A crawl stopped (SIGTERM at its time limit) while the first of two sources on one
     site runs: the second, still waiting its turn, never starts."""
-    from monitor.crawl import CrawlError
+    from monitor.run.crawl import CrawlError
 
     with Site(["127.0.0.25"], pages=40, latency=lambda k: 0.3) as one, \
             Site(["127.0.0.25"], pages=4) as two:

@@ -10,12 +10,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from monitor.charset import decode_html
-from monitor.config import DateRule, SiteProfile, load_profiles
-from monitor.diff import unified_diff, word_diff
-from monitor.extract import _date_from_rule, extract, normalize_text
-from monitor.relevance import fold, judge
-from monitor.urls import canonicalize
+from monitor.changes.diff import unified_diff, word_diff
+from monitor.extract.article import _date_from_rule, extract, normalize_text
+from monitor.extract.charset import decode_html
+from monitor.judge.relevance import fold, judge
+from monitor.sources.config import DateRule, SiteProfile, load_profiles
+from monitor.sources.urls import canonicalize
 
 BOUNDED = settings(max_examples=200, deadline=None)
 

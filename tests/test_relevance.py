@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from monitor.farm.content import load_corpus
-from monitor.relevance import fold, judge, load_topics
-from monitor.relevance_eval import LABELLED, evaluate, read_jsonl
+from monitor.judge.eval import LABELLED, evaluate, read_jsonl
+from monitor.judge.relevance import fold, judge, load_topics
 
 from .conftest import REPO
 

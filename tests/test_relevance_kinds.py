@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
-from monitor.relevance import default_topic, judge
-from monitor.relevance_eval import LABELLED_SETS, SPLIT_DIR, evaluate, labelled_parts, split_keys
+from monitor.judge.eval import LABELLED_SETS, SPLIT_DIR, evaluate, labelled_parts, split_keys
+from monitor.judge.relevance import default_topic, judge
 
 
 def _strip(text: str) -> str:
@@ -357,7 +357,7 @@ def test_aid_lifts_the_weather_penalty(title: str, lead: str) -> None:
 def test_more_items_split_by_salted_hash_and_reported(tmp_path) -> None:
     import importlib.util
 
-    from monitor.relevance_eval import MORE, read_jsonl
+    from monitor.judge.eval import MORE, read_jsonl
     spec = importlib.util.spec_from_file_location(
         "make_more", MORE.parents[2] / "bench" / "make_relevance_more.py")
     make = importlib.util.module_from_spec(spec)
@@ -377,7 +377,7 @@ def test_more_items_split_by_salted_hash_and_reported(tmp_path) -> None:
 
 
 def test_show_errors_never_lists_checking_items(capsys) -> None:
-    from monitor.relevance_eval import main
+    from monitor.judge.eval import main
     assert main(["--show-errors"]) == 0
     out = capsys.readouterr().out
     checking = split_keys(SPLIT_DIR)["checking"]
@@ -414,8 +414,8 @@ def test_learned_scorer_is_the_tuning_part_model() -> None:
     pytest.importorskip("sklearn")
     import importlib.util
 
-    from monitor.relevance_eval import MORE
-    from monitor.relevance_learned import load_scorer
+    from monitor.judge.eval import MORE
+    from monitor.judge.learned import load_scorer
     spec = importlib.util.spec_from_file_location(
         "learned_bench", MORE.parents[2] / "bench" / "relevance_learned.py")
     bench = importlib.util.module_from_spec(spec)
@@ -434,7 +434,7 @@ def test_learned_scorer_is_the_tuning_part_model() -> None:
 def _blind_split_module():
     import importlib.util
 
-    from monitor.relevance_eval import MORE
+    from monitor.judge.eval import MORE
     spec = importlib.util.spec_from_file_location(
         "split_blind", MORE.parents[2] / "bench" / "split_relevance_blind.py")
     module = importlib.util.module_from_spec(spec)
@@ -443,7 +443,7 @@ def _blind_split_module():
 
 
 def test_blind_split_is_by_salted_hash_and_keeps_derived_items_with_their_original() -> None:
-    from monitor.relevance_eval import BLIND, blind_split_keys, read_jsonl
+    from monitor.judge.eval import BLIND, blind_split_keys, read_jsonl
     if not BLIND.exists():
         pytest.skip("no blind set")
     split = _blind_split_module()
@@ -462,7 +462,7 @@ def test_blind_split_is_by_salted_hash_and_keeps_derived_items_with_their_origin
 
 
 def test_show_errors_never_lists_blind_checking_items(capsys) -> None:
-    from monitor.relevance_eval import BLIND, blind_split_keys, main
+    from monitor.judge.eval import BLIND, blind_split_keys, main
     if not BLIND.exists():
         pytest.skip("no blind set")
     assert main(["--show-errors"]) == 0
@@ -610,7 +610,7 @@ def test_entertainment_words_in_another_sense(title: str, lead: str, relevant: b
 def test_blind_parts_precision_and_recall() -> None:
     """Real articles labelled without the rules: the blind-checking part was never read
     item by item; floors a little under the figures in BENCHMARKS.md."""
-    from monitor.relevance_eval import BLIND
+    from monitor.judge.eval import BLIND
     if not BLIND.exists():
         pytest.skip("no blind set")
     parts = labelled_parts()

@@ -1,5 +1,5 @@
 """`newswatch judge --explain`, and analysts' labels: `newswatch label` / `newswatch labels`
-on a real SQLite database, read back by `python -m monitor.relevance_eval`."""
+on a real SQLite database, read back by `python -m monitor.judge.eval`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.extract import content_hash
-from monitor.ingest import Ingestor
-from monitor.store import Store
+from monitor.changes.ingest import Ingestor
+from monitor.extract.article import content_hash
+from monitor.store.db import Store
 
 from .conftest import REPO
 
@@ -90,7 +90,7 @@ def test_label_store_export_and_evaluate(tmp_path: Path) -> None:
     assert [(r["id"], r["relevant"]) for r in exported] == [
         (f"article-{second}", False), (f"article-{first}", True)]
     assert all(r["title"] and r["text"] and r["lang"] == "vi" for r in exported)
-    proc = subprocess.run([sys.executable, "-m", "monitor.relevance_eval", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "monitor.judge.eval", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "items    2  precision 1.000  recall 1.000" in proc.stdout

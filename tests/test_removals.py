@@ -8,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
+from monitor.changes.removals import is_removal_notice
 from monitor.farm import Farm
-from monitor.removals import is_removal_notice
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG
 
 from .pages import alerts_file
 

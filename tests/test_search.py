@@ -1,4 +1,4 @@
-"""Vietnamese search as analysts type it (monitor.search): with or without diacritics,
+"""Vietnamese search as analysts type it (monitor.store.search): with or without diacritics,
 đ = d, NFC or NFD; phrases stay phrases; the original text shown with the matches marked.
 Through the library, `newswatch search`, the Datasette table search in headless Chromium
 and the search canned query of a real `newswatch serve`; and the in-place migration of a
@@ -25,9 +25,9 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from monitor.relevance import fold
-from monitor.search import END, START, fold_query, highlight, install, snippet
-from monitor.store import MIGRATIONS, Store
+from monitor.judge.relevance import fold
+from monitor.store.db import MIGRATIONS, Store
+from monitor.store.search import END, START, fold_query, highlight, install, snippet
 
 from .test_serve import _free_port, dump_dom, needs_chromium, screenshot
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import ALERTS_FILE, load_alert_config, url_secrets
-from monitor.config import ConfigError
-from monitor.delivery import deliver_pending, redact, send
-from monitor.store import Store
+from monitor.alerts.delivery import deliver_pending, redact, send
+from monitor.alerts.rules import ALERTS_FILE, load_alert_config, url_secrets
+from monitor.sources.config import ConfigError
+from monitor.store.db import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 from .conftest import REPO

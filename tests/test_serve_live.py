@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import crawl
 from monitor.farm import Farm
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "mofa_en"

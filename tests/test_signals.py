@@ -1,4 +1,4 @@
-"""Signal handlers take no lock: ``monitor.lifecycle.Wakeup`` and the daemon's main loop.
+"""Signal handlers take no lock: ``monitor.processes.lifecycle.Wakeup`` and the daemon's main loop.
 
 A handler runs on the main thread between two bytecodes. ``threading.Event.set`` in a
 handler waits for the event's lock, which the main thread may hold at that moment (inside
@@ -17,7 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from monitor.lifecycle import Wakeup
+from monitor.processes.lifecycle import Wakeup
 
 from .conftest import REPO, in_signal_mask
 from .test_daemon import CLI
@@ -48,7 +48,7 @@ def test_event_set_in_a_handler_hangs_when_the_signal_lands_inside_the_event() -
     assert hung is None
     done = _python("""
         import os, signal
-        from monitor.lifecycle import Wakeup
+        from monitor.processes.lifecycle import Wakeup
         wake = Wakeup()
         signal.signal(signal.SIGUSR1, lambda *_: wake.set())
         os.kill(os.getpid(), signal.SIGUSR1)
@@ -66,7 +66,7 @@ def test_wakeup_under_a_storm_of_signals_never_hangs_nor_loses_the_last_one() ->
     wakes for it and exits at once."""
     code = """
         import os, signal
-        from monitor.lifecycle import Wakeup
+        from monitor.processes.lifecycle import Wakeup
         wake, seen, last = Wakeup(), [0], []
         def storm(*_):
             seen[0] += 1
@@ -163,7 +163,7 @@ def test_serve_stopped_by_sigterm_exits_0_while_it_starts_and_while_it_serves(
     import socket
     import urllib.request
 
-    from monitor.store import Store
+    from monitor.store.db import Store
 
     db = tmp_path / "serve.db"
     Store(db).close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from monitor.ingest import Ingestor
-from monitor.store import MIGRATIONS, NEW, UNCHANGED, UPDATED, Store
+from monitor.changes.ingest import Ingestor
+from monitor.store.db import MIGRATIONS, NEW, UNCHANGED, UPDATED, Store
 
 
 def _article(text: str, url: str = "https://e.org/a-1") -> dict:
-    from monitor.extract import content_hash
+    from monitor.extract.article import content_hash
 
     return {"url": url, "title": "Vietnam and US hold talks on trade", "author": None,
             "published": "2024-09-26T07:15:00+07:00", "language": "en", "lead": None,
@@ -66,7 +66,7 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) ->
     of 10 such races failed ("table already exists", "duplicate column", "locked")."""
     import multiprocessing
 
-    from monitor.store import MIGRATIONS
+    from monitor.store.db import MIGRATIONS
 
     context = multiprocessing.get_context("fork")
     for trial in range(5):

@@ -7,11 +7,11 @@ import urllib.request
 
 import pytest
 
-from monitor.alerts import load_alert_config
-from monitor.config import DEMO_CONFIG
-from monitor.crawl import CrawlResult, crawl
+from monitor.alerts.rules import load_alert_config
 from monitor.farm import Farm
-from monitor.store import Store
+from monitor.run.crawl import CrawlResult, crawl
+from monitor.sources.config import DEMO_CONFIG
+from monitor.store.db import Store
 
 from .test_alerts import STORY as RARE_EARTHS_STORY
 
@@ -151,7 +151,7 @@ def test_publish_copy_edit_and_noise(fresh_farm: Farm, tmp_path) -> None:
 def test_lsh_parameters_match_datasketch() -> None:
     from datasketch.lsh import _optimal_param
 
-    from monitor import dedupe
+    from monitor.changes import dedupe
 
     assert (dedupe.BANDS, dedupe.ROWS) == _optimal_param(dedupe.NEAR_THRESHOLD, dedupe.NUM_PERM,
                                                          0.5, 0.5)

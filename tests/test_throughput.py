@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import lxml.html
 import pytest
 
-from monitor.config import DateRule, SiteProfile
 from monitor.farm.chrome import site_chrome
 from monitor.farm.content import FarmArticle
 from monitor.farm.render import render_article
 from monitor.farm.sites import MARKUP, SITES
-from monitor.workers import extract_checked, rule_misses
+from monitor.processes.workers import extract_checked, rule_misses
+from monitor.sources.config import DateRule, SiteProfile
 
 from .conftest import REPO
 
@@ -92,7 +92,7 @@ def test_the_worker_checks_the_rules_on_the_extractors_tree_as_a_parse_of_its_ow
     of a redesign (its body container and date element gone): the misses found on the
     extractor's tree (one parse per page) are those of a parse of its own
     (``rule_misses``), and the article is extracted either way."""
-    from monitor.config import load_profiles
+    from monitor.sources.config import load_profiles
 
     profile = SiteProfile.model_validate(load_profiles()[theme])
     redesign = profile.model_copy(update={

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.config import DEMO_CONFIG, load_settings
-from monitor.crawl import crawl
-from monitor.extract import extract
+from monitor.changes.volatile import mask
+from monitor.extract.article import extract
 from monitor.farm import Farm
-from monitor.volatile import mask
+from monitor.run.crawl import crawl
+from monitor.sources.config import DEMO_CONFIG, load_settings
 
 from .pages import alerts_file
 

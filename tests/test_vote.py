@@ -1,11 +1,11 @@
-"""The per-page extractor vote (``monitor.vote``), opt-in on pages without a profile."""
+"""The per-page extractor vote (``monitor.extract.vote``), opt-in on pages without a profile."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor import vote
-from monitor.extract import extract
+from monitor.extract import vote
+from monitor.extract.article import extract
 
 STORY = ("Deputy Prime Minister Bui Thanh Son met the US Ambassador in Hanoi on Tuesday to "
          "discuss trade, education and the legacy of war between the two countries. ")

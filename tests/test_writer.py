@@ -1,4 +1,4 @@
-"""The crawl's writer process (monitor.writer): batches stored in order by one process
+"""The crawl's writer process (monitor.processes.writer): batches stored in order by one process
 forked from the forkserver, statuses back, SQLITE_FULL crossing the process boundary as
 DatabaseFull with its count, and nothing left running after shutdown.
 
@@ -14,15 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.store import MAX_PAGES_ENV, Store
+from monitor.store.db import MAX_PAGES_ENV, Store
 
 from .conftest import REPO
 
 SCRIPT = r"""
 import json, os, sys
-from monitor import writer
-from monitor.extract import content_hash
-from monitor.ingest import analyze
+from monitor.processes import writer
+from monitor.extract.article import content_hash
+from monitor.changes.ingest import analyze
 
 def article(text, url):
     return analyze({"url": url, "title": "Vietnam and US hold talks on trade",
@@ -99,7 +99,7 @@ def test_a_full_database_is_database_full_with_its_count_for_every_later_batch(
 
 
 def test_the_crawl_process_runtime_settings_apply_and_freeze_keeps_startup_objects_out() -> None:
-    """monitor.runtime in a process of its own: the thresholds and switch interval are
+    """monitor.processes.runtime in a process of its own: the thresholds and switch interval are
     set, and after freeze() the objects alive at start-up are in the permanent
     generation (collections no longer walk them)."""
     script = ("import gc, json, sys\n"
@@ -111,7 +111,7 @@ def test_the_crawl_process_runtime_settings_apply_and_freeze_keeps_startup_objec
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                           text=True, timeout=60, check=True)
     thresholds, interval, frozen = json.loads(proc.stdout)
-    from monitor.runtime import GC_THRESHOLDS, SWITCH_INTERVAL
+    from monitor.processes.runtime import GC_THRESHOLDS, SWITCH_INTERVAL
 
     assert tuple(thresholds) == GC_THRESHOLDS and interval == SWITCH_INTERVAL
     assert frozen > 5_000  # every object of the modules imported so far

@@ -1,7 +1,7 @@
 """The backfill spider: one source's archive from its sitemaps, newest first, with the
-frontier in SQLite (``monitor.backfill``; ``newswatch backfill SOURCE``).
+frontier in SQLite (``monitor.run.backfill``; ``newswatch backfill SOURCE``).
 
-    scrapy crawl backfill -a source=NAME   (or monitor.backfill.backfill)
+    scrapy crawl backfill -a source=NAME   (or monitor.run.backfill.backfill)
 
 Unlike ``NewsSpider``, which queues every link it finds, this one feeds Scrapy from
 ``start()`` a window of requests at a time: the sitemap index first, then one child
@@ -25,8 +25,7 @@ from scrapy.http import Response
 
 from crawler.middlewares import NotModified
 from crawler.spiders.news import NewsSpider, _declares_entities
-from monitor import discovery
-from monitor.backfill import (
+from monitor.run.backfill import (
     DONE,
     INTERRUPTED,
     STOPPED,
@@ -35,7 +34,8 @@ from monitor.backfill import (
     order_children,
     order_entries,
 )
-from monitor.urls import canonicalize
+from monitor.sources import discovery
+from monitor.sources.urls import canonicalize
 
 BATCH = 200  # frontier rows read from SQLite at a time
 READ_TIMEOUT = 600.0  # seconds a sitemap may take (retries, Retry-After waits included)
@@ -93,7 +93,7 @@ class BackfillSpider(NewsSpider):
         return await asyncio.wrap_future(self._pool.submit(self._db_call, method, *args))
 
     def _publish(self, **changes: Any) -> None:
-        """Progress for the console (``monitor.crawl`` relays ``newswatch/backfill``)."""
+        """Progress for the console (``monitor.run.crawl`` relays ``newswatch/backfill``)."""
         self.progress.update(changes, requested=self.requested, failed=self.failed)
         self.crawler.stats.set_value("newswatch/backfill", dict(self.progress))
 

@@ -25,10 +25,10 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from crawler.middlewares import FetchLog, NotModified, RedirectLoop
 from crawler.removals import Gone
 from crawler.ssrf import Refused
-from monitor import discovery
-from monitor.config import Source, load_settings
-from monitor.health import failure_kind
-from monitor.urls import canonicalize
+from monitor.sources import discovery
+from monitor.sources.config import Source, load_settings
+from monitor.sources.health import failure_kind
+from monitor.sources.urls import canonicalize
 
 MAX_CHILD_SITEMAPS = 200  # a sitemap index may not fan out further than this
 # IgnoreRequest reasons that are a choice, not a failure; any other (a redirect loop, a
@@ -142,7 +142,7 @@ class NewsSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         """Article links from a feed: RSS 0.9x/1.0 (RDF)/2.0, Atom or JSON Feed. An
         entry's URL is its link, else an absolute http(s) id (``rdf:about``), else an
-        alternate link (``monitor.discovery.entry_url``)."""
+        alternate link (``monitor.sources.discovery.entry_url``)."""
         try:
             body = discovery.maybe_gunzip(response.body, self._max_size())
         except discovery.UnreadableGzip as exc:
@@ -169,7 +169,7 @@ class NewsSpider(scrapy.Spider):
         """Article links from a sitemap; child sitemaps from an index (bounded). Gzip is
         recognised by its magic bytes, never by the file name (a ``.xml.gz`` served with
         ``Content-Encoding: gzip`` arrives already unpacked). Google News tags are read
-        as hints (``monitor.discovery.parse_sitemap``)."""
+        as hints (``monitor.sources.discovery.parse_sitemap``)."""
         entries: list[discovery.Entry] = []
         if response.url.endswith("/robots.txt"):
             locs = list(sitemap_urls_from_robots(response.text, base_url=response.url))
@@ -351,7 +351,7 @@ class NewsSpider(scrapy.Spider):
         """Health signals of an article page: whether the profile's body and date rules
         matched (``newswatch/pages``; of ``newswatch/rule_pages`` checked,
         ``newswatch/body_miss`` and ``newswatch/date_rule_miss``). Whether this page's
-        rules are checked: the extraction worker tries them (``monitor.workers``), off
+        rules are checked: the extraction worker tries them (``monitor.processes.workers``), off
         the reactor, and ``crawler.pipelines`` counts the misses."""
         assert self.source is not None
         stats = self.crawler.stats

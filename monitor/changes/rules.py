@@ -1,0 +1,111 @@
+"""Change-monitoring rules, kept as data apart from the code that applies them
+(``monitor.changes.volatile``, ``monitor.changes.edits``, ``monitor.changes.removals``,
+``monitor.sources.urls``).
+
+Site-specific volatile patterns live in a source's profile (``volatile:`` in
+``config/profiles.yaml``); these hold on every page.
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- volatile text
+# A number as pages print counters: 7, 1,204, 1.204, 1 204, 3.8k.
+_NUM = r"\d{1,3}(?:[.,\u00a0 ]\d{3})+|\d+(?:[.,]\d+)?\s?[kKmM]?"
+_COUNTED = (r"views?|lượt xem|lượt đọc|reads?|comments?|bình luận|ý kiến|shares?|"
+            r"lượt chia sẻ|likes?|lượt thích|lượt bình luận")
+_LABELS = (r"view count|views?|lượt xem|lượt đọc|reads?|comments?|bình luận|ý kiến|shares?|"
+           r"lượt chia sẻ|likes?|lượt thích")
+_UNITS = r"seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|giây|phút|giờ|tiếng|ngày|tuần"
+_CLOCK = r"\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?"
+_DATE = r"\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?"
+_ZONE = r"(?:\s*\(?(?:GMT|UTC|ICT)\s?[+-]?\d{0,2}\)?)?"
+
+# Text that changes by itself between two fetches of the same article, by kind. Applied
+# (case-insensitive) to *meta lines* only: lines of at most VOLATILE_MAX_WORDS words (a
+# counter or time line, a "Posted 2 hours ago · 1,204 views" strip), never inside a long
+# sentence, where the same words are news ("the talks began 3 hours ago").
+VOLATILE: dict[str, str] = {
+    # "1,204 views", "1.204 lượt xem", "12 bình luận", "3 comments"
+    "counter_number_first": rf"(?<!\w)(?:{_NUM})\s*(?:{_COUNTED})(?!\w)",
+    # "Views: 1,204", "Lượt xem: 1.204", "Comment (0)", "Bình luận (12)"
+    "counter_label_first": rf"(?<!\w)(?:{_LABELS})\s*[:(]?\s*(?:{_NUM})\s*\)?",
+    # "Posted 2 hours ago", "5 giờ trước", "đăng 10 phút trước", "an hour ago"
+    "relative_time": rf"(?:(?:posted|published|updated|đăng|cập nhật)\s+)?"
+                     rf"(?:\d+|an?|one|vài|mấy)\s*(?:{_UNITS})\s*(?:ago|trước)(?!\w)",
+    # "just now", "vừa xong", "moments ago", "hôm qua"
+    "relative_word": r"(?<!\w)(?:just now|moments? ago|vừa xong|vừa mới đăng|mới đây)(?!\w)",
+    # "Updated 14:32", "Last updated: 14:32 25/03/2024", "Cập nhật lúc 9h05"
+    "updated_stamp": rf"(?:last\s+)?(?:updated|update|cập nhật)\s*(?:at|lúc)?\s*:?\s*"
+                     rf"(?:lúc\s*)?{_CLOCK}(?:\s*,?\s*(?:ngày\s*)?{_DATE})?{_ZONE}",
+    # a live-blog clock or "as of" line: "14:32:10", "10:05 AM GMT+7", "Hà Nội, 14:32"
+    "live_clock": rf"^(?:[\w ]{{0,20}},\s*)?(?:live|trực tiếp|as of|tính đến)?\s*[:|·-]?\s*"
+                  rf"{_CLOCK}(?:\s*,?\s*{_DATE})?{_ZONE}$",
+}
+VOLATILE_MAX_WORDS = 12
+# After masking, a meta line left with at most this many words (labels such as "Posted",
+# "|") is dropped from the masked text altogether: its presence is volatile too.
+VOLATILE_RESIDUE_WORDS = 2
+# What a masked span becomes: one token for every kind, so that "just now" and "3 minutes
+# ago" (two rules) mask alike.
+MASK = "\u27e8volatile\u27e9"
+
+# --------------------------------------------------------------------------- edit kinds
+# An added sentence or paragraph opening with one of these is a correction or editor's
+# note (case-insensitive, at the start).
+CORRECTION_MARKERS: list[str] = [
+    r"correction\s*[:.-]", r"corrections?\s+and\s+clarifications", r"clarification\s*[:.-]",
+    r"editor'?s note\s*[:.-]?", r"update\s*[:.-]", r"updated\s*[:.-]",
+    r"\(?(?:this (?:article|story|report) (?:has been|was) (?:corrected|updated|amended))",
+    r"an earlier version of this (?:article|story)",
+    r"đính chính\s*[:.-]?", r"cải chính\s*[:.-]?", r"cập nhật\s*[:.-]",
+    r"ghi chú của (?:ban )?biên tập",
+    r"\(?(?:bài viết|bài báo) (?:đã được|được) (?:cập nhật|chỉnh sửa|đính chính)",
+    r"tòa soạn (?:xin )?(?:đính chính|cải chính)",
+]
+# Quotation marks whose content is a quote (straight, curly, guillemets).
+QUOTE_SPANS: list[str] = [r"“([^”]{3,})”", r'"([^"]{3,})"', r"«([^»]{3,})»", r"‘([^’]{8,})’"]
+# A figure: amounts, counts, percentages, dates and times written in digits.
+NUMBER = r"\d+(?:[.,:/]\d+)*"
+# Paragraphs at least this similar (difflib ratio) are one paragraph edited, not one
+# removed and another added.
+PARAGRAPH_SAME = 0.55
+# The whole edit is cosmetic when, ignoring case, punctuation and whitespace, at most
+# COSMETIC_MAX_CHARS characters change (typo scale) and no figure, quote, name of a
+# headline or byline changes: it never alerts by default.
+COSMETIC_MAX_CHARS = 6
+# ... and each changed word stays this similar to the word it replaces (difflib ratio):
+# "diversify"/"diversfy", "lượng"/"lương" are typos; "Thanh Ha"/"Minh Quan" is not.
+COSMETIC_WORD_SIMILARITY = 0.7
+# Which paragraph counts as the lead when the page gives none: the first.
+LEAD_PARAGRAPHS = 1
+
+# --------------------------------------------------------------------------- removals
+# A page that answers one of these on a re-check of a known article: it is gone.
+GONE_STATUSES = frozenset({404, 410})
+# Consecutive checks that must find it gone before it is a removal (a 5xx, a timeout or a
+# refused connection is no evidence either way: it neither counts nor resets).
+REMOVAL_CONFIRMATIONS = 2
+# A page whose title, heading or any whole line says the article is gone (anchored,
+# case-insensitive).
+REMOVAL_NOTICES: list[str] = [
+    r"(?:this|the) (?:article|story|page|content) (?:has been|was|is) "
+    r"(?:removed|deleted|unpublished|taken down|withdrawn)\.?",
+    r"(?:this|the) (?:article|story|page) (?:you requested |you are looking for )?"
+    r"(?:does not|doesn't|no longer) exists?\.?",
+    r"(?:article|content) (?:removed|unavailable|not found)\.?",
+    r"(?:bài viết|nội dung|tin bài|trang) (?:này )?(?:đã bị|đã được) "
+    r"(?:gỡ|gỡ bỏ|xóa|xoá|thu hồi)\.?",
+    r"(?:bài viết|nội dung|tin bài|trang) (?:này )?(?:không tồn tại|không còn tồn tại)\.?",
+    r"(?:xin lỗi,?\s*)?(?:bài viết|nội dung) (?:bạn tìm )?không (?:tồn tại|còn)\.?",
+]
+
+# --------------------------------------------------------------------------- hosts
+# Host prefixes of one site: ``m.vnexpress.net``, ``www.``, ``amp.`` and the bare domain
+# are the same publisher (rel=canonical between them is trusted when the source owns the
+# domain).
+SAME_SITE_PREFIXES: tuple[str, ...] = ("www.", "m.", "amp.", "mobile.", "en.m.")
+# AMP spellings of an article URL, folded to the article's own URL.
+AMP_PATH_SUFFIXES: tuple[str, ...] = ("/amp", "/amp/", ".amp", ".amp.html", "/amp.html")
+AMP_PATH_PREFIXES: tuple[str, ...] = ("/amp/",)
+AMP_QUERY_FLAGS: tuple[str, ...] = ("amp", "outputtype=amp", "amp=1", "amp=true",
+                                    "output=amp")

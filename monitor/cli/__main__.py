@@ -1,0 +1,5 @@
+"""``python -m monitor.cli``: the ``newswatch`` command."""
+
+from monitor.cli import main
+
+main()

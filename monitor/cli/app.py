@@ -1,0 +1,139 @@
+"""The ``newswatch`` command group and what its commands share: one error path, the
+consoles, one-line failures, tables that fit 80 columns."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from monitor.sources.config import ConfigError
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+console = Console(stderr=True)
+out = Console()  # tables fit 80 columns (COLUMNS, or the terminal's width)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """``error: message`` on one line (never wrapped, even when stderr is not a
+    terminal), then exit ``code``."""
+    # the message is text, never markup or emoji codes: it quotes what the user typed
+    # ("[/b]", a path, "127.0.0.1:-1:"), which rich would read as tags or an emoji
+    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+                  soft_wrap=True, emoji=False)
+    sys.exit(code)
+
+
+def narrow_table(title: str, caption: str | None = None, footer: bool = False) -> Table:
+    """A table that fits 80 columns: no side borders, one space between columns. Cells
+    are never cut: numbers and times do not wrap, text wraps at spaces."""
+    return Table(title=title, caption=caption, show_footer=footer, box=box.SIMPLE_HEAD,
+                 padding=(0, 0), show_edge=False, caption_justify="left")
+
+
+def cells(*values: str) -> list[Text]:
+    """Table cells of data (titles, errors, names from files): text, never rich markup,
+    so a title such as "[Video] ..." or an error quoting "[/b]" prints as it is."""
+    return [Text(value) for value in values]
+
+
+def short_time(value: str | None) -> str:
+    """An ISO timestamp as ``YYYY-MM-DD HH:MM`` (UTC), or ``-``."""
+    if not value:
+        return "-"
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def duration(seconds: float) -> str:
+    """``1h02m``, ``4m05s`` or ``12s``."""
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def alerts_choice(alerts_config: Path | None, no_alerts: bool) -> Path | None:
+    """The alerts file of ``crawl``, ``demo`` and ``run``: ``--alerts-config`` or
+    config/alerts.yaml; None with ``--no-alerts`` (giving both is a usage error, exit 2)."""
+    from monitor.alerts.rules import ALERTS_FILE
+
+    if no_alerts:
+        if alerts_config is not None:
+            fail("give --alerts-config or --no-alerts, not both", 2)
+        return None
+    return alerts_config or ALERTS_FILE
+
+
+LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                          case_sensitive=False)
+_debug = False  # --debug: show the traceback of an unexpected error
+
+
+class _Newswatch(click.Group):
+    """One error path for every command: a user error is one ``error: ...`` line and
+    exit 2, never a traceback (``newswatch --debug ...`` shows one for unexpected
+    errors); Ctrl-C outside a crawl exits 130 quietly."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The process's entry (``newswatch``, ``python -m monitor.cli``; not CliRunner,
+        which calls ``main``): once the command has decided its exit code, a Ctrl-C
+        while the interpreter shuts down does not turn it into death by SIGINT."""
+        try:
+            return self.main(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        from monitor.store.dbfile import DatabaseFileError
+
+        try:
+            code = super().main(args, prog_name or "newswatch", complete_var,
+                                standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "newswatch"
+            fail(f"{exc.format_message()} (see {where} --help)", 2)
+        except click.ClickException as exc:  # a file option that cannot be opened, ...
+            fail(exc.format_message(), 2)
+        except click.Abort:  # Ctrl-C (KeyboardInterrupt) outside a crawl
+            console.print("interrupted", highlight=False)
+            sys.exit(EXIT_INTERRUPTED)
+        except (ConfigError, DatabaseFileError) as exc:
+            fail(str(exc), 2)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, unless --debug
+            if _debug:
+                raise
+            fail(f"unexpected {type(exc).__name__}: {exc} "
+                  "(run newswatch --debug ... for the traceback)", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Newswatch)
+@click.version_option(package_name="newswatch")
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+def main(debug: bool) -> None:
+    """newswatch: watch Vietnamese news sites for Vietnam–US relations articles.
+
+    Exit codes: 0 done; 1 some source failed or was unreachable; 2 bad input (config,
+    option, file, database); 130 interrupted (Ctrl-C).
+    """
+    global _debug
+    _debug = debug

@@ -1,0 +1,141 @@
+"""``newswatch serve``, ``search`` and ``export``: reading the database."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from monitor.cli.app import (
+    console,
+    fail,
+    main,
+)
+from monitor.store.db import DEFAULT_DB
+
+
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535),
+              help="Port.")
+def serve(db: Path, host: str, port: int) -> None:
+    """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
+    from monitor.browse.serve import DatabaseNotFound, check_database
+    from monitor.browse.serve import serve as run_serve
+    from monitor.store.dbfile import existing_database
+
+    existing_database(db)  # missing, empty, not SQLite: one line, rc 2
+    _check_port_free(host, port)  # before saying "serving on"
+    try:
+        check_database(db)
+        console.print(f"serving {db} read-only on http://{host}:{port}/ ; follows live "
+                      "changes (each query sees the last commit) ; Ctrl-C to stop",
+                      highlight=False, soft_wrap=True)
+        # uvicorn stops on Ctrl-C, then raises the signal again for the previous handler:
+        # a stopped server is a normal end (exit 0), as for `newswatch run`
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            run_serve(db, host=host, port=port)
+        except KeyboardInterrupt:
+            pass
+    except DatabaseNotFound as exc:
+        fail(str(exc), 2)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Exit 2 with one line if ``host:port`` cannot be bound (in use, bad address)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 2)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 2)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--limit", default=20, show_default=True, help="Most results to show.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines (matches between "
+              "U+E000 and U+E001 in title_marked and snippet).")
+def search(query: str, db: Path, limit: int, as_json: bool) -> None:
+    """Full-text search as analysts type it: with or without diacritics, đ = d
+    ("doi tac" finds "đối tác"); FTS5 syntax ("phrase", OR, prefix*). Best match first."""
+    import json
+    import sqlite3
+
+    from monitor.store.db import Store
+    from monitor.store.dbfile import existing_database
+    from monitor.store.search import END, START
+
+    store = Store(existing_database(db))
+    try:
+        rows = store.search(query, limit=limit)
+    except sqlite3.OperationalError as exc:
+        fail(f"bad search query {query!r}: {exc}", 2)
+    finally:
+        store.close()
+    out = Console(highlight=False)
+    for row in rows:
+        if as_json:
+            keep = ("id", "url", "source", "language", "published", "title", "title_marked",
+                    "snippet")
+            click.echo(json.dumps({k: row[k] for k in keep}, ensure_ascii=False))
+            continue
+        line = Text(f"{row['id']}  {row['published'] or ''}  {row['source']}  ")
+        for part, marked in (("title_marked", True), ("snippet", False)):
+            text = Text()
+            for i, piece in enumerate((row[part] or "").replace(END, START).split(START)):
+                text.append(piece, style="bold reverse" if i % 2 else ("bold" if marked
+                                                                        else ""))
+            line.append(text if marked else Text("\n    ").append(text))
+        out.print(line)
+    if not as_json:
+        console.print(f"{len(rows)} result(s)", highlight=False)
+
+
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="Output format.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Write to this file instead of stdout.")
+@click.option("--relevant-only", is_flag=True, help="Only articles judged relevant.")
+def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None:
+    """Export articles (id, url, source, title, author, published, language, relevance,
+    relevant, story_id, text) as JSON lines or CSV."""
+    from monitor.browse.export import DatabaseNotFound
+    from monitor.browse.export import export as run_export
+    from monitor.store.dbfile import existing_database
+
+    existing_database(db)  # before any output: no CSV header, no empty file, on a bad db
+    if output is not None and not output.parent.is_dir():
+        fail(f"{output}: cannot write: no such directory {output.parent}", 2)
+    try:
+        if output is None:
+            count = run_export(db, sys.stdout, fmt, relevant_only)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                count = run_export(db, handle, fmt, relevant_only)
+    except DatabaseNotFound as exc:
+        fail(str(exc), 2)
+    except BrokenPipeError:
+        raise  # stdout's reader left (`| head`): click exits 1 quietly, as every command
+    except OSError as exc:  # the output file: permission denied, a directory, disk full
+        fail(f"{output}: cannot write: {exc.strerror or exc}", 2)
+    console.print(f"{count} articles exported", highlight=False)

@@ -1,0 +1,163 @@
+"""``newswatch run`` (the daemon) and ``newswatch status``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.text import Text
+
+from monitor.cli.app import (
+    LOG_LEVELS,
+    alerts_choice,
+    cells,
+    fail,
+    main,
+    narrow_table,
+    out,
+    short_time,
+)
+from monitor.sources.config import DEFAULT_CONFIG, ConfigError
+from monitor.store.db import DEFAULT_DB
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="Sources file (${VAR} placeholders from the environment).")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file (default: config/alerts.yaml).")
+@click.option("--deliver-every", default=15.0, show_default=True,
+              help="Seconds between alert delivery passes.")
+@click.option("--claim-timeout", default=300.0, show_default=True,
+              help="Seconds after which an alert left 'sending' by a crash is sent again.")
+@click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
+@click.option("--no-alerts", is_flag=True, help="Queue and deliver no alerts.")
+def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
+        claim_timeout: float, log_level: str, no_alerts: bool = False) -> None:
+    """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM.
+
+    One daemon per database. Exit codes: 0 stopped (SIGTERM, SIGINT); 2 bad config, or
+    another daemon already runs on the database."""
+    import logging
+
+    from monitor.run.daemon import Daemon
+    from monitor.store.dbfile import database_to_write
+    from monitor.store.owners import DaemonRunning
+
+    alerts_file = alerts_choice(alerts_config, no_alerts)
+    database_to_write(db)
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_level.upper() != "DEBUG":  # "Running job", "executed successfully" every 5 s:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # crawls say it better
+    try:
+        daemon = Daemon(config, db, alerts=alerts_file,
+                        deliver_every=deliver_every, claim_timeout=claim_timeout)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    try:
+        sys.exit(daemon.run_forever())
+    except DaemonRunning as exc:  # one daemon per database
+        fail(str(exc), 2)
+
+
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def status(db: Path, as_json: bool) -> None:
+    """Is the daemon alive; last run, counts and errors per source; next runs; the outbox."""
+    import json
+
+    from monitor.run.daemon import status as daemon_status
+    from monitor.store.dbfile import existing_database
+
+    report = daemon_status(existing_database(db))
+    report["health"] = _health_rows(db)
+    if as_json:
+        out.print(json.dumps(report, default=str), highlight=False, soft_wrap=True)
+        return
+    daemon = report["daemon"]
+    if daemon["pid"] is None:
+        out.print("daemon: [red]never started[/] on this database (newswatch run)")
+    else:
+        alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
+        out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
+    if daemon.get("config"):
+        out.print(f"config: {daemon['config']} (loaded {daemon['config_loaded']})",
+                  highlight=False)
+    if daemon.get("config_error"):
+        out.print("[red]config error:[/] the file on disk is not in use; keeping the last "
+                  "good config", highlight=False)
+        for line in daemon["config_error"].splitlines():
+            out.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
+    if daemon.get("alerts_error"):
+        out.print("[red]alerts config error:[/] the file on disk is not in use; keeping the "
+                  "last good alerts config", highlight=False)
+        out.print(f"  {daemon['alerts_error']}", highlight=False, soft_wrap=True, markup=False)
+    if daemon["alive"] and daemon.get("waiting"):
+        out.print(f"waiting for a crawl slot (max_parallel_crawls "
+                  f"{daemon['max_parallel_crawls']}): {', '.join(daemon['waiting'])}",
+                  highlight=False, soft_wrap=True)
+    table = narrow_table("last run per source (times UTC)")
+    table.add_column("source", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    for column in ("new", "upd", "dup", "err"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("next run", no_wrap=True)
+    table.add_column("status", overflow="fold")
+    for run_row in report["last_runs"]:
+        table.add_row(*cells(run_row["source"], short_time(run_row["started"]),
+                              *(str(run_row.get(k) or 0) for k in ("new", "updated",
+                                                                  "duplicate", "errors")),
+                              short_time(report["next_runs"].get(
+                                  f"crawl:{run_row['source']}")),
+                              run_row["status"]))
+    out.print(table)
+    alerts = report["alerts"]
+    out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))
+                            or "none"))
+    _print_health(report["health"])
+
+
+def _health_rows(db: Path) -> list[dict[str, Any]]:
+    """Each source's health (``monitor.sources.health.report``)."""
+    from monitor.sources.health import report as health_report
+    from monitor.store.db import Store
+
+    store = Store(db)
+    try:
+        return health_report(store.db)
+    finally:
+        store.close()
+
+
+def _print_health(rows: list[dict[str, Any]]) -> None:
+    """The health table of ``newswatch status``: state, since, key signals, reasons."""
+
+    if not rows:
+        return
+    colour = {"ok": "green", "degraded": "yellow", "failing": "red"}
+    table = narrow_table("source health (since: UTC)",
+                          caption="the last run: pages article pages fetched, extr "
+                          "those that gave text, fail failed requests, unm unmatched "
+                          "links (docs/HEALTH.md)")
+    table.add_column("source", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("since", no_wrap=True)
+    for column in ("pages", "extr", "fail", "unm"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("why", overflow="fold")
+    for row in rows:
+        signals = row["signals"]
+        state = Text(row["state"], style=colour.get(row["state"], "white"))
+        table.add_row(Text(row["source"]), state, short_time(row["since"]),
+                      *cells(str(signals.get("pages", 0)), str(signals.get("extracted", 0)),
+                              str(sum((signals.get("fail") or {}).values())),
+                              str(signals.get("unmatched", 0)),
+                              "; ".join(row["reasons"]) or "-"))
+    out.print(table)

@@ -1,0 +1,117 @@
+"""``newswatch judge``, ``label`` and ``labels``: relevance and the analysts' corrections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from monitor.cli.app import (
+    cells,
+    console,
+    fail,
+    main,
+    out,
+)
+from monitor.sources.config import ConfigError
+from monitor.store.db import DEFAULT_DB
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--explain", is_flag=True,
+              help="Print a table of the reasons per article instead of JSON.")
+def judge(file: Any, explain: bool) -> None:
+    """Judge JSON lines {"id", "title", "text"} (FILE or - for stdin) for the default topic.
+
+    Prints one JSON line per input: {"id", "score", "relevant", "reasons"}; with
+    --explain, a table per input: which terms, where, which requirement they met, what
+    lowered the score, and the verdict.
+    """
+    import json
+
+    from monitor.judge.relevance import judge_lines
+
+    try:
+        for verdict in judge_lines(file):
+            if explain:
+                _print_explained(verdict)
+            else:
+                out.print(json.dumps(verdict, ensure_ascii=False), highlight=False,
+                          soft_wrap=True)
+    except (ValueError, ConfigError) as exc:
+        fail(str(exc), 2)
+
+
+def _print_explained(verdict: dict[str, Any]) -> None:
+    """One article's verdict as a table of its reasons (``newswatch judge --explain``)."""
+    from monitor.judge.relevance import explain_rows
+
+    word = "[green]relevant[/]" if verdict["relevant"] else "[red]not relevant[/]"
+    table = Table(title=f"{verdict.get('id')}: {word} (score {verdict['score']:.3f})",
+                  title_justify="left")
+    for column in ("group", "field", "terms", "what it did"):
+        table.add_column(column, overflow="fold")
+    for row in explain_rows(verdict["reasons"]):
+        table.add_row(*cells(*row))
+    out.print(table)
+
+
+@main.command()
+@click.argument("article_id", type=int)
+@click.argument("verdict", type=click.Choice(["relevant", "irrelevant"]))
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--by", "analyst", default=None, help="Who labels (kept with the label).")
+@click.option("--note", default=None, help="Why (kept with the label).")
+def label(article_id: int, verdict: str, db: Path, analyst: str | None,
+          note: str | None) -> None:
+    """Mark a stored article relevant or irrelevant (table relevance_labels).
+
+    The labels become labelled data for the next tuning round: see `newswatch labels`.
+    """
+    from monitor.store.db import Store
+    from monitor.store.labels import LabelError, add_label
+
+    if not db.exists():
+        fail(f"{db}: no such database", 2)
+    store = Store(db)
+    try:
+        row = add_label(store, article_id, verdict, analyst, note)
+    except LabelError as exc:
+        fail(str(exc), 2)
+    finally:
+        store.close()
+    judged = {None: "not judged", 1: "relevant", 0: "irrelevant"}[row["judged_relevant"]]
+    out.print(f"article {article_id} labelled {verdict} (the judge said {judged})",
+              highlight=False)
+
+
+@main.command()
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+def labels(db: Path, output: Path | None) -> None:
+    """Export analysts' labels as labelled JSON lines (latest label per article).
+
+    The file is read by `python -m monitor.judge.eval FILE`.
+    """
+    from monitor.store.db import Store
+    from monitor.store.labels import export_jsonl
+
+    if not db.exists():
+        fail(f"{db}: no such database", 2)
+    store = Store(db)
+    try:
+        lines = list(export_jsonl(store))
+    finally:
+        store.close()
+    if output:
+        output.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        console.print(f"{len(lines)} labelled articles written to {output}", highlight=False)
+    else:
+        for line in lines:
+            click.echo(line)

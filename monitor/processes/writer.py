@@ -1,0 +1,109 @@
+"""The crawl's SQLite writer, in a process of its own.
+
+Every source's crawler in a crawl process hands its batches of analysed articles
+(``crawler.pipelines.StorePipeline``) to one writer process per database file, which
+runs ``monitor.changes.ingest.Ingestor`` on its own connection, one transaction per batch, in
+the order the batches were sent.
+
+Why a process: the writer's lookups, story matching and inserts are Python, about 1 ms
+per article. On a thread of the crawl process they held the GIL that Scrapy's reactor
+needs: the reactor waited for it after every socket call, and the crawl process was the
+crawl's bottleneck (BENCHMARKS.md, issue 17). One writer for every source also ends the
+contention of 29 connections for SQLite's write lock.
+
+The process is forked from the extraction pool's forkserver (``monitor.processes.workers``), so it
+dies with the crawl process like the workers (``monitor.processes.lifecycle``): a crawl killed
+mid-batch leaves that batch's transaction rolled back, nothing half-written.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import sqlite3
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from monitor.alerts.rules import AlertConfig
+from monitor.store.db import DATABASE_FULL, is_full
+
+_writers: dict[str, ProcessPoolExecutor] = {}
+_store: Any = None  # in the writer process: its Store
+_full = False  # in the writer process: the database said SQLITE_FULL, later batches fail
+
+
+class DatabaseFull(Exception):
+    """SQLite said SQLITE_FULL: ``count`` articles of a batch were not stored."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{DATABASE_FULL}: {count} articles not stored")
+        self.count = count
+
+    def __reduce__(self) -> tuple[type[DatabaseFull], tuple[int]]:
+        return DatabaseFull, (self.count,)  # crosses the process boundary whole
+
+
+def _writer_init(db_path: str) -> None:
+    """The writer process's initializer: die with the forkserver (which dies with the
+    crawl process), ignore the terminal's Ctrl-C (the crawl process decides how to
+    stop), open the database."""
+    global _store
+    from monitor.processes import _forkserver_guard
+    from monitor.processes.lifecycle import die_with_parent
+    from monitor.store.db import Store
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(_forkserver_guard.FORKSERVER_PID)
+    _store = Store(db_path)
+
+
+def ingest_batch(source: str, rows: list[tuple[dict[str, Any], str]],
+                 alerts: AlertConfig | None) -> list[str]:
+    """In the writer process: store one batch (``Ingestor.ingest``: a status per article,
+    in order). Raises DatabaseFull on SQLITE_FULL (the batch rolled back) and for every
+    batch after it; other SQLite errors as they are (the batch rolled back)."""
+    global _full
+    from monitor.changes.ingest import Ingestor
+
+    if _full:
+        raise DatabaseFull(len(rows))
+    try:
+        return Ingestor(_store, alerts).ingest(source, rows)
+    except sqlite3.Error as exc:
+        if is_full(exc):
+            _full = True
+            raise DatabaseFull(len(rows)) from None
+        raise
+
+
+def shared_writer(db_path: str) -> ProcessPoolExecutor:
+    """This process's writer for ``db_path`` (started on first use; one process). A
+    writer that died abruptly is replaced; the batches it held fail with
+    BrokenProcessPool (rolled back: SQLite never keeps half a transaction)."""
+    writer = _writers.get(db_path)
+    if writer is not None and writer._broken:  # noqa: SLF001 - the writer died abruptly
+        writer.shutdown(wait=False, cancel_futures=True)  # (its batches: counted errors)
+        writer = None
+    if writer is None:
+        from monitor.processes.workers import forkserver_context
+
+        writer = ProcessPoolExecutor(max_workers=1, mp_context=forkserver_context(),
+                                     initializer=_writer_init, initargs=(db_path,))
+        if not _writers:
+            atexit.register(shutdown_writers)
+        _writers[db_path] = writer
+    return writer
+
+
+def submit(db_path: str, source: str, rows: list[tuple[dict[str, Any], str]],
+           alerts: AlertConfig | None) -> Future[list[str]]:
+    """Queue a batch for the writer of ``db_path``; the future resolves to its statuses
+    (or raises what ``ingest_batch`` raised)."""
+    return shared_writer(db_path).submit(ingest_batch, source, rows, alerts)
+
+
+def shutdown_writers() -> None:
+    """Finish the queued batches and stop every writer process."""
+    while _writers:
+        _, writer = _writers.popitem()
+        writer.shutdown(wait=True)

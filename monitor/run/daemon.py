@@ -1,0 +1,472 @@
+"""The daemon: scheduled crawls per source, alert delivery, pruning, a heartbeat.
+
+APScheduler 3 (BackgroundScheduler) runs one job per source at its interval (or crontab)
+with jitter; missed runs are coalesced into one and a source never has two crawls at
+once. Each crawl runs in a child process (``monitor.run.crawl``) with a time limit: a crawl
+that hangs is killed, with its extraction workers, and its run recorded as aborted.
+Other jobs deliver alerts, prune the fetch log, and beat the heart that ``newswatch
+status`` reads. SIGTERM and SIGINT stop it cleanly: no new crawl starts, running crawls
+store what they extracted and stop within seconds (their runs marked ``interrupted``; a
+second signal kills them at once), and the process exits 0.
+
+The sources file is reloaded on SIGHUP and when it changes on disk (the ``config`` job
+looks every few seconds): jobs are added, removed or rescheduled to match. A file that
+does not load is reported once (log and heartbeat) and the last good config stays.
+
+One daemon per database: ``start`` takes ``<db>.daemon-lock`` (``monitor.store.owners``), which
+the kernel frees when the daemon ends, however it ends; a second daemon on the same
+database gets ``DaemonRunning``.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import BasePoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.alerts.rules import ALERTS_FILE, AlertConfig, load_alert_config
+from monitor.processes.lifecycle import Interrupt, Wakeup
+from monitor.run.crawl import CrawlError, crawl
+from monitor.sources.config import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    Settings,
+    Source,
+    load_settings,
+    seconds,
+)
+from monitor.store.db import Store, now
+from monitor.store.owners import DaemonLock
+
+log = logging.getLogger("newswatch.daemon")
+
+HEARTBEAT_SECONDS = 5
+CONFIG_CHECK_SECONDS = 5
+DELIVERY_SECONDS = 15
+PRUNE_HOURS = 6
+FETCH_LOG_DAYS = 30
+
+
+class Daemon:
+    """newswatch's long-running process (``newswatch run``)."""
+
+    def __init__(self, config: str | Path = DEFAULT_CONFIG, db_path: str | Path = "newswatch.db",
+                 alerts: str | Path | None = ALERTS_FILE,
+                 variables: Mapping[str, str] | None = None,
+                 deliver: Callable[[], Any] | None = None,
+                 deliver_every: float = DELIVERY_SECONDS,
+                 claim_timeout: float = 300.0,
+                 config_check_every: float = CONFIG_CHECK_SECONDS) -> None:
+        self.config = Path(config)
+        self.db_path = Path(db_path).resolve()
+        self.lock = DaemonLock(self.db_path)  # one daemon per database (start .. stop)
+        self.alerts = alerts
+        self.variables = dict(variables or {})
+        self.config_stamp = _stamp(self.config)
+        self.settings: Settings = load_settings(self.config, self.variables)
+        # the alerts file, like the sources file: checked at the start (a broken one stops
+        # it), then the last good one stays in use when a changed file does not load
+        self.alerts_stamp = _stamp(Path(alerts)) if alerts else None
+        self.alert_config: AlertConfig | None = load_alert_config(alerts) if alerts else None
+        self.alerts_error: str | None = None
+        self.config_loaded = now()
+        self.config_error: str | None = None  # why the file on disk is not in use
+        self.config_check_every = config_check_every
+        self.reload_lock = threading.Lock()
+        self.beat_lock = threading.Lock()
+        self.site_locks: dict[str, threading.Lock] = {}  # site -> its crawl lock
+        self.site_locks_lock = threading.Lock()
+        self.reload_requested = False  # SIGHUP
+        self.stop_requested = False  # SIGTERM / SIGINT
+        self.wake = Wakeup()  # the main thread: stop or reload (given by signal handlers)
+        self.deliver = deliver or self._deliver_alerts
+        self.deliver_every = deliver_every
+        self.claim_timeout = timedelta(seconds=claim_timeout)
+        self.stop_event = threading.Event()
+        # at most max_parallel_crawls crawl process trees at once (a reload sets a new one)
+        self.crawl_slots = threading.BoundedSemaphore(self.settings.max_parallel_crawls)
+        self.waiting: set[str] = set()  # sources whose due crawl waits for a slot
+        # the running crawls' stop request: once = stop in order, twice = kill them now
+        self.interrupt = Interrupt()
+        # crawls on their own pool (threads start on demand; sources can be added by a
+        # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
+        self.pools = [_Pool(max(8, 2 * len(self.settings.sources))), _Pool(4)]
+        self.scheduler = BackgroundScheduler(
+            executors={"default": self.pools[0], "house": self.pools[1]},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+
+    # -- jobs --------------------------------------------------------------------------------
+    def crawl_source(self, name: str) -> None:
+        """One crawl of one source, in a child process, within its time limit, with the
+        last good config (not the file on disk, which may be broken)."""
+        settings = self.settings
+        try:
+            source = settings.source(name)
+            if self.interrupt:  # stopping: no new crawl
+                return
+            # sources on one site take turns (one budget), then wait for one of the
+            # daemon's crawl slots (max_parallel_crawls); the time limit starts after both
+            with self._site_lock(source), self._crawl_slot(name):
+                if self.interrupt:  # stopped while waiting for the site's turn or a slot
+                    return
+                result = crawl(settings, self.db_path, sources=[name],
+                               variables=self.variables, alerts=self.alert_config,
+                               timeout=seconds(source.crawl_timeout), stop=self.interrupt)
+            if result.interrupted:
+                log.warning("%s: crawl interrupted by the daemon's stop: %s", name,
+                            result.totals)
+            else:
+                log.info("%s: %s", name, result.totals)
+            for host, info in result.unreachable.items():  # one line per host
+                log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
+                            info["failures"], info["reason"])
+        except (CrawlError, ConfigError) as exc:
+            log.error("%s: crawl failed: %s", name, exc)
+
+    @contextmanager
+    def _crawl_slot(self, name: str) -> Iterator[None]:
+        """Hold one of the daemon's ``max_parallel_crawls`` slots; while a crawl waits
+        for one, its source is in ``waiting`` (the heartbeat shows it: ``newswatch
+        status``)."""
+        slots = self.crawl_slots  # the one released is the one acquired (a reload)
+        self.waiting.add(name)
+        try:
+            slots.acquire()
+        finally:
+            self.waiting.discard(name)
+        try:
+            yield
+        finally:
+            slots.release()
+
+    def _site_lock(self, source: Source) -> threading.Lock:
+        """The lock of the source's site (registered domain): two sources on one site
+        never crawl at once, so the site sees one politeness budget (crawler.politeness)."""
+        from crawler.politeness import site_of
+
+        with self.site_locks_lock:
+            return self.site_locks.setdefault(site_of(source), threading.Lock())
+
+    def _deliver_alerts(self) -> None:
+        if self.alert_config is None:
+            return
+        from monitor.alerts.delivery import deliver_pending  # the outbox's delivery step
+
+        store = Store(self.db_path)
+        try:
+            deliver_pending(store, self.alert_config, claim_timeout=self.claim_timeout)
+        finally:
+            store.close()
+
+    def deliver_job(self) -> None:
+        """Deliver pending alerts; a failure is logged, the daemon goes on."""
+        try:
+            self.deliver()
+        except Exception:  # noqa: BLE001 - the daemon must outlive a bad delivery pass
+            log.exception("alert delivery failed")
+
+    def prune(self) -> None:
+        """Forget fetch records of URLs not seen for FETCH_LOG_DAYS."""
+        cutoff = (datetime.now(UTC) - timedelta(days=FETCH_LOG_DAYS)).isoformat()
+        store = Store(self.db_path)
+        try:
+            with store.db.conn:
+                store.db.execute("delete from fetches where fetched < ?", [cutoff])
+        finally:
+            store.close()
+
+    def beat(self, state: str = "running") -> None:
+        """Write the heartbeat row: alive, when each source runs next, the config. One
+        beat at a time: a beat that read the state before a reload must not overwrite
+        the one written after it."""
+        with self.beat_lock:
+            jobs = {job.id: job.next_run_time.isoformat() if job.next_run_time else None
+                    for job in self.scheduler.get_jobs()}
+            store = Store(self.db_path)
+            try:
+                with store.db.conn:
+                    store.db["daemon"].upsert({
+                        "name": "newswatch", "pid": os.getpid(), "beat": now(),
+                        "state": json.dumps({
+                            "status": state, "next_runs": jobs,
+                            "sources": sorted(s.name for s in self.settings.sources),
+                            "max_parallel_crawls": self.settings.max_parallel_crawls,
+                            "waiting": sorted(self.waiting),
+                            "config": str(self.config), "config_loaded": self.config_loaded,
+                            "config_error": self.config_error,
+                            "alerts_error": self.alerts_error}),
+                    }, pk="name")
+            finally:
+                store.close()
+
+    # -- config reload -----------------------------------------------------------------------
+    def check_config(self, force: bool = False) -> bool:
+        """Reload the sources file if it changed (or ``force``: SIGHUP). On success the
+        jobs follow the new file; on a ConfigError the last good config stays, and the
+        reason is logged once (per change of the file) and shown by ``newswatch status``.
+        Returns whether a new config is in use."""
+        with self.reload_lock:
+            alerts_changed = self._check_alerts(force)
+            stamp = _stamp(self.config)
+            if not force and stamp == self.config_stamp:
+                if alerts_changed:
+                    self._beat_now()
+                return False
+            self.config_stamp = stamp
+            try:
+                settings = load_settings(self.config, self.variables)
+            except ConfigError as exc:
+                self.config_error = str(exc)
+                log.error("config reload failed: %s; keeping the last good config (%d sources)",
+                          "; ".join(str(exc).splitlines()), len(self.settings.sources))
+                reloaded = False
+            else:
+                old, self.settings = self.settings, settings  # first: new jobs read it
+                if settings.max_parallel_crawls != old.max_parallel_crawls:
+                    # crawls running keep (and release) the old slots; new ones take these
+                    self.crawl_slots = threading.BoundedSemaphore(settings.max_parallel_crawls)
+                self._reschedule(old, settings)
+                self.config_loaded, self.config_error = now(), None
+                log.info("config reloaded: %d sources", len(settings.sources))
+                reloaded = True
+        self._beat_now()
+        return reloaded
+
+    def _beat_now(self) -> None:
+        """A heartbeat now, so that `newswatch status` shows a reload at once."""
+        try:
+            self.beat()
+        except Exception:  # noqa: BLE001 - the heartbeat job will try again
+            log.exception("heartbeat after a config reload failed")
+
+    def _check_alerts(self, force: bool) -> bool:
+        """Reload the alerts file if it changed; on a ConfigError keep the last good one
+        (new alerts are still queued and delivered by its rules and channels). Returns
+        whether the file changed."""
+        if not self.alerts:
+            return False
+        stamp = _stamp(Path(self.alerts))
+        if not force and stamp == self.alerts_stamp:
+            return False
+        self.alerts_stamp = stamp
+        try:
+            self.alert_config = load_alert_config(self.alerts)
+        except ConfigError as exc:
+            self.alerts_error = str(exc)
+            log.error("alerts config reload failed: %s; keeping the last good alerts config",
+                      "; ".join(str(exc).splitlines()))
+        else:
+            self.alerts_error = None
+            log.info("alerts config reloaded: %d channels, %d rules",
+                     len(self.alert_config.channels), len(self.alert_config.rules))
+        return True
+
+    def config_job(self) -> None:
+        """The ``config`` job: reload when the file changed (not once stopping: the jobs
+        are being shut down)."""
+        if self.stop_event.is_set():
+            return
+        try:
+            self.check_config()
+        except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
+            log.exception("config reload failed")
+
+    def _trigger(self, source: Source) -> CronTrigger | IntervalTrigger:
+        return (CronTrigger.from_crontab(source.cron, timezone=UTC) if source.cron
+                else IntervalTrigger(seconds=seconds(source.interval),
+                                     jitter=seconds(source.jitter)))
+
+    def _add_crawl_job(self, source: Source) -> None:
+        self.scheduler.add_job(self.crawl_source, self._trigger(source), args=[source.name],
+                               id=f"crawl:{source.name}", name=f"crawl {source.name}",
+                               next_run_time=datetime.now(UTC), replace_existing=True)
+
+    def _reschedule(self, before: Settings, after: Settings) -> None:
+        """Make the crawl jobs follow a new config: new sources get a job (first run now),
+        removed ones lose theirs (a crawl in progress finishes), changed schedules get
+        their new trigger."""
+        old = {s.name: s for s in before.sources}
+        new = {s.name: s for s in after.sources}
+        for name in old.keys() - new.keys():
+            if self.scheduler.get_job(f"crawl:{name}"):
+                self.scheduler.remove_job(f"crawl:{name}")
+            log.info("source %s removed", name)
+        for name, source in new.items():
+            before = old.get(name)
+            if before is None or not self.scheduler.get_job(f"crawl:{name}"):
+                self._add_crawl_job(source)
+                log.info("source %s added", name)
+            elif (before.interval, before.cron, before.jitter) != (
+                    source.interval, source.cron, source.jitter):
+                self.scheduler.reschedule_job(f"crawl:{name}", trigger=self._trigger(source))
+                log.info("source %s rescheduled", name)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Schedule every job and start the scheduler (returns at once).
+
+        Raises ``DaemonRunning`` (``monitor.store.owners``) when another daemon runs on the
+        database: one daemon per database, held until ``stop`` or the process's end."""
+        self.lock.acquire()
+        try:
+            store = Store(self.db_path)
+            try:
+                # runs left open by crawls that are gone (a daemon or a crawl killed with
+                # kill -9); the runs of crawls still running (`newswatch crawl`) stay
+                aborted = store.reap_orphaned_runs()
+                with store.db.conn:
+                    store.db["daemon"].upsert({"name": "newswatch", "pid": os.getpid(),
+                                               "started": now(), "beat": now(),
+                                               "state": "{}"}, pk="name")
+            finally:
+                store.close()
+        except BaseException:
+            self.lock.release()
+            raise
+        if aborted:
+            log.warning("%d crawl run(s) left open by crawl processes that are gone marked "
+                        "aborted", len(aborted))
+        for source in self.settings.sources:
+            self._add_crawl_job(source)
+        self.scheduler.add_job(self.deliver_job, IntervalTrigger(seconds=self.deliver_every),
+                               id="deliver", next_run_time=datetime.now(UTC),
+                               executor="house")
+        self.scheduler.add_job(self.prune, IntervalTrigger(hours=PRUNE_HOURS), id="prune",
+                               executor="house")
+        self.scheduler.add_job(self.beat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="beat",
+                               next_run_time=datetime.now(UTC), executor="house")
+        self.scheduler.add_job(self.config_job,
+                               IntervalTrigger(seconds=self.config_check_every), id="config",
+                               executor="house")
+        self.scheduler.start()
+
+    def stop(self, wait: bool = True) -> None:
+        """Stop scheduling; wait for running jobs (crawls finish) unless ``wait`` is False.
+
+        The jobs are waited for after the scheduler's shutdown, not inside it: APScheduler
+        holds its job-store lock while its executors shut down, and a running job that
+        asks the scheduler anything (the heartbeat reads the next run times, a reload
+        adds jobs) would wait for that lock while the shutdown waited for the job."""
+        self.stop_event.set()
+        self.scheduler.shutdown(wait=False)
+        if wait:
+            for pool in self.pools:
+                pool.join()
+        try:
+            self.beat("stopped")
+        finally:
+            self.lock.release()
+
+    def run_forever(self) -> int:
+        """Run until SIGTERM or SIGINT (SIGHUP reloads the config); returns the exit
+        code (0)."""
+        # the handlers only set flags and wake the main loop (``Wakeup``: no lock taken in
+        # a handler); the loop sets the threads' stop event and reloads
+        def stop(*_: Any) -> None:  # a second signal kills running crawls at once
+            self.interrupt.request()
+            self.stop_requested = True
+            self.wake.set()
+
+        def hangup(*_: Any) -> None:
+            self.reload_requested = True
+            self.wake.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+        signal.signal(signal.SIGHUP, hangup)
+        # SIGUSR1: every thread's stack to stderr (the log), for a daemon that seems stuck
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        self.start()
+        log.info("newswatch daemon started: %d sources, database %s",
+                 len(self.settings.sources), self.db_path)
+        while not self.stop_requested:
+            self.wake.wait()
+            if self.reload_requested and not self.stop_requested:
+                self.reload_requested = False
+                log.info("SIGHUP: reloading %s", self.config)
+                try:
+                    self.check_config(force=True)
+                except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
+                    log.exception("config reload failed")
+        self.stop_event.set()  # no new crawl starts from here
+        # a reload while stopping means nothing; ignored, a SIGHUP during the exit (after
+        # Python's finalisation restored the default action) would kill the daemon
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        log.info("stopping: running crawls store what they extracted and stop (a second "
+                 "signal kills them)")
+        self.stop(wait=True)
+        self.wake.close()
+        return 0
+
+
+class _Pool(BasePoolExecutor):
+    """APScheduler's thread-pool executor, except that the scheduler's shutdown never
+    waits for its threads (it would, holding the scheduler's job-store lock, which a
+    running job may need): ``join`` waits for them, outside that lock."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.threads = ThreadPoolExecutor(max_workers)
+        super().__init__(self.threads)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Take no new jobs; never waits (see ``join``)."""
+        self.threads.shutdown(wait=False)
+
+    def join(self) -> None:
+        """Wait until the jobs submitted so far have run (after ``shutdown``)."""
+        self.threads.shutdown(wait=True)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a changed file: modification time (ns) and size."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def status(db_path: str | Path) -> dict[str, Any]:
+    """What ``newswatch status`` shows: the daemon's heartbeat, the last run per source,
+    next runs, and the outbox."""
+    store = Store(db_path)
+    try:
+        daemon = next(iter(store.db["daemon"].rows), None)
+        state = json.loads(daemon["state"]) if daemon and daemon.get("state") else {}
+        alive = False
+        if daemon and daemon.get("beat") and state.get("status") == "running":
+            age = datetime.now(UTC) - datetime.fromisoformat(daemon["beat"])
+            alive = age < timedelta(seconds=3 * HEARTBEAT_SECONDS)
+        last_runs = list(store.db.query(
+            "select * from crawl_runs where id in (select max(id) from crawl_runs "
+            "group by source) order by source"))
+        outbox = {row["status"]: row["n"] for row in store.db.query(
+            "select status, count(*) as n from alerts group by status")}
+    finally:
+        store.close()
+    return {"daemon": {"alive": alive, "pid": daemon["pid"] if daemon else None,
+                       "beat": daemon["beat"] if daemon else None,
+                       "started": daemon["started"] if daemon else None,
+                       "config": state.get("config"),
+                       "config_loaded": state.get("config_loaded"),
+                       "config_error": state.get("config_error"),
+                       "alerts_error": state.get("alerts_error"),
+                       "max_parallel_crawls": state.get("max_parallel_crawls"),
+                       "waiting": state.get("waiting", [])},
+            "next_runs": state.get("next_runs", {}), "last_runs": last_runs, "alerts": outbox}

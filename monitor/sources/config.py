@@ -1,0 +1,386 @@
+"""Load and validate source configuration (config/sources.yaml, config/demo.yaml).
+
+Every source is data: its domains, feeds, sitemaps, listing pages, the regex that
+recognises an article URL, and a *site profile* (clutter selectors, date rules) that
+the extractor applies. A bad file is reported as ``path:line: field: problem``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = PROJECT_ROOT / "config"
+DEFAULT_CONFIG = CONFIG_DIR / "sources.yaml"
+DEMO_CONFIG = CONFIG_DIR / "demo.yaml"
+PROFILES_FILE = CONFIG_DIR / "profiles.yaml"
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"\d+[smh]")  # a whole number and a unit: seconds() reads it
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DateRule(_Model):
+    """Where a site prints its publication date, and how to read it."""
+
+    xpath: str
+    pattern: str | None = None  # regex with one group capturing the date text
+    formats: list[str] = Field(min_length=1)
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex: {exc}") from exc
+        return value
+
+
+class SiteProfile(_Model):
+    """Site-specific extraction rules: data, applied by ``monitor.extract.article``."""
+
+    body: str | None = None  # XPath of the article container: extraction looks only inside
+    clutter: list[str] = Field(default_factory=list)  # XPath of nodes to drop before extraction
+    clutter_lines: list[str] = Field(default_factory=list)  # regexes of whole lines to drop
+    strip_prefixes: list[str] = Field(default_factory=list)  # e.g. "VGP - " before the lead
+    lead: str | None = None  # XPath of the lead (sapo) when the extractor misses it
+    author: str | None = None  # XPath of the byline when metadata lacks it
+    date: DateRule | None = None
+    # regexes of text that changes by itself on this site (counters, clocks): masked on
+    # every line before versions are decided and diffed (monitor.changes.volatile)
+    volatile: list[str] = Field(default_factory=list)
+    # What the profile was checked against: real pages (``../shared/realpages`` ids or
+    # ``owner/repo:path`` of a public repository); ``[]`` plainly when no real page was seen.
+    checked_against: list[str] = Field(default_factory=list)
+    # Where the markup facts came from when no page could be checked (public scrapers'
+    # selectors, per-publisher parsers): facts, not proof.
+    markup_from: list[str] = Field(default_factory=list)
+    # The outlet's own shapes, as data (see docs/SOURCES.md). ``strip_prefixes`` and
+    # ``date`` are what the extractor consumes; these document and test the shapes.
+    agency_tags: list[str] = Field(default_factory=list)  # "TTO - ", "(VOV) - ", "VNA - "
+    bylines: list[str] = Field(default_factory=list)  # regexes of the outlet's byline lines
+    datelines: list[str] = Field(default_factory=list)  # examples the ``date`` rule must read
+    outlet_names: list[str] = Field(default_factory=list)  # never an author ("VnExpress")
+
+    @field_validator("clutter_lines", "volatile", "bylines")
+    @classmethod
+    def _regexes_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {value!r}: {exc}") from exc
+        return values
+
+
+class Source(_Model):
+    """One news site that newswatch watches."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    language: str = Field(pattern=r"^(en|vi|mixed)$")
+    domains: list[str] = Field(min_length=1)
+    feeds: list[str] = Field(default_factory=list)
+    sitemaps: list[str] = Field(default_factory=list)
+    listings: list[str] = Field(default_factory=list)
+    article_pattern: str
+    max_listing_pages: int = Field(default=5, ge=1, le=1000)
+    download_delay: float = Field(default=0.5, ge=0)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    # requests in flight AutoThrottle aims at on this site (at most `concurrency`); unset:
+    # the AUTOTHROTTLE_TARGET_CONCURRENCY setting (1). crawler/politeness.py
+    target_concurrency: float | None = Field(default=None, gt=0, le=64)
+    timezone: str = Field(default="+07:00", pattern=r"^[+-]\d\d:\d\d$")
+    # durations: a whole number and s, m or h ("90s", "30m", "2h"; ``seconds``)
+    interval: str = "30m"  # daemon: crawl every ... (at least 1s)
+    cron: str | None = None  # daemon: crontab schedule instead of the interval
+    jitter: str = "60s"  # daemon: random delay up to (0s: none)
+    crawl_timeout: str = "30m"  # daemon: kill after (at least 1s)
+    profile: SiteProfile = Field(default_factory=SiteProfile)
+    profile_name: str | None = None  # the name in profiles.yaml (filled in by the loader)
+    # The source of the same outlet's other-language edition. A hint, not a reference the
+    # file must resolve: a file of some sources only (a test's, a daemon's) may name one
+    # it does not hold.
+    edition: str | None = None
+    # Real pages of *this* source its profile was checked on, when that differs from the
+    # profile's own list (None: the profile's ``checked_against``; []: none of this site's
+    # pages, e.g. an edition that shares a CMS with a checked one).
+    checked_against: list[str] | None = None
+
+    @field_validator("article_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regex: {exc}") from exc
+        return value
+
+    @field_validator("feeds", "sitemaps", "listings")
+    @classmethod
+    def _http_urls(cls, values: list[str]) -> list[str]:
+        for value in values:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) URL: {value!r}")
+        return values
+
+    @field_validator("interval", "jitter", "crawl_timeout")
+    @classmethod
+    def _duration(cls, value: str, info: ValidationInfo) -> str:
+        if not _DURATION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a duration: a whole number and s, m or h "
+                             "(90s, 30m, 2h)")
+        if info.field_name != "jitter" and seconds(value) < 1:
+            raise ValueError(f"{value!r}: must be at least 1s")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"invalid crontab {value!r}: {exc}") from exc
+        return value
+
+    @cached_property
+    def article_regex(self) -> re.Pattern[str]:
+        """The compiled ``article_pattern``."""
+        return re.compile(self.article_pattern)
+
+    @property
+    def start_urls(self) -> list[str]:
+        """Every discovery entry point: feeds, sitemaps, listing pages."""
+        return [*self.feeds, *self.sitemaps, *self.listings]
+
+    def is_article_url(self, url: str) -> bool:
+        """True when ``url`` is on one of the source's domains and looks like an article."""
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:  # a malformed link ("http://[/"): not an article
+            return False
+        return self.owns_host(host) and bool(self.article_regex.search(url))
+
+    def owns_host(self, host: str) -> bool:
+        """True when ``host`` is one of the source's domains or a subdomain of one."""
+        host = host.lower()
+        return any(host == d or host.endswith("." + d) for d in self.domains)
+
+
+class Settings(_Model):
+    """Whole-file settings: the list of sources."""
+
+    sources: list[Source] = Field(min_length=1)
+    # how a site's operator reaches whoever runs this newswatch (a URL or an e-mail
+    # address); it goes into the User-Agent of every request (crawler.politeness)
+    contact: str | None = Field(default=None, pattern=r"^[^\s()\\;]+$")
+    # the daemon: at most this many crawls (one process tree each: the crawl process, its
+    # forkserver, extraction workers and writer, 300-500 MB together) run at once; a due
+    # crawl waits for a slot, its time limit starts when it starts (docs/DAEMON.md)
+    max_parallel_crawls: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Source]) -> list[Source]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"duplicate source name {source.name!r}")
+            seen.add(source.name)
+        return sources
+
+    def source(self, name: str) -> Source:
+        """The source called ``name``; ConfigError listing the known names if absent."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        import difflib
+
+        names = [s.name for s in self.sources]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown source {name!r}{hint} (known: {', '.join(names)})")
+
+
+def _message(error: Any) -> str:
+    """A pydantic error's message, without pydantic's "Value error, " before our own."""
+    message = str(error["msg"])
+    if error.get("type") == "value_error":
+        return message.removeprefix("Value error, ")
+    return message
+
+
+def seconds(duration: str) -> int:
+    """ "90s", "30m", "2h" -> seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+
+
+def _line_index(node: yaml.Node, path: tuple[Any, ...], index: dict[tuple[Any, ...], int]) -> None:
+    """Record the 1-based line of every mapping key and sequence item under ``node``."""
+    index.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key_path = (*path, key_node.value)
+            index[key_path] = key_node.start_mark.line + 1
+            _line_index(value_node, key_path, index)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, i), index)
+
+
+def _interpolate(data: Any, variables: Mapping[str, str], path: tuple[Any, ...]) -> Any:
+    """Replace ``${NAME}`` in every string with ``variables[NAME]``."""
+    if isinstance(data, str):
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in variables:
+                raise _MissingVariable(path, name)
+            return variables[name]
+
+        return _VAR.sub(sub, data)
+    if isinstance(data, list):
+        return [_interpolate(v, variables, (*path, i)) for i, v in enumerate(data)]
+    if isinstance(data, dict):
+        return {k: _interpolate(v, variables, (*path, k)) for k, v in data.items()}
+    return data
+
+
+class _MissingVariable(Exception):
+    def __init__(self, path: tuple[Any, ...], name: str) -> None:
+        super().__init__(name)
+        self.path = path
+        self.name = name
+
+
+def _where(path: Path, index: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> str:
+    """``file:line: a.b[0].c`` for a location in the document."""
+    probe = tuple(loc)
+    while probe and probe not in index:
+        probe = probe[:-1]
+    line = index.get(probe, 1)
+    field = ""
+    for part in loc:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return f"{path}:{line}: {field or '(top level)'}"
+
+
+class _UnknownProfile(Exception):
+    def __init__(self, loc: tuple[Any, ...], name: str, known: Mapping[str, Any]) -> None:
+        super().__init__(name)
+        self.loc, self.name, self.known = loc, name, known
+
+
+def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Any]:
+    """Named site profiles shared by every sources file (config/profiles.yaml)."""
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return dict(data.get("profiles") or {})
+
+
+def _resolve_profiles(data: dict[str, Any], path: Path,
+                      index: dict[tuple[Any, ...], int]) -> Any:
+    """Replace ``profile: NAME`` by the named profile (file's own ``profiles:`` first)."""
+    known = {**load_profiles(), **(data.pop("profiles", None) or {})}
+    sources = data.get("sources")
+    if not isinstance(sources, list):
+        return sources
+    for i, source in enumerate(sources):
+        if isinstance(source, dict) and isinstance(source.get("profile"), str):
+            name = source["profile"]
+            if name not in known:
+                raise _UnknownProfile(("sources", i, "profile"), name, known)
+            source["profile"] = known[name]
+            source.setdefault("profile_name", name)
+    return sources
+
+
+def read_utf8(path: Path) -> str:
+    """A config file's text; ConfigError (with the line) if unreadable or not UTF-8."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                          "save the file as UTF-8") from None
+
+
+def load_settings(path: str | Path = DEFAULT_CONFIG,
+                  variables: Mapping[str, str] | None = None) -> Settings:
+    """Read, interpolate and validate a sources file.
+
+    ``${NAME}`` placeholders take their value from ``variables``, then the environment.
+    Raises ConfigError naming the file, line and field of the first problems found.
+    """
+    path = Path(path)
+    text = read_utf8(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark else "?"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}:{line}: YAML syntax error: {problem}") from exc
+    index: dict[tuple[Any, ...], int] = {}
+    if root is not None:
+        _line_index(root, (), index)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: (top level): expected a mapping with a 'sources' list")
+    try:
+        data["sources"] = _resolve_profiles(data, path, index)
+    except _UnknownProfile as unknown:
+        raise ConfigError(
+            f"{_where(path, index, unknown.loc)}: unknown profile {unknown.name!r} "
+            f"(known: {', '.join(sorted(unknown.known))})"
+        ) from None
+    merged = {**os.environ, **(variables or {})}
+    try:
+        data = _interpolate(data, merged, ())
+    except _MissingVariable as missing:
+        hint = (" (the site farm's address: start `newswatch farm` in another shell and "
+                "run the export lines it prints)" if missing.name.startswith("FARM_") else "")
+        raise ConfigError(
+            f"{_where(path, index, missing.path)}: variable ${{{missing.name}}} is not set"
+            + hint) from None
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_where(path, index, err['loc'])}: {_message(err)}"
+                    for err in exc.errors()]
+        shown = "\n".join(problems[:10])
+        more = f"\n(and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise ConfigError(shown + more) from None

@@ -1,0 +1,121 @@
+"""URL canonicalisation: one spelling per article, whatever link led to it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import courlan
+from w3lib.url import canonicalize_url
+
+from monitor.changes import rules as change_rules
+
+MAX_PASSES = 4  # canonicalize() repeats its pass until the URL stops changing
+
+
+def canonicalize(url: str) -> str:
+    """Lower-case scheme/host, drop tracking parameters and the fragment, sort the query,
+    fold an AMP spelling (``/amp/``, ``?amp=1``) to the article's URL.
+
+    courlan removes the trackers (utm_*, fbclid, gclid, ...); w3lib normalises the rest.
+    A URL neither can parse (a bad IPv6 bracket, a port out of range) comes back stripped
+    but otherwise as given: a hostile link must not stop the parsing of a whole feed.
+
+    Idempotent: courlan and w3lib do not always read a URL alike (after a backslash
+    behind the host, w3lib makes ``host//path`` that courlan collapses on the next pass,
+    and courlan then drops blank query parameters it had missed), so the pass repeats
+    until the URL is stable: the URL an article is requested under is the one stored.
+    """
+    current = _canonical_pass(url)
+    for _ in range(MAX_PASSES - 1):
+        following = _canonical_pass(current)
+        if following == current:
+            break
+        current = following
+    return current
+
+
+def _canonical_pass(url: str) -> str:
+    url = fold_amp(url.strip())  # one spelling for an article and its AMP page
+    try:
+        cleaned = courlan.normalize_url(url.strip())
+    except ValueError:
+        cleaned = url.strip()
+    try:
+        return canonicalize_url(cleaned)
+    except ValueError:
+        return cleaned
+
+
+def site_host(host: str) -> str:
+    """``host`` without a same-site prefix (``www.``, ``m.``, ``amp.``, ...): the hosts
+    one publisher serves an article under share it."""
+    host = (host or "").lower().strip(".")
+    for prefix in sorted(change_rules.SAME_SITE_PREFIXES, key=len, reverse=True):
+        if host.startswith(prefix) and host.count(".") >= 2:
+            return host[len(prefix):]
+    return host
+
+
+def owns(host: str, domains: Sequence[str]) -> bool:
+    """Whether ``host`` belongs to a source whose domains are ``domains``: one of them, a
+    subdomain of one, or the same site under another prefix (m./www./amp./bare)."""
+    host = (host or "").lower().strip(".")
+    if not host:
+        return False
+    bare = site_host(host)
+    for domain in domains:
+        domain = (domain or "").lower().strip(".")
+        if not domain:
+            continue
+        if host == domain or host.endswith("." + domain) or bare == site_host(domain):
+            return True
+    return False
+
+
+def fold_amp(url: str) -> str:
+    """The article URL of an AMP spelling: ``/amp/`` path prefix, ``/amp`` or ``.amp``
+    suffix, ``?amp=1``-style flags (``monitor.changes.rules``); other URLs unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    path, query = parts.path, parts.query
+    pairs = [p for p in query.split("&") if p] if query else []
+    kept = [p for p in pairs if p.lower() not in change_rules.AMP_QUERY_FLAGS
+            and p.lower().split("=")[0] not in ("amp",)]
+    for prefix in change_rules.AMP_PATH_PREFIXES:
+        if path.lower().startswith(prefix) and len(path) > len(prefix):
+            path = "/" + path[len(prefix):]
+    for suffix in sorted(change_rules.AMP_PATH_SUFFIXES, key=len, reverse=True):
+        if path.lower().endswith(suffix) and len(path) > len(suffix):
+            path = path[: -len(suffix)] + (".html" if suffix == ".amp.html" else "")
+            break
+    if path == parts.path and kept == pairs:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, path, "&".join(kept), parts.fragment))
+
+
+def trusted_canonical(page_url: str, declared: str | None,
+                      owned_domains: Sequence[str] = ()) -> str:
+    """The page's rel=canonical when it stays on the page's site, else the page URL
+    (its AMP spelling folded).
+
+    The page's site is its own host or, when the page is on one of ``owned_domains``
+    (the source's domains from its config), any host of those domains: their
+    subdomains and their ``m.``/``www.``/``amp.``/bare spellings. A canonical link to any other host
+    is not trusted: a hostile or misconfigured page must not be able to claim another
+    site's article.
+    """
+    if declared:
+        try:
+            absolute = urljoin(page_url, declared.strip())
+            parts = urlsplit(absolute)
+            page_host = urlsplit(page_url).hostname or ""
+            same_site = parts.hostname == page_host or (
+                owns(parts.hostname or "", owned_domains) and owns(page_host, owned_domains))
+        except ValueError:  # a link that does not parse, e.g. "http://[::1"
+            return canonicalize(fold_amp(page_url))
+        if parts.scheme in ("http", "https") and same_site:
+            return canonicalize(fold_amp(absolute))
+    return canonicalize(fold_amp(page_url))

@@ -1,0 +1,430 @@
+"""SQLite storage through sqlite-utils: sources, articles, crawl runs, full-text search.
+
+WAL mode so readers (Datasette, ``newswatch status``) never block the crawler. The schema
+evolves by numbered migrations tracked in ``PRAGMA user_version``, never by rebuilding.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from monitor.sources.config import Source
+from monitor.store.owners import is_alive, process_identity
+
+DEFAULT_DB = Path("newswatch.db")
+
+NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+DUPLICATE, IRRELEVANT = "duplicate", "irrelevant"
+COUNTS = ("found", "new", "updated", "duplicate", "irrelevant", "unchanged", "skipped",
+          "errors", "requests")
+
+# Testing/ops knob: cap the database at this many pages (PRAGMA max_page_count, set on
+# every connection a Store opens, in this process and in crawl children). A write that
+# would grow the file past it fails with SQLITE_FULL, exactly as on a full disk.
+MAX_PAGES_ENV = "NEWSWATCH_SQLITE_MAX_PAGES"
+DATABASE_FULL = "database is full (disk full or size limit)"
+
+
+# WAL checkpoint policy of every writing connection (see Store.__init__, BENCHMARKS.md
+# "Serving while the daemon writes"): pages between automatic PASSIVE checkpoints, and the
+# size in bytes the -wal file is truncated to when it restarts.
+WAL_AUTOCHECKPOINT = 1000
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
+
+
+def is_full(exc: BaseException) -> bool:
+    """True when ``exc`` is SQLite's SQLITE_FULL ("database or disk is full")."""
+    return isinstance(exc, sqlite3.Error) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(exc))
+
+
+def now() -> str:
+    """Current UTC time, ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    db["sources"].create({
+        "name": str, "title": str, "language": str, "domains": str, "added": str,
+    }, pk="name")
+    db["articles"].create({
+        "id": int, "url": str, "source": str, "title": str, "author": str,
+        "published": str, "language": str, "lead": str, "text": str, "content_hash": str,
+        "fetched_url": str, "first_seen": str, "last_seen": str, "updated": str,
+    }, pk="id", foreign_keys=[("source", "sources", "name")])
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["source", "published"])
+    db["articles"].create_index(["content_hash"])
+    db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="unicode61")
+    db["crawl_runs"].create({
+        "id": int, "source": str, "started": str, "finished": str, "status": str,
+        "found": int, "new": int, "updated": int, "unchanged": int, "errors": int,
+        "requests": int, "error_detail": str,
+    }, pk="id")
+    db["crawl_runs"].create_index(["source", "started"])
+
+
+def _m2_stories_versions(db: sqlite_utils.Database) -> None:
+    articles = db["articles"]
+    articles.add_column("published_utc", str)
+    articles.add_column("version", int)
+    articles.add_column("story_id", int)
+    articles.add_column("link", str)  # how it joined its story: copy, near, translation
+    articles.add_column("duplicate_of", int)
+    articles.add_column("topic", str)
+    articles.add_column("relevance", float)
+    articles.add_column("relevant", int)
+    articles.add_column("reasons", str)
+    articles.add_column("entities", str)
+    articles.add_column("signature", bytes)
+    articles.create_index(["story_id"])
+    articles.create_index(["language", "published_utc"])
+    db["versions"].create({
+        "id": int, "article_id": int, "version": int, "content_hash": str, "title": str,
+        "text": str, "diff": str, "word_diff": str, "seen": str,
+    }, pk="id", foreign_keys=[("article_id", "articles", "id")])
+    db["versions"].create_index(["article_id", "version"], unique=True)
+    db["stories"].create({
+        "id": int, "title": str, "first_seen": str, "updated": str, "articles": int,
+        "languages": str, "relevant": int, "relevance": float,
+    }, pk="id")
+    db["lsh_bands"].create({"key": int, "article_id": int})
+    db["lsh_bands"].create_index(["key"])
+    db["lsh_bands"].create_index(["article_id"])
+    for column in ("duplicate", "irrelevant"):
+        db["crawl_runs"].add_column(column, int)
+
+
+def _m3_event_keys(db: sqlite_utils.Database) -> None:
+    # names, dates and numbers of each article: finds other-language editions by index
+    db["event_keys"].create({"key": str, "article_id": int, "language": str,
+                             "published_utc": str})
+    db["event_keys"].create_index(["key", "published_utc"])
+    db["event_keys"].create_index(["article_id"])
+
+
+def _m4_outbox_fetches_daemon(db: sqlite_utils.Database) -> None:
+    # the alert outbox: one row per (article event, rule, channel), written with the article
+    db["alerts"].create({
+        "id": int, "key": str, "article_id": int, "story_id": int, "version": int,
+        "kind": str, "rule": str, "channel": str, "status": str, "attempts": int,
+        "next_attempt": str, "last_error": str, "created": str, "sent": str,
+    }, pk="id")
+    db["alerts"].create_index(["key"], unique=True)  # the idempotency key
+    db["alerts"].create_index(["status", "next_attempt"])
+    # what makes re-crawls cheap: validators and when each URL was last fetched
+    db["fetches"].create({
+        "url": str, "etag": str, "last_modified": str, "status": int, "fetched": str,
+        "changed": str,
+    }, pk="url")
+    # the daemon's heartbeat and schedule, read by `newswatch status`
+    db["daemon"].create({"name": str, "pid": int, "started": str, "beat": str,
+                         "state": str}, pk="name")
+    db["crawl_runs"].add_column("skipped", int)
+
+
+def _m5_folded_search(db: sqlite_utils.Database) -> None:
+    # search as analysts type it (đ = d, no diacritics, NFC/NFD alike): the articles_fts
+    # index is rebuilt in place, folded (monitor.store.search); same name, same rowids
+    from monitor.store.search import install
+
+    install(db.conn)
+
+
+def _m6_edit_kinds_removals(db: sqlite_utils.Database) -> None:
+    # issue 13: each version's edit kinds and changed sentences (JSON); removed articles.
+    # Additive and idempotent (safe in any order with other branches' migrations).
+    def add(table: str, column: str, kind: type) -> None:
+        if column not in db[table].columns_dict:
+            db[table].add_column(column, kind)
+
+    add("versions", "kinds", str)  # JSON list, e.g. ["numbers", "quote"]; [] for version 1
+    add("versions", "changes", str)  # JSON [{"op": "-"|"+", "text": sentence}], in order
+    add("articles", "removed", str)  # when the article was found gone (UTC), else null
+    add("articles", "removed_reason", str)  # "HTTP 404", "removal notice", "redirected ..."
+    add("articles", "gone_checks", int)  # consecutive re-checks that found it gone
+
+
+def _m7_source_health(db: sqlite_utils.Database) -> None:
+    # source health (monitor.sources.health): each run's signals and verdict, each source's state
+    db["health_runs"].create({
+        "run_id": int, "source": str, "at": str, "status": str, "state": str,
+        "signals": str, "reasons": str,
+    }, pk="run_id")
+    db["health_runs"].create_index(["source", "run_id"])
+    db["source_health"].create({
+        "source": str, "state": str, "since": str, "reasons": str, "checks": str,
+        "updated": str, "last_run": int,
+    }, pk="source")
+    # health alerts go through the same outbox: no article, a source and a message
+    db["alerts"].add_column("source", str)
+    db["alerts"].add_column("message", str)
+    # one row per source for Datasette: state, reasons and the last run's key signals
+    db.create_view("health", """
+        select h.source, h.state, h.since, h.reasons, h.updated, h.last_run,
+               json_extract(r.signals, '$.requests') as requests,
+               json_extract(r.signals, '$.pages') as pages,
+               json_extract(r.signals, '$.extracted') as extracted,
+               json_extract(r.signals, '$.body_miss') as body_miss,
+               json_extract(r.signals, '$.no_date') as no_date,
+               json_extract(r.signals, '$.unmatched') as unmatched,
+               json_extract(r.signals, '$.unreadable') as unreadable,
+               json_extract(r.signals, '$.fail') as failed_by_kind
+        from source_health h left join health_runs r on r.run_id = h.last_run
+        order by h.state != 'ok' desc, h.source""")
+
+
+def _m8_backfill(db: sqlite_utils.Database) -> None:
+    # issue 17: a backfill's cursor (monitor.run.backfill), so that a stopped one resumes.
+    # Additive and idempotent (safe in any order with other branches' migrations).
+    script = """
+        create table if not exists backfills (
+            source text primary key, state text, since text, started text, updated text,
+            finished text, sessions integer default 0);
+        create table if not exists backfill_sitemaps (
+            id integer primary key, source text not null, url text not null,
+            sortkey text, state text not null default 'pending', entries integer,
+            read text, error text);
+        create unique index if not exists backfill_sitemaps_url
+            on backfill_sitemaps (source, url);
+        create table if not exists backfill_urls (
+            id integer primary key, source text not null, url text not null,
+            sitemap_id integer, published text, title text, language text,
+            state text not null default 'pending', reason text);
+        create unique index if not exists backfill_urls_url on backfill_urls (source, url);
+        create index if not exists backfill_urls_order on backfill_urls (source, id)"""
+    for statement in script.split(";"):  # one by one: executescript would commit first
+        db.execute(statement)
+
+
+def _m9_run_owners(db: sqlite_utils.Database) -> None:
+    # who opened each crawl run (monitor.store.owners.process_identity): a run left "running"
+    # by a process that is gone (kill -9) is closed by the next crawl or daemon start.
+    # Additive and idempotent (safe in any order with other branches' migrations).
+    for column, kind in (("owner_pid", int), ("owner_start", str)):
+        if column not in db["crawl_runs"].columns_dict:
+            db["crawl_runs"].add_column(column, kind)
+
+
+# Append only: a released migration is never edited.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
+    _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill,
+    _m9_run_owners]
+
+
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """Hold ``<db>.setup-lock`` (flock) while one process switches a database to WAL and
+    migrates it: without it, processes opening a new database at once (the daemon, a crawl,
+    ``status``) ran the same migration twice or got "database is locked"."""
+    with open(path.with_name(path.name + ".setup-lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# the status of a run whose crawl process ended without closing it
+ORPHANED = "aborted: its crawl process ended without closing the run (killed?)"
+
+
+class Store:
+    """The newswatch database."""
+
+    def __init__(self, path: str | Path = DEFAULT_DB, max_pages: int | None = None) -> None:
+        """Open (and migrate) the database. ``max_pages`` caps its size in pages (default:
+        ``$NEWSWATCH_SQLITE_MAX_PAGES``, else no cap)."""
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.path)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        if not self._ready():  # a new or older database: one process sets it up
+            with _setup_lock(self.path):
+                self.db.enable_wal()
+                self.migrate()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        # checkpoint policy (readers such as `newswatch serve` open all day): SQLite's
+        # automatic PASSIVE checkpoint every WAL_AUTOCHECKPOINT pages never waits for a
+        # reader; once a checkpoint is complete the next write restarts the WAL, and the
+        # file is cut back to WAL_SIZE_LIMIT bytes then, so a burst does not leave it big
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+        self.db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        if max_pages is None and os.environ.get(MAX_PAGES_ENV):
+            max_pages = int(os.environ[MAX_PAGES_ENV])
+        if max_pages:
+            self.db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
+
+    def _ready(self) -> bool:
+        """Whether the database is in WAL mode with every migration applied."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        mode = self.db.execute("PRAGMA journal_mode").fetchone()[0]
+        return version == len(MIGRATIONS) and mode == "wal"
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def migrate(self) -> int:
+        """Apply pending migrations; returns the schema version."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.db.conn:
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {number}")
+        return len(MIGRATIONS)
+
+    # -- sources -------------------------------------------------------------------------
+    def upsert_sources(self, sources: Iterable[Source]) -> None:
+        """Record the configured sources (name, title, language, domains)."""
+        with self.db.conn:
+            for source in sources:
+                existing = self._get("sources", "name", source.name)
+                self.db["sources"].upsert({
+                    "name": source.name, "title": source.title, "language": source.language,
+                    "domains": json.dumps(source.domains),
+                    "added": existing["added"] if existing else now(),
+                }, pk="name")
+
+    # -- articles ------------------------------------------------------------------------
+    def article(self, url: str) -> dict[str, Any] | None:
+        """The stored article at a canonical URL."""
+        return self._get("articles", "url", url)
+
+    def articles(self, source: str | None = None) -> list[dict[str, Any]]:
+        """All stored articles, optionally of one source."""
+        where = "source = ?" if source else None
+        return list(self.db["articles"].rows_where(where, [source] if source else None,
+                                                   order_by="id"))
+
+    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Full-text search over title and text, best match first, folded as analysts
+        type (``monitor.store.search``: no diacritics needed, đ = d): article rows plus
+        ``title_marked`` and ``snippet`` with the matches marked."""
+        from monitor.store.search import search
+
+        return search(self.db.conn, query, limit=limit)
+
+    # -- crawl runs ----------------------------------------------------------------------
+    def start_run(self, source: str) -> int:
+        """Open a crawl-run record, owned by this process (``monitor.store.owners``)."""
+        owner_pid, owner_start = process_identity()
+        with self.db.conn:
+            table = self.db["crawl_runs"].insert({
+                "source": source, "started": now(), "status": "running",
+                **dict.fromkeys(COUNTS, 0),
+                "owner_pid": owner_pid, "owner_start": owner_start,
+            })
+        return int(table.last_pk)
+
+    def reap_orphaned_runs(self, status: str = ORPHANED) -> list[int]:
+        """Close the ``running`` crawl runs (of any source) whose owner process is gone:
+        killed with ``kill -9``, by the OOM killer, a power cut. They end with ``status``
+        (default ``ORPHANED``). A run whose owner still runs is never touched (another
+        crawl or the daemon's crawl, now); a run with no owner recorded (opened before
+        owners were recorded) counts as orphaned. Returns the ids closed."""
+        rows = self.db.execute("select id, owner_pid, owner_start from crawl_runs "
+                               "where status = 'running'").fetchall()
+        gone = [run_id for run_id, pid, start in rows if not is_alive(pid, start)]
+        if gone:
+            stamp = now()
+            with self.db.conn:
+                self.db.conn.executemany(
+                    "update crawl_runs set status = ?, finished = ? "
+                    "where id = ? and status = 'running'",
+                    [(status, stamp, run_id) for run_id in gone])
+        return gone
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, int],
+                   error_detail: list[str] | None = None) -> None:
+        """Close a crawl-run record with its counts."""
+        fields = {k: int(counts.get(k, 0)) for k in COUNTS}
+        with self.db.conn:
+            self.db["crawl_runs"].update(run_id, {
+                **fields, "status": status, "finished": now(),
+                "error_detail": "\n".join(error_detail[:50]) if error_detail else None,
+            })
+
+    def abort_running(self, sources: Iterable[str], status: str,
+                      error: str | None = None, owner: int | None = None) -> int:
+        """Mark open ("running") crawl runs of ``sources`` as ended with ``status``; with
+        ``error``, also count it and add it as an error line. With ``owner`` (a pid),
+        only the runs that process opened: another crawl of the same source, still
+        running, keeps its run."""
+        names = list(sources)
+        marks = ",".join("?" * len(names))
+        extra, params = "", [status, now()]
+        if error:
+            extra = (", errors = coalesce(errors, 0) + 1, error_detail = "
+                     "coalesce(error_detail || char(10), '') || ?")
+            params.append(error)
+        mine = "" if owner is None else " and owner_pid = ?"
+        with self.db.conn:
+            cursor = self.db.execute(
+                f"update crawl_runs set status = ?, finished = ?{extra} "
+                f"where status = 'running' and source in ({marks}){mine}",
+                [*params, *names, *([] if owner is None else [owner])])
+        return cursor.rowcount
+
+    def runs(self, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """Crawl runs, newest last (only ``ids`` when given)."""
+        if ids is None:
+            return list(self.db["crawl_runs"].rows_where(order_by="id"))
+        wanted = list(ids)
+        marks = ",".join("?" * len(wanted))
+        return list(self.db["crawl_runs"].rows_where(f"id in ({marks})", wanted, order_by="id"))
+
+    def _get(self, table: str, column: str, value: Any) -> dict[str, Any] | None:
+        rows = list(self.db[table].rows_where(f"{column} = ?", [value], limit=1))
+        return rows[0] if rows else None
+
+    # -- incremental crawling ------------------------------------------------------------
+    def fetches_for(self, domains: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The fetch log of URLs on ``domains`` (and their subdomains), by URL; one query."""
+        hosts = [d.lower().strip(".") for d in domains if d]
+        if not hosts:
+            return {}
+        like = " or ".join(["url like ? or url like ?"] * len(hosts))
+        params = [p for h in hosts for p in (f"http%://{h}%", f"http%://%.{h}%")]
+        rows = self.db.execute(
+            "select url, etag, last_modified, status, fetched, changed from fetches "
+            f"where {like}", params).fetchall()
+        columns = ("url", "etag", "last_modified", "status", "fetched", "changed")
+        out = {}
+        for row in rows:  # LIKE also matches 127.0.0.110 for 127.0.0.11: check the host
+            host = (urlsplit(row[0]).hostname or "").lower()
+            if any(host == h or host.endswith("." + h) for h in hosts):
+                out[row[0]] = dict(zip(columns, row, strict=True))
+        return out
+
+    def save_fetches(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Upsert fetch-log rows in one transaction; returns how many."""
+        rows = list(rows)
+        if rows:
+            with self.db.conn:
+                self.db.conn.executemany(
+                    "insert or replace into fetches (url, etag, last_modified, status, "
+                    "fetched, changed) values (:url, :etag, :last_modified, :status, "
+                    ":fetched, :changed)", rows)
+        return len(rows)
+
+    def settled_urls(self, source: str, before: str) -> set[str]:
+        """Stored article URLs of ``source`` published before ``before`` (UTC ISO): not
+        due for a change check."""
+        rows = self.db.execute(
+            "select url from articles where source = ? and published_utc is not null "
+            "and published_utc < ?", [source, before]).fetchall()
+        return {row[0] for row in rows}

@@ -1,0 +1,84 @@
+"""Analysts' relevance labels on stored articles: corrections that become labelled data.
+
+``newswatch label ARTICLE_ID relevant|irrelevant --db FILE`` records one row in the
+``relevance_labels`` table (visible in Datasette beside ``articles``); the latest label of
+an article wins, earlier ones stay as history. ``newswatch labels --db FILE --output
+FILE.jsonl`` exports the labelled articles in the labelled-set format read by
+``python -m monitor.judge.eval FILE.jsonl``, ready for the next tuning round.
+
+The table is created on first use (``create table if not exists``), so it needs no schema
+migration and older databases gain it when an analyst first labels an article.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from monitor.store.db import Store, now
+
+TABLE = "relevance_labels"
+VERDICTS = {"relevant": True, "irrelevant": False}
+
+
+class LabelError(ValueError):
+    """A label that cannot be recorded (unknown article, unknown verdict)."""
+
+
+def ensure_table(store: Store) -> None:
+    """Create the labels table and its index when missing."""
+    with store.db.conn:
+        store.db[TABLE].create({
+            "id": int, "article_id": int, "label": str, "relevant": int, "labelled": str,
+            "analyst": str, "note": str, "judged_relevant": int, "judged_score": float,
+        }, pk="id", if_not_exists=True)
+        store.db.execute(f"create index if not exists idx_{TABLE}_article "
+                         f"on {TABLE} (article_id, id)")
+
+
+def add_label(store: Store, article_id: int, label: str, analyst: str | None = None,
+              note: str | None = None) -> dict[str, Any]:
+    """Record ``label`` ("relevant" or "irrelevant") for a stored article; returns the row,
+    with what the judge had said (``judged_relevant``, ``judged_score``) beside it.
+    LabelError for an unknown verdict or article id."""
+    if label not in VERDICTS:
+        raise LabelError(f"label must be one of {', '.join(VERDICTS)}, not {label!r}")
+    row = store.db.execute("select relevant, relevance from articles where id = ?",
+                           [article_id]).fetchone()
+    if row is None:
+        raise LabelError(f"no article with id {article_id}")
+    ensure_table(store)
+    record = {"article_id": article_id, "label": label, "relevant": int(VERDICTS[label]),
+              "labelled": now(), "analyst": analyst, "note": note,
+              "judged_relevant": row[0], "judged_score": row[1]}
+    with store.db.conn:
+        record["id"] = store.db[TABLE].insert(record).last_pk
+    return record
+
+
+def labelled_articles(store: Store) -> Iterator[dict[str, Any]]:
+    """The latest label of every labelled article, as labelled-set rows: ``{"id":
+    "article-N", "article_id", "lang", "source", "url", "title", "lead", "text",
+    "relevant", "kind": "analyst", "labelled", "judged_relevant"}``, oldest label first."""
+    if not store.db[TABLE].exists():
+        return
+    cursor = store.db.execute(
+        f"select l.article_id, l.relevant, l.labelled, l.judged_relevant, a.language, "
+        f"a.source, a.url, a.title, a.lead, a.text from {TABLE} l "
+        f"join articles a on a.id = l.article_id "
+        f"where l.id = (select max(id) from {TABLE} where article_id = l.article_id) "
+        f"order by l.id")
+    for (article_id, relevant, labelled, judged, lang, source, url, title, lead,
+         text) in cursor:
+        yield {"id": f"article-{article_id}", "article_id": article_id, "lang": lang,
+               "source": source, "url": url, "title": title, "lead": lead,
+               "text": text or "", "relevant": bool(relevant), "kind": "analyst",
+               "labelled": labelled,
+               "judged_relevant": None if judged is None else bool(judged)}
+
+
+def export_jsonl(store: Store) -> Iterator[str]:
+    """JSON lines of :func:`labelled_articles`."""
+    for row in labelled_articles(store):
+        yield json.dumps(row, ensure_ascii=False)
