@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.farm.sites import SITES  # noqa: E402
-from monitor.run.crawl import crawl  # noqa: E402
-from monitor.sources.config import DEMO_CONFIG  # noqa: E402
-from monitor.store.db import Store  # noqa: E402
+from monitor.run import crawl  # noqa: E402
+from monitor.sources import DEMO_CONFIG  # noqa: E402
+from monitor.store import Store  # noqa: E402
 
 
 def _proc_kb(path: str, key: str) -> int:

@@ -36,8 +36,8 @@ from bench.crawl_bench import _pss_kb  # noqa: E402
 from bench.soak import tree_sample  # noqa: E402
 from monitor.farm import Farm  # noqa: E402
 from monitor.processes.lifecycle import descendants  # noqa: E402
-from monitor.sources.config import DEMO_CONFIG  # noqa: E402
-from monitor.store.db import Store  # noqa: E402
+from monitor.sources import DEMO_CONFIG  # noqa: E402
+from monitor.store import Store  # noqa: E402
 
 CLI = [sys.executable, "-m", "monitor.cli"]
 

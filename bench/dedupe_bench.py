@@ -23,10 +23,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.changes import dedupe  # noqa: E402
-from monitor.changes.ingest import Ingestor  # noqa: E402
+from monitor.changes import (
+    Ingestor,  # noqa: E402
+    dedupe,  # noqa: E402
+)
 from monitor.farm.content import load_corpus  # noqa: E402
-from monitor.store.db import Store  # noqa: E402
+from monitor.store import Store  # noqa: E402
 
 CHUNK = 20_000
 

@@ -17,9 +17,9 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.extract.article import extract  # noqa: E402
+from monitor.extract import extract  # noqa: E402
 from monitor.farm import Farm  # noqa: E402
-from monitor.sources.config import DEMO_CONFIG, load_settings  # noqa: E402
+from monitor.sources import DEMO_CONFIG, load_settings  # noqa: E402
 
 
 def main() -> int:

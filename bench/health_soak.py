@@ -34,8 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.farm import Farm  # noqa: E402
-from monitor.sources.config import DEMO_CONFIG  # noqa: E402
-from monitor.store.db import Store  # noqa: E402
+from monitor.sources import DEMO_CONFIG  # noqa: E402
+from monitor.store import Store  # noqa: E402
 
 VN = timezone(timedelta(hours=7))
 SITES = ("laodong_en", "baochinhphu_en", "mofa_en", "vietnam_vn")

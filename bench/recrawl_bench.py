@@ -19,8 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.farm import Farm  # noqa: E402
-from monitor.run.crawl import crawl  # noqa: E402
-from monitor.sources.config import DEMO_CONFIG  # noqa: E402
+from monitor.run import crawl  # noqa: E402
+from monitor.sources import DEMO_CONFIG  # noqa: E402
 
 
 def main() -> int:

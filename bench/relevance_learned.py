@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from monitor.judge import default_topic, judge  # noqa: E402
 from monitor.judge.eval import labelled_parts  # noqa: E402
 from monitor.judge.learned import model_text  # noqa: E402
-from monitor.judge.relevance import default_topic, judge  # noqa: E402
 
 GRID = [(lo, hi) for lo in (0.3, 0.35, 0.4) for hi in (0.7, 0.8, 0.9)]
 

@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.store.db import Store  # noqa: E402
+from monitor.store import Store  # noqa: E402
 
 WORDS = ("Việt Nam Hoa Kỳ đối tác chiến lược toàn diện Bộ trưởng Ngoại giao Blinken Hà Nội "
          "thương mại đầu tư bán dẫn hợp tác giáo dục trade investment semiconductor talks "

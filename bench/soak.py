@@ -53,8 +53,8 @@ sys.path.insert(0, str(REPO))
 from monitor.farm import Farm  # noqa: E402
 from monitor.farm.hostile import ARTICLE_PATTERN, FEEDS, SITEMAPS, HostileSite  # noqa: E402
 from monitor.processes.lifecycle import processes, rss_bytes, session_members  # noqa: E402
-from monitor.sources.config import DEMO_CONFIG  # noqa: E402
-from monitor.store.db import Store  # noqa: E402
+from monitor.sources import DEMO_CONFIG  # noqa: E402
+from monitor.store import Store  # noqa: E402
 from tests.channels import SECRET, Receiver  # noqa: E402
 
 STORIES = Path(__file__).with_name("soak_stories.yaml")

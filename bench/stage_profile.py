@@ -44,14 +44,18 @@ from urllib.parse import urlsplit  # noqa: E402
 from crawl_bench import farm_pages  # noqa: E402
 from trafilatura.utils import load_html  # noqa: E402
 
-from monitor.changes.dedupe import entities, signature  # noqa: E402
-from monitor.changes.ingest import Ingestor, analyze  # noqa: E402
-from monitor.extract.article import extract  # noqa: E402
+from monitor.changes import (  # noqa: E402
+    Ingestor,
+    analyze,
+    signature,  # noqa: E402
+)
+from monitor.changes.dedupe import entities  # noqa: E402
+from monitor.extract import extract  # noqa: E402
 from monitor.extract.charset import decode_html  # noqa: E402
-from monitor.judge.relevance import judge  # noqa: E402
+from monitor.judge import judge  # noqa: E402
 from monitor.processes.workers import tree_rule_misses  # noqa: E402
-from monitor.sources.config import DEMO_CONFIG, load_settings  # noqa: E402
-from monitor.store.db import Store  # noqa: E402
+from monitor.sources import DEMO_CONFIG, load_settings  # noqa: E402
+from monitor.store import Store  # noqa: E402
 
 
 def _timed(totals: dict[str, float], stage: str, call: Callable[..., Any], *args: Any,

@@ -34,7 +34,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.utils.response import response_status_message
 from w3lib.url import canonicalize_url, safe_url_string
 
-from monitor.store.db import Store, now
+from monitor.store import Store, now
 
 CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "listing"})
 

@@ -20,11 +20,10 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from monitor.alerts.rules import AlertConfig, load_alert_config
-from monitor.processes.workers import extract_checked, shared_pool
-from monitor.processes.writer import DatabaseFull
-from monitor.processes.writer import submit as submit_batch
-from monitor.store.db import COUNTS, DATABASE_FULL, Store, is_full
+from monitor.alerts import AlertConfig, load_alert_config
+from monitor.processes import DatabaseFull, extract_checked, shared_pool
+from monitor.processes import submit as submit_batch
+from monitor.store import COUNTS, DATABASE_FULL, Store, is_full
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ from scrapy.utils.defer import _schedule_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.middlewares import retry_after_seconds
-from monitor.store.db import now
+from monitor.store import now
 
 logger = logging.getLogger(__name__)
 

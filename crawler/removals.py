@@ -25,10 +25,10 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
-from monitor.alerts.rules import AlertConfig, load_alert_config
+from monitor.alerts import AlertConfig, load_alert_config
 from monitor.changes import removals
 from monitor.changes import rules as change_rules
-from monitor.store.db import Store
+from monitor.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from monitor.alerts.delivery import verify_signature
+from monitor.alerts.send import verify_signature
 
 SECRET = "whsec-7f3a9c-not-for-logs"
 SMTP_PASSWORD = "smtp-pw-5b2e-not-for-logs"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from monitor.farm import Farm
-from monitor.run.crawl import CrawlResult, crawl
-from monitor.sources.config import DEMO_CONFIG
+from monitor.run import CrawlResult, crawl
+from monitor.sources import DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 

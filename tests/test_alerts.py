@@ -14,25 +14,22 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from monitor.alerts.delivery import (
+from monitor.alerts import (
     DeliveryError,
-    DeliveryReport,
     deliver_pending,
     list_alerts,
-    redact,
-    resolve,
+    load_alert_config,
     retry_failed,
-    send,
     send_test,
-    sign,
-    verify_signature,
 )
-from monitor.alerts.rules import Channel, load_alert_config
+from monitor.alerts.delivery import DeliveryReport, send
+from monitor.alerts.rules import Channel
+from monitor.alerts.send import redact, resolve, sign, verify_signature
 from monitor.cli import main
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 

@@ -20,7 +20,8 @@ import pytest
 
 from monitor.farm import Farm
 from monitor.farm.sites import SITES
-from monitor.run.backfill import order_children, order_entries, url_date
+from monitor.store import order_children, order_entries
+from monitor.store.frontier import url_date
 
 from .conftest import REPO
 
@@ -153,7 +154,7 @@ def test_bad_input_is_one_line_and_exit_2(source: str, config: str, expected: st
 def test_cursor_since_and_retry_failed(tmp_path: Path) -> None:
     """The cursor alone (SQLite, no crawl): ``since`` skips old children and old URLs;
     failed URLs wait for ``retry_failed``; stored ones are never handed out."""
-    from monitor.run.backfill import BackfillLog
+    from monitor.store import BackfillLog
 
     db = tmp_path / "cursor.db"
     log = BackfillLog(db, "s", since="2024-03-01T00:00:00+00:00")

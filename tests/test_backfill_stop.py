@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from monitor.farm import Farm
-from monitor.processes.lifecycle import GRACE_SECONDS
-from monitor.sources.config import DEMO_CONFIG
+from monitor.processes import GRACE_SECONDS
+from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
 
@@ -208,7 +208,7 @@ def test_host_that_does_not_resolve_is_unreachable(tmp_path: Path,
     """A DNS failure (tests/no_dns.py: a resolver that fails every lookup and sends no
     query): Scrapy 2.19 reports it as CannotResolveHostError, which was not taken for a
     connection failure: an 82-line robots.txt traceback and exit 0."""
-    from monitor.run.backfill import backfill
+    from monitor.run import backfill
 
     variables = {f"FARM_{SITE.upper()}": "http://archive.nowhere.invalid:8800",
                  f"FARM_{SITE.upper()}_HOST": "archive.nowhere.invalid"}
@@ -228,9 +228,9 @@ def test_stop_while_a_retry_after_is_waited_ends_in_order(tmp_path: Path) -> Non
     now ends when the crawl is asked to stop; the retry is not sent."""
     import threading
 
-    from monitor.processes.lifecycle import Interrupt
-    from monitor.run.crawl import crawl
-    from monitor.sources.config import Settings
+    from monitor.processes import Interrupt
+    from monitor.run import crawl
+    from monitor.sources import Settings
 
     from .politeness_server import Site
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from monitor.farm import Farm
 from monitor.processes.lifecycle import descendants, processes
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 FIVE = ["baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"]
 

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.changes import volatile
-from monitor.run.crawl import crawl
-from monitor.sources.urls import canonicalize, fold_amp, trusted_canonical
+from monitor.run import crawl
+from monitor.sources import canonicalize, trusted_canonical
+from monitor.sources.urls import fold_amp
 
 from .pages import PageServer, alerts_file, sources_file
 

@@ -9,11 +9,11 @@ import urllib.request
 
 import pytest
 
-from monitor.extract.article import extract, normalize_text
+from monitor.extract import extract, normalize_text
 from monitor.extract.charset import decode_html, header_charset, meta_charset
 from monitor.farm import Farm
 from monitor.farm.content import FarmArticle
-from monitor.sources.config import DEMO_CONFIG, load_settings
+from monitor.sources import DEMO_CONFIG, load_settings
 
 # (case, encoding, Content-Type charset, <meta charset>, Unicode form); "same" is the
 # encoding itself, None no declaration.
@@ -90,10 +90,10 @@ def test_decode_html_units() -> None:
 def test_crawl_decodes_what_the_headers_get_wrong(fresh_farm, tmp_path) -> None:
     """End to end: a page served as windows-1258 under a false utf-8 declaration, and one
     with no declaration at all, are stored with the right text."""
-    from monitor.extract.article import normalize_text
-    from monitor.run.crawl import crawl
-    from monitor.sources.config import DEMO_CONFIG
-    from monitor.store.db import Store
+    from monitor.extract import normalize_text
+    from monitor.run import crawl
+    from monitor.sources import DEMO_CONFIG
+    from monitor.store import Store
 
     article = fresh_farm.sites["laodong_vi"].articles[0]
     fresh_farm.set_encoding("laodong_vi", article.slug, encoding="windows-1258", header="utf-8",

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from monitor.store.db import Store
+from monitor.store import Store
 
 from .conftest import REPO
 

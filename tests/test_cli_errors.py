@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 from .conftest import REPO
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sources.config import DEFAULT_CONFIG, DEMO_CONFIG, ConfigError, load_settings
+from monitor.sources import DEFAULT_CONFIG, DEMO_CONFIG, ConfigError, load_settings
 
 GOOD = """\
 sources:

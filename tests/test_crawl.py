@@ -6,11 +6,11 @@ import os
 import subprocess
 import sys
 
-from monitor.extract.article import normalize_text
+from monitor.extract import normalize_text
 from monitor.farm import Farm
-from monitor.run.crawl import CrawlResult, crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.run import CrawlResult, crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 from .conftest import REPO
 
@@ -150,8 +150,8 @@ def test_dropped_item_is_logged_on_one_line_with_its_reason() -> None:
 
 
 def test_missing_alerts_file_is_refused_before_the_crawl(tmp_path) -> None:
-    from monitor.run.crawl import crawl
-    from monitor.sources.config import ConfigError
+    from monitor.run import crawl
+    from monitor.sources import ConfigError
 
     config = tmp_path / "one.yaml"
     config.write_text("sources:\n  - name: one\n    title: One\n    language: en\n"

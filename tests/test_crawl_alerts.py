@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
+from monitor.run import crawl
 from monitor.run.demo import run_demo
-from monitor.sources.config import DEMO_CONFIG
+from monitor.sources import DEMO_CONFIG
 
 from .channels import SECRET, Receiver
 from .conftest import REPO

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from monitor.farm import Farm
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 from .channels import Mailbox, Receiver
 from .conftest import REPO
@@ -94,7 +94,7 @@ def _state(db: Path) -> dict:
     in this process (``monitor.run.daemon.status``, which the command prints): for polling
     loops, which otherwise started a Python process twice a second beside the daemon, on
     the cores its crawls need. ``_status`` runs the command itself."""
-    from monitor.run.daemon import status
+    from monitor.run import status
 
     return status(db)
 
@@ -222,7 +222,7 @@ def test_kill_9_during_delivery_then_restart(tmp_path: Path, smtp: Mailbox,
 
 
 def test_crawl_past_its_time_limit_is_killed_and_recorded(tmp_path: Path) -> None:
-    from monitor.run.crawl import CrawlError, crawl
+    from monitor.run import CrawlError, crawl
 
     db = tmp_path / "slow.db"
     # 1,500 articles on each of the two sites: more pages than 3 seconds allow (600

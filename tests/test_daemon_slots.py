@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 
 from monitor.farm import Farm
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 from .conftest import REPO
 from .test_daemon import CLI, _wait
@@ -78,7 +78,7 @@ def test_a_crawl_waiting_for_a_slot_is_shown_by_status(tmp_path: Path) -> None:
     crawl."""
     import threading
 
-    from monitor.run.daemon import Daemon, status
+    from monitor.run import Daemon, status
 
     data = yaml.safe_load((REPO / "config" / "sources.yaml").read_text(encoding="utf-8"))
     data["max_parallel_crawls"] = 2

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from monitor.farm import Farm
-from monitor.sources.config import DEMO_CONFIG
+from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
 from .test_daemon import CLI, _state, _wait

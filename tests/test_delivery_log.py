@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
 
 from .channels import Mailbox, Receiver
 from .conftest import REPO

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.delivery import deliver_pending
-from monitor.alerts.digests import DigestSchedule
-from monitor.alerts.rules import load_alert_config
+from monitor.alerts import deliver_pending, load_alert_config
+from monitor.alerts.schedule import DigestSchedule
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG, ConfigError
-from monitor.store.db import Store
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG, ConfigError
+from monitor.store import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.run.crawl import crawl
+from monitor.run import crawl
 from monitor.sources import discovery
-from monitor.store.db import Store
+from monitor.store import Store
 
 from .conftest import REPO
 from .sites import Site, article_html, serving, source_config

@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 from monitor.farm import Farm
-from monitor.run.crawl import CrawlResult
+from monitor.run import CrawlResult
 
 from .channels import SECRET, Receiver
 from .conftest import REPO
@@ -180,7 +180,7 @@ def _long_running(args: list[str], env: dict[str, str], db: Path) -> None:
                 except OSError:
                     pass
             elif args[0] == "run":
-                from monitor.run.daemon import status
+                from monitor.run import status
 
                 alive = db.exists() and any(r["status"] == "finished" for r in
                                             status(db)["last_runs"]
@@ -212,7 +212,7 @@ def test_documented_command_runs(doc: str, command: str,
     db, work, env = doc_env
     args, stdout_file = _args(command, db, work)
     if args[0] in LONG_RUNNING:
-        from monitor.store.db import now
+        from monitor.store import now
 
         started = now()
         _long_running(args, env, db)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from monitor.farm import Farm
-from monitor.sources.config import DEMO_CONFIG
+from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from monitor.farm import Farm
 from monitor.farm.sites import SITES as FARM_SITES
-from monitor.sources.config import DEMO_CONFIG
+from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
 

@@ -6,9 +6,9 @@ import unicodedata
 
 import pytest
 
-from monitor.extract.article import clean_lines, content_hash, extract, normalize_text
-from monitor.sources.config import DateRule, SiteProfile
-from monitor.sources.urls import canonicalize, trusted_canonical
+from monitor.extract import content_hash, extract, normalize_text
+from monitor.extract.article import clean_lines
+from monitor.sources import DateRule, SiteProfile, canonicalize, trusted_canonical
 
 BODY = [
     "Deputy Prime Minister Bui Thanh Son met the US Ambassador in Hanoi on Tuesday to "

@@ -16,9 +16,10 @@ import pytest
 import yaml
 
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import MAX_PAGES_ENV, Store, is_full
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store, is_full
+from monitor.store.db import MAX_PAGES_ENV
 
 from .channels import SECRET, Receiver
 from .conftest import REPO

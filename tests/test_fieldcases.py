@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.extract.article import extract
+from monitor.extract import extract
 from monitor.extract.charset import codec_name, decode_html
 from monitor.extract.pagemeta import parse_date, strip_agency_tag, url_date
-from monitor.sources.config import SiteProfile, load_profiles
+from monitor.sources import SiteProfile
+from monitor.sources.config import load_profiles
 
 CASES = Path(__file__).parent / "data" / "fieldcases"
 PROFILES = load_profiles()

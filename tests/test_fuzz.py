@@ -27,13 +27,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from monitor.extract import rules
-from monitor.extract.article import content_hash, normalize_text
+from monitor.extract import content_hash, normalize_text, rules
 from monitor.farm import render
 from monitor.farm.content import RelatedItem, load_corpus
 from monitor.farm.sites import SITES
 from monitor.processes.workers import extract_and_analyze
-from monitor.sources.config import DEFAULT_CONFIG, SiteProfile, load_settings
+from monitor.sources import DEFAULT_CONFIG, SiteProfile, load_settings
 
 MAX_BYTES = 1_000_000  # a mutated page never grows past this (keeps the run short)
 # Per page: 5 s of CPU (generous: the slowest pages, 1 MB, take about 1 s), measured as

@@ -13,13 +13,11 @@ from typing import Any
 
 import pytest
 
-from monitor.alerts.delivery import deliver_pending, list_alerts
-from monitor.alerts.rules import load_alert_config
+from monitor.alerts import deliver_pending, list_alerts, load_alert_config
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources import health
-from monitor.sources.config import DEMO_CONFIG, load_settings
-from monitor.store.db import Store
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG, health, load_settings
+from monitor.store import Store
 
 from .channels import SECRET, Receiver
 

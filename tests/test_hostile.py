@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from crawler.spiders.news import MAX_CHILD_SITEMAPS
-from monitor.extract.article import normalize_text
+from monitor.extract import normalize_text
 from monitor.extract.charset import header_charset, meta_charset
 from monitor.farm.hostile import (
     ARTICLE_PATTERN,
@@ -36,8 +36,8 @@ from monitor.farm.hostile import (
     STORED,
     HostileSite,
 )
-from monitor.run.crawl import crawl
-from monitor.store.db import Store
+from monitor.run import crawl
+from monitor.store import Store
 
 SETTINGS = {"DOWNLOAD_TIMEOUT": 2, "RETRY_TIMES": 1, "DOWNLOAD_MAXSIZE": 1_000_000}
 MB = 1024 * 1024

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.farm import Farm
-from monitor.run.crawl import CrawlResult, crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.run import CrawlResult, crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 EXTRA = 600  # synthetic articles on top of the 71 of the corpus: a site's worth of history
 # The re-crawl figure is taken on the five sites it was defined on (600 articles of
@@ -79,7 +79,7 @@ def test_feeds_sitemaps_listings_answered_304_on_the_recrawl(recrawled) -> None:
 
 
 def _start_urls(site: str, farm: Farm) -> list[str]:
-    from monitor.sources.config import load_settings
+    from monitor.sources import load_settings
 
     source = load_settings(DEMO_CONFIG, farm.config_variables()).source(site)
     return [*source.feeds, *source.sitemaps, *source.listings]

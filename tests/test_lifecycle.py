@@ -21,9 +21,9 @@ import yaml
 
 from monitor.farm import Farm
 from monitor.processes.lifecycle import descendants, session_members
-from monitor.run.crawl import CrawlError, crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.run import CrawlError, crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 from .conftest import REPO
 
@@ -329,7 +329,7 @@ def test_stop_requested_while_the_crawl_process_starts(farm: Farm, tmp_path: Pat
     """A stop request (the daemon's SIGTERM) while the crawl process is still importing,
     from a thread other than the main one: no KeyboardInterrupt traceback in the child
     (SIGINT waits, blocked, until it has its handler), the crawl returns interrupted."""
-    from monitor.processes.lifecycle import Interrupt
+    from monitor.processes import Interrupt
 
     stop = Interrupt()
     results: list = []

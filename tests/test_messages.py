@@ -20,20 +20,20 @@ from typing import Any
 
 import pytest
 
-from monitor.alerts.delivery import deliver_pending, payload, send
+from monitor.alerts import deliver_pending, load_alert_config, local_time
+from monitor.alerts.delivery import payload, send
 from monitor.alerts.messages import (
     MessageSettings,
     changes,
     describe_reasons,
     describe_relevance,
-    local_time,
     render,
 )
-from monitor.alerts.rules import Channel, load_alert_config
+from monitor.alerts.rules import Channel
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG, ConfigError
-from monitor.store.db import Store
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG, ConfigError
+from monitor.store import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 from .test_alerts import STORY, VN, _env

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.farm import Farm
-from monitor.store.owners import DaemonLock, DaemonRunning
+from monitor.store import DaemonLock, DaemonRunning
 
 from .conftest import REPO
 from .test_daemon import CLI, _config, _state, _wait
@@ -28,7 +28,7 @@ def _daemon(config: Path, db: Path, alerts: Path, env: dict[str, str],
 
 
 def _finished(db: Path) -> int:
-    from monitor.store.db import Store
+    from monitor.store import Store
 
     store = Store(db)
     try:

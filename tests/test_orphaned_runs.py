@@ -17,9 +17,10 @@ import yaml
 
 from monitor.farm import Farm
 from monitor.processes.lifecycle import session_members
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import ORPHANED, Store
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
+from monitor.store.db import ORPHANED
 from monitor.store.owners import is_alive, process_identity
 
 from .conftest import REPO

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from monitor.extract.article import extract, normalize_text
+from monitor.extract import extract, normalize_text
 from monitor.extract.eval import page_scores
 from monitor.farm import Farm
 from monitor.farm.sites import OUTLETS
-from monitor.sources.config import DEFAULT_CONFIG, DEMO_CONFIG, PROFILES_FILE, load_settings
-from monitor.sources.outlets import checked_pages, load_outlets
+from monitor.sources import DEFAULT_CONFIG, DEMO_CONFIG, PROFILES_FILE, load_outlets, load_settings
+from monitor.sources.outlets import checked_pages
 
 from .conftest import REPO
 

@@ -17,9 +17,9 @@ from rich.console import Console
 
 from monitor.cli import summary_table
 from monitor.farm import Farm
-from monitor.run.crawl import CrawlResult, crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import COUNTS, Store
+from monitor.run import CrawlResult, crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import COUNTS, Store
 
 from .conftest import REPO
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from crawler.politeness import registered_domain, site_key, user_agent
-from monitor.run.crawl import crawl
-from monitor.sources.config import Settings
+from monitor.run import crawl
+from monitor.sources import Settings
 
 from .politeness_server import Site
 
@@ -196,7 +196,7 @@ def test_daemon_crawls_sources_of_one_site_in_turn(tmp_path: Path) -> None:
 
     import yaml
 
-    from monitor.run.daemon import Daemon
+    from monitor.run import Daemon
 
     with Site(["127.0.0.24"], pages=6) as one, Site(["127.0.0.24"], pages=6) as two:
         config = tmp_path / "sources.yaml"
@@ -219,7 +219,7 @@ def test_daemon_crawls_sources_of_one_site_in_turn(tmp_path: Path) -> None:
 def test_sources_waiting_their_turn_do_not_start_after_sigterm(tmp_path: Path) -> None:
     """A crawl stopped (SIGTERM at its time limit) while the first of two sources on one
     site runs: the second, still waiting its turn, never starts."""
-    from monitor.run.crawl import CrawlError
+    from monitor.run import CrawlError
 
     with Site(["127.0.0.25"], pages=40, latency=lambda k: 0.3) as one, \
             Site(["127.0.0.25"], pages=4) as two:

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from lxml import html as lxml_html
 
 from monitor.changes.diff import unified_diff, word_diff
-from monitor.extract.article import _date_from_rule, extract, normalize_text
+from monitor.extract import extract, normalize_text
+from monitor.extract.article import _date_from_rule
 from monitor.extract.charset import decode_html
-from monitor.judge.relevance import fold, judge
-from monitor.sources.config import DateRule, SiteProfile, load_profiles
-from monitor.sources.urls import canonicalize
+from monitor.judge import fold, judge
+from monitor.sources import DateRule, SiteProfile, canonicalize
+from monitor.sources.config import load_profiles
 
 BOUNDED = settings(max_examples=200, deadline=None)
 

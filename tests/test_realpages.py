@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import trafilatura
 
-from monitor.extract.article import extract
+from monitor.extract import extract
 from monitor.extract.eval import aggregate, page_scores, per_page_f1, profile_extractor
 
 REALPAGES = Path(__file__).resolve().parents[1].parent / "shared" / "realpages"
@@ -36,7 +36,7 @@ def test_outlet_profiles_read_real_pages_whole_with_metadata() -> None:
 
     import yaml
 
-    from monitor.sources.config import PROFILES_FILE, SiteProfile
+    from monitor.sources import PROFILES_FILE, SiteProfile
     data = yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8"))
     for key, truth, html in _pages():
         text = read(html, url=truth["url"])

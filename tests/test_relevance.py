@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from monitor.farm.content import load_corpus
+from monitor.judge import fold, judge
 from monitor.judge.eval import LABELLED, evaluate, read_jsonl
-from monitor.judge.relevance import fold, judge, load_topics
+from monitor.judge.relevance import load_topics
 
 from .conftest import REPO
 

@@ -7,8 +7,8 @@ import unicodedata
 
 import pytest
 
+from monitor.judge import default_topic, judge
 from monitor.judge.eval import LABELLED_SETS, SPLIT_DIR, evaluate, labelled_parts, split_keys
-from monitor.judge.relevance import default_topic, judge
 
 
 def _strip(text: str) -> str:

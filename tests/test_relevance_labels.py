@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.changes.ingest import Ingestor
-from monitor.extract.article import content_hash
-from monitor.store.db import Store
+from monitor.changes import Ingestor
+from monitor.extract import content_hash
+from monitor.store import Store
 
 from .conftest import REPO
 

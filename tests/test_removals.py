@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from monitor.changes.removals import is_removal_notice
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
 
 from .pages import alerts_file
 

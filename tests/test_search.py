@@ -25,8 +25,9 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from monitor.judge.relevance import fold
-from monitor.store.db import MIGRATIONS, Store
+from monitor.judge import fold
+from monitor.store import Store
+from monitor.store.db import MIGRATIONS
 from monitor.store.search import END, START, fold_query, highlight, install, snippet
 
 from .test_serve import _free_port, dump_dom, needs_chromium, screenshot

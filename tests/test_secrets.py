@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts.delivery import deliver_pending, redact, send
-from monitor.alerts.rules import ALERTS_FILE, load_alert_config, url_secrets
-from monitor.sources.config import ConfigError
-from monitor.store.db import Store
+from monitor.alerts import ALERTS_FILE, deliver_pending, load_alert_config
+from monitor.alerts.delivery import send
+from monitor.alerts.rules import url_secrets
+from monitor.alerts.send import redact
+from monitor.sources import ConfigError
+from monitor.store import Store
 
 from .channels import SECRET, SMTP_PASSWORD, Mailbox, Receiver, _free_port
 from .conftest import REPO

@@ -7,10 +7,10 @@ from datetime import datetime
 import pytest
 import yaml
 
-from monitor.extract.article import normalize_text
+from monitor.extract import normalize_text
 from monitor.farm import Farm
-from monitor.run.crawl import CrawlResult
-from monitor.store.db import Store
+from monitor.run import CrawlResult
+from monitor.store import Store
 
 from .conftest import REPO
 

@@ -24,12 +24,13 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
-from monitor.browse.export import FIELDS, export
+from monitor.browse import export
+from monitor.browse.export import FIELDS
 from monitor.browse.serve import DEFAULT_HOST, datasette_args, metadata_for, sanitise_diff
 from monitor.cli import main
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_004 = ("U.S. considers Viet Nam as one of its priority partners in Indo-Pacific: "

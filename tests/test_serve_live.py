@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = "mofa_en"

@@ -17,7 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from monitor.processes.lifecycle import Wakeup
+from monitor.processes import Wakeup
 
 from .conftest import REPO, in_signal_mask
 from .test_daemon import CLI
@@ -163,7 +163,7 @@ def test_serve_stopped_by_sigterm_exits_0_while_it_starts_and_while_it_serves(
     import socket
     import urllib.request
 
-    from monitor.store.db import Store
+    from monitor.store import Store
 
     db = tmp_path / "serve.db"
     Store(db).close()

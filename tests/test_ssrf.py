@@ -17,7 +17,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.ssrf import Refused, SsrfGuardMiddleware, blocked_address, refusal
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
+from monitor.run import crawl
 
 PUBLIC = {"news.example": ["93.184.215.14"], "internal.example": ["10.1.2.3"],
           "metadata.example": ["169.254.169.254"], "v6.example": ["2606:4700::1", "fd00::5"]}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from monitor.changes.ingest import Ingestor
-from monitor.store.db import MIGRATIONS, NEW, UNCHANGED, UPDATED, Store
+from monitor.changes import Ingestor
+from monitor.store import NEW, UNCHANGED, UPDATED, Store
+from monitor.store.db import MIGRATIONS
 
 
 def _article(text: str, url: str = "https://e.org/a-1") -> dict:
-    from monitor.extract.article import content_hash
+    from monitor.extract import content_hash
 
     return {"url": url, "title": "Vietnam and US hold talks on trade", "author": None,
             "published": "2024-09-26T07:15:00+07:00", "language": "en", "lead": None,

@@ -7,11 +7,11 @@ import urllib.request
 
 import pytest
 
-from monitor.alerts.rules import load_alert_config
+from monitor.alerts import load_alert_config
 from monitor.farm import Farm
-from monitor.run.crawl import CrawlResult, crawl
-from monitor.sources.config import DEMO_CONFIG
-from monitor.store.db import Store
+from monitor.run import CrawlResult, crawl
+from monitor.sources import DEMO_CONFIG
+from monitor.store import Store
 
 from .test_alerts import STORY as RARE_EARTHS_STORY
 

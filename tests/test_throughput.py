@@ -13,8 +13,9 @@ from monitor.farm.chrome import site_chrome
 from monitor.farm.content import FarmArticle
 from monitor.farm.render import render_article
 from monitor.farm.sites import MARKUP, SITES
-from monitor.processes.workers import extract_checked, rule_misses
-from monitor.sources.config import DateRule, SiteProfile
+from monitor.processes import extract_checked
+from monitor.processes.workers import rule_misses
+from monitor.sources import DateRule, SiteProfile
 
 from .conftest import REPO
 

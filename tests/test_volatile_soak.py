@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.changes.volatile import mask
-from monitor.extract.article import extract
+from monitor.extract import extract
 from monitor.farm import Farm
-from monitor.run.crawl import crawl
-from monitor.sources.config import DEMO_CONFIG, load_settings
+from monitor.run import crawl
+from monitor.sources import DEMO_CONFIG, load_settings
 
 from .pages import alerts_file
 

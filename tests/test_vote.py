@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.extract import vote
-from monitor.extract.article import extract
+from monitor.extract import extract, vote
 
 STORY = ("Deputy Prime Minister Bui Thanh Son met the US Ambassador in Hanoi on Tuesday to "
          "discuss trade, education and the legacy of war between the two countries. ")

@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.store.db import MAX_PAGES_ENV, Store
+from monitor.store import Store
+from monitor.store.db import MAX_PAGES_ENV
 
 from .conftest import REPO
 

@@ -25,17 +25,9 @@ from scrapy.http import Response
 
 from crawler.middlewares import NotModified
 from crawler.spiders.news import NewsSpider, _declares_entities
-from monitor.run.backfill import (
-    DONE,
-    INTERRUPTED,
-    STOPPED,
-    BackfillLog,
-    iso_utc,
-    order_children,
-    order_entries,
-)
-from monitor.sources import discovery
-from monitor.sources.urls import canonicalize
+from monitor.sources import canonicalize, discovery
+from monitor.store import BackfillLog, iso_utc, order_children, order_entries
+from monitor.store.frontier import DONE, INTERRUPTED, STOPPED
 
 BATCH = 200  # frontier rows read from SQLite at a time
 READ_TIMEOUT = 600.0  # seconds a sitemap may take (retries, Retry-After waits included)

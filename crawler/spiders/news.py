@@ -25,10 +25,8 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from crawler.middlewares import FetchLog, NotModified, RedirectLoop
 from crawler.removals import Gone
 from crawler.ssrf import Refused
-from monitor.sources import discovery
-from monitor.sources.config import Source, load_settings
+from monitor.sources import Source, canonicalize, discovery, load_settings
 from monitor.sources.health import failure_kind
-from monitor.sources.urls import canonicalize
 
 MAX_CHILD_SITEMAPS = 200  # a sitemap index may not fan out further than this
 # IgnoreRequest reasons that are a choice, not a failure; any other (a redirect loop, a

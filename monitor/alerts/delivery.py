@@ -32,435 +32,34 @@ after failures. Never one line per alert; a pass with nothing due logs nothing.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
-import inspect
-import json
-import logging
 import os
-import random
-import re
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.alerts import messages
-from monitor.alerts.rules import FAILED, PENDING, SENT, AlertConfig, Channel, url_secrets
-from monitor.store.db import Store
+from monitor.alerts.digests import deliver_digests
+from monitor.alerts.rules import FAILED, PENDING, SENT, AlertConfig, Channel
+from monitor.alerts.send import (
+    CLAIM_TIMEOUT,
+    SCHEMA,
+    SENDING,
+    DeliveryError,
+    DeliveryReport,
+    backoff,
+    digest_key,
+    parse_stamp,
+    payload,
+    send,
+    utc_stamp,
+)
+from monitor.store import Store
 
-SENDING = "sending"
-SCHEMA = "newswatch.alert/1"
-DIGEST_SCHEMA = "newswatch.digest/1"
-SIGNATURE_HEADER = "X-Newswatch-Signature"
-KEY_HEADER = "X-Newswatch-Key"  # on emails
-BASE_DELAY = 30.0  # seconds before the first retry
-MAX_DELAY = 3600.0  # longest wait between retries
-JITTER = 0.1  # up to +10 %
-CLAIM_TIMEOUT = timedelta(minutes=5)  # a 'sending' row older than this was abandoned
-HTTP_TIMEOUT = 15.0
-MAX_ERROR = 500
 
-log = logging.getLogger("newswatch.alerts")
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class DeliveryError(RuntimeError):
-    """A channel could not take a message (the text is safe to store: no secrets)."""
-
-
-@dataclass
-class DeliveryReport:
-    """What one delivery pass did (counts of alert rows)."""
-
-    sent: int = 0
-    retrying: int = 0  # failed this time, will be retried
-    failed: int = 0  # failed for good (retry budget spent)
-    held: int = 0  # waiting for their channel's digest
-    recovered: int = 0  # abandoned claims put back to pending
-    errors: list[str] = field(default_factory=list)
-    # (channel, reason, for good) -> [(attempt number, seconds to the retry)], per alert
-    failures: dict[tuple[str, str, bool], list[tuple[int, float]]] = field(
-        default_factory=dict)
-    back: dict[str, int] = field(default_factory=dict)  # channel -> alerts sent after errors
-    sent_to: dict[str, int] = field(default_factory=dict)  # channel -> alerts sent
-
-    def note_failure(self, channel: str, reason: str, attempts: int, final: bool,
-                     delay: float, count: int = 1) -> None:
-        """``count`` alerts of ``channel`` failed (their ``attempts``-th attempt); ``final``:
-        their retry budget is spent; ``delay``: seconds until their retry."""
-        self.failures.setdefault((channel, reason, final), []).extend(
-            [(attempts, delay)] * count)
-
-    def note_sent(self, channel: str, count: int, after_errors: bool) -> None:
-        """``count`` alerts of ``channel`` were sent; ``after_errors``: some had failed
-        before (the channel is delivering again)."""
-        self.sent_to[channel] = self.sent_to.get(channel, 0) + count
-        if after_errors:
-            self.back[channel] = self.back.get(channel, 0) + count
-
-    def lines(self, max_attempts: int) -> list[tuple[int, str]]:
-        """The pass's log lines as (level, text): one per (channel, reason) that failed,
-        one per channel delivering again."""
-        found = []
-        if self.sent_to:
-            found.append((logging.INFO, f"sent {sum(self.sent_to.values())} alerts (" + ", ".join(
-                f"{channel} {count}" for channel, count in self.sent_to.items()) + ")"))
-        for (channel, reason, final), tries in self.failures.items():
-            numbers = sorted({n for n, _ in tries})
-            attempt = (f"attempt {numbers[0]}" if len(numbers) == 1
-                       else f"attempts {numbers[0]}-{numbers[-1]}")
-            if final:
-                found.append((logging.ERROR, (
-                    f"delivery to {channel} failed for good for {len(tries)} alerts after "
-                    f"{attempt} of {max_attempts}: {reason}; kept as failed "
-                    "(`newswatch alerts retry` sends them again)")))
-            else:
-                wait = _duration(min(d for _, d in tries))
-                found.append((logging.WARNING, (
-                    f"delivery to {channel} failed for {len(tries)} alerts: {reason}; "
-                    f"retrying ({attempt} of {max_attempts}, next in {wait})")))
-        for channel, count in self.back.items():
-            found.append((logging.INFO, f"delivery to {channel} works again: {count} alerts "
-                                        "sent after earlier failures"))
-        return found
-
-    def log(self, max_attempts: int, logger: logging.Logger | None = None) -> None:
-        """Write :meth:`lines` to ``logger`` (default ``newswatch.alerts``)."""
-        for level, text in self.lines(max_attempts):
-            (logger or log).log(level, text)
-
-
-def _duration(seconds: float) -> str:
-    """``45s``, ``2m`` or ``1h``: a retry's wait, rounded."""
-    if seconds < 90:
-        return f"{max(round(seconds), 0)}s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)}m"
-    return f"{round(seconds / 3600)}h"
-
-
-# -- helpers ---------------------------------------------------------------------------------
-def _stamp(when: datetime) -> str:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _parse(stamp: str) -> datetime:
-    parsed = datetime.fromisoformat(stamp)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def resolve(text: str, env: Mapping[str, str], secrets: list[str] | None = None) -> str:
-    """Replace ``${VAR}`` from ``env``; a missing or empty variable is a DeliveryError.
-    Resolved values are appended to ``secrets`` (for redaction)."""
-
-    def one(match: re.Match[str]) -> str:
-        value = env.get(match.group(1))
-        if not value:
-            raise DeliveryError(f"environment variable {match.group(1)} is not set")
-        if secrets is not None:
-            secrets.append(value)
-        return value
-
-    return _VAR.sub(one, text)
-
-
-def redact(message: str, secrets: Iterable[str]) -> str:
-    """``message`` with every secret (longest first) replaced by ``***``."""
-    forms = set()
-    for secret in {s for s in secrets if s}:
-        forms |= {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote(secret),
-                  urllib.parse.quote_plus(secret), urllib.parse.unquote(secret),
-                  urllib.parse.unquote_plus(secret)}
-    for form in sorted((f for f in forms if f), key=len, reverse=True):
-        message = message.replace(form, "***")
-    return message
-
-
-# loggers of the libraries a send goes through; their records are redacted during a send
-LIBRARY_LOGGERS = ("apprise", "urllib3", "requests", "smtplib")
-
-
-class _Redactor(logging.Filter):
-    """Masks secrets in a log record's message and exception text."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = secrets  # the send's list, which grows as placeholders resolve
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a malformed record: keep only its template
-            message = str(record.msg)
-        clean = redact(message, self.secrets)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info, self.secrets)
-        return True
-
-
-@contextlib.contextmanager
-def _redacting_logs(secrets: list[str]) -> Iterator[None]:
-    """While sending: every record of the library loggers (and their children) has the
-    secrets masked before any handler sees it."""
-    redactor = _Redactor(secrets)
-    names = set(LIBRARY_LOGGERS) | {
-        name for name in list(logging.root.manager.loggerDict)
-        if name.split(".", 1)[0] in LIBRARY_LOGGERS}
-    loggers = [logging.getLogger(name) for name in names]
-    for logger in loggers:
-        logger.addFilter(redactor)
-    try:
-        yield
-    finally:
-        for logger in loggers:
-            logger.removeFilter(redactor)
-
-
-def sign(body: bytes, secret: str) -> str:
-    """The ``X-Newswatch-Signature`` header value for a body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(body: bytes, header: str, secret: str) -> bool:
-    """For receivers: whether ``header`` (``sha256=<hex>``) signs the raw ``body``."""
-    if not header or not secret:
-        return False
-    return hmac.compare_digest(sign(body, secret), header.strip())
-
-
-def backoff(attempts: int) -> float:
-    """Seconds to wait after the ``attempts``-th failed attempt (jittered)."""
-    delay = min(BASE_DELAY * 2 ** max(attempts - 1, 0), MAX_DELAY)
-    return delay * (1 + random.uniform(0, JITTER))
-
-
-# -- payloads --------------------------------------------------------------------------------
-def payload(store: Store, alert: dict[str, Any], sent_at: str) -> dict[str, Any]:
-    """The webhook JSON document of one alert (schema ``newswatch.alert/1``)."""
-    if alert["kind"] == "health":  # a source's health changed: no article
-        from monitor.sources.health import payload as health_payload
-
-        return health_payload(alert, sent_at)
-    db = store.db
-    article = store._get("articles", "id", alert["article_id"]) or {}
-    story = store._get("stories", "id", alert["story_id"]) or {}
-    diff, edits, changes, removed = None, None, None, None
-    if alert["kind"] == "updated":
-        row = db.execute("select diff, kinds, changes from versions "
-                         "where article_id = ? and version = ?",
-                         [alert["article_id"], alert["version"]]).fetchone()
-        if row:
-            diff = row[0]
-            edits = json.loads(row[1]) if row[1] else []
-            changes = json.loads(row[2]) if row[2] else []
-    elif alert["kind"] == "removed":
-        removed = {"when": article.get("removed"), "reason": article.get("removed_reason")}
-    return {
-        "schema": SCHEMA, "id": alert["key"], "kind": alert["kind"], "rule": alert["rule"],
-        "article": {
-            "id": article.get("id"), "url": article.get("url"),
-            "title": article.get("title"), "source": article.get("source"),
-            "language": article.get("language"), "published": article.get("published"),
-            "lead": article.get("lead"), "version": alert["version"],
-            "relevance": article.get("relevance"),
-            "reasons": json.loads(article["reasons"]) if article.get("reasons") else [],
-        },
-        "story": {
-            "id": story.get("id"), "title": story.get("title"),
-            "articles": story.get("articles"),
-            "languages": json.loads(story["languages"]) if story.get("languages") else [],
-            "editions": _editions(store, alert["story_id"]),
-        },
-        # issue 13: what changed first: the edit kinds, the removed ("-") and added ("+")
-        # sentences in order; for a removal, when and why (the last text stays stored)
-        "edits": edits, "changes": changes, "removed": removed,
-        "diff": diff, "sent_at": sent_at,
-    }
-
-
-def _editions(store: Store, story_id: Any, limit: int = 20) -> list[dict[str, Any]]:
-    """The story's articles (id, url, title, source, language, link), oldest first."""
-    cursor = store.db.execute(
-        "select id, url, title, source, language, link from articles where story_id = ? "
-        f"order by published_utc, id limit {int(limit)}", [story_id])
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def digest_key(keys: Iterable[str]) -> str:
-    """Idempotency key of a digest: a hash of its alerts' keys."""
-    return "digest:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:32]
-
-
-def text_message(docs: list[dict[str, Any]],
-                 settings: messages.MessageSettings | None = None,
-                 database: str | None = None) -> tuple[str, str]:
-    """(subject, plain-text body) for apprise channels (see ``monitor.alerts.messages``)."""
-    message = messages.render(docs, settings, database)
-    return message.subject, message.text
-
-
-# -- channels --------------------------------------------------------------------------------
-def send(channel: Channel, docs: list[dict[str, Any]], key: str,
-         env: Mapping[str, str] = os.environ,
-         settings: messages.MessageSettings | None = None,
-         database: str | None = None) -> None:
-    """Send one message (one alert, or a digest of several) through ``channel``; raises
-    DeliveryError with a redacted reason on any failure. ``settings`` and ``database``
-    (the Datasette name of the database) shape the message text and its links."""
-    secrets: list[str] = []
-    try:
-        with _redacting_logs(secrets):
-            message = messages.render(docs, settings, database)
-            if channel.webhook:
-                _send_webhook(channel, docs, key, env, secrets, message)
-            else:
-                _send_apprise(channel, docs, key, env, secrets, message)
-    except DeliveryError as exc:
-        raise DeliveryError(redact(str(exc), secrets)[:MAX_ERROR]) from None
-    except Exception as exc:  # a channel bug must not stop the loop
-        text = redact(f"{type(exc).__name__}: {exc}", secrets)[:MAX_ERROR]
-        raise DeliveryError(text) from None
-
-
-def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
-                  env: Mapping[str, str], secrets: list[str],
-                  message: messages.Message | None = None) -> None:
-    url = resolve(channel.webhook or "", env, secrets)
-    secrets.extend(value for _, value in url_secrets(url))
-    secret = resolve(channel.secret, env, secrets) if channel.secret else None
-    if secret:
-        secrets.append(secret)
-    document = docs[0] if len(docs) == 1 else {
-        "schema": DIGEST_SCHEMA, "id": key, "alerts": docs,
-        "sent_at": docs[0]["sent_at"]}
-    if message is not None:  # for people reading the receiver's log or chat
-        document = {**document, "summary": f"{message.subject}\n\n{message.text}".strip()}
-    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
-    headers = {"Content-Type": "application/json", "Idempotency-Key": key,
-               "User-Agent": "newswatch-alerts/1"}
-    if secret:
-        headers[SIGNATURE_HEADER] = sign(body, secret)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"webhook {channel.name}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"webhook {channel.name}: unreachable: {reason}") from None
-    if not 200 <= status < 300:
-        raise DeliveryError(f"webhook {channel.name}: HTTP {status}")
-
-
-def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
-                  env: Mapping[str, str], secrets: list[str],
-                  message: messages.Message | None = None) -> None:
-    import apprise
-
-    url = resolve(channel.url or "", env, secrets)
-    secrets.extend(value for _, value in url_secrets(url))
-    try:
-        password = urllib.parse.urlsplit(url).password
-    except ValueError:
-        password = None
-    if password:
-        secrets.append(password)
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
-        raise DeliveryError(f"channel {channel.name}: not a valid apprise URL")
-    for server in notifier:
-        if isinstance(getattr(server, "headers", None), dict):
-            server.headers[KEY_HEADER] = key  # email: lets clients drop a repeat
-    message = message or messages.render(docs)
-    # email gets the HTML body (apprise adds the plain-text alternative); chat and other
-    # channels get plain text, which every apprise service takes
-    html = all(any(cls.__name__ == "NotifyEmail" for cls in type(server).__mro__)
-               for server in notifier)
-    body = message.html if html else message.text
-    # apprise's own lines ("Notifying 1 service(s)", the failure) would be one or two per
-    # alert in the daemon's log: the failure is caught here, and the pass logs one line
-    # per channel and reason (DeliveryReport.log); below DEBUG they stay out of the log
-    quiet = not logging.getLogger("apprise").isEnabledFor(logging.DEBUG)
-    with _no_propagation("apprise", quiet), \
-            apprise.LogCapture(level=apprise.logging.WARNING) as log, \
-            _own_plain_text(notifier, message):
-        ok = notifier.notify(title=message.subject, body=body,
-                             body_format=apprise.NotifyFormat.HTML if html
-                             else apprise.NotifyFormat.TEXT)
-        detail = log.getvalue().strip().splitlines()
-    if not ok:
-        reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
-        raise DeliveryError(f"channel {channel.name}: {reason}")
-
-
-@contextlib.contextmanager
-def _no_propagation(name: str, when: bool = True) -> Iterator[None]:
-    """While inside: the logger ``name`` passes no record to its ancestors' handlers
-    (its own handlers, such as apprise's LogCapture, still get them)."""
-    logger = logging.getLogger(name)
-    before = logger.propagate
-    if when:
-        logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.propagate = before
-
-
-_PLAIN_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _own_plain_text(notifier: Any, message: messages.Message) -> Iterator[None]:
-    """While sending: apprise's email plugin makes the text/plain alternative of an HTML
-    email by stripping the tags (links lost); have it use our plain-text rendering of
-    the same message instead. Other conversions are left to apprise."""
-    modules = {inspect.getmodule(type(server)) for server in notifier}
-    modules = {m for m in modules if m is not None and hasattr(m, "convert_between")}
-    if not modules:
-        yield
-        return
-    with _PLAIN_LOCK:
-        originals = {m: m.convert_between for m in modules}
-
-        def convert(from_format: Any, to_format: Any, content: str, *args: Any,
-                    **kwargs: Any) -> str:
-            if str(to_format).lower().endswith("text") and \
-                    str(content).strip() == message.html.strip():
-                return message.text
-            return original(from_format, to_format, content, *args, **kwargs)
-
-        original = next(iter(originals.values()))
-        try:
-            for module in modules:
-                module.convert_between = convert
-            yield
-        finally:
-            for module, function in originals.items():
-                module.convert_between = function
-
-
-# -- the outbox ------------------------------------------------------------------------------
 def recover(store: Store, now: datetime | None = None) -> int:
     """Put rows whose claim expired (a deliverer died while sending) back to pending."""
-    stamp = _stamp(now or datetime.now(UTC))
+    stamp = utc_stamp(now or datetime.now(UTC))
     with store.db.conn:
         cursor = store.db.execute(
             "update alerts set status = ? where status = ? and next_attempt <= ?",
@@ -491,10 +90,9 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
                     claim_timeout: timedelta = CLAIM_TIMEOUT) -> DeliveryReport:
     """One delivery pass over the due pending alerts (see the module docstring)."""
     now = now or datetime.now(UTC)
-    stamp = _stamp(now)
+    stamp = utc_stamp(now)
     report = DeliveryReport(recovered=recover(store, now))
-    from monitor.alerts.digests import deliver_digests  # scheduled digests (their own rows)
-
+    # scheduled digests first (their own rows)
     deliver_digests(store, config, now, env, max_attempts, claim_timeout, report)
     due = _rows(store, "status = ? and next_attempt <= ?", [PENDING, stamp])
     by_channel: dict[str, list[dict[str, Any]]] = {}
@@ -508,7 +106,7 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
             report.held += len(rows)
             continue
         elif channel.digest_minutes > 0:
-            oldest = min(_parse(row["created"]) for row in rows)
+            oldest = min(parse_stamp(row["created"]) for row in rows)
             if now - oldest < timedelta(minutes=channel.digest_minutes):
                 report.held += len(rows)
                 continue
@@ -516,7 +114,7 @@ def deliver_pending(store: Store, config: AlertConfig, now: datetime | None = No
         else:
             batches = [[row] for row in rows]
         for batch in batches:
-            claimed = set(_claim(store, [r["id"] for r in batch], _stamp(now + claim_timeout)))
+            claimed = set(_claim(store, [r["id"] for r in batch], utc_stamp(now + claim_timeout)))
             batch = [r for r in batch if r["id"] in claimed]
             if batch:
                 _deliver_batch(store, channel, name, batch, now, env, max_attempts, report,
@@ -548,7 +146,7 @@ def _deliver_batch(store: Store, channel: Channel | None, name: str,
                    batch: list[dict[str, Any]], now: datetime, env: Mapping[str, str],
                    max_attempts: int, report: DeliveryReport,
                    settings: messages.MessageSettings | None = None) -> None:
-    stamp = _stamp(now)
+    stamp = utc_stamp(now)
     try:
         if channel is None:
             raise DeliveryError(f"channel {name} is not in the alerts config")
@@ -571,7 +169,7 @@ def _deliver_batch(store: Store, channel: Channel | None, name: str,
             attempts = (row["attempts"] or 0) + 1
             status = FAILED if attempts >= max_attempts else PENDING
             delay = backoff(attempts)
-            retry_at = _stamp(now + timedelta(seconds=delay))
+            retry_at = utc_stamp(now + timedelta(seconds=delay))
             report.note_failure(name, error, attempts, status == FAILED, delay)
             store.db.execute(
                 "update alerts set status = ?, attempts = ?, last_error = ?, next_attempt = ? "
@@ -585,7 +183,7 @@ def _deliver_batch(store: Store, channel: Channel | None, name: str,
 def retry_failed(store: Store, ids: Iterable[int] | None = None,
                  now: datetime | None = None) -> int:
     """Put failed alerts (all, or ``ids``) back to pending with a fresh retry budget."""
-    stamp = _stamp(now or datetime.now(UTC))
+    stamp = utc_stamp(now or datetime.now(UTC))
     sql = "update alerts set status = ?, attempts = 0, next_attempt = ? where status = ?"
     params: list[Any] = [PENDING, stamp, FAILED]
     wanted = list(ids or [])
@@ -624,7 +222,7 @@ def send_test(config: AlertConfig, name: str, env: Mapping[str, str] = os.enviro
               now: datetime | None = None) -> None:
     """Send a test message to one channel; raises DeliveryError (or KeyError: unknown)."""
     channel = config.channels[name]
-    stamp = _stamp(now or datetime.now(UTC))
+    stamp = utc_stamp(now or datetime.now(UTC))
     key = f"test:{name}:{stamp}"
     doc = {
         "schema": SCHEMA, "id": key, "kind": "test", "rule": None,

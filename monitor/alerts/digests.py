@@ -19,15 +19,13 @@ channel, like single alerts).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from monitor.alerts.rules import FAILED, PENDING, SENT, AlertConfig, Channel
-from monitor.store.db import Store
+from monitor.alerts.send import backoff, parse_stamp, payload, send, utc_stamp
+from monitor.store import Store
 
 DIGESTED = "digested"  # an alert waiting in a formed digest
 SENDING = "sending"
@@ -37,73 +35,6 @@ SCHEMA = """create table if not exists digests (
     period text not null, alert_ids text not null, status text not null,
     attempts integer not null default 0, next_attempt text, created text, sent text,
     last_error text)"""
-
-
-@dataclass(frozen=True)
-class DigestSchedule:
-    """When a channel's digest is sent: periods of ``every_hours`` hours ending at
-    ``at`` (``HH:MM``, local time in ``timezone``) and every ``every_hours`` after it;
-    no sending during ``quiet`` (``HH:MM-HH:MM`` local, may wrap midnight)."""
-
-    every_hours: float = 24.0
-    at: str = "07:00"
-    quiet: str | None = None
-    timezone: str = "Asia/Ho_Chi_Minh"
-
-    @classmethod
-    def from_spec(cls, spec: dict[str, Any], timezone: str) -> DigestSchedule:
-        """From the alerts file's ``digest:`` block; ValueError when wrong."""
-        unknown = set(spec) - {"every_hours", "at", "quiet"}
-        if unknown:
-            raise ValueError(f"digest: unknown keys {sorted(unknown)}")
-        schedule = cls(every_hours=float(spec.get("every_hours", 24)),
-                       at=str(spec.get("at", "07:00")), quiet=spec.get("quiet"),
-                       timezone=timezone)
-        if not 0 < schedule.every_hours <= 24 * 7:
-            raise ValueError("digest: every_hours must be in (0, 168]")
-        _clock(schedule.at)
-        if schedule.quiet is not None:
-            start, _, end = str(schedule.quiet).partition("-")
-            _clock(start)
-            _clock(end)
-        return schedule
-
-    def boundary(self, now: datetime) -> datetime:
-        """The latest period boundary at or before ``now`` (UTC)."""
-        zone = ZoneInfo(self.timezone)
-        local = now.astimezone(zone)
-        anchor = datetime.combine(local.date(), _clock(self.at), tzinfo=zone)
-        step = timedelta(hours=self.every_hours)
-        periods = math.floor((local - anchor) / step)
-        return (anchor + periods * step).astimezone(UTC)
-
-    def quiet_now(self, now: datetime) -> bool:
-        """Whether ``now`` falls in the quiet hours."""
-        if not self.quiet:
-            return False
-        start, _, end = str(self.quiet).partition("-")
-        clock = now.astimezone(ZoneInfo(self.timezone)).time()
-        begin, finish = _clock(start), _clock(end)
-        if begin <= finish:
-            return begin <= clock < finish
-        return clock >= begin or clock < finish
-
-
-def _clock(text: str) -> time:
-    try:
-        hours, minutes = str(text).strip().split(":")
-        return time(int(hours), int(minutes))
-    except ValueError:
-        raise ValueError(f"digest: {text!r} is not a HH:MM time") from None
-
-
-def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _parse(stamp: str) -> datetime:
-    parsed = datetime.fromisoformat(stamp)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def ensure_table(store: Store) -> None:
@@ -121,21 +52,21 @@ def close_periods(store: Store, config: AlertConfig, now: datetime) -> int:
         if channel.digest is None:
             continue
         boundary = channel.digest.boundary(now)
-        key = f"digest:{name}:{_stamp(boundary)}"
+        key = f"digest:{name}:{utc_stamp(boundary)}"
         with store.db.conn:  # one transaction: the row and its alerts, or neither
             if store.db.execute("select 1 from digests where key = ?", [key]).fetchone():
                 continue
             rows = store.db.execute(
                 "select id, created from alerts where channel = ? and status = ? "
                 "order by id", [name, PENDING]).fetchall()
-            ids = [i for i, created in rows if created and _parse(created) < boundary]
+            ids = [i for i, created in rows if created and parse_stamp(created) < boundary]
             if not ids:
                 continue
             store.db.execute(
                 "insert into digests (key, channel, period, alert_ids, status, attempts, "
                 "next_attempt, created) values (?, ?, ?, ?, ?, 0, ?, ?)",
-                [key, name, _stamp(boundary), json.dumps(ids), PENDING, _stamp(now),
-                 _stamp(now)])
+                [key, name, utc_stamp(boundary), json.dumps(ids), PENDING, utc_stamp(now),
+                 utc_stamp(now)])
             store.db.conn.executemany("update alerts set status = ? where id = ?",
                                       [(DIGESTED, i) for i in ids])
             formed += 1
@@ -147,12 +78,10 @@ def deliver_digests(store: Store, config: AlertConfig, now: datetime,
                     report: Any) -> None:
     """Close periods, then send the due digests (counts go to ``report``, a
     ``DeliveryReport``): called by ``monitor.alerts.delivery.deliver_pending``."""
-    from monitor.alerts.delivery import backoff, payload, send
-
     if not any(c.digest is not None for c in config.channels.values()):
         return
     ensure_table(store)
-    stamp = _stamp(now)
+    stamp = utc_stamp(now)
     with store.db.conn:  # abandoned claims
         report.recovered += store.db.execute(
             "update digests set status = ? where status = ? and next_attempt <= ?",
@@ -171,7 +100,7 @@ def deliver_digests(store: Store, config: AlertConfig, now: datetime,
         with store.db.conn:
             claimed = store.db.execute(
                 "update digests set status = ?, next_attempt = ? where id = ? and status = ?",
-                [SENDING, _stamp(now + claim_timeout), digest_id, PENDING]).rowcount
+                [SENDING, utc_stamp(now + claim_timeout), digest_id, PENDING]).rowcount
         if not claimed:
             continue
         try:
@@ -192,7 +121,7 @@ def deliver_digests(store: Store, config: AlertConfig, now: datetime,
                 store.db.execute(
                     "update digests set status = ?, attempts = ?, last_error = ?, "
                     "next_attempt = ? where id = ?",
-                    [status, attempts, error, _stamp(now + timedelta(
+                    [status, attempts, error, utc_stamp(now + timedelta(
                         seconds=backoff(attempts))), digest_id])
             report.errors.append(error)
             report.note_failure(name, error, attempts, status == FAILED,

@@ -18,7 +18,8 @@ from typing import Any
 import yaml
 
 from monitor.alerts.messages import MessageSettings
-from monitor.sources.config import CONFIG_DIR, ConfigError
+from monitor.alerts.schedule import DigestSchedule
+from monitor.sources import CONFIG_DIR, ConfigError
 
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
 KINDS = ("new", "updated")  # what a rule alerts on when it names no kinds
@@ -118,7 +119,7 @@ class Channel:
     webhook: str | None = None  # signed JSON webhook URL
     secret: str | None = None  # HMAC secret for the webhook (usually "${VAR}")
     digest_minutes: int = 0  # 0: one message per alert; N: one message per N minutes
-    digest: Any = None  # a monitor.alerts.digests.DigestSchedule: one message per period
+    digest: DigestSchedule | None = None  # one message per period
 
 
 @dataclass(frozen=True)
@@ -229,14 +230,12 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
     return AlertConfig(channels=channels, rules=tuple(rules), messages=messages)
 
 
-def _schedule(name: str, spec: Any, timezone: str) -> Any:
+def _schedule(name: str, spec: Any, timezone: str) -> DigestSchedule | None:
     """A channel's ``digest:`` block as a DigestSchedule (None without one)."""
     if spec is None:
         return None
     if not isinstance(spec, dict):
         raise ValueError(f"channel {name!r}: digest must be a mapping (every_hours, at, quiet)")
-    from monitor.alerts.digests import DigestSchedule
-
     try:
         return DigestSchedule.from_spec(spec, timezone)
     except ValueError as exc:

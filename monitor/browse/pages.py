@@ -17,7 +17,7 @@ import sqlite3
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.alerts.messages import DEFAULT_TIMEZONE, local_time, words
+from monitor.alerts import DEFAULT_TIMEZONE, local_time, words
 
 # a sentence ends at . ! ? … (and closing quotes) before a space and a capital or digit
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]?\s+(?=[\"“‘(]?[A-ZÀ-Ỹ0-9])")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from monitor.changes import entity_rules as rules
-from monitor.judge.relevance import fold
+from monitor.judge import fold
 
 NUM_PERM = 64
 SHINGLE = 5

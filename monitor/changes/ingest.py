@@ -18,11 +18,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.alerts.rules import AlertConfig
+from monitor.alerts import AlertConfig
 from monitor.changes import dedupe, edits, volatile
 from monitor.changes.diff import unified_diff, word_diff_html
-from monitor.judge.relevance import Topic, judge
-from monitor.store.db import DUPLICATE, IRRELEVANT, NEW, UNCHANGED, UPDATED, Store, now
+from monitor.judge import Topic, judge
+from monitor.store import DUPLICATE, IRRELEVANT, NEW, UNCHANGED, UPDATED, Store, now
 
 
 def analyze(article: dict[str, Any], topic: Topic | None = None) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from monitor.alerts.rules import AlertConfig
+from monitor.alerts import AlertConfig
 from monitor.changes import rules as change_rules
-from monitor.store.db import Store, now
+from monitor.store import Store, now
 
 OK, GONE, FAILED = "ok", "gone", "failed"  # what one check of a known URL found
 

@@ -1,6 +1,5 @@
 """Change-monitoring rules, kept as data apart from the code that applies them
-(``monitor.changes.volatile``, ``monitor.changes.edits``, ``monitor.changes.removals``,
-``monitor.sources.urls``).
+(``monitor.changes.volatile``, ``monitor.changes.edits``, ``monitor.changes.removals``).
 
 Site-specific volatile patterns live in a source's profile (``volatile:`` in
 ``config/profiles.yaml``); these hold on every page.
@@ -98,14 +97,3 @@ REMOVAL_NOTICES: list[str] = [
     r"(?:bài viết|nội dung|tin bài|trang) (?:này )?(?:không tồn tại|không còn tồn tại)\.?",
     r"(?:xin lỗi,?\s*)?(?:bài viết|nội dung) (?:bạn tìm )?không (?:tồn tại|còn)\.?",
 ]
-
-# --------------------------------------------------------------------------- hosts
-# Host prefixes of one site: ``m.vnexpress.net``, ``www.``, ``amp.`` and the bare domain
-# are the same publisher (rel=canonical between them is trusted when the source owns the
-# domain).
-SAME_SITE_PREFIXES: tuple[str, ...] = ("www.", "m.", "amp.", "mobile.", "en.m.")
-# AMP spellings of an article URL, folded to the article's own URL.
-AMP_PATH_SUFFIXES: tuple[str, ...] = ("/amp", "/amp/", ".amp", ".amp.html", "/amp.html")
-AMP_PATH_PREFIXES: tuple[str, ...] = ("/amp/",)
-AMP_QUERY_FLAGS: tuple[str, ...] = ("amp", "outputtype=amp", "amp=1", "amp=true",
-                                    "output=amp")

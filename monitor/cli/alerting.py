@@ -16,14 +16,13 @@ from monitor.cli.app import (
     out,
     short_time,
 )
-from monitor.sources.config import ConfigError
-from monitor.store.db import DEFAULT_DB
+from monitor.sources import ConfigError
+from monitor.store import DEFAULT_DB
 
 
 def _alerts_setup(db: Path, alerts_config: Path) -> tuple[Any, Any]:
-    from monitor.alerts.rules import load_alert_config
-    from monitor.store.db import Store
-    from monitor.store.dbfile import existing_database
+    from monitor.alerts import load_alert_config
+    from monitor.store import Store, existing_database
 
     existing_database(db)
     try:
@@ -41,7 +40,7 @@ def _alerts_setup(db: Path, alerts_config: Path) -> tuple[Any, Any]:
 @click.pass_context
 def alerts(ctx: click.Context, db: Path, alerts_config: Path | None) -> None:
     """The alert outbox: list, deliver, retry, test a channel."""
-    from monitor.alerts.rules import ALERTS_FILE
+    from monitor.alerts import ALERTS_FILE
 
     ctx.obj = {"db": db, "alerts_config": alerts_config or ALERTS_FILE}
 
@@ -76,9 +75,8 @@ def _alerts_options_here_too(command: Any) -> Any:
 @click.pass_obj
 def alerts_list(obj: dict[str, Any], status: str | None, limit: int) -> None:
     """Alerts in the outbox, newest first."""
-    from monitor.alerts.delivery import list_alerts
-    from monitor.store.db import Store
-    from monitor.store.dbfile import existing_database
+    from monitor.alerts import list_alerts
+    from monitor.store import Store, existing_database
 
     store = Store(existing_database(obj["db"]))
     try:
@@ -113,7 +111,7 @@ def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
     """One delivery pass over the due pending alerts."""
     import logging
 
-    from monitor.alerts.delivery import deliver_pending
+    from monitor.alerts import deliver_pending
 
     store, config = _alerts_setup(obj["db"], obj["alerts_config"])
     # the pass's log lines (a failure per channel and reason, with its count and attempt;
@@ -138,9 +136,8 @@ def alerts_deliver(obj: dict[str, Any], max_attempts: int) -> None:
 @click.pass_obj
 def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
     """Put failed alerts (all, or IDs) back to pending; the next delivery sends them."""
-    from monitor.alerts.delivery import retry_failed
-    from monitor.store.db import Store
-    from monitor.store.dbfile import existing_database
+    from monitor.alerts import retry_failed
+    from monitor.store import Store, existing_database
 
     store = Store(existing_database(obj["db"]))
     try:
@@ -162,8 +159,7 @@ def alerts_retry(obj: dict[str, Any], ids: tuple[int, ...]) -> None:
 @click.pass_obj
 def alerts_test(obj: dict[str, Any], channel: str) -> None:
     """Send a test message to CHANNEL; exit 1 if it fails."""
-    from monitor.alerts.delivery import DeliveryError, send_test
-    from monitor.alerts.rules import load_alert_config
+    from monitor.alerts import DeliveryError, load_alert_config, send_test
 
     try:
         config = load_alert_config(obj["alerts_config"])

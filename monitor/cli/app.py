@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.sources.config import ConfigError
+from monitor.sources import ConfigError
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 console = Console(stderr=True)
@@ -72,7 +72,7 @@ def duration(seconds: float) -> str:
 def alerts_choice(alerts_config: Path | None, no_alerts: bool) -> Path | None:
     """The alerts file of ``crawl``, ``demo`` and ``run``: ``--alerts-config`` or
     config/alerts.yaml; None with ``--no-alerts`` (giving both is a usage error, exit 2)."""
-    from monitor.alerts.rules import ALERTS_FILE
+    from monitor.alerts import ALERTS_FILE
 
     if no_alerts:
         if alerts_config is not None:
@@ -103,7 +103,7 @@ class _Newswatch(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
-        from monitor.store.dbfile import DatabaseFileError
+        from monitor.store import DatabaseFileError
 
         try:
             code = super().main(args, prog_name or "newswatch", complete_var,

@@ -15,7 +15,7 @@ from monitor.cli.app import (
     fail,
     main,
 )
-from monitor.store.db import DEFAULT_DB
+from monitor.store import DEFAULT_DB
 
 
 @main.command()
@@ -26,9 +26,9 @@ from monitor.store.db import DEFAULT_DB
               help="Port.")
 def serve(db: Path, host: str, port: int) -> None:
     """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
-    from monitor.browse.serve import DatabaseNotFound, check_database
-    from monitor.browse.serve import serve as run_serve
-    from monitor.store.dbfile import existing_database
+    from monitor.browse import DatabaseNotFound, check_database
+    from monitor.browse import serve as run_serve
+    from monitor.store import existing_database
 
     existing_database(db)  # missing, empty, not SQLite: one line, rc 2
     _check_port_free(host, port)  # before saying "serving on"
@@ -78,8 +78,7 @@ def search(query: str, db: Path, limit: int, as_json: bool) -> None:
     import json
     import sqlite3
 
-    from monitor.store.db import Store
-    from monitor.store.dbfile import existing_database
+    from monitor.store import Store, existing_database
     from monitor.store.search import END, START
 
     store = Store(existing_database(db))
@@ -119,9 +118,9 @@ def search(query: str, db: Path, limit: int, as_json: bool) -> None:
 def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None:
     """Export articles (id, url, source, title, author, published, language, relevance,
     relevant, story_id, text) as JSON lines or CSV."""
-    from monitor.browse.export import DatabaseNotFound
-    from monitor.browse.export import export as run_export
-    from monitor.store.dbfile import existing_database
+    from monitor.browse import DatabaseNotFound
+    from monitor.browse import export as run_export
+    from monitor.store import existing_database
 
     existing_database(db)  # before any output: no CSV header, no empty file, on a bad db
     if output is not None and not output.parent.is_dir():

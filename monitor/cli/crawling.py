@@ -19,9 +19,9 @@ from monitor.cli.app import (
     out,
 )
 from monitor.cli.report import exit_for, report, report_problems, run_with_progress
-from monitor.run.crawl import CrawlError
-from monitor.sources.config import DEFAULT_CONFIG, ConfigError
-from monitor.store.db import DEFAULT_DB
+from monitor.run import CrawlError
+from monitor.sources import DEFAULT_CONFIG, ConfigError
+from monitor.store import DEFAULT_DB
 
 
 @main.command("crawl")
@@ -38,7 +38,7 @@ from monitor.store.db import DEFAULT_DB
 def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str,
                   alerts_config: Path | None = None, no_alerts: bool = False) -> None:
     """Crawl all sources (or some) once, then print a summary."""
-    from monitor.store.dbfile import database_to_write
+    from monitor.store import database_to_write
 
     alerts_file = alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
@@ -78,9 +78,9 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
     requests an article already stored. See docs/BACKFILL.md. Exit codes: 0 done (or
     --limit reached), 1 the crawl failed, 2 bad input, 130 interrupted.
     """
-    from monitor.processes.lifecycle import Interrupt
-    from monitor.run.backfill import backfill as run_backfill
-    from monitor.store.dbfile import database_to_write
+    from monitor.processes import Interrupt
+    from monitor.run import backfill as run_backfill
+    from monitor.store import database_to_write
 
     database_to_write(db)
     show = _BackfillProgress(source, limit)
@@ -112,7 +112,7 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
 
 def _backfill_summary(source: str, result: Any, failed_now: int) -> None:
     """A backfill session's summary on stdout (docs/BACKFILL.md), then its problems."""
-    from monitor.run.backfill import DONE
+    from monitor.store import frontier
 
     counts, stored = result.counts, result.stored_now
     rate = stored / result.seconds if result.seconds else 0.0
@@ -123,7 +123,7 @@ def _backfill_summary(source: str, result: Any, failed_now: int) -> None:
              f"  archive: {counts['stored']:,} of {counts['urls']:,} listed articles stored, "
              f"{counts['failed']:,} failed, {counts['pending']:,} to go; child sitemaps "
              f"{counts['children_read']:,} of {counts['children']:,} read"]
-    if result.state != DONE:
+    if result.state != frontier.DONE:
         lines.append(f"  resume with: newswatch backfill {source} (same --db and --config)")
     for line in lines:
         out.print(line, highlight=False, soft_wrap=True, markup=False)

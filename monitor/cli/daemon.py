@@ -19,8 +19,8 @@ from monitor.cli.app import (
     out,
     short_time,
 )
-from monitor.sources.config import DEFAULT_CONFIG, ConfigError
-from monitor.store.db import DEFAULT_DB
+from monitor.sources import DEFAULT_CONFIG, ConfigError
+from monitor.store import DEFAULT_DB
 
 
 @main.command()
@@ -44,9 +44,8 @@ def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float
     another daemon already runs on the database."""
     import logging
 
-    from monitor.run.daemon import Daemon
-    from monitor.store.dbfile import database_to_write
-    from monitor.store.owners import DaemonRunning
+    from monitor.run import Daemon
+    from monitor.store import DaemonRunning, database_to_write
 
     alerts_file = alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
@@ -73,8 +72,8 @@ def status(db: Path, as_json: bool) -> None:
     """Is the daemon alive; last run, counts and errors per source; next runs; the outbox."""
     import json
 
-    from monitor.run.daemon import status as daemon_status
-    from monitor.store.dbfile import existing_database
+    from monitor.run import status as daemon_status
+    from monitor.store import existing_database
 
     report = daemon_status(existing_database(db))
     report["health"] = _health_rows(db)
@@ -127,7 +126,7 @@ def status(db: Path, as_json: bool) -> None:
 def _health_rows(db: Path) -> list[dict[str, Any]]:
     """Each source's health (``monitor.sources.health.report``)."""
     from monitor.sources.health import report as health_report
-    from monitor.store.db import Store
+    from monitor.store import Store
 
     store = Store(db)
     try:

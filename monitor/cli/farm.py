@@ -15,9 +15,9 @@ from monitor.cli.app import (
     out,
 )
 from monitor.cli.report import exit_for, report, run_with_progress
-from monitor.run.crawl import CrawlError
-from monitor.sources.config import ConfigError
-from monitor.store.db import DEFAULT_DB
+from monitor.run import CrawlError
+from monitor.sources import ConfigError
+from monitor.store import DEFAULT_DB
 
 
 @main.command()
@@ -33,7 +33,7 @@ def demo(db: Path, port: int, alerts_config: Path | None = None,
          no_alerts: bool = False) -> None:
     """Start the replica site farm, crawl it, and print what was stored."""
     from monitor.run.demo import DemoPortBusy, run_demo
-    from monitor.store.dbfile import database_to_write
+    from monitor.store import database_to_write
 
     alerts_file = alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
@@ -71,7 +71,7 @@ def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str
     # SIGTERM is an orderly stop from the very start (a service manager or a script may
     # stop the farm while it is still generating its articles): exit 0, nothing printed
     # (the handler only wakes the main thread: ``Wakeup`` takes no lock in a handler)
-    from monitor.processes.lifecycle import Wakeup
+    from monitor.processes import Wakeup
 
     stop, stopping = Wakeup(), []
 
@@ -80,8 +80,7 @@ def farm(port: int, extra: int, prerender: bool, archive: int, archive_site: str
         stop.set()
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    from monitor.farm import Farm
-    from monitor.farm.server import FarmError
+    from monitor.farm import Farm, FarmError
     from monitor.run.demo import FARM_HINT, DemoPortBusy, check_port
 
     try:

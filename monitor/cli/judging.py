@@ -15,8 +15,8 @@ from monitor.cli.app import (
     main,
     out,
 )
-from monitor.sources.config import ConfigError
-from monitor.store.db import DEFAULT_DB
+from monitor.sources import ConfigError
+from monitor.store import DEFAULT_DB
 
 
 @main.command()
@@ -32,7 +32,7 @@ def judge(file: Any, explain: bool) -> None:
     """
     import json
 
-    from monitor.judge.relevance import judge_lines
+    from monitor.judge import judge_lines
 
     try:
         for verdict in judge_lines(file):
@@ -47,7 +47,7 @@ def judge(file: Any, explain: bool) -> None:
 
 def _print_explained(verdict: dict[str, Any]) -> None:
     """One article's verdict as a table of its reasons (``newswatch judge --explain``)."""
-    from monitor.judge.relevance import explain_rows
+    from monitor.judge import explain_rows
 
     word = "[green]relevant[/]" if verdict["relevant"] else "[red]not relevant[/]"
     table = Table(title=f"{verdict.get('id')}: {word} (score {verdict['score']:.3f})",
@@ -72,8 +72,7 @@ def label(article_id: int, verdict: str, db: Path, analyst: str | None,
 
     The labels become labelled data for the next tuning round: see `newswatch labels`.
     """
-    from monitor.store.db import Store
-    from monitor.store.labels import LabelError, add_label
+    from monitor.store import LabelError, Store, add_label
 
     if not db.exists():
         fail(f"{db}: no such database", 2)
@@ -99,8 +98,7 @@ def labels(db: Path, output: Path | None) -> None:
 
     The file is read by `python -m monitor.judge.eval FILE`.
     """
-    from monitor.store.db import Store
-    from monitor.store.labels import export_jsonl
+    from monitor.store import Store, export_jsonl
 
     if not db.exists():
         fail(f"{db}: no such database", 2)

@@ -18,8 +18,8 @@ from monitor.cli.app import (
     narrow_table,
     out,
 )
-from monitor.run.crawl import CrawlResult, crawl
-from monitor.store.db import COUNTS
+from monitor.run import CrawlResult, crawl
+from monitor.store import COUNTS
 
 
 def run_with_progress(**kwargs: Any) -> CrawlResult:
@@ -94,7 +94,7 @@ def report_problems(result: CrawlResult) -> None:
         console.print(f"[yellow]warning:[/] {host} ({sources}) unreachable: "
                       f"{info['failures']} failures, e.g. {escape(info['reason'])}",
                       highlight=False, soft_wrap=True)
-    from monitor.run.reach import host_of
+    from monitor.run import host_of
 
     for run in result.runs:
         lines = [line for line in (run.get("error_detail") or "").splitlines()

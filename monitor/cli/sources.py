@@ -15,7 +15,7 @@ from monitor.cli.app import (
     main,
     out,
 )
-from monitor.sources.config import DEFAULT_CONFIG, ConfigError
+from monitor.sources import DEFAULT_CONFIG, ConfigError
 
 
 @main.command()
@@ -30,8 +30,8 @@ def doctor(source: str, url: str | None, config: Path, listing: str | None) -> N
     article (URL, a saved file, or the first article the listing links to). Exit 1 when
     a rule matched nothing, 2 for a config error or a page that cannot be fetched."""
 
-    from monitor.extract.doctor import DoctorError, diagnose
-    from monitor.sources.config import load_settings
+    from monitor.extract import DoctorError, diagnose
+    from monitor.sources import load_settings
 
     try:
         found = load_settings(config).source(source)
@@ -70,7 +70,7 @@ def sources_command(config: Path, as_json: bool) -> None:
     checked against real pages (and how many)."""
     import json
 
-    from monitor.sources.outlets import load_outlets
+    from monitor.sources import load_outlets
 
     try:
         rows = load_outlets(config)

@@ -33,8 +33,7 @@ from trafilatura.utils import load_html
 
 from monitor.extract import blocks, fusion, pagemeta, rules, vote
 from monitor.extract.charset import decode_html
-from monitor.sources.config import DateRule, SiteProfile
-from monitor.sources.urls import trusted_canonical
+from monitor.sources import DateRule, SiteProfile, trusted_canonical
 
 _NO_PROFILE = SiteProfile()
 # Pages without a profile body container: trafilatura runs precision-leaning (measured on

@@ -16,9 +16,7 @@ from typing import Any
 
 import lxml.html
 
-from monitor.sources import discovery
-from monitor.sources.config import Source
-from monitor.sources.urls import canonicalize
+from monitor.sources import Source, canonicalize, discovery
 
 USER_AGENT = "newswatch-doctor (+https://github.com/newswatch)"
 TIMEOUT = 20.0

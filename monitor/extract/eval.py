@@ -311,7 +311,7 @@ def profile_extractor() -> Extractor:
     import yaml
 
     from monitor.extract.article import extract
-    from monitor.sources.config import PROFILES_FILE, SiteProfile
+    from monitor.sources import PROFILES_FILE, SiteProfile
 
     data = yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8")) or {}
     profiles = data.get("profiles") or {}

@@ -2,5 +2,6 @@
 
 from monitor.farm.content import FarmArticle, load_corpus
 from monitor.farm.server import Farm, FarmError
+from monitor.farm.sites import SITES
 
-__all__ = ["Farm", "FarmArticle", "FarmError", "load_corpus"]
+__all__ = ["SITES", "Farm", "FarmArticle", "FarmError", "load_corpus"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from monitor.sources.config import PROJECT_ROOT
+from monitor.sources import PROJECT_ROOT
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 SEEDS_FILE = PROJECT_ROOT / "seeds" / "seeds.yaml"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.judge.relevance import TOPICS_FILE, default_topic, judge, load_topics, parse_jsonl
-from monitor.sources.config import PROJECT_ROOT, ConfigError
+from monitor.sources import PROJECT_ROOT, ConfigError
 
 DATA = PROJECT_ROOT / "tests" / "data"
 LABELLED = DATA / "relevance_labelled.jsonl"  # the first set (all of it is tuning data)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from monitor.judge.relevance import fold
-from monitor.sources.config import CONFIG_DIR, ConfigError
+from monitor.judge.folding import fold
+from monitor.sources import CONFIG_DIR, ConfigError
 
 MODEL_FILE = CONFIG_DIR / "relevance_model.json"
 # scikit-learn's default token pattern is r"(?u)\b\w\w+\b"; a greedy run of two or more

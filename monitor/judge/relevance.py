@@ -36,34 +36,14 @@ from typing import Any
 
 import yaml
 
-from monitor.sources.config import CONFIG_DIR, ConfigError
+from monitor.judge.folding import fold
+from monitor.sources import CONFIG_DIR, ConfigError
 
 TOPICS_FILE = CONFIG_DIR / "topics.yaml"
 FIELDS = ("title", "lead", "body")
 
 
 _WORD = re.compile(r"\w+")
-
-
-def _strip_marks(char: str) -> str:
-    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
-    return base or char
-
-
-# One translate table for every precomposed Latin letter (Vietnamese lives in U+1EA0-1EF9)
-_FOLD = {cp: _strip_marks(chr(cp)) for block in ((0xC0, 0x250), (0x1E00, 0x1F00))
-         for cp in range(*block) if _strip_marks(chr(cp)) != chr(cp)}
-_FOLD.update({ord("đ"): "d", ord("Đ"): "D"})
-
-
-def fold(text: str) -> str:
-    """Lower-case, without diacritics (đ → d): the form folded terms are matched in."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text).translate(_FOLD)
-        if not text.isascii():  # combining marks left over (decomposed input)
-            text = "".join(c for c in unicodedata.normalize("NFD", text)
-                           if not unicodedata.combining(c))
-    return text.lower()
 
 
 def _trie_pattern(phrases: Iterable[str]) -> str:

@@ -1,1 +1,22 @@
-"""TODO"""
+"""The processes of a crawl, and the rules every process newswatch starts follows.
+
+``lifecycle``: every process dies with its parent (PDEATHSIG, process groups, orderly
+stops); ``runtime``: the interpreter's collector and GIL settings; ``workers``: the
+extraction pool (a forkserver preloaded with the extractor and the judge) shared by every
+crawler of a crawl process; ``writer``: the one SQLite writer process per database.
+"""
+
+from monitor.processes import runtime
+from monitor.processes.lifecycle import (
+    GRACE_SECONDS,
+    Interrupt,
+    Wakeup,
+    die_with_parent,
+    kill_group,
+)
+from monitor.processes.workers import extract_checked, shared_pool, shutdown_pool, start_pool
+from monitor.processes.writer import DatabaseFull, shutdown_writers, submit
+
+__all__ = ["GRACE_SECONDS", "DatabaseFull", "Interrupt", "Wakeup", "die_with_parent",
+           "extract_checked", "kill_group", "runtime", "shared_pool", "shutdown_pool",
+           "shutdown_writers", "start_pool", "submit"]

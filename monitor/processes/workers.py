@@ -12,7 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from monitor.processes.lifecycle import PARENT_ENV, die_with_parent
-from monitor.sources.config import SiteProfile
+from monitor.sources import SiteProfile
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -21,9 +21,9 @@ _pool_lock = threading.Lock()
 def _warm_up() -> None:
     import trafilatura  # noqa: F401  (import once per worker, before the first page)
 
-    import monitor.extract.article  # noqa: F401
-    from monitor.changes.dedupe import signature
-    from monitor.judge.relevance import default_topic
+    import monitor.extract  # noqa: F401
+    from monitor.changes import signature
+    from monitor.judge import default_topic
 
     signature("warm up")  # imports datasketch (and scipy): half a second, before the crawl
     default_topic()  # loads and compiles the topic's terms
@@ -121,8 +121,8 @@ def extract_and_analyze(html: str | bytes, url: str, profile: SiteProfile, tz: s
     a page. ``charset`` is the response's Content-Type, checked rather than trusted;
     ``domains`` are the source's (a rel=canonical on any of them is trusted); ``on_tree``
     sees the parsed page first (``monitor.extract.article.extract``)."""
-    from monitor.changes.ingest import analyze
-    from monitor.extract.article import extract
+    from monitor.changes import analyze
+    from monitor.extract import extract
 
     result = extract(html, url, profile, tz, charset_hint=charset, owned_domains=domains,
                      on_tree=on_tree)

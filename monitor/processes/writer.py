@@ -24,8 +24,8 @@ import sqlite3
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from monitor.alerts.rules import AlertConfig
-from monitor.store.db import DATABASE_FULL, is_full
+from monitor.alerts import AlertConfig
+from monitor.store import DATABASE_FULL, is_full
 
 _writers: dict[str, ProcessPoolExecutor] = {}
 _store: Any = None  # in the writer process: its Store
@@ -50,7 +50,7 @@ def _writer_init(db_path: str) -> None:
     global _store
     from monitor.processes import _forkserver_guard
     from monitor.processes.lifecycle import die_with_parent
-    from monitor.store.db import Store
+    from monitor.store import Store
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(_forkserver_guard.FORKSERVER_PID)
@@ -63,7 +63,7 @@ def ingest_batch(source: str, rows: list[tuple[dict[str, Any], str]],
     in order). Raises DatabaseFull on SQLITE_FULL (the batch rolled back) and for every
     batch after it; other SQLite errors as they are (the batch rolled back)."""
     global _full
-    from monitor.changes.ingest import Ingestor
+    from monitor.changes import Ingestor
 
     if _full:
         raise DatabaseFull(len(rows))

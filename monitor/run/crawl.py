@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts.rules import ALERTS_FILE, AlertConfig, load_alert_config
-from monitor.processes import runtime
-from monitor.processes.lifecycle import GRACE_SECONDS, Interrupt, die_with_parent, kill_group
-from monitor.sources.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
-from monitor.store.db import COUNTS, Store
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
+from monitor.processes import GRACE_SECONDS, Interrupt, die_with_parent, kill_group, runtime
+from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from monitor.store import COUNTS, Store
 
 Progress = Callable[[dict[str, dict[str, int]]], None]
 PROGRESS_EVERY = 0.25  # seconds between progress reports from the child
@@ -408,7 +407,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
     try:
         from crawler import settings as crawler_settings
-        from monitor.processes.workers import shutdown_pool, start_pool
+        from monitor.processes import shutdown_pool, start_pool
 
         workers = int(overrides.get("NEWSWATCH_EXTRACT_WORKERS",
                                     crawler_settings.NEWSWATCH_EXTRACT_WORKERS))
@@ -423,7 +422,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         from twisted.internet import task
 
         from crawler.spiders.news import NewsSpider
-        from monitor.processes.writer import shutdown_writers
+        from monitor.processes import shutdown_writers
 
         settings = ScrapySettings()
         settings.setmodule(crawler_settings, priority="project")

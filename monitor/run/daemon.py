@@ -38,19 +38,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.alerts.rules import ALERTS_FILE, AlertConfig, load_alert_config
-from monitor.processes.lifecycle import Interrupt, Wakeup
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
+from monitor.processes import Interrupt, Wakeup
 from monitor.run.crawl import CrawlError, crawl
-from monitor.sources.config import (
-    DEFAULT_CONFIG,
-    ConfigError,
-    Settings,
-    Source,
-    load_settings,
-    seconds,
-)
-from monitor.store.db import Store, now
-from monitor.store.owners import DaemonLock
+from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, Source, load_settings, seconds
+from monitor.store import DaemonLock, Store, now
 
 log = logging.getLogger("newswatch.daemon")
 
@@ -166,7 +158,7 @@ class Daemon:
     def _deliver_alerts(self) -> None:
         if self.alert_config is None:
             return
-        from monitor.alerts.delivery import deliver_pending  # the outbox's delivery step
+        from monitor.alerts import deliver_pending
 
         store = Store(self.db_path)
         try:

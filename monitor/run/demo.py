@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts.rules import ALERTS_FILE, AlertConfig, load_alert_config
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.farm import Farm
 from monitor.run.crawl import CrawlResult, crawl
-from monitor.sources.config import DEMO_CONFIG
+from monitor.sources import DEMO_CONFIG
 
 DEMO_PORT = 8800  # fixed, so that a second demo run finds the same article URLs
 
@@ -31,7 +31,7 @@ def check_port(port: int = DEMO_PORT, hint: str = DEMO_HINT) -> None:
     ``newswatch farm`` would serve on other ports than the exports in the user's shell."""
     import socket
 
-    from monitor.farm.sites import SITES
+    from monitor.farm import SITES
 
     for spec in SITES.values():
         host = f"127.0.0.{spec.host_index}"

@@ -1,1 +1,31 @@
-"""TODO"""
+"""Sources: what is watched and how its articles are found.
+
+The sources file and site profiles (``config``), the outlets at a glance (``outlets``),
+discovery formats (feeds, sitemaps, autodiscovery, link rules: ``discovery``), canonical
+URLs (``urls``, with their data in ``url_rules``) and each source's health against its
+own baseline (``health``). The bottom stage: it imports no other newswatch package.
+"""
+
+from monitor.sources import discovery, health
+from monitor.sources.config import (
+    CONFIG_DIR,
+    DEFAULT_CONFIG,
+    DEMO_CONFIG,
+    PROFILES_FILE,
+    PROJECT_ROOT,
+    ConfigError,
+    DateRule,
+    Settings,
+    SiteProfile,
+    Source,
+    load_settings,
+    seconds,
+)
+from monitor.sources.outlets import load_outlets
+from monitor.sources.urls import canonicalize, trusted_canonical
+
+__all__ = [
+    "CONFIG_DIR", "DEFAULT_CONFIG", "DEMO_CONFIG", "PROFILES_FILE", "PROJECT_ROOT",
+    "ConfigError", "DateRule", "Settings", "SiteProfile", "Source", "canonicalize",
+    "discovery", "health", "load_outlets", "load_settings", "seconds", "trusted_canonical",
+]

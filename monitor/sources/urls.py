@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import courlan
 from w3lib.url import canonicalize_url
 
-from monitor.changes import rules as change_rules
+from monitor.sources import url_rules
 
 MAX_PASSES = 4  # canonicalize() repeats its pass until the URL stops changing
 
@@ -51,7 +51,7 @@ def site_host(host: str) -> str:
     """``host`` without a same-site prefix (``www.``, ``m.``, ``amp.``, ...): the hosts
     one publisher serves an article under share it."""
     host = (host or "").lower().strip(".")
-    for prefix in sorted(change_rules.SAME_SITE_PREFIXES, key=len, reverse=True):
+    for prefix in sorted(url_rules.SAME_SITE_PREFIXES, key=len, reverse=True):
         if host.startswith(prefix) and host.count(".") >= 2:
             return host[len(prefix):]
     return host
@@ -82,12 +82,12 @@ def fold_amp(url: str) -> str:
         return url
     path, query = parts.path, parts.query
     pairs = [p for p in query.split("&") if p] if query else []
-    kept = [p for p in pairs if p.lower() not in change_rules.AMP_QUERY_FLAGS
+    kept = [p for p in pairs if p.lower() not in url_rules.AMP_QUERY_FLAGS
             and p.lower().split("=")[0] not in ("amp",)]
-    for prefix in change_rules.AMP_PATH_PREFIXES:
+    for prefix in url_rules.AMP_PATH_PREFIXES:
         if path.lower().startswith(prefix) and len(path) > len(prefix):
             path = "/" + path[len(prefix):]
-    for suffix in sorted(change_rules.AMP_PATH_SUFFIXES, key=len, reverse=True):
+    for suffix in sorted(url_rules.AMP_PATH_SUFFIXES, key=len, reverse=True):
         if path.lower().endswith(suffix) and len(path) > len(suffix):
             path = path[: -len(suffix)] + (".html" if suffix == ".amp.html" else "")
             break

@@ -1,1 +1,35 @@
-"""TODO"""
+"""Storage: the SQLite database (sqlite-utils, WAL, FTS5).
+
+``Store`` (in ``db``) holds the schema and its numbered migrations, batched upserts and
+crawl runs; ``search`` is full-text search as analysts type it; ``labels`` the analysts'
+relevance labels; ``frontier`` a backfill's cursor; ``owners`` the process identities and
+the daemon's lock that make rows left by dead processes recognisable; ``dbfile`` the one
+rule for opening an existing database file.
+"""
+
+from monitor.store import frontier, search
+from monitor.store.db import (
+    COUNTS,
+    DATABASE_FULL,
+    DEFAULT_DB,
+    DUPLICATE,
+    IRRELEVANT,
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    Store,
+    is_full,
+    now,
+)
+from monitor.store.dbfile import DatabaseFileError, database_to_write, existing_database
+from monitor.store.frontier import BackfillLog, iso_utc, order_children, order_entries
+from monitor.store.labels import LabelError, add_label, export_jsonl
+from monitor.store.owners import DaemonLock, DaemonRunning
+
+__all__ = [
+    "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "NEW", "UNCHANGED",
+    "UPDATED", "BackfillLog", "DaemonLock", "DaemonRunning", "DatabaseFileError",
+    "LabelError", "Store", "add_label", "database_to_write", "existing_database",
+    "export_jsonl", "is_full", "iso_utc", "now", "order_children", "order_entries",
+    "frontier", "search",
+]

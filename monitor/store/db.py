@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from monitor.sources.config import Source
+from monitor.sources import Source
 from monitor.store.owners import is_alive, process_identity
 
 DEFAULT_DB = Path("newswatch.db")

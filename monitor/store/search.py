@@ -1,6 +1,6 @@
 """Full-text search as analysts type it: with or without diacritics, đ = d, NFC or NFD.
 
-One folding, the judge's (``monitor.judge.relevance.fold``: đ → d, every mark off, NFC/NFD
+One folding, the judge's (``monitor.judge.folding.fold``: đ → d, every mark off, NFC/NFD
 alike), on both sides of the index:
 
 - **Indexed text.** ``articles_fts`` is an FTS5 index with SQLite's ``unicode61
@@ -32,7 +32,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from monitor.judge.relevance import _FOLD, fold
+from monitor.judge import FOLD_TABLE, fold
 
 FTS_TABLE = "articles_fts"
 FTS_SOURCE = "articles_fts_source"  # the view the index reads: articles with đ → d
@@ -92,7 +92,7 @@ def fold_query(query: str) -> str:
     syntax (quotes, ``*``, ``OR``/``AND``/``NOT``/``NEAR``, ``column:``) is kept."""
     if query.isascii():
         return query
-    text = unicodedata.normalize("NFC", query).translate(_FOLD)
+    text = unicodedata.normalize("NFC", query).translate(FOLD_TABLE)
     if not text.isascii():
         text = "".join(c for c in unicodedata.normalize("NFD", text)
                        if not unicodedata.combining(c))
@@ -136,7 +136,7 @@ def _pattern(query: str) -> _Pattern:
 def _folded(text: str) -> tuple[str, list[int] | None]:
     """``text`` folded, and for each folded character the index of its original one
     (``None`` when they line up one to one)."""
-    same = text.translate(_FOLD1).lower()
+    same = text.translate(FOLD_TABLE1).lower()
     if len(same) == len(text) and (same.isascii() or not _COMBINING.search(same)):
         return same, None
     chars: list[str] = []
@@ -150,7 +150,7 @@ def _folded(text: str) -> tuple[str, list[int] | None]:
 
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # one character to one character (precomposed letters and đ); others go the slow way
-_FOLD1 = {cp: value for cp, value in _FOLD.items() if len(value) == 1}
+FOLD_TABLE1 = {cp: value for cp, value in FOLD_TABLE.items() if len(value) == 1}
 
 
 def _spans(text: str, query: str, start: int = 0,
