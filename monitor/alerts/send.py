@@ -313,6 +313,18 @@ def send(channel: Channel, docs: list[dict[str, Any]], key: str,
         raise DeliveryError(text) from None
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook answered with a redirect is a failed delivery, never followed: urllib
+    would follow a 301/302/303 with a GET that drops the body (the alert), and the send
+    would count as delivered (issue 34)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx surfaces as an HTTPError
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
                   env: Mapping[str, str], secrets: list[str],
                   message: messages.Message | None = None) -> None:
@@ -333,9 +345,13 @@ def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
         headers[SIGNATURE_HEADER] = sign(body, secret)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+        with _NO_REDIRECTS.open(request, timeout=HTTP_TIMEOUT) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:  # a redirect would turn the POST into a body-less GET
+            where = exc.headers.get("Location", "?") if exc.headers else "?"
+            raise DeliveryError(f"webhook {channel.name}: HTTP {exc.code} redirect to "
+                                f"{where} refused: give the channel its final URL") from None
         raise DeliveryError(f"webhook {channel.name}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -14,6 +14,18 @@ from monitor.browse.serve import DatabaseNotFound, check_database
 FIELDS = ("id", "url", "source", "title", "author", "published", "language", "relevance",
           "relevant", "story_id", "text")
 FORMATS = ("jsonl", "csv")
+# A CSV cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...),
+# @SUM(...), +cmd|...): OWASP's "CSV Injection" guidance is to prefix it with a single
+# quote, which spreadsheets show as text. Text from crawled pages is hostile input.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula (strings only; numbers
+    and None as they are)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def rows(db: str | Path, relevant_only: bool = False) -> Iterator[dict[str, Any]]:
@@ -41,7 +53,7 @@ def export(db: str | Path, out: TextIO, fmt: str = "jsonl",
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()
         for row in rows(db, relevant_only):
-            writer.writerow(row)
+            writer.writerow({key: neutralise(value) for key, value in row.items()})
             count += 1
     else:
         for row in rows(db, relevant_only):
@@ -50,4 +62,4 @@ def export(db: str | Path, out: TextIO, fmt: str = "jsonl",
     return count
 
 
-__all__ = ["FIELDS", "FORMATS", "DatabaseNotFound", "export", "rows"]
+__all__ = ["FIELDS", "FORMATS", "DatabaseNotFound", "export", "neutralise", "rows"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import html
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -143,29 +144,63 @@ def build_datasette(db: str | Path) -> Any:
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def read_only(app: Any) -> Any:
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def allowed_hosts(host: str, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The names a request's ``Host`` header may give (ports aside): the loopback names,
+    the address served on, and ``extra`` (``newswatch serve --allow-host``)."""
+    names = {*LOCAL_HOSTS, host.strip("[]").lower(), *(h.strip("[]").lower() for h in extra)}
+    names.discard("0.0.0.0")
+    names.discard("::")
+    return frozenset(names)
+
+
+def host_name(header: str) -> str:
+    """``example.org:8001`` → ``example.org``; ``[::1]:8001`` → ``::1``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+async def _refuse(send: Any, status: int, text: str, extra: list[Any] | None = None) -> None:
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()), *(extra or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def read_only(app: Any, hosts: frozenset[str] | None = None) -> Any:
     """An ASGI app that answers every HTTP request other than GET, HEAD and OPTIONS with
     405 before Datasette sees it: no write API, form or canned query can be reached
-    (Datasette itself would answer some of them with a 500)."""
+    (Datasette itself would answer some of them with a 500). With ``hosts``, a request
+    whose ``Host`` header names another host is answered 421: a web page that rebinds
+    its own name to 127.0.0.1 (DNS rebinding) cannot read the database (issue 34)."""
 
     async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and hosts is not None:
+            header = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if host_name(header) not in hosts:
+                await _refuse(send, 421, "421: newswatch serve answers only for "
+                              f"{', '.join(sorted(hosts))} (see --allow-host)\n")
+                return
         if scope["type"] == "http" and scope.get("method", "GET").upper() not in READ_METHODS:
-            body = b"405: newswatch serve is read-only\n"
-            await send({"type": "http.response.start", "status": 405, "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"allow", b"GET, HEAD, OPTIONS"),
-                (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await _refuse(send, 405, "405: newswatch serve is read-only\n",
+                          [(b"allow", b"GET, HEAD, OPTIONS")])
             return
         await app(scope, receive, send)
 
     return guarded
 
 
-def serve(db: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+def serve(db: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          allow_hosts: Iterable[str] = ()) -> None:
     """Serve ``db`` (read-only: ``mode=ro`` connections, GET/HEAD/OPTIONS only; live: every
     query sees the last committed state) on ``host`` (127.0.0.1 unless told otherwise)
-    until interrupted."""
+    until interrupted. Requests must name ``host``, a loopback name or one of
+    ``allow_hosts`` in their ``Host`` header (421 otherwise)."""
     import asyncio
 
     import uvicorn
@@ -173,5 +208,5 @@ def serve(db: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) ->
 
     ds = build_datasette(db)
     asyncio.run(check_databases(ds))
-    uvicorn.run(read_only(ds.app()), host=host, port=port, log_level="warning",
-                lifespan="on")
+    uvicorn.run(read_only(ds.app(), allowed_hosts(host, allow_hosts)), host=host, port=port,
+                log_level="warning", lifespan="on")

@@ -24,7 +24,10 @@ from monitor.store import DEFAULT_DB
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535),
               help="Port.")
-def serve(db: Path, host: str, port: int) -> None:
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests for this host name (repeatable; e.g. the name a "
+                   "reverse proxy forwards). Others get 421: no DNS rebinding.")
+def serve(db: Path, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
     """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
     from monitor.browse import DatabaseNotFound, check_database
     from monitor.browse import serve as run_serve
@@ -41,7 +44,7 @@ def serve(db: Path, host: str, port: int) -> None:
         # a stopped server is a normal end (exit 0), as for `newswatch run`
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            run_serve(db, host=host, port=port)
+            run_serve(db, host=host, port=port, allow_hosts=allow_hosts)
         except KeyboardInterrupt:
             pass
     except DatabaseNotFound as exc:
@@ -120,18 +123,16 @@ def export(db: Path, fmt: str, output: Path | None, relevant_only: bool) -> None
     relevant, story_id, text) as JSON lines or CSV."""
     from monitor.browse import DatabaseNotFound
     from monitor.browse import export as run_export
-    from monitor.store import existing_database
+    from monitor.store import OutputFileError, existing_database, output_file
 
     existing_database(db)  # before any output: no CSV header, no empty file, on a bad db
-    if output is not None and not output.parent.is_dir():
-        fail(f"{output}: cannot write: no such directory {output.parent}", 2)
     try:
         if output is None:
             count = run_export(db, sys.stdout, fmt, relevant_only)
         else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
+            with output_file(output, protect=db) as handle:
                 count = run_export(db, handle, fmt, relevant_only)
-    except DatabaseNotFound as exc:
+    except (DatabaseNotFound, OutputFileError) as exc:
         fail(str(exc), 2)
     except BrokenPipeError:
         raise  # stdout's reader left (`| head`): click exits 1 quietly, as every command

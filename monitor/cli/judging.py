@@ -98,7 +98,7 @@ def labels(db: Path, output: Path | None) -> None:
 
     The file is read by `python -m monitor.judge.eval FILE`.
     """
-    from monitor.store import Store, export_jsonl
+    from monitor.store import OutputFileError, Store, export_jsonl, output_file
 
     if not db.exists():
         fail(f"{db}: no such database", 2)
@@ -108,7 +108,13 @@ def labels(db: Path, output: Path | None) -> None:
     finally:
         store.close()
     if output:
-        output.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        try:
+            with output_file(output, protect=db) as handle:
+                handle.write("".join(line + "\n" for line in lines))
+        except OutputFileError as exc:
+            fail(str(exc), 2)
+        except OSError as exc:  # permission denied, disk full
+            fail(f"{output}: cannot write: {exc.strerror or exc}", 2)
         console.print(f"{len(lines)} labelled articles written to {output}", highlight=False)
     else:
         for line in lines:

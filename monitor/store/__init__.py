@@ -21,7 +21,13 @@ from monitor.store.db import (
     is_full,
     now,
 )
-from monitor.store.dbfile import DatabaseFileError, database_to_write, existing_database
+from monitor.store.dbfile import (
+    DatabaseFileError,
+    OutputFileError,
+    database_to_write,
+    existing_database,
+    output_file,
+)
 from monitor.store.frontier import BackfillLog, iso_utc, order_children, order_entries
 from monitor.store.labels import LabelError, add_label, export_jsonl
 from monitor.store.owners import DaemonLock, DaemonRunning
@@ -29,7 +35,8 @@ from monitor.store.owners import DaemonLock, DaemonRunning
 __all__ = [
     "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "NEW", "UNCHANGED",
     "UPDATED", "BackfillLog", "DaemonLock", "DaemonRunning", "DatabaseFileError",
-    "LabelError", "Store", "add_label", "database_to_write", "existing_database",
+    "LabelError", "OutputFileError", "Store", "add_label", "database_to_write", "existing_database",
     "export_jsonl", "is_full", "iso_utc", "now", "order_children", "order_entries",
+    "output_file",
     "frontier", "search",
 ]

@@ -4,13 +4,19 @@ Only ``crawl``, ``run`` and ``demo`` create a database (``monitor.store.db.Store
 Every other command (``status``, ``export``, ``serve``, ``alerts ...``) reads one that
 exists: ``existing_database`` refuses a missing, empty or non-SQLite file, or a SQLite
 file that is not a newswatch database, with one clear line, and never creates or writes
-the file.
+the file. ``output_file`` is the one rule for the files commands write (never onto the
+database, never through a link, all or nothing).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database
 CREATED_BY = "newswatch crawl, newswatch run or newswatch demo"
@@ -73,3 +79,57 @@ def database_to_write(db: str | Path) -> Path:
         raise DatabaseFileError(f"{path}: cannot create its folder: "
                                 f"{exc.strerror or exc}") from None
     return path
+
+
+class OutputFileError(ValueError):
+    """An output file newswatch will not write: the database itself (or its WAL), a
+    missing folder. The message is one line for the user."""
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def output_file(path: str | Path, protect: str | Path | None = None) -> Iterator[TextIO]:
+    """Write a text output file (``export --output``, ``labels --output``) safely:
+
+    - never onto ``protect`` (the database), its ``-wal`` or ``-shm`` file, also when
+      ``path`` is a symbolic or hard link to one of them: :class:`OutputFileError`;
+    - into a new temporary file beside ``path`` (created exclusively, mode 0644 minus the
+      umask), renamed onto ``path`` only when the writing ends without an error: a failed
+      or interrupted export leaves ``path`` as it was, and a symbolic link at ``path`` is
+      replaced, never written through (issue 34).
+
+    Yields a text handle (UTF-8, newlines as written). Raises OSError for what the file
+    system refuses (permission, disk full).
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise OutputFileError(f"{target}: cannot write: no such directory {target.parent}")
+    if protect is not None:
+        base = Path(protect)
+        for guarded in (base, Path(f"{base}-wal"), Path(f"{base}-shm")):
+            if _same_file(target, guarded) or target.resolve() == guarded.resolve():
+                raise OutputFileError(f"{target}: is the database {base}"
+                                      + (f" (through a link to {guarded})"
+                                         if target.is_symlink() else "")
+                                      + ": choose another output file")
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                     dir=target.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
