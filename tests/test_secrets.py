@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts import ALERTS_FILE, deliver_pending, load_alert_config
-from monitor.alerts.delivery import send
+from monitor.alerts import send as send_module
 from monitor.alerts.rules import url_secrets
-from monitor.alerts.send import redact
+from monitor.alerts.send import redact, send
 from monitor.sources import ConfigError
 from monitor.store import Store
 
@@ -230,7 +230,7 @@ def test_failed_deliveries_leak_no_secret(smtp: Mailbox, receiver: Receiver, tmp
 
     caplog.clear()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("urllib.request.urlopen", boom)
+        patch.setattr(send_module._NO_REDIRECTS, "open", boom)  # the webhook's opener
         with pytest.raises(Exception) as failed:
             send(config.channels["hook-500"], [{"sent_at": "x"}], "k", env)
     assert "unreachable" in str(failed.value) and "***" in str(failed.value)

@@ -104,7 +104,7 @@ def test_the_crawl_process_runtime_settings_apply_and_freeze_keeps_startup_objec
     set, and after freeze() the objects alive at start-up are in the permanent
     generation (collections no longer walk them)."""
     script = ("import gc, json, sys\n"
-              "from monitor import runtime\n"
+              "from monitor.processes import runtime\n"
               "runtime.tune_crawl_process()\n"
               "runtime.freeze()\n"
               "print(json.dumps([gc.get_threshold(), sys.getswitchinterval(),"
