@@ -14,7 +14,12 @@ Components, each built by ``from_crawler`` and switched by a setting, Scrapy sty
   runs. Scrapy 2.19 on the asyncio reactor pops the whole queue before any of them runs
   when the slot has no delay: a source with ``concurrency: 2`` and ``download_delay: 0``
   had 13 requests in flight. Its slots also carry a hard ``floor`` under the randomised
-  delay (robots.txt ``Crawl-delay`` is a minimum, not an average).
+  delay (robots.txt ``Crawl-delay`` is a minimum, not an average). In a slot with a
+  delay, the delay also counts from the moment the previous answer arrived, not only
+  from when the previous request left the queue (Scrapy's rule): a busy process (a
+  first-time import, a long parse) can send a dequeued request seconds late, and the
+  next one then went out 0.05 s after it where the site asked for 0.5 s. Counting from
+  the end of a fetch is Nutch's ``fetcher.server.delay`` and Heritrix's rule.
 - ``SiteSlotMiddleware`` (``NEWSWATCH_SITE_SLOTS``): puts every request of a site in one
   slot (``request.meta["download_slot"]``) with the source's concurrency and delay.
 - ``SiteThrottle`` (extension; ``AUTOTHROTTLE_ENABLED``, ``NEWSWATCH_BACKOFF``): Scrapy's
@@ -41,7 +46,7 @@ from urllib.parse import urlsplit
 
 import tldextract
 from scrapy import Request, signals
-from scrapy.core.downloader import Downloader, Slot, _slot_jitter
+from scrapy.core.downloader import Downloader, Slot, _process_pending_io, _slot_jitter
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http import Response
@@ -149,6 +154,27 @@ class PoliteDownloader(Downloader):
             if delay:  # no burst when a delay is set
                 self._process_queue(slot)
                 break
+
+    async def _download(self, slot: Slot, request: Request) -> Response:
+        # Scrapy's (2.19), plus one line: in a slot with a delay, the delay counts from
+        # this answer's arrival too (see the module docstring)
+        slot.transferring.add(request)
+        try:
+            response: Response = await self.handlers.download_request_async(request)
+            self.signals.send_catch_log(signal=signals.response_downloaded,
+                                        response=response, request=request,
+                                        spider=self.crawler.spider)
+            return response
+        except Exception:
+            await _process_pending_io()
+            raise
+        finally:
+            slot.transferring.remove(request)
+            if slot.delay:
+                slot.lastseen = max(slot.lastseen, monotonic())
+            self._process_queue(slot)
+            self.signals.send_catch_log(signal=signals.request_left_downloader,
+                                        request=request, spider=self.crawler.spider)
 
 
 def _downloader(crawler: Any) -> Downloader | None:
