@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import Any, NamedTuple, TextIO
 
 NGRAM_N = 4
 """Shingle length used by the benchmark."""
@@ -303,24 +303,41 @@ def half_scores(result: Result, pages: Mapping[str, Page],
     return out
 
 
-def profile_extractor() -> Extractor:
-    """newswatch's ``extract`` with the site profile of each page's host (``hosts:`` in
-    config/profiles.yaml), the generic path for other hosts."""
+def profile_for(url: str, config: Path | None = None) -> Any:
+    """The site profile (``monitor.sources.SiteProfile``) newswatch applies to ``url``: the
+    profile of the first source in the sources file (``config``, default
+    config/sources.yaml) that owns the URL's host (``Source.owns_host``: one of its
+    ``domains`` or a subdomain of one; a leading ``www.`` is ignored); None when no
+    source does (the generic path). Raises ``monitor.sources.ConfigError`` for a bad
+    file."""
+    return _owner_profile(_sources(config), url)
+
+
+def _sources(config: Path | None) -> list[Any]:
+    from monitor.sources import DEFAULT_CONFIG, load_settings
+
+    return list(load_settings(config or DEFAULT_CONFIG).sources)
+
+
+def _owner_profile(sources: Sequence[Any], url: str | None) -> Any:
     from urllib.parse import urlsplit
 
-    import yaml
+    host = (urlsplit(url or "").hostname or "").lower()
+    for source in sources:
+        if source.owns_host(host) or source.owns_host(host.removeprefix("www.")):
+            return source.profile
+    return None
 
+
+def profile_extractor(config: Path | None = None) -> Extractor:
+    """newswatch's ``extract`` with the site profile each page's host has in the sources
+    file (``profile_for``), the generic path for hosts no source owns."""
     from monitor.extract.article import extract
-    from monitor.sources import PROFILES_FILE, SiteProfile
 
-    data = yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8")) or {}
-    profiles = data.get("profiles") or {}
-    hosts = {host: SiteProfile(**profiles[name])
-             for host, name in (data.get("hosts") or {}).items() if name in profiles}
+    sources = _sources(config)
 
     def run(html: str | bytes, url: str | None = None) -> str:
-        host = (urlsplit(url or "").hostname or "").lower()
-        result = extract(html, url or "", hosts.get(host), metadata=False)
+        result = extract(html, url or "", _owner_profile(sources, url), metadata=False)
         return result.text if result else ""
 
     return run
