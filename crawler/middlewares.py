@@ -27,10 +27,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request, signals
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from w3lib.url import canonicalize_url, safe_url_string
 
@@ -200,6 +202,7 @@ class ConditionalGetMiddleware:
         self.stats.inc_value("newswatch/not_modified")
         if request.meta.get("kind") == "article":
             self.stats.inc_value("newswatch/unchanged")  # re-checked, and as stored
+            self.stats.inc_value("ledger/page/not_modified")  # crawler.ledger
         raise NotModified(f"not modified: {request.url}")
 
 
@@ -237,6 +240,7 @@ class RecheckWindowMiddleware(BaseSpiderMiddleware):
             return request
         if request.url in self._settled():
             self.crawler.stats.inc_value("newswatch/skipped")
+            self.crawler.stats.inc_value("ledger/settled")  # crawler.ledger
             return None
         request.meta["recheck"] = True
         return request
@@ -332,3 +336,28 @@ class RedirectLoopMiddleware:
         if canonicalize_url(target) in {canonicalize_url(url) for url in chain}:
             raise RedirectLoop(f"redirect loop ({' → '.join(chain)} → back to {target})")
         return response
+
+
+class RecordedOffsiteMiddleware(OffsiteMiddleware):
+    """Scrapy's offsite filter (downloader middleware), with its refusals recorded.
+
+    Scrapy's drops an off-domain request when it is scheduled (a redirect to another
+    host, a feed's link elsewhere) with one DEBUG line per domain and no errback: the run
+    said nothing. Here each refusal is an error line of the run, and an article request
+    counts ``off_site`` in the run's ledger (``crawler.ledger``). A request the SSRF guard
+    already refused (and recorded) is not recorded twice.
+    """
+
+    def request_scheduled(self, request: Request, spider: Any) -> None:
+        try:
+            super().request_scheduled(request, spider)
+        except IgnoreRequest:
+            if not request.meta.get("newswatch_refused"):
+                host = urlparse_cached(request).hostname or "?"
+                if request.meta.get("kind") == "article":
+                    self.crawler.stats.inc_value("ledger/page/off_site")
+                record = getattr(self.crawler.spider, "record_error", None)
+                if record is not None:
+                    record(request.url, f"refused: {host} is not one of the source's "
+                           "domains (off-site)")
+            raise

@@ -20,6 +20,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
+from crawler.ledger import Ledger
 from monitor.alerts import AlertConfig, load_alert_config
 from monitor.processes import DatabaseFull, extract_checked, shared_pool
 from monitor.processes import submit as submit_batch
@@ -82,10 +83,12 @@ class ExtractPipeline:
                 # not the page's fault: the next crawl must find it again, so this crawl's
                 # feeds and listings are not logged as seen (they would answer 304)
                 forget_fetch_log(self.crawler)
+                Ledger.of(self.crawler).page("extraction_failed")
                 raise DropItem(f"extraction failed: {item['url']}") from exc
         for miss in misses:  # the profile's rules on this page (monitor.sources.health signals)
             self.crawler.stats.inc_value(f"newswatch/{miss}")
         if article is None:
+            Ledger.of(self.crawler).page("no_text")
             self.crawler.spider.record_error(item["url"], "no article text on the page")
             raise DropItem(f"no article text: {item['url']}")
         _health_signals(self.crawler.stats, article, item.pop("hints", None))
@@ -142,6 +145,8 @@ class StorePipeline:
         self.flusher: task.LoopingCall | None = None
         self.stopping = False  # the reactor's view: the crawl is being stopped
         self.not_stored = 0  # articles lost to a full database (counted on the reactor)
+        self.sizes: dict[int, int] = {}  # articles per batch in flight (crawler.ledger)
+        self.book: dict[str, Any] | None = None  # the run's ledger when it closed
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -174,6 +179,7 @@ class StorePipeline:
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         if self.stopping:  # the database is full: counted, not stored
             self.not_stored += 1
+            Ledger.of(self.crawler).page("not_stored")
             return item
         self.pending.append(item)
         if len(self.pending) >= self.batch_size:
@@ -194,6 +200,7 @@ class StorePipeline:
                 write.set_exception(exc)
             write.add_done_callback(self._written)
             self.writes.append(write)
+            self.sizes[id(write)] = len(batch)
         self._count(wait=False)
 
     def _written(self, write: Future[list[str]]) -> None:
@@ -211,18 +218,23 @@ class StorePipeline:
             if not (wait or write.done()):
                 still.append(write)
                 continue
+            ledger = Ledger.of(self.crawler)
+            size = self.sizes.pop(id(write), 0)
             try:
                 statuses = write.result()
             except DatabaseFull as exc:  # rolled back; one error line when the run ends
                 self.not_stored += exc.count
+                ledger.page("not_stored", size)
                 self._stop()
                 continue
             except Exception as exc:  # the transaction rolled back: nothing half-written
                 self.crawler.spider.record_error(self.db_path, f"storing a batch failed: {exc}")
+                ledger.page("store_failed", size)
                 forget_fetch_log(self.crawler)
                 continue
             for status in statuses:
                 self.crawler.stats.inc_value(f"newswatch/{status}")
+                ledger.page(status)
         self.writes = still
 
     def _stop(self) -> None:
@@ -247,10 +259,11 @@ class StorePipeline:
                 pass
         self._count(wait=True)
 
-    def _finish(self, status: str, counts: dict[str, int], errors: list[str] | None) -> None:
+    def _finish(self, status: str, counts: dict[str, int], errors: list[str] | None,
+                book: dict[str, Any] | None = None) -> None:
         assert self.store is not None and self.run_id is not None
         try:
-            self.store.finish_run(self.run_id, status, counts, errors)
+            self.store.finish_run(self.run_id, status, counts, errors, ledger=book)
             self._judge_health(status, counts)
         except sqlite3.Error as exc:  # a full disk may refuse even this: the runner retries
             if not is_full(exc):
@@ -297,7 +310,15 @@ class StorePipeline:
         parse_failures = stats.get_value("newswatch/parse_failures", 0)
         if status == "finished" and parse_failures:  # a discovery step raised: not clean
             status = f"partial: {parse_failures} parse step(s) failed"
+        source = self.crawler.spider.source.name
+        self.book, problems = Ledger.of(self.crawler).close(reason == "finished" and not failed,
+                                                         source)
+        for problem in problems:  # never silent: an error line of the run
+            self.crawler.spider.record_error(source, f"ledger does not balance: {problem}")
+        if problems:
+            counts["errors"] = stats.get_value("newswatch/errors", 0)
         await asyncio.wrap_future(self.writer.submit(
-            self._finish, status, counts, stats.get_value("newswatch/error_detail")))
+            self._finish, status, counts, stats.get_value("newswatch/error_detail"),
+            self.book))
         self.writer.shutdown(wait=True)
         self.run_id = None

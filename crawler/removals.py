@@ -115,6 +115,7 @@ class RecheckKnownMiddleware(BaseSpiderMiddleware):
                 continue
             seen.add(url)
             self.crawler.stats.inc_value("newswatch/rechecked")
+            self.crawler.stats.inc_value("ledger/rechecked")  # crawler.ledger
             yield scrapy.Request(url, spider.parse_article, errback=spider.on_error,
                                  meta={"kind": "article", "via": "recheck", "recheck": True})
 

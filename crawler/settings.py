@@ -70,6 +70,9 @@ DOWNLOADER_MIDDLEWARES = {
     # first: before Offsite (50, which would drop off-domain requests unrecorded), robots.txt
     # (100) and everything else that could connect (crawler/ssrf.py)
     "crawler.ssrf.SsrfGuardMiddleware": 40,
+    # Scrapy's offsite filter, its refusals recorded (and counted in the run's ledger)
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "crawler.middlewares.RecordedOffsiteMiddleware": 50,
     # below Retry (550) and Redirect (600): they see final responses only; the log (540)
     # records a 304 before ConditionalGet (530) turns it into NotModified
     "crawler.middlewares.ConditionalGetMiddleware": 530,
@@ -93,6 +96,8 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
     "crawler.middlewares.RecheckWindowMiddleware": 950,  # stored, settled articles: skipped
     "crawler.removals.RecheckKnownMiddleware": 960,  # recent relevant ones: re-checked
+    # outermost: counts every article request that leaves the spider side (crawler.ledger)
+    "crawler.ledger.LedgerMiddleware": 10,
 }
 
 # Politeness (crawler/politeness.py; README "Politeness"): the limits in config are kept

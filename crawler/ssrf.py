@@ -124,7 +124,15 @@ class SsrfGuardMiddleware:
         return self.addresses[host]
 
     def request_scheduled(self, request: Request, spider: Any) -> None:
-        self.process_request(request)
+        # a refusal here drops the request without an errback (Scrapy's engine): the
+        # ledger counts it (crawler.ledger), and the recorded offsite filter skips it
+        try:
+            self.process_request(request)
+        except Refused:
+            request.meta["newswatch_refused"] = True
+            if request.meta.get("kind") == "article":
+                self.crawler.stats.inc_value("ledger/page/refused")
+            raise
 
     def process_request(self, request: Request) -> None:
         spider = self.crawler.spider

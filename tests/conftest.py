@@ -65,6 +65,37 @@ def no_process_left_behind() -> Iterator[None]:
     assert not left, "processes left behind by the tests:\n" + "\n".join(described)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ledger_violations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every crawl the suite makes checks its ledger's identities when it closes
+    (crawler.ledger); crawl processes inherit ``NEWSWATCH_LEDGER_VIOLATIONS`` and append
+    each identity that does not hold to this file, and ``ledger_balances`` fails the test
+    whose crawl wrote one."""
+    from crawler.ledger import VIOLATIONS_ENV
+
+    path = tmp_path_factory.mktemp("ledger") / "violations.jsonl"
+    path.touch()
+    before = os.environ.get(VIOLATIONS_ENV)
+    os.environ[VIOLATIONS_ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(VIOLATIONS_ENV, None)
+    else:
+        os.environ[VIOLATIONS_ENV] = before
+
+
+@pytest.fixture(autouse=True)
+def ledger_balances(ledger_violations: Path) -> Iterator[None]:
+    """Fails a test if a crawl it made (in any process) left a ledger that does not
+    balance."""
+    start = ledger_violations.stat().st_size
+    yield
+    with ledger_violations.open("rb") as found:
+        found.seek(start)
+        new = found.read().decode("utf-8", "replace").strip()
+    assert not new, "a crawl's ledger does not balance (crawler.ledger):\n" + new[:4000]
+
+
 @pytest.fixture(scope="session")
 def farm() -> Iterator[Farm]:
     """The farm with its full corpus, shared and never modified by tests."""

@@ -133,6 +133,8 @@ class BackfillSpider(NewsSpider):
                 self.outstanding += 1
                 self.requested += 1
                 self.crawler.stats.inc_value("newswatch/found")
+                self._ledger().discovered()  # crawler.ledger: its own links, each requested
+                self._ledger().link("requested")
                 if self.requested % 50 == 0:
                     self._publish()
                 meta: dict[str, Any] = {"kind": "article", "via": "sitemap",

@@ -22,6 +22,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from crawler.ledger import Ledger
 from crawler.middlewares import FetchLog, NotModified, RedirectLoop
 from crawler.removals import Gone
 from crawler.ssrf import Refused
@@ -98,6 +99,7 @@ class NewsSpider(scrapy.Spider):
         # DownloadCancelledError; this count lets on_error say why
         self.received: weakref.WeakKeyDictionary[scrapy.Request, int] = (
             weakref.WeakKeyDictionary())
+        self.ledger: Ledger | None = None  # the run's ledger (crawler.ledger), from_crawler
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -106,6 +108,7 @@ class NewsSpider(scrapy.Spider):
             path = spider._config_path or crawler.settings.get("NEWSWATCH_CONFIG")
             spider.source = load_settings(path).source(str(spider._source_arg))
         spider.allowed_domains = list(spider.source.domains)
+        spider.ledger = Ledger.of(crawler)
         if not crawler.settings.getbool("NEWSWATCH_SITE_SLOTS", True):
             # politeness per source without site slots (crawler.politeness, which gives the
             # whole site one slot with these limits): delay and concurrency per host
@@ -154,11 +157,13 @@ class NewsSpider(scrapy.Spider):
             self._unreadable(response.url, feed.error)
             return
         linkless = 0
+        self._ledger().discovered(len(feed.entries))
         for entry in feed.entries:
             if entry.url:
                 yield from self._article_request(entry.url, "feed", entry)
             else:
                 linkless += 1
+        self._ledger().link("no_link", linkless)
         if linkless:
             self.record_error(response.url, f"{linkless} feed entries without a link skipped")
 
@@ -208,11 +213,13 @@ class NewsSpider(scrapy.Spider):
                 else:
                     self._malformed(response.url, loc)
             return
+        self._ledger().discovered(len(entries))
         for entry in entries:
             url = discovery.join(response.url, entry.url or "")
             if url:
                 yield from self._article_request(url, "sitemap", entry)
             else:
+                self._ledger().link("malformed")
                 self._malformed(response.url, entry.url)
 
     @_recorded("listing")
@@ -224,11 +231,14 @@ class NewsSpider(scrapy.Spider):
         page = response.meta.get("page", 1)
         if page == 1:
             yield from self._autodiscovered(response)
-        for href in response.css("a::attr(href)").getall():
+        hrefs = response.css("a::attr(href)").getall()
+        self._ledger().discovered(len(hrefs))
+        for href in hrefs:
             url = discovery.join(response.url, href)
             if url:
                 yield from self._article_request(url, "listing")
             else:
+                self._ledger().link("malformed")
                 self._malformed(response.url, href)
         following = response.css("a[rel~=next]::attr(href)").get()
         if following and page < self.source.max_listing_pages:
@@ -264,6 +274,11 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("newswatch/unreadable")
         self.record_error(url, reason)
 
+    def _ledger(self) -> Ledger:
+        if self.ledger is None:  # a spider built without from_crawler (a unit test)
+            self.ledger = Ledger.of(self.crawler)
+        return self.ledger
+
     def _max_size(self) -> int:
         return self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
 
@@ -282,36 +297,59 @@ class NewsSpider(scrapy.Spider):
         """A request for an article link: tracking parameters dropped, canonicalised,
         tested against the source's pattern (an article-like link that fails it is
         counted ``unmatched``, with a few examples kept), fetched once per crawl; a link
-        whose hinted publication date is stale is skipped."""
+        whose hinted publication date is stale is skipped. Each link ends under one
+        ledger outcome (``crawler.ledger.LINK_OUTCOMES``)."""
         assert self.source is not None
-        canonical = canonicalize(discovery.drop_tracking(url, self.rules))
+        ledger = self._ledger()
+        try:
+            canonical = canonicalize(discovery.drop_tracking(url, self.rules))
+            host = discovery.urlsplit(canonical).hostname or ""
+        except ValueError:  # (an unparsable port or host)
+            ledger.link("malformed")
+            return
         if canonical in self.seen_articles:
+            ledger.link("seen")
             return
         if not self.source.is_article_url(canonical):
-            try:
-                host = discovery.urlsplit(canonical).hostname or ""
-            except ValueError:
-                return
-            if (self.source.owns_host(host) and canonical not in self.unmatched_seen
-                    and discovery.looks_like_article(canonical, self.rules)):
-                self.unmatched_seen.add(canonical)
-                stats = self.crawler.stats
-                stats.inc_value("newswatch/unmatched")
-                examples = stats.get_value("newswatch/unmatched_examples") or []
-                if len(examples) < MAX_UNMATCHED_EXAMPLES:
-                    stats.set_value("newswatch/unmatched_examples", [*examples, canonical])
+            if not self.source.owns_host(host):
+                ledger.link("off_site")
+            elif discovery.looks_like_article(canonical, self.rules):
+                ledger.link("unmatched")
+                if canonical not in self.unmatched_seen:
+                    self.unmatched_seen.add(canonical)
+                    stats = self.crawler.stats
+                    stats.inc_value("newswatch/unmatched")
+                    examples = stats.get_value("newswatch/unmatched_examples") or []
+                    if len(examples) < MAX_UNMATCHED_EXAMPLES:
+                        stats.set_value("newswatch/unmatched_examples",
+                                        [*examples, canonical])
+            else:
+                ledger.link("not_article")
             return
         self.seen_articles.add(canonical)
         cutoff = self._stale_cutoff()
         if hints is not None and hints.published and cutoff and hints.published < cutoff:
             self.crawler.stats.inc_value("newswatch/stale")
+            ledger.link("stale")
             return
-        self.crawler.stats.inc_value("newswatch/found")
+        if len(canonical) > self.crawler.settings.getint("URLLENGTH_LIMIT", 2083):
+            ledger.link("too_long")  # Scrapy's UrlLengthMiddleware would drop it unsaid
+            self.record_error(canonical[:200], "article URL longer than URLLENGTH_LIMIT")
+            return
         meta: dict[str, Any] = {"kind": "article", "via": via}
         if hints is not None and (hints.published or hints.title or hints.language):
             meta["hints"] = {"published": hints.published, "title": hints.title,
                              "language": hints.language}
-        yield scrapy.Request(canonical, self.parse_article, errback=self.on_error, meta=meta)
+        try:  # a URL only Scrapy refuses (a port out of range) must not end the whole feed
+            request = scrapy.Request(canonical, self.parse_article, errback=self.on_error,
+                                     meta=meta)
+        except ValueError:
+            ledger.link("malformed")
+            self._malformed(url, url)
+            return
+        ledger.link("requested")
+        self.crawler.stats.inc_value("newswatch/found")
+        yield request
 
     # -- articles --------------------------------------------------------------------------
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
@@ -319,11 +357,13 @@ class NewsSpider(scrapy.Spider):
         assert self.source is not None
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         if not isinstance(response, TextResponse):  # (hasattr "text" would decode the body)
+            self._ledger().page("not_text")
             self.record_error(response.url, f"not a text page ({content_type or '?'})")
             return
         binary = next((kind for magic, kind in _BINARY_MAGIC if response.body.startswith(magic)),
                       None)
         if binary:
+            self._ledger().page("not_text")
             self.record_error(response.url, f"{binary} bytes served as {content_type or '?'}")
             return
         check_rules = self._profile_signals(response)
@@ -375,13 +415,20 @@ class NewsSpider(scrapy.Spider):
             if kind in ("feed", "sitemap", "listing"):
                 self.crawler.stats.inc_value("newswatch/discovery_ok")
             return
+        article = kind == "article"
         if failure.check(Gone):  # a known article its site removed: crawler.removals
+            if article:
+                self._ledger().page("gone")
             return
         if failure.check(Refused):  # recorded as an error by the SSRF guard
+            if article:
+                self._ledger().page("refused")
             return
         message = failure.getErrorMessage()
         if failure.check(IgnoreRequest) and not failure.check(HttpError) and (
                 message in SKIPPED_REASONS):
+            if article:
+                self._ledger().page("robots")
             self.crawler.stats.inc_value("newswatch/skipped")
             self.logger.info("%s: skipped (%s)", url, message or "ignored")
             return
@@ -394,6 +441,8 @@ class NewsSpider(scrapy.Spider):
         else:
             reason = f"{failure.type.__name__}: {message or _PLAIN.get(failure.type.__name__, '?')}"
         self.crawler.stats.inc_value(f"newswatch/fail/{failure_kind(failure)}")
+        if article:
+            self._ledger().page("failed")
         if kind in ("feed", "sitemap", "listing"):
             self.crawler.stats.inc_value("newswatch/discovery_failed")
         redirects = request.meta.get("redirect_urls") if request is not None else None

@@ -117,10 +117,24 @@ def status(db: Path, as_json: bool) -> None:
                                   f"crawl:{run_row['source']}")),
                               run_row["status"]))
     out.print(table)
+    _print_dropped(report["last_runs"])
     alerts = report["alerts"]
     out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))
                             or "none"))
     _print_health(report["health"])
+
+
+def _print_dropped(runs: list[dict[str, Any]]) -> None:
+    """Per source, what its last run did not request or did not store, and why
+    (``crawler.ledger``); nothing when nothing was lost."""
+    from crawler import ledger
+
+    lines = [(run["source"], ledger.dropped(ledger.load(run.get("ledger")))) for run in runs]
+    lines = [(source, lost) for source, lost in lines if lost]
+    if lines:
+        out.print("inputs lost in the last runs (crawler.ledger):", highlight=False)
+        for source, lost in lines:
+            out.print(f"  {source}: {lost}", highlight=False, soft_wrap=True)
 
 
 def _health_rows(db: Path) -> list[dict[str, Any]]:

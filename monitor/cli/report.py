@@ -83,7 +83,24 @@ def summary_table(result: CrawlResult) -> Table:
 
 def report(result: CrawlResult) -> None:
     out.print(summary_table(result))
+    report_ledger(result)
     report_problems(result)
+
+
+def report_ledger(result: CrawlResult) -> None:
+    """Where every discovered link and article request went (``crawler.ledger``): one
+    line for the whole crawl, then one per source that lost inputs, naming why."""
+    from crawler import ledger
+
+    books = {run["source"]: ledger.load(run.get("ledger")) for run in result.runs}
+    if not any(books.values()):
+        return
+    out.print(f"ledger: {ledger.summary(ledger.merge(books.values()))}", highlight=False,
+              soft_wrap=True)
+    for source, book in sorted(books.items()):
+        lost = ledger.dropped(book)
+        if lost:
+            out.print(f"  {source}: {lost}", highlight=False, soft_wrap=True)
 
 
 def report_problems(result: CrawlResult) -> None:

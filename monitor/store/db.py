@@ -218,11 +218,18 @@ def _m9_run_owners(db: sqlite_utils.Database) -> None:
             db["crawl_runs"].add_column(column, kind)
 
 
+def _m10_run_ledger(db: sqlite_utils.Database) -> None:
+    # each crawl run's ledger (crawler.ledger): every discovered link and article request
+    # under a named outcome, JSON. Additive and idempotent.
+    if "ledger" not in db["crawl_runs"].columns_dict:
+        db["crawl_runs"].add_column("ledger", str)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
     _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill,
-    _m9_run_owners]
+    _m9_run_owners, _m10_run_ledger]
 
 
 @contextmanager
@@ -349,12 +356,16 @@ class Store:
         return gone
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int],
-                   error_detail: list[str] | None = None) -> None:
-        """Close a crawl-run record with its counts."""
+                   error_detail: list[str] | None = None,
+                   ledger: dict[str, Any] | None = None) -> None:
+        """Close a crawl-run record with its counts, and its ledger (``crawler.ledger``:
+        ``{"discovered", "issued", ..., "links": {outcome: n}, "pages": {outcome: n}}``,
+        stored as JSON in ``crawl_runs.ledger``)."""
         fields = {k: int(counts.get(k, 0)) for k in COUNTS}
+        extra = {"ledger": json.dumps(ledger, sort_keys=True)} if ledger is not None else {}
         with self.db.conn:
             self.db["crawl_runs"].update(run_id, {
-                **fields, "status": status, "finished": now(),
+                **fields, **extra, "status": status, "finished": now(),
                 "error_detail": "\n".join(error_detail[:50]) if error_detail else None,
             })
 
