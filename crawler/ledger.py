@@ -219,6 +219,18 @@ def load(text: str | None) -> dict[str, Any] | None:
     return book if isinstance(book, dict) else None
 
 
+def losses(book: Mapping[str, Any]) -> dict[str, int]:
+    """The outcomes of ``book`` that lost an input (not ``ROUTINE_LINKS`` or
+    ``ROUTINE_PAGES``), links and pages together: ``{reason: n}``. (``off_site`` as a
+    link is routine, as a page a loss: only the page's counts.)"""
+    found = {k: int(v) for k, v in (book.get("links") or {}).items()
+             if k not in ROUTINE_LINKS}
+    for k, v in (book.get("pages") or {}).items():
+        if k not in ROUTINE_PAGES:
+            found[k] = found.get(k, 0) + int(v)
+    return found
+
+
 def dropped(book: Mapping[str, Any] | None) -> str:
     """The outcomes of ``book`` that lost an input, for people: ``not requested: unmatched
     3, stale 1; not stored: failed 2, robots 1`` (empty when none)."""

@@ -20,6 +20,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
+from crawler import ledger
 from crawler.ledger import Ledger
 from monitor.alerts import AlertConfig, load_alert_config
 from monitor.processes import DatabaseFull, extract_checked, shared_pool
@@ -285,6 +286,8 @@ class StorePipeline:
         try:
             stats = self.crawler.stats
             signals = health.collect(lambda key: stats.get_value(f"newswatch/{key}"), counts)
+            if self.book is not None:  # the ledger's losses, by reason (check_losses)
+                signals["losses"] = ledger.losses(self.book)
             # robots.txt is the middleware's, not the source's: its answer is never an error
             signals["requests"] = max(0, signals["requests"] - int(
                 stats.get_value("robotstxt/request_count", 0)))

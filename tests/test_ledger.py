@@ -229,3 +229,36 @@ def test_a_fuzzed_crawl_accounts_for_every_link_and_request_and_says_what_was_lo
         [sys.executable, "-m", "monitor.cli", "status", "--db", str(db), "--json"],
         capture_output=True, text=True, timeout=60, check=True).stdout)
     assert all(check(json.loads(row["ledger"])) == [] for row in data["last_runs"])
+    with sqlite3.connect(db) as conn:  # source health got the losses (check_losses)
+        signals = [json.loads(row[0]) for row in conn.execute("select signals from health_runs")]
+    assert len(signals) == 3 and all("malformed" in s["losses"] for s in signals), signals
+
+
+def test_a_loss_reason_that_jumps_degrades_the_source_naming_it() -> None:
+    """Source health reads the ledger's losses (monitor.sources.health.check_losses): a
+    reason far above the source's own baseline is a health signal; the usual level of a
+    reason (a site that always has 4 robots-forbidden links) is not."""
+    from monitor.sources import health
+
+    base = dict.fromkeys(health.SIGNAL_KEYS, 0) | {"stored": 1, "fail": {},
+                                                    "requests": 10, "pages": 8,
+                                                    "extracted": 8, "text_chars": 16000,
+                                                    "discovery_ok": 3}
+    usual = base | {"losses": {"robots": 4, "malformed": 1}}
+    values = health.load_thresholds()
+    steady = health.Context(signals=usual | {"losses": {"robots": 6, "malformed": 2}},
+                            baseline=[usual] * 5, thresholds=values,
+                            at="2026-12-01T09:00:00+00:00")
+    assert health.judge(steady)[1]["losses"]["level"] == "ok"
+    jump = health.Context(signals=usual | {"losses": {"robots": 5, "malformed": 9,
+                                                      "off_site": 7}},
+                          baseline=[usual] * 5, thresholds=values,
+                          at="2026-12-01T10:00:00+00:00")
+    state, checks = health.judge(jump)
+    assert state == "degraded"
+    reason = checks["losses"]["reason"]
+    assert "9 malformed (usually 1)" in reason and "7 off_site (usually 0)" in reason
+    assert "robots" not in reason
+    # runs from before the ledger (no "losses"): no evidence, no verdict
+    assert health.check_losses(health.Context(signals=base, baseline=[base] * 5,
+                                              thresholds=values)) is None

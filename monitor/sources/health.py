@@ -52,7 +52,23 @@ DEFAULTS: dict[str, float] = {
     "failure_margin": 0.2, "min_requests": 2, "extracted_ratio": 0.5,
     "baseline_extracted": 0.9, "text_drop": 0.4, "unmatched_min": 5, "unmatched_factor": 3,
     "silence_factor": 3, "min_silence": 6 * 3600, "min_gaps": 4,
-    "confirm_requests": 2, "confirm_discovery": 2,
+    "confirm_requests": 2, "confirm_discovery": 2, "loss_min": 5, "loss_factor": 3,
+}
+# losses in a run's ledger (crawler.ledger) judged by ``check_losses``: the ones no other
+# check already judges (failed requests: ``requests``; unmatched links: ``unmatched``;
+# no text: ``extracted``), with what a jump usually means
+LOSS_WORDS = {
+    "malformed": "links that cannot be requested: the site's link markup may have changed",
+    "no_link": "feed entries without a link: the feed may have changed its format",
+    "too_long": "links longer than URLLENGTH_LIMIT: session ids or tracking in the links?",
+    "not_text": "article URLs answering with binary bytes or a non-text type",
+    "extraction_failed": "extraction failed (a broken worker or a bug): see the run's errors",
+    "error": "exceptions while parsing or storing pages: see the run's errors",
+    "store_failed": "batches whose transaction failed: see the run's errors",
+    "filtered": "article requests dropped as repeats (redirects onto pages already fetched)",
+    "off_site": "articles redirecting off the source's domains: the site may have moved",
+    "refused": "articles refused by the SSRF guard (private addresses)",
+    "robots": "articles robots.txt forbids: the site may have changed its robots.txt",
 }
 # plain words for what a dominant failure kind usually means
 FAILURE_WORDS = {
@@ -290,6 +306,25 @@ def check_unmatched(ctx: Context) -> Verdict | None:
                              f"{examples}); the site may have changed its URL scheme")
 
 
+def check_losses(ctx: Context) -> Verdict | None:
+    """Inputs the run's ledger (``crawler.ledger``) counts as lost, by reason, against the
+    source's baseline: a reason that jumps (at least ``loss_min``, and ``loss_factor``
+    times the baseline's median) degrades the source, naming the reason."""
+    losses = ctx.signals.get("losses")
+    if losses is None or not ctx.history:
+        return None
+    jumped = []
+    for reason, words in LOSS_WORDS.items():
+        count = int(losses.get(reason, 0))
+        usual = statistics.median([int((r.get("losses") or {}).get(reason, 0))
+                                   for r in ctx.baseline] or [0])
+        if count >= ctx.t("loss_min") and count >= ctx.t("loss_factor") * max(usual, 1):
+            jumped.append(f"{count} {reason} (usually {usual:g}): {words}")
+    if not jumped:
+        return Verdict(OK)
+    return Verdict(DEGRADED, f"inputs lost since {ctx.when('losses')}: " + "; ".join(jumped))
+
+
 def check_silence(ctx: Context) -> Verdict | None:
     """Time since the last new article against the source's usual gap between new ones
     (90th percentile of the gaps between runs that stored new articles)."""
@@ -328,6 +363,7 @@ CHECKS: dict[str, Callable[[Context], Verdict | None]] = {
     "extracted": check_extracted,
     "text_length": check_text_length,
     "unmatched": check_unmatched,
+    "losses": check_losses,
     "silence": check_silence,
 }
 
