@@ -99,8 +99,11 @@ class ExtractPipeline:
 
 def _health_signals(stats: Any, article: dict[str, Any], hints: dict[str, Any] | None) -> None:
     """Count an extracted article for source health (``monitor.sources.health``): extracted,
-    without a date, text length; a sitemap's or feed's date hint fills a missing date."""
+    without a date, text length, read generically because the profile's body rule lost
+    (``monitor.extract.guard``); a sitemap's or feed's date hint fills a missing date."""
     stats.inc_value("newswatch/extracted")
+    if article.get("guard"):
+        stats.inc_value("newswatch/body_lost")
     stats.inc_value("newswatch/text_chars", len(article.get("text") or ""))
     if not article.get("published"):
         stats.inc_value("newswatch/no_date")

@@ -31,7 +31,7 @@ import trafilatura
 from htmldate import find_date
 from trafilatura.utils import load_html
 
-from monitor.extract import blocks, fusion, pagemeta, rules, vote
+from monitor.extract import blocks, fusion, guard, pagemeta, rules, vote
 from monitor.extract.charset import decode_html
 from monitor.sources import DateRule, SiteProfile, trusted_canonical
 
@@ -74,6 +74,8 @@ class Extracted:
     content_hash: str  # of the normalised text
     modified: str | None = None  # ISO 8601 last modification, when the page gives it
     images: list[dict[str, str | None]] = field(default_factory=list)  # {"src", "caption"}
+    # why the profile's body reading was replaced by the generic one (monitor.extract.guard)
+    guard: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for pickling across processes and storing)."""
@@ -468,6 +470,10 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     modified = _modified(tree, zone, json_ld) if metadata else None
     scope, containers = _article_scope(tree, profile)
     generic = not containers  # no profile body container: the generic rules and signals
+    # most paragraph text left outside the body containers: compare with the generic
+    # reading once the profile's is done (monitor.extract.guard)
+    check_guard = bool(containers) and guard.suspicious(tree, containers)
+    guarded: str | None = None
     captions = blocks.detach_captions(scope)
     images = _images(scope, url, generic=generic, captions=captions) if metadata else []
     if generic:
@@ -494,6 +500,11 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
                     node.drop_tree()
         lines = clean_lines("\n".join(blocks.container_lines(containers)), profile, title,
                             author)
+        if check_guard:
+            plain = extract(html, url, None, tz, metadata=False, fetched=fetched, vote=vote)
+            guarded = guard.loses("\n".join(lines), plain.text if plain else "", profile.body)
+            if guarded and plain is not None:
+                lines = plain.text.split("\n")
     if len("".join(lines)) < rules.MIN_ARTICLE_CHARS:
         lines = _json_ld_body(json_ld) or lines  # the text is only in JSON-LD
     if lines:
@@ -516,6 +527,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
         content_hash=content_hash(text),
         modified=modified,
         images=images,
+        guard=guarded,
     )
 
 

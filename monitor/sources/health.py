@@ -43,7 +43,7 @@ SIGNAL_KEYS = ("requests", "found", "pages", "rule_pages", "extracted", "no_date
                "text_chars",
                "body_miss", "date_rule_miss", "unmatched", "unreadable", "parse_failures",
                "discovery_ok", "discovery_failed", "stale", "malformed_links",
-               "feeds_autodiscovered")
+               "feeds_autodiscovered", "body_lost")
 STORED = ("new", "irrelevant", "duplicate")  # crawl-run counts of newly stored articles
 
 DEFAULTS: dict[str, float] = {
@@ -243,6 +243,25 @@ def check_body_rule(ctx: Context) -> Verdict | None:
     return _rule_check(ctx, "body_rule", ctx.body_rule, "body_miss", "body selector")
 
 
+def check_profile_guard(ctx: Context) -> Verdict | None:
+    """The profile's body rule read other text than the article (or a fragment of it) on
+    most pages, so the generic reading was stored (``monitor.extract.guard``)."""
+    s = ctx.signals
+    pages = s["extracted"]
+    if not ctx.body_rule or pages < ctx.t("min_pages"):
+        return None
+    lost = int(s.get("body_lost") or 0)
+    if lost / pages < ctx.t("rule_miss_ratio"):
+        return Verdict(OK)
+    usual = _ratio(ctx.baseline, "body_lost", "extracted")
+    if usual is not None and usual > ctx.t("baseline_miss_ratio"):
+        return Verdict(OK)  # (reported when it began; its normal since)
+    return Verdict(DEGRADED, f"body selector `{ctx.body_rule}` read other text than the "
+                             f"article on {lost} of {pages} pages since "
+                             f"{ctx.when('profile_guard')}; the generic reading was stored "
+                             "instead: correct the profile")
+
+
 def check_date(ctx: Context) -> Verdict | None:
     """The profile's date rule (or, without one, any date) found nothing on most pages."""
     if ctx.date_rule:
@@ -359,6 +378,7 @@ CHECKS: dict[str, Callable[[Context], Verdict | None]] = {
     "requests": check_requests,
     "discovery": check_discovery,
     "body_rule": check_body_rule,
+    "profile_guard": check_profile_guard,
     "date": check_date,
     "extracted": check_extracted,
     "text_length": check_text_length,

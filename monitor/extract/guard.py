@@ -1,0 +1,98 @@
+"""The profile guard: a site profile may never make a page worse than no profile.
+
+A profile's body rule written from a description of the site, or one the site's
+redesign turned to another block, reads the wrong text (a sidebar, a teaser list, a
+fragment of the article) and nothing says so: the rule still matches. On real pages of
+five outlets such profiles scored below newswatch's generic path (issue 28). The guard
+checks every page read through a profile body rule:
+
+1. **A cheap gate** (``suspicious``): the paragraph text the body containers hold against
+   the paragraph text left outside them on the page. An article's paragraphs are in its
+   body; when most of the page's paragraph text (``OUTSIDE_SHARE``, at least
+   ``OUTSIDE_MIN_CHARS``) lies outside, or when most of the containers' text is link text
+   (``LINK_SHARE``: a list of teasers, a menu), the rule may be reading something else.
+   Only these pages pay for the second step.
+2. **The comparison** (``loses``): the page is read again without the profile (the
+   generic path), and the profile's text loses when it is mostly not in the generic text
+   (``CONTAINMENT``: the share of its word 3-shingles found there; a sidebar, another
+   story) or is a small part of it (shorter than ``LENGTH_RATIO`` of it, and holding
+   less than ``COVERAGE`` of the generic text's shingles: a fragment).
+
+When the profile loses, the generic text is stored, the page is counted
+(``newswatch/body_lost``, a source-health signal that names the body rule:
+``monitor.sources.health.check_profile_guard``) and the reason travels with the
+article (``Extracted.guard``). Thresholds are data (this module's constants), checked
+against ../shared/realpages: no real page read through its outlet's profile trips the
+comparison (tests/test_guard.py, tests/test_realpages.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+OUTSIDE_SHARE = 0.6  # share of the page's paragraph text outside the body containers...
+OUTSIDE_MIN_CHARS = 400  # ...and at least this much of it: the comparison runs
+CONTAINMENT = 0.5  # the profile's shingles found in the generic text: below, it loses
+LENGTH_RATIO = 0.5  # a profile text shorter than this share of the generic text...
+COVERAGE = 0.4  # ...covering less than this share of its shingles: a fragment, it loses
+MIN_GENERIC_CHARS = 200  # a generic text shorter than this never wins
+LINK_SHARE = 0.5  # containers whose text is mostly link text: the comparison runs
+
+_WORD = re.compile(r"\w+")
+
+
+def paragraph_chars(nodes: Iterable[Any]) -> int:
+    """Characters of paragraph text (``<p>``, ``<li>``) under ``nodes`` (lxml elements)."""
+    total = 0
+    for node in nodes:
+        for block in node.iter("p", "li"):
+            total += len(" ".join(block.itertext()).strip())
+    return total
+
+
+def suspicious(rest: Any, containers: list[Any]) -> bool:
+    """The gate: ``rest`` is the page with the body containers taken out (an lxml tree),
+    ``containers`` the containers. True when most paragraph text is outside them."""
+    outside = paragraph_chars([rest])
+    inside = paragraph_chars(containers)
+    if outside >= OUTSIDE_MIN_CHARS and outside >= OUTSIDE_SHARE * (outside + inside):
+        return True
+    return link_share(containers) >= LINK_SHARE
+
+
+def link_share(nodes: Iterable[Any]) -> float:
+    """The share of the text under ``nodes`` that is link text (``<a>``)."""
+    text = links = 0
+    for node in nodes:
+        text += len("".join(node.itertext()).strip())
+        for anchor in node.iter("a"):
+            links += len("".join(anchor.itertext()).strip())
+    return links / text if text else 0.0
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.casefold())
+    if len(words) < 3:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
+def loses(profile_text: str, generic_text: str, rule: str | None) -> str | None:
+    """Why the profile's text loses against the generic one (a line naming ``rule``), or
+    None when the profile's text stands."""
+    if len(generic_text) < MIN_GENERIC_CHARS:
+        return None
+    ours, theirs = _shingles(profile_text), _shingles(generic_text)
+    if not theirs:
+        return None
+    contained = len(ours & theirs) / len(ours) if ours else 0.0
+    if contained < CONTAINMENT:
+        return (f"body rule `{rule}` read other text than the article "
+                f"({contained:.0%} of it is in the generic reading): generic text stored")
+    covered = len(ours & theirs) / len(theirs)
+    if len(profile_text) < LENGTH_RATIO * len(generic_text) and covered < COVERAGE:
+        return (f"body rule `{rule}` read a fragment of the article ({covered:.0%} of the "
+                "generic reading): generic text stored")
+    return None
