@@ -193,3 +193,37 @@ def test_whole_pages_a_future_meta_never_wins(fetched: datetime, back: int, shap
     result = extract(html.encode(), URL, fetched=fetched)
     assert result is not None
     assert datetime.fromisoformat(result.published) == when
+
+
+# -- self-found kinds -----------------------------------------------------------------------
+@pytest.mark.parametrize(("dateline", "published"), [
+    # scrapinghub/dateparser#528: hours written with an "h"
+    ("14h30 ngày 25/3/2024", "2024-03-25T14:30:00+07:00"),
+    ("Cập nhật lúc 9h05 ngày 26/03/2024", "2024-03-26T09:05:00+07:00"),
+    ("08h30 - 26/03/2024 (GMT+7)", "2024-03-26T08:30:00+07:00"),
+])
+def test_hours_written_with_h(dateline: str, published: str) -> None:
+    result = extract(_page(dateline).encode(), URL, fetched=FETCHED)
+    assert result is not None
+    assert datetime.fromisoformat(result.published) == datetime.fromisoformat(published)
+
+
+def test_minus_zero_offset_is_utc_not_the_sites_zone() -> None:
+    """scrapinghub/dateparser#458: ``-0000`` (RFC 5322: UTC, local zone unknown)."""
+    head = '<meta property="article:published_time" content="Mon, 25 Mar 2024 07:30:00 -0000">'
+    result = extract(_page("", head).encode(), URL, fetched=FETCHED)
+    assert result is not None
+    assert datetime.fromisoformat(result.published) == datetime(2024, 3, 25, 14, 30,
+                                                                tzinfo=HANOI)
+
+
+@pytest.mark.parametrize("zero", ["0001-01-01 00:00:00 +0000 UTC", "1970-01-01T00:00:00Z",
+                                  "Thu, 01 Jan 1970 00:00:00 GMT", "0000-00-00 00:00:00"])
+def test_zero_dates_of_a_cms_give_way_to_the_dateline(zero: str) -> None:
+    """devopsdays/devopsdays-web#1185 (Go's zero time in article:published_time),
+    artsy/positron#333 (1970: a zero Unix time)."""
+    head = f'<meta property="article:published_time" content="{zero}">'
+    result = extract(_page("25/03/2024 14:30", head).encode(), URL, fetched=FETCHED)
+    assert result is not None
+    assert datetime.fromisoformat(result.published) == datetime(2024, 3, 25, 14, 30,
+                                                                tzinfo=HANOI)

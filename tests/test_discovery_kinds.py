@@ -329,3 +329,42 @@ def test_session_ids_dropped_from_canonical_urls(url: str, clean: str) -> None:
 def test_identity_parameters_and_path_parameters_kept(url: str) -> None:
     assert drop_session(url) == url
     assert canonicalize(url).replace("%28", "(").replace("%29", ")") == url
+
+
+# -- self-found kinds -----------------------------------------------------------------------
+SITEMAP = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="' + SM + '"><url><loc>'
+           + PAGE + "</loc></url></urlset>")
+
+
+@pytest.mark.parametrize("before", [
+    "<br />\n<b>Notice</b>: Undefined index: lang in /var/www/sitemap.php on line 7<br />\n",
+    "\n\n   ",
+    "\ufeff",
+])
+@pytest.mark.parametrize("declared", [True, False])
+def test_output_before_the_sitemap_document_is_skipped(before: str, declared: bool) -> None:
+    """evert/sitemap-php#21, dwightwatson/sitemap#33: a PHP notice or blank lines before
+    the XML declaration (or before <urlset> when there is none)."""
+    body = SITEMAP if declared else SITEMAP.split("?>", 1)[1]
+    assert [e.url for e in discovery.parse_sitemap((before + body).encode()).entries] == [PAGE]
+
+
+def test_a_page_that_is_not_a_sitemap_is_still_an_error() -> None:
+    with pytest.raises(ValueError, match="not a sitemap"):
+        discovery.parse_sitemap(b"<html><body><p>Notice</p><urlset></urlset></body></html>")
+
+
+@pytest.mark.parametrize("links", [
+    # kurtmckee/feedparser#367: a link without href (its URL as text) before the alternate
+    '<link rel="enclosure" type="image/jpeg">https://cdn.example.vn/p.jpg</link>'
+    '<link rel="alternate" type="text/html" href="{url}"/>',
+    '<link rel="self" href="https://example.vn/feed/1"/><link rel="alternate" href="{url}"/>',
+    '<link rel="enclosure" href="https://cdn.example.vn/c.mp3"/><link href="{url}"/>',
+    '<link rel="edit" href="https://example.vn/api/1"/><link rel="alternate" type="text/html" '
+    'href="{url}"/>',
+])
+def test_atom_entry_url_is_its_alternate_link_never_an_enclosure(links: str) -> None:
+    body = (f'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>urn:1</id>'
+            f"<title>a</title>{links.format(url=PAGE)}</entry></feed>").encode()
+    assert [e.url for e in discovery.parse_feed(body, "https://example.vn/f.atom").entries] == [
+        PAGE]

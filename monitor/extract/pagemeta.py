@@ -10,7 +10,8 @@ visible dateline is looked for in the page's date-like elements when meta and JS
 have nothing; a date embedded in the article's own URL (``-20221224100422289.htm``,
 ``/2024/03/25/``) is a hint taken before dates found in links inside the page.
 A time without a zone gets the source's zone (``+07:00`` on a ``.vn`` host).
-Before reading: Vietnamese a.m./p.m. ("12:05 SA", "2:30 CH") become AM/PM, a two-digit
+Before reading: Vietnamese a.m./p.m. ("12:05 SA", "2:30 CH") become AM/PM, "14h30" a
+clock time, a two-digit
 year ("26/03/24") goes to the century nearest the fetch time. After: a date outside the
 window ``monitor.sources.discovery.plausible`` gives (not before 1990, not more than an
 hour after the fetch time: config/discovery.yaml) is no date at all (a CMS typo, a
@@ -35,6 +36,7 @@ from monitor.sources import discovery
 
 _TWO_DIGIT_YEAR = re.compile(rules.TWO_DIGIT_YEAR)
 _MERIDIEM = re.compile(rules.MERIDIEM, re.IGNORECASE)
+_HOUR_H = re.compile(rules.HOUR_H)
 _SHORT_OFFSET = re.compile(rules.SHORT_OFFSET)
 _HAS_TIME = re.compile(r"\d{1,2}[:h]\d{2}")
 _DATE_LIKE = re.compile(rules.DATE_LIKE, re.IGNORECASE)
@@ -101,7 +103,9 @@ def full_year(value: str, fetched: datetime) -> str:
 
 
 def meridiem(value: str) -> str:
-    """Vietnamese a.m./p.m. words after a time as AM/PM ("12:05 SA" → "12:05 AM")."""
+    """Vietnamese a.m./p.m. words after a time as AM/PM ("12:05 SA" → "12:05 AM"), an
+    hour written with an "h" as a clock time ("14h30" → "14:30")."""
+    value = _HOUR_H.sub(r"\1:\2", value)
     return _MERIDIEM.sub(
         lambda m: f"{m.group(1)} {rules.MERIDIEM_WORDS[m.group(2).lower()]}", value)
 
@@ -133,6 +137,8 @@ def _parse(value: str, tz: timezone, fetched: datetime | None, relative: bool) -
             parsed = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             parsed = None
+        if parsed is not None and parsed.tzinfo is None and value.endswith("-0000"):
+            parsed = parsed.replace(tzinfo=UTC)  # RFC 5322: UTC, not the site's
     if parsed is not None:
         if len(value) <= 10 and "T" not in value:
             return parsed.date().isoformat()

@@ -244,6 +244,9 @@ TWO_DIGIT_YEAR = r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{2})(?![\d/.-])"
 MERIDIEM_WORDS: dict[str, str] = {"sa": "AM", "sáng": "AM", "ch": "PM", "chiều": "PM",
                                   "tối": "PM"}
 MERIDIEM = r"(\d{1,2}[:h]\d{2}(?::\d{2})?)\s*(sa|sáng|ch|chiều|tối)(?!\w)"
+# Hours written with an "h" ("14h30", "9h05": Vietnamese and French datelines), read as
+# 14:30 (dateparser reads no time in them: scrapinghub/dateparser#528).
+HOUR_H = r"(?<![\w:])(\d{1,2})h(\d{2})(?![\w:])"
 # The window a publication date must fall in (the floor and the skew after the fetch time)
 # is shared with feed and sitemap dates: ``date_floor`` and ``future_skew_minutes`` in
 # config/discovery.yaml (``monitor.sources.discovery.plausible``).

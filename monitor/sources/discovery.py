@@ -348,6 +348,19 @@ def _text(node: Any) -> str:
     return text
 
 
+def _sitemap_root(body: bytes) -> Any:
+    parser = lxml.etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False,
+                                  no_network=True, huge_tree=False, remove_pis=True)
+    try:
+        return lxml.etree.fromstring(body, parser=parser)
+    except lxml.etree.XMLSyntaxError as exc:
+        raise ValueError(f"not XML: {exc}") from exc
+
+
+_HTML_PAGE = re.compile(rb"<(?:html|body|head)\b", re.IGNORECASE)  # a page, not a notice
+_SITEMAP_START = re.compile(rb"<\?xml\b|<(?:\w+:)?(?:urlset|sitemapindex)\b")
+
+
 def _own_child(item: Any, name: str, namespaces: set[str]) -> str | None:
     """The text of ``item``'s first direct child ``name`` in one of ``namespaces``."""
     for child in item:
@@ -368,14 +381,15 @@ def parse_sitemap(body: bytes, tz: str | tzinfo | None = None,
     in the sitemap namespace (the root's, a configured one, or none), wherever it stands
     among the children; an extension's ``image:loc`` or ``xhtml:link`` never is
     (crawler-commons/crawler-commons#210). Hints come from the ``news:news`` block only.
-    A publication date without a zone is in ``tz`` (the source's ``timezone``)."""
+    A publication date without a zone is in ``tz`` (the source's ``timezone``). Output
+    before the document (a PHP notice) is skipped."""
     rules = rules or load_rules()
-    parser = lxml.etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False,
-                                  no_network=True, huge_tree=False, remove_pis=True)
-    try:
-        root = lxml.etree.fromstring(body, parser=parser)
-    except lxml.etree.XMLSyntaxError as exc:
-        raise ValueError(f"not XML: {exc}") from exc
+    root = _sitemap_root(body)
+    start = _SITEMAP_START.search(body)
+    if _local(getattr(root, "tag", None)) not in ("urlset", "sitemapindex") and start and (
+            start.start() > 0 and not _HTML_PAGE.search(body[:start.start()])):
+        # output before the document (a PHP notice, a stray <br />: evert/sitemap-php#21)
+        root = _sitemap_root(body[start.start():])
     if root is None:
         raise ValueError("not XML: empty document")
     kind = _local(root.tag)
