@@ -175,7 +175,7 @@ class BackfillSpider(NewsSpider):
             self._unreadable(response.url, "sitemap refused: it declares XML entities")
             return None
         try:
-            return discovery.parse_sitemap(body)
+            return discovery.parse_sitemap(body, self.source.timezone if self.source else None)
         except ValueError as exc:
             self._unreadable(response.url, f"unreadable sitemap: {exc}")
             return None

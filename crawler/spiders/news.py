@@ -152,7 +152,7 @@ class NewsSpider(scrapy.Spider):
         if _declares_entities(body):
             self._unreadable(response.url, "feed refused: it declares XML entities")
             return
-        feed = discovery.parse_feed(body, response.url)
+        feed = discovery.parse_feed(body, response.url, self.source.timezone)
         if feed.error:
             self._unreadable(response.url, feed.error)
             return
@@ -187,7 +187,7 @@ class NewsSpider(scrapy.Spider):
                 self._unreadable(response.url, "sitemap refused: it declares XML entities")
                 return
             try:
-                sitemap = discovery.parse_sitemap(body)
+                sitemap = discovery.parse_sitemap(body, self.source.timezone)
             except ValueError as exc:
                 self._unreadable(response.url, f"unreadable sitemap: {exc}")
                 return

@@ -33,7 +33,7 @@ from trafilatura.utils import load_html
 
 from monitor.extract import blocks, fusion, guard, pagemeta, rules, vote
 from monitor.extract.charset import decode_html
-from monitor.sources import DateRule, SiteProfile, trusted_canonical
+from monitor.sources import DateRule, SiteProfile, discovery, trusted_canonical
 
 _NO_PROFILE = SiteProfile()
 # Pages without a profile body container: trafilatura runs precision-leaning (measured on
@@ -150,7 +150,8 @@ def _iso(value: str, tz: timezone) -> str | None:
     return parsed.isoformat()
 
 
-def _date_from_rule(tree: Any, rule: DateRule, tz: timezone) -> str | None:
+def _date_from_rule(tree: Any, rule: DateRule, tz: timezone,
+                    fetched: datetime | None = None) -> str | None:
     text = _first_text(tree, rule.xpath)
     if not text:
         return None
@@ -166,7 +167,7 @@ def _date_from_rule(tree: Any, rule: DateRule, tz: timezone) -> str | None:
             continue
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=tz)
-        return parsed.isoformat()
+        return pagemeta.plausible(parsed.isoformat(), tz, fetched)
     return None
 
 
@@ -280,17 +281,20 @@ def _published(tree: Any, profile: SiteProfile, tz: timezone,
     """Publication time: the profile's date rule, meta tags, JSON-LD, a visible
     dateline, the article URL's own date (a hint that beats dates of links inside the
     page), a relative dateline; dates with a time before dates without; None when none
-    has one (htmldate comes last, in ``extract``)."""
+    has one (htmldate comes last, in ``extract``). Each is taken only inside the
+    publication window seen at ``fetched`` (``monitor.extract.pagemeta.plausible``)."""
+    fetched = fetched or datetime.now(UTC)
     if profile.date:
-        found = _date_from_rule(tree, profile.date, tz)
+        found = _date_from_rule(tree, profile.date, tz, fetched)
         if found:
             return found
-    found = _meta_time(tree, tz, json_ld, rules.DATE_META_XPATHS, rules.JSON_LD_DATE_KEYS)
+    found = _meta_time(tree, tz, json_ld, rules.DATE_META_XPATHS, rules.JSON_LD_DATE_KEYS,
+                       fetched)
     if found and "T" in found:
         return found
     zone = pagemeta.zone_for(url, tz)
-    written, relative = pagemeta.dateline(tree, zone, fetched or datetime.now(UTC))
-    from_url = pagemeta.url_date(url, zone)
+    written, relative = pagemeta.dateline(tree, zone, fetched)
+    from_url = pagemeta.url_date(url, zone, fetched)
     if written and "T" in written:
         return written
     if from_url and "T" in from_url:
@@ -304,16 +308,16 @@ def _modified(tree: Any, tz: timezone, json_ld: list[dict[str, Any]]) -> str | N
 
 
 def _meta_time(tree: Any, tz: timezone, json_ld: list[dict[str, Any]], xpaths: list[str],
-               keys: list[str]) -> str | None:
+               keys: list[str], fetched: datetime | None = None) -> str | None:
     """The first readable time in the meta tags, then in JSON-LD (ISO 8601, RFC 822,
     day-first slashes, short offsets: ``monitor.extract.pagemeta.parse_date``)."""
     for xpath in xpaths:
-        found = pagemeta.meta_date([str(v) for v in tree.xpath(xpath)], tz)
+        found = pagemeta.meta_date([str(v) for v in tree.xpath(xpath)], tz, fetched)
         if found:
             return found
     for obj in json_ld:
         values = [obj[key] for key in keys if isinstance(obj.get(key), str)]
-        found = pagemeta.meta_date(values, tz)
+        found = pagemeta.meta_date(values, tz, fetched)
         if found:
             return found
     return None
@@ -515,7 +519,11 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if len(text) < rules.MIN_ARTICLE_CHARS:
         return None
     if not published and metadata:
-        published = find_date(tree, url=url or None, extensive_search=False, original_date=True)
+        published = pagemeta.plausible(find_date(
+            tree, url=url or None, extensive_search=False, original_date=True,
+            min_date=discovery.load_rules().date_floor.date().isoformat(),
+            max_date=(fetched or datetime.now(UTC)).astimezone(zone).date().isoformat()),
+            zone, fetched)
     return Extracted(
         url=trusted_canonical(url, declared, owned_domains) if metadata else url,
         title=title,

@@ -10,6 +10,12 @@ visible dateline is looked for in the page's date-like elements when meta and JS
 have nothing; a date embedded in the article's own URL (``-20221224100422289.htm``,
 ``/2024/03/25/``) is a hint taken before dates found in links inside the page.
 A time without a zone gets the source's zone (``+07:00`` on a ``.vn`` host).
+Before reading: Vietnamese a.m./p.m. ("12:05 SA", "2:30 CH") become AM/PM, "14h30" a
+clock time, a two-digit
+year ("26/03/24") goes to the century nearest the fetch time. After: a date outside the
+window ``monitor.sources.discovery.plausible`` gives (not before 1990, not more than an
+hour after the fetch time: config/discovery.yaml) is no date at all (a CMS typo, a
+misread year), so the next candidate (a visible dateline) is taken.
 
 Patterns and word lists are data in ``monitor.extract.rules``.
 """
@@ -19,14 +25,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.extract import rules
+from monitor.sources import discovery
 
+_TWO_DIGIT_YEAR = re.compile(rules.TWO_DIGIT_YEAR)
+_MERIDIEM = re.compile(rules.MERIDIEM, re.IGNORECASE)
+_HOUR_H = re.compile(rules.HOUR_H)
 _SHORT_OFFSET = re.compile(rules.SHORT_OFFSET)
 _HAS_TIME = re.compile(r"\d{1,2}[:h]\d{2}")
 _DATE_LIKE = re.compile(rules.DATE_LIKE, re.IGNORECASE)
@@ -66,16 +76,57 @@ def _dateparser() -> Any:
     return dateparser
 
 
+def plausible(found: str | None, tz: timezone, fetched: datetime | None) -> str | None:
+    """``found`` (ISO 8601) when it falls in the publication window seen at ``fetched``
+    (aware; default now), else None. A date without a time is its midnight in ``tz``."""
+    if not found:
+        return None
+    try:
+        when = datetime.fromisoformat(found)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    return found if discovery.plausible(when, fetched or datetime.now(UTC)) else None
+
+
+def full_year(value: str, fetched: datetime) -> str:
+    """``value`` with a day-first date's two-digit year written in full, in the century
+    nearest ``fetched`` ("26/03/24" fetched in 2024 → "26/03/2024")."""
+    def widen(match: re.Match[str]) -> str:
+        day, sep, month, short = match.groups()
+        year = min((century + int(short) for century in
+                    (fetched.year // 100 * 100 + step for step in (-100, 0, 100))),
+                   key=lambda y: abs(y - fetched.year))
+        return f"{day}{sep}{month}{sep}{year}"
+    return _TWO_DIGIT_YEAR.sub(widen, value)
+
+
+def meridiem(value: str) -> str:
+    """Vietnamese a.m./p.m. words after a time as AM/PM ("12:05 SA" → "12:05 AM"), an
+    hour written with an "h" as a clock time ("14h30" → "14:30")."""
+    value = _HOUR_H.sub(r"\1:\2", value)
+    return _MERIDIEM.sub(
+        lambda m: f"{m.group(1)} {rules.MERIDIEM_WORDS[m.group(2).lower()]}", value)
+
+
 def parse_date(value: str, tz: timezone, fetched: datetime | None = None,
                relative: bool = True) -> str | None:
-    """ISO 8601 (with zone) of a date written in any common form; None if unreadable.
+    """ISO 8601 (with zone) of a date written in any common form; None if unreadable
+    or outside the publication window (``plausible``).
 
     ``tz`` is given to naive times; ``fetched`` (aware) resolves relative times
-    ("2 giờ trước", "3 hours ago"); ``relative=False`` refuses them (meta values).
-    A value without a time stays a date (``2024-03-25``)."""
+    ("2 giờ trước", "3 hours ago") and two-digit years, and bounds the window (default
+    now); ``relative=False`` refuses relative times (meta values). A value without a
+    time stays a date (``2024-03-25``)."""
     value = " ".join(unicodedata.normalize("NFC", value).split())
     if not value or len(value) > rules.DATE_MAX_CHARS:
         return None
+    value = full_year(meridiem(value), fetched or datetime.now(UTC))
+    return plausible(_parse(value, tz, fetched, relative), tz, fetched)
+
+
+def _parse(value: str, tz: timezone, fetched: datetime | None, relative: bool) -> str | None:
     parsed = _iso(value)
     if parsed is None:
         repaired = _SHORT_OFFSET.sub(
@@ -86,6 +137,8 @@ def parse_date(value: str, tz: timezone, fetched: datetime | None = None,
             parsed = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             parsed = None
+        if parsed is not None and parsed.tzinfo is None and value.endswith("-0000"):
+            parsed = parsed.replace(tzinfo=UTC)  # RFC 5322: UTC, not the site's
     if parsed is not None:
         if len(value) <= 10 and "T" not in value:
             return parsed.date().isoformat()
@@ -120,10 +173,11 @@ def _parse_free(value: str, tz: timezone, fetched: datetime | None,
     return _aware(parsed, tz)
 
 
-def meta_date(values: list[str], tz: timezone) -> str | None:
-    """The first readable date among meta / JSON-LD values (no relative times)."""
+def meta_date(values: list[str], tz: timezone, fetched: datetime | None = None) -> str | None:
+    """The first readable date among meta / JSON-LD values (no relative times) in the
+    publication window seen at ``fetched`` (default now)."""
     for value in values:
-        found = parse_date(str(value), tz, relative=False)
+        found = parse_date(str(value), tz, fetched, relative=False)
         if found:
             return found
     return None
@@ -155,20 +209,23 @@ def dateline(tree: Any, tz: timezone, fetched: datetime | None) -> tuple[str | N
     return date_only, (next(iter(relatives)) if len(relatives) == 1 else None)
 
 
-def url_date(url: str | None, tz: timezone) -> str | None:
+def url_date(url: str | None, tz: timezone, fetched: datetime | None = None) -> str | None:
     """The date the article's own URL carries (``-20221224100422289.htm`` with its
-    time, ``/2024/03/25/`` a date), None when it carries none or an impossible one."""
+    time, ``/2024/03/25/`` a date), None when it carries none or an impossible one
+    (outside the window seen at ``fetched``, default now)."""
     path = urlsplit(url or "").path
     match = re.search(rules.URL_TIMESTAMP, path)
     if match:
         try:
-            return datetime(*(int(g) for g in match.groups()), tzinfo=tz).isoformat()
+            return plausible(datetime(*(int(g) for g in match.groups()), tzinfo=tz)
+                             .isoformat(), tz, fetched)
         except ValueError:
             pass
     match = re.search(rules.URL_DATE, path)
     if match:
         try:
-            return datetime(*(int(g) for g in match.groups())).date().isoformat()
+            return plausible(datetime(*(int(g) for g in match.groups())).date().isoformat(),
+                             tz, fetched)
         except ValueError:
             return None
     return None

@@ -235,6 +235,21 @@ DATE_LANGUAGES = ("vi", "en")
 DATELINE_NOISE = (r"\b(?:cập nhật|updated?|published|posted|đăng(?: lúc| ngày)?|ngày đăng|"
                   r"lúc)\b:?|\||\s-\s")
 DATE_MAX_CHARS = 80
+# A day-first date with a two-digit year ("26/03/24 09:05"): the year is put in the century
+# nearest the fetch time before dateparser reads it (dateparser, preferring the past, made
+# a time minutes after the fetch 1924: scrapinghub/dateparser#218).
+TWO_DIGIT_YEAR = r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{2})(?![\d/.-])"
+# Vietnamese a.m./p.m. after a time ("12:05 SA" is five past midnight, "02:30 CH" half past
+# two in the afternoon), folded to AM/PM before dateparser (which reads SA as nothing).
+MERIDIEM_WORDS: dict[str, str] = {"sa": "AM", "sáng": "AM", "ch": "PM", "chiều": "PM",
+                                  "tối": "PM"}
+MERIDIEM = r"(\d{1,2}[:h]\d{2}(?::\d{2})?)\s*(sa|sáng|ch|chiều|tối)(?!\w)"
+# Hours written with an "h" ("14h30", "9h05": Vietnamese and French datelines), read as
+# 14:30 (dateparser reads no time in them: scrapinghub/dateparser#528).
+HOUR_H = r"(?<![\w:])(\d{1,2})h(\d{2})(?![\w:])"
+# The window a publication date must fall in (the floor and the skew after the fetch time)
+# is shared with feed and sitemap dates: ``date_floor`` and ``future_skew_minutes`` in
+# config/discovery.yaml (``monitor.sources.discovery.plausible``).
 # Elements that hold a visible dateline on pages without a profile date rule.
 DATELINE_XPATH = (
     "//time | //*[@itemprop='datePublished' or @itemprop='dateCreated']"

@@ -13,16 +13,19 @@ import gzip
 import io
 import json
 import re
+import unicodedata
 import zlib
 from calendar import timegm
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import courlan.clean
+import dateparser
 import feedparser
 import lxml.etree
 import yaml
@@ -46,6 +49,11 @@ class DiscoveryRules:
     tracking_params: frozenset[str] = frozenset()
     tracking_prefixes: tuple[str, ...] = ()
     article_like: tuple[re.Pattern[str], ...] = ()
+    sitemap_namespaces: frozenset[str] = frozenset(
+        {"http://www.sitemaps.org/schemas/sitemap/0.9"})
+    news_block: str = "news"
+    date_floor: datetime = datetime(1990, 1, 1, tzinfo=UTC)
+    future_skew: timedelta = timedelta(minutes=60)
 
 
 @lru_cache(maxsize=8)
@@ -55,10 +63,95 @@ def load_rules(path: str | Path = DISCOVERY_FILE) -> DiscoveryRules:
     if not path.exists():
         return DiscoveryRules()
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    defaults = DiscoveryRules()
+    floor = data.get("date_floor")
     return DiscoveryRules(
         tracking_params=frozenset(p.lower() for p in data.get("tracking_params") or []),
         tracking_prefixes=tuple(p.lower() for p in data.get("tracking_prefixes") or []),
-        article_like=tuple(re.compile(p) for p in data.get("article_like") or []))
+        article_like=tuple(re.compile(p) for p in data.get("article_like") or []),
+        sitemap_namespaces=frozenset(data.get("sitemap_namespaces") or [])
+        or defaults.sitemap_namespaces,
+        news_block=data.get("news_block") or defaults.news_block,
+        date_floor=datetime.fromisoformat(str(floor)) if floor else defaults.date_floor,
+        future_skew=timedelta(minutes=float(data.get("future_skew_minutes", 60))))
+
+
+# -- dates ----------------------------------------------------------------------------------
+def plausible(when: datetime, fetched: datetime | None = None,
+              rules: DiscoveryRules | None = None) -> bool:
+    """Whether ``when`` (aware) can be a publication time seen at ``fetched`` (aware;
+    default now): not before ``date_floor`` (1990: before the web) and not after the fetch
+    plus ``future_skew_minutes`` (60: a site clock ahead; further is a typo)."""
+    rules = rules or load_rules()
+    fetched = fetched or datetime.now(UTC)
+    return rules.date_floor <= when <= fetched + rules.future_skew
+
+
+def zone(offset: str | tzinfo | None) -> tzinfo:
+    """A fixed zone from ``+07:00`` (a source's ``timezone``); UTC when None."""
+    if offset is None:
+        return UTC
+    if isinstance(offset, tzinfo):
+        return offset
+    sign = -1 if offset.startswith("-") else 1
+    hours, _, minutes = offset.lstrip("+-").partition(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))
+
+
+# a written date whose zone feedparser reads right: a numeric offset, Z, GMT/UTC/UT at
+# the end, on a 24-hour clock (feedparser reads an unknown abbreviation such as ICT, and
+# a time without a zone, as UTC, and drops AM/PM: kurtmckee/feedparser#51)
+_FEEDPARSER_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|\dZ|\b(?:GMT|UTC|UT))$", re.IGNORECASE)
+_FEEDPARSER_WRONG = re.compile(r"\d\s*(?:[AP]\.?M\.?)(?:\W|$)|[+-]\d{1,2}$|GMT[+-]", re.IGNORECASE)
+_RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}"
+                     r"(?::\d{2})?\s+(?:[+-]\d{4}|GMT|UTC|UT|Z)$")
+
+
+def entry_date(written: Any, parsed: Any = None, tz: str | tzinfo | None = None,
+               fetched: datetime | None = None) -> str | None:
+    """A feed or sitemap entry's date as ISO 8601 UTC, None when unreadable or not
+    ``plausible``. ``parsed`` is feedparser's UTC time tuple, used only where it is right
+    (an explicit numeric or UTC zone, 24-hour clock); otherwise the written value is read
+    here: ISO 8601, RFC 822, then dateparser (zone abbreviations such as ``ICT``,
+    ``GMT+7``, ``02:30 PM``, day-first). A time written without a zone is in ``tz`` (the
+    source's ``timezone``); ``-0000`` is UTC (RFC 5322)."""
+    value = " ".join(unicodedata.normalize("NFC", written).split()) if isinstance(
+        written, str) else ""
+    when: datetime | None = None
+    if parsed and value and _FEEDPARSER_ZONE.search(value) and not _FEEDPARSER_WRONG.search(value):
+        when = datetime.fromtimestamp(timegm(parsed), UTC)
+    elif value:
+        when = _read_date(value, zone(tz))
+    elif parsed:  # no written value kept: feedparser's reading is all there is
+        when = datetime.fromtimestamp(timegm(parsed), UTC)
+    if when is None or not plausible(when, fetched):
+        return None
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _read_date(value: str, tz: tzinfo) -> datetime | None:
+    if len(value) > 80:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None and _RFC822.match(value):
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None and when.tzinfo is None and value.endswith("-0000"):
+            when = when.replace(tzinfo=UTC)  # RFC 5322: UTC, the local zone unknown
+    if when is None:
+        try:
+            when = dateparser.parse(value, languages=["en", "vi"], settings={
+                "DATE_ORDER": "DMY", "PREFER_DATES_FROM": "past", "STRICT_PARSING": True})
+        except (ValueError, OverflowError, TypeError):
+            when = None
+    if when is None:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=tz)
 
 
 def drop_tracking(url: str, rules: DiscoveryRules | None = None) -> str:
@@ -153,12 +246,6 @@ class Feed:
     error: str | None = None
 
 
-def _iso(parsed: Any) -> str | None:
-    if not parsed:
-        return None
-    return datetime.fromtimestamp(timegm(parsed), UTC).isoformat(timespec="seconds")
-
-
 def _http(url: Any, base: str) -> str | None:
     return safe_join(base, url) if isinstance(url, str) and url.strip() else None
 
@@ -182,7 +269,7 @@ def entry_url(entry: dict[str, Any], base: str) -> str | None:
     return None
 
 
-def _json_feed(body: bytes, base: str) -> Feed | None:
+def _json_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed | None:
     head = body.lstrip()[:1]
     if head != b"{":
         return None
@@ -198,33 +285,37 @@ def _json_feed(body: bytes, base: str) -> Feed | None:
             continue
         url = entry_url({"link": item.get("url"), "id": item.get("id"),
                          "links": [{"href": item.get("external_url")}]}, base)
-        published = item.get("date_published")
-        try:
-            published = (datetime.fromisoformat(published).astimezone(UTC)
-                         .isoformat(timespec="seconds") if published else None)
-        except (TypeError, ValueError):
-            published = None
+        published = entry_date(item.get("date_published"), tz=tz)
         entries.append(Entry(url, published, item.get("title"), item.get("language")
                              or data.get("language")))
     return Feed("json", entries)
 
 
-def parse_feed(body: bytes, base: str) -> Feed:
+def parse_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed:
     """RSS 0.9x/1.0 (RDF)/2.0, Atom or JSON Feed → entries with URL and hints. A feed
-    that cannot be read has ``error`` set (and whatever entries were recovered)."""
-    json_feed = _json_feed(body, base)
+    that cannot be read has ``error`` set (and whatever entries were recovered). An
+    entry's date is read by ``entry_date``: a time written without a zone is in ``tz``
+    (the source's ``timezone``; default UTC)."""
+    json_feed = _json_feed(body, base, tz)
     if json_feed is not None:
         return json_feed
     parsed = feedparser.parse(body, response_headers={"content-location": base})
     language = parsed.feed.get("language") if parsed.get("feed") else None
-    entries = [Entry(entry_url(e, base), _iso(e.get("published_parsed")
-                                              or e.get("updated_parsed")),
+    entries = [Entry(entry_url(e, base), _feed_entry_date(e, tz),
                      e.get("title"), e.get("language") or language)
                for e in parsed.entries]
     error = None
     if parsed.bozo and not parsed.entries:
         error = f"unreadable feed: {parsed.get('bozo_exception')}"
     return Feed(parsed.get("version") or "unknown", entries, error)
+
+
+def _feed_entry_date(entry: dict[str, Any], tz: str | tzinfo | None) -> str | None:
+    for key in ("published", "updated"):
+        found = entry_date(entry.get(key), entry.get(f"{key}_parsed"), tz)
+        if found:
+            return found
+    return None
 
 
 # -- sitemaps -------------------------------------------------------------------------------
@@ -241,47 +332,90 @@ def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def parse_sitemap(body: bytes) -> SitemapDoc:
-    """A sitemap or sitemap index, with Google News tags (``news:publication_date``,
-    ``news:title``, ``news:language``) as hints. Entities are never resolved. Raises
-    ValueError when the bytes are not XML at all."""
+def _namespace(tag: Any) -> str:
+    return tag[1:].split("}", 1)[0] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+# stripped around a <loc> besides whitespace: zero-width characters and a stray BOM
+# (crawler-commons/crawler-commons#224)
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def _text(node: Any) -> str:
+    text, previous = node.text or "", None
+    while text != previous:
+        previous, text = text, text.strip().strip(_INVISIBLE)
+    return text
+
+
+def _sitemap_root(body: bytes) -> Any:
     parser = lxml.etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False,
                                   no_network=True, huge_tree=False, remove_pis=True)
     try:
-        root = lxml.etree.fromstring(body, parser=parser)
+        return lxml.etree.fromstring(body, parser=parser)
     except lxml.etree.XMLSyntaxError as exc:
         raise ValueError(f"not XML: {exc}") from exc
+
+
+_HTML_PAGE = re.compile(rb"<(?:html|body|head)\b", re.IGNORECASE)  # a page, not a notice
+_SITEMAP_START = re.compile(rb"<\?xml\b|<(?:\w+:)?(?:urlset|sitemapindex)\b")
+
+
+def _own_child(item: Any, name: str, namespaces: set[str]) -> str | None:
+    """The text of ``item``'s first direct child ``name`` in one of ``namespaces``."""
+    for child in item:
+        if _local(child.tag) == name and _namespace(child.tag) in namespaces:
+            text = _text(child)
+            if text:
+                return text
+    return None
+
+
+def parse_sitemap(body: bytes, tz: str | tzinfo | None = None,
+                  rules: DiscoveryRules | None = None) -> SitemapDoc:
+    """A sitemap or sitemap index, with Google News tags (``news:publication_date``,
+    ``news:title``, ``news:language``) as hints. Entities are never resolved. Raises
+    ValueError when the bytes are not XML at all.
+
+    An entry's URL is the ``<loc>`` that is a direct child of its ``<url>`` (``<sitemap>``)
+    in the sitemap namespace (the root's, a configured one, or none), wherever it stands
+    among the children; an extension's ``image:loc`` or ``xhtml:link`` never is
+    (crawler-commons/crawler-commons#210). Hints come from the ``news:news`` block only.
+    A publication date without a zone is in ``tz`` (the source's ``timezone``). Output
+    before the document (a PHP notice) is skipped."""
+    rules = rules or load_rules()
+    root = _sitemap_root(body)
+    start = _SITEMAP_START.search(body)
+    if _local(getattr(root, "tag", None)) not in ("urlset", "sitemapindex") and start and (
+            start.start() > 0 and not _HTML_PAGE.search(body[:start.start()])):
+        # output before the document (a PHP notice, a stray <br />: evert/sitemap-php#21)
+        root = _sitemap_root(body[start.start():])
     if root is None:
         raise ValueError("not XML: empty document")
     kind = _local(root.tag)
     if kind not in ("urlset", "sitemapindex"):
         raise ValueError(f"not a sitemap: root element <{kind}>")
+    namespaces = {_namespace(root.tag), "", *rules.sitemap_namespaces}
     doc = SitemapDoc(kind)
     for item in root:
-        if _local(item.tag) not in ("url", "sitemap"):
+        if _local(item.tag) not in ("url", "sitemap") or _namespace(item.tag) not in namespaces:
             continue
-        values: dict[str, str] = {}
-        for child in item.iter():
-            name = _local(child.tag)
-            text = (child.text or "").strip()
-            if name in ("loc", "lastmod") and name not in values and text:
-                values[name] = text
-            elif name in ("publication_date", "title", "language") and text:
-                values.setdefault(name, text)
-        loc = values.get("loc")
+        loc = _own_child(item, "loc", namespaces)
         if not loc:
             continue
-        published = None
-        if values.get("publication_date"):
-            try:
-                when = datetime.fromisoformat(values["publication_date"].replace("Z", "+00:00"))
-                published = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(
-                    UTC).isoformat(timespec="seconds")
-            except ValueError:
-                published = None
-        doc.entries.append(Entry(loc, published, values.get("title"), values.get("language")))
-        if values.get("lastmod"):
-            doc.lastmods[loc] = values["lastmod"]
+        hints: dict[str, str] = {}
+        for block in item:
+            if _local(block.tag) != rules.news_block:
+                continue
+            for child in block.iter():
+                name = _local(child.tag)
+                if name in ("publication_date", "title", "language") and _text(child):
+                    hints.setdefault(name, _text(child))
+        published = entry_date(hints.get("publication_date"), tz=tz)
+        doc.entries.append(Entry(loc, published, hints.get("title"), hints.get("language")))
+        lastmod = _own_child(item, "lastmod", namespaces)
+        if lastmod:
+            doc.lastmods[loc] = lastmod
     return doc
 
 

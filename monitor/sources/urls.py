@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -11,11 +12,19 @@ from w3lib.url import canonicalize_url
 from monitor.sources import url_rules
 
 MAX_PASSES = 4  # canonicalize() repeats its pass until the URL stops changing
+_SESSION_SEGMENT = re.compile(url_rules.SESSION_PATH_SEGMENT)
+_SESSION_TOKEN = re.compile(url_rules.SESSION_TOKEN)
 
 
 def canonicalize(url: str) -> str:
-    """Lower-case scheme/host, drop tracking parameters and the fragment, sort the query,
-    fold an AMP spelling (``/amp/``, ``?amp=1``) to the article's URL.
+    """Lower-case scheme/host, drop tracking parameters, session IDs and the fragment,
+    sort the query, fold an AMP spelling (``/amp/``, ``?amp=1``) to the article's URL.
+
+    Session IDs (``;jsessionid=…``, ``?PHPSESSID=…``, ``?sid=<token>``, ASP.NET's
+    ``/(S(…))/``: ``drop_session``, names in ``url_rules``) go first, so the URL is the
+    same at every crawl and an anchored article pattern (``-\\d+\\.html$``) sees its end.
+    Other path parameters keep their ``;`` (courlan would escape it as ``%3B``, another
+    resource to a servlet container).
 
     courlan removes the trackers (utm_*, fbclid, gclid, ...); w3lib normalises the rest.
     A URL neither can parse (a bad IPv6 bracket, a port out of range) comes back stripped
@@ -36,15 +45,60 @@ def canonicalize(url: str) -> str:
 
 
 def _canonical_pass(url: str) -> str:
-    url = fold_amp(url.strip())  # one spelling for an article and its AMP page
+    url = drop_session(fold_amp(url.strip()))  # one spelling for an article
     try:
-        cleaned = courlan.normalize_url(url.strip())
+        cleaned = _keep_path_params(url, courlan.normalize_url(url.strip()))
     except ValueError:
         cleaned = url.strip()
     try:
         return canonicalize_url(cleaned)
     except ValueError:
         return cleaned
+
+
+def drop_session(url: str) -> str:
+    """``url`` without session IDs: path parameters (``;jsessionid=…``), query parameters
+    (``PHPSESSID``, ``ASPSESSIONID…``, ``sid``/``s`` when the value is a token) and
+    ASP.NET cookieless path segments (``/(S(…))/``); other URLs unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    path = _SESSION_SEGMENT.sub("", parts.path)
+    if ";" in path:
+        segments = []
+        for segment in path.split("/"):
+            head, *params = segment.split(";")
+            kept = [p for p in params
+                    if p.split("=", 1)[0].lower() not in url_rules.SESSION_PATH_PARAMS]
+            segments.append(";".join([head, *kept]))
+        path = "/".join(segments)
+    query = parts.query
+    if query:
+        query = "&".join(pair for pair in query.split("&") if not _is_session(pair))
+    if path == parts.path and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+
+
+def _is_session(pair: str) -> bool:
+    name, _, value = pair.partition("=")
+    name = name.lower()
+    return (name in url_rules.SESSION_QUERY_PARAMS
+            or name.startswith(url_rules.SESSION_QUERY_PREFIXES)
+            or (name in url_rules.SESSION_TOKEN_PARAMS and bool(_SESSION_TOKEN.match(value))))
+
+
+def _keep_path_params(url: str, cleaned: str) -> str:
+    """courlan's ``cleaned`` with the ``;`` of ``url``'s path parameters unescaped."""
+    try:
+        path = urlsplit(url).path
+        parts = urlsplit(cleaned)
+    except ValueError:
+        return cleaned
+    if ";" not in path or "%3b" in path.lower() or "%3B" not in parts.path:
+        return cleaned
+    return urlunsplit(parts._replace(path=parts.path.replace("%3B", ";")))
 
 
 def site_host(host: str) -> str:
