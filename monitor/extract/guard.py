@@ -15,8 +15,10 @@ checks every page read through a profile body rule:
 2. **The comparison** (``loses``): the page is read again without the profile (the
    generic path), and the profile's text loses when it is mostly not in the generic text
    (``CONTAINMENT``: the share of its word 3-shingles found there; a sidebar, another
-   story) or is a small part of it (shorter than ``LENGTH_RATIO`` of it, and holding
-   less than ``COVERAGE`` of the generic text's shingles: a fragment).
+   story). A profile text that is a small part of the generic one does not lose: on a
+   short article the generic reading also holds the related-news teasers the profile
+   rightly leaves out (tests/test_extract.py, the laodong teaser page), so length says
+   nothing about which reading is the article.
 
 When the profile loses, the generic text is stored, the page is counted
 (``newswatch/body_lost``, a source-health signal that names the body rule:
@@ -35,8 +37,6 @@ from typing import Any
 OUTSIDE_SHARE = 0.6  # share of the page's paragraph text outside the body containers...
 OUTSIDE_MIN_CHARS = 400  # ...and at least this much of it: the comparison runs
 CONTAINMENT = 0.5  # the profile's shingles found in the generic text: below, it loses
-LENGTH_RATIO = 0.5  # a profile text shorter than this share of the generic text...
-COVERAGE = 0.4  # ...covering less than this share of its shingles: a fragment, it loses
 MIN_GENERIC_CHARS = 200  # a generic text shorter than this never wins
 LINK_SHARE = 0.5  # containers whose text is mostly link text: the comparison runs
 
@@ -91,8 +91,4 @@ def loses(profile_text: str, generic_text: str, rule: str | None) -> str | None:
     if contained < CONTAINMENT:
         return (f"body rule `{rule}` read other text than the article "
                 f"({contained:.0%} of it is in the generic reading): generic text stored")
-    covered = len(ours & theirs) / len(theirs)
-    if len(profile_text) < LENGTH_RATIO * len(generic_text) and covered < COVERAGE:
-        return (f"body rule `{rule}` read a fragment of the article ({covered:.0%} of the "
-                "generic reading): generic text stored")
     return None

@@ -244,8 +244,8 @@ def check_body_rule(ctx: Context) -> Verdict | None:
 
 
 def check_profile_guard(ctx: Context) -> Verdict | None:
-    """The profile's body rule read other text than the article (or a fragment of it) on
-    most pages, so the generic reading was stored (``monitor.extract.guard``)."""
+    """The profile's body rule read other text than the article on most pages, so the
+    generic reading was stored (``monitor.extract.guard``)."""
     s = ctx.signals
     pages = s["extracted"]
     if not ctx.body_rule or pages < ctx.t("min_pages"):
