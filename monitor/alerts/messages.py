@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from monitor.sources import DEFAULT_TIMEZONE  # every local time newswatch shows
+
 TEMPLATES = Path(__file__).parent / "templates" / "messages"
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 FIELDS = ("title", "lead", "body")
 MAX_TERMS = 4  # terms named per field in the reasons line
 MAX_CHANGES = 12  # changed sentences shown per edit

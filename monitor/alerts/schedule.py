@@ -9,6 +9,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.sources import DEFAULT_TIMEZONE
+
 
 @dataclass(frozen=True)
 class DigestSchedule:
@@ -19,7 +21,7 @@ class DigestSchedule:
     every_hours: float = 24.0
     at: str = "07:00"
     quiet: str | None = None
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = DEFAULT_TIMEZONE
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], timezone: str) -> DigestSchedule:

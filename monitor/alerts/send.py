@@ -8,6 +8,7 @@ and digests (``monitor.alerts.digests``) send through it."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import inspect
@@ -27,6 +28,7 @@ from typing import Any
 
 from monitor.alerts import messages
 from monitor.alerts.rules import Channel, url_secrets
+from monitor.alerts.urls import MissingVariable, fill, resolve_url
 from monitor.store import Store
 
 SENDING = "sending"
@@ -43,7 +45,6 @@ MAX_ERROR = 500
 
 log = logging.getLogger("newswatch.alerts")
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class DeliveryError(RuntimeError):
@@ -134,18 +135,53 @@ def parse_stamp(stamp: str) -> datetime:
 
 
 def resolve(text: str, env: Mapping[str, str], secrets: list[str] | None = None) -> str:
-    """Replace ``${VAR}`` from ``env``; a missing or empty variable is a DeliveryError.
-    Resolved values are appended to ``secrets`` (for redaction)."""
+    """Replace ``${VAR}`` from ``env`` as they are (a webhook's HMAC secret); a missing or
+    empty variable is a DeliveryError. Resolved values are appended to ``secrets`` (for
+    redaction). URLs go through :func:`resolve_channel_url`."""
+    try:
+        return fill(text, env, found=secrets)
+    except MissingVariable as exc:
+        raise DeliveryError(str(exc)) from None
 
-    def one(match: re.Match[str]) -> str:
-        value = env.get(match.group(1))
-        if not value:
-            raise DeliveryError(f"environment variable {match.group(1)} is not set")
-        if secrets is not None:
-            secrets.append(value)
-        return value
 
-    return _VAR.sub(one, text)
+def resolve_channel_url(template: str, env: Mapping[str, str],
+                        secrets: list[str] | None = None, apprise: bool = False) -> str:
+    """A channel URL with each ``${VAR}`` percent-encoded for the part of the URL it lands
+    in (``monitor.alerts.urls``): a secret's ``@ : # / ? & +`` reach the receiver as they
+    are. ``apprise``: an apprise URL, whose query values some plugins decode twice
+    (:func:`apprise_decodes`). DeliveryError for a missing variable."""
+    scheme = template.partition("://")[0].lower()
+    decodes = (lambda name: apprise_decodes(scheme, name)) if apprise else None
+    try:
+        return resolve_url(template, env, secrets, decodes)
+    except MissingVariable as exc:
+        raise DeliveryError(str(exc)) from None
+
+
+@functools.cache
+def apprise_decodes(scheme: str, name: str) -> int:
+    """How many times apprise percent-decodes the value of the query parameter ``name`` of
+    a ``scheme://`` URL: once in general (its URL parser), twice where a plugin unquotes
+    what the parser already unquoted (json://, form:// and xml:// ``+header``, ``-param``
+    and ``:field`` values; mailto:// ``?user=`` and ``?pass=``). Asked of apprise itself
+    with a probe value, so a release that stops decoding twice is followed."""
+    if not re.fullmatch(r"[a-z0-9]+", scheme) or not re.fullmatch(r"[+:-]?[\w.-]+", name):
+        return 1
+    import apprise
+
+    key = f"{name[0]}nwprobe" if name[0] in "+-:" else name.lower()
+    try:
+        server = apprise.Apprise.instantiate(
+            f"{scheme}://nwuser@127.0.0.1/?from=nw@example.org&to=nw@example.org"
+            f"&{key}=nw%2541probe",
+            suppress_exceptions=True)
+    except Exception:  # noqa: BLE001 - an odd plugin: assume the parser's one decoding
+        return 1
+    seen: list[Any] = []
+    for value in getattr(server, "__dict__", {}).values():
+        seen += (list(value.values()) if isinstance(value, dict)
+                 else list(value) if isinstance(value, (list, tuple, set)) else [value])
+    return 2 if "nwAprobe" in seen else 1
 
 
 def redact(message: str, secrets: Iterable[str]) -> str:
@@ -328,7 +364,7 @@ _NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
                   env: Mapping[str, str], secrets: list[str],
                   message: messages.Message | None = None) -> None:
-    url = resolve(channel.webhook or "", env, secrets)
+    url = resolve_channel_url(channel.webhook or "", env, secrets)
     secrets.extend(value for _, value in url_secrets(url))
     secret = resolve(channel.secret, env, secrets) if channel.secret else None
     if secret:
@@ -365,7 +401,7 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
                   message: messages.Message | None = None) -> None:
     import apprise
 
-    url = resolve(channel.url or "", env, secrets)
+    url = resolve_channel_url(channel.url or "", env, secrets, apprise=True)
     secrets.extend(value for _, value in url_secrets(url))
     try:
         password = urllib.parse.urlsplit(url).password
@@ -373,17 +409,26 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
         password = None
     if password:
         secrets.append(password)
-    notifier = apprise.Apprise()
+    # an HTTP channel that answers with a redirect has not taken the message: requests
+    # would follow a 301/302/303 with a GET that drops the body, and apprise would count
+    # the 200 at the end as delivered (as our webhook does, issue 34: refused)
+    notifier = apprise.Apprise(asset=apprise.AppriseAsset(http_redirects=False))
     if not notifier.add(url):
         raise DeliveryError(f"channel {channel.name}: not a valid apprise URL")
     for server in notifier:
+        if _is_email(server):
+            # smtplib's AUTH encodes the login as ASCII: anything else raises deep inside
+            # apprise ("raised an exception"); say which part cannot be sent instead
+            for part, value in (("user name", server.user), ("password", server.password)):
+                if value and not value.isascii():
+                    raise DeliveryError(f"channel {channel.name}: the SMTP {part} holds "
+                                        "non-ASCII characters, which SMTP AUTH cannot send")
         if isinstance(getattr(server, "headers", None), dict):
             server.headers[KEY_HEADER] = key  # email: lets clients drop a repeat
     message = message or messages.render(docs)
     # email gets the HTML body (apprise adds the plain-text alternative); chat and other
     # channels get plain text, which every apprise service takes
-    html = all(any(cls.__name__ == "NotifyEmail" for cls in type(server).__mro__)
-               for server in notifier)
+    html = all(_is_email(server) for server in notifier)
     body = message.html if html else message.text
     # apprise's own lines ("Notifying 1 service(s)", the failure) would be one or two per
     # alert in the daemon's log: the failure is caught here, and the pass logs one line
@@ -399,6 +444,11 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     if not ok:
         reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
         raise DeliveryError(f"channel {channel.name}: {reason}")
+
+
+def _is_email(server: Any) -> bool:
+    """Whether an apprise service is its email plugin (mailto://, mailtos://)."""
+    return any(cls.__name__ == "NotifyEmail" for cls in type(server).__mro__)
 
 
 @contextlib.contextmanager

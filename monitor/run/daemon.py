@@ -1,8 +1,10 @@
 """The daemon: scheduled crawls per source, alert delivery, pruning, a heartbeat.
 
-APScheduler 3 (BackgroundScheduler) runs one job per source at its interval (or crontab)
-with jitter; missed runs are coalesced into one and a source never has two crawls at
-once. Each crawl runs in a child process (``monitor.run.crawl``) with a time limit: a crawl
+APScheduler 3 (BackgroundScheduler) runs one job per source at its interval with jitter,
+or at its ``cron:`` (crontab's fields and weekday numbers, in the sources file's
+``timezone``, default Asia/Ho_Chi_Minh: ``monitor.sources.cron``); missed runs are
+coalesced into one and a source never has two crawls at once. Each crawl runs in a child
+process (``monitor.run.crawl``) with a time limit: a crawl
 that hangs is killed, with its extraction workers, and its run recorded as aborted.
 Other jobs deliver alerts, prune the fetch log, and beat the heart that ``newswatch
 status`` reads. SIGTERM and SIGINT stop it cleanly: no new crawl starts, running crawls
@@ -35,13 +37,21 @@ from typing import Any
 
 from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
 from monitor.processes import Interrupt, Wakeup
 from monitor.run.crawl import CrawlError, crawl
-from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, Source, load_settings, seconds
+from monitor.sources import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    Settings,
+    Source,
+    crontab_trigger,
+    load_settings,
+    seconds,
+)
 from monitor.store import DaemonLock, Store, now
 
 log = logging.getLogger("newswatch.daemon")
@@ -279,15 +289,23 @@ class Daemon:
         except Exception:  # noqa: BLE001 - the daemon must outlive a bad reload
             log.exception("config reload failed")
 
-    def _trigger(self, source: Source) -> CronTrigger | IntervalTrigger:
-        return (CronTrigger.from_crontab(source.cron, timezone=UTC) if source.cron
-                else IntervalTrigger(seconds=seconds(source.interval),
-                                     jitter=seconds(source.jitter)))
+    def _trigger(self, source: Source) -> BaseTrigger:
+        """A source's schedule: its ``cron:`` read as crontab reads it, in the sources
+        file's ``timezone`` (``monitor.sources.cron``; never the machine's TZ, never UTC),
+        or its ``interval`` plus up to ``jitter``."""
+        if source.cron:
+            return crontab_trigger(source.cron, self.settings.timezone)
+        return IntervalTrigger(seconds=seconds(source.interval), jitter=seconds(source.jitter))
 
     def _add_crawl_job(self, source: Source) -> None:
-        self.scheduler.add_job(self.crawl_source, self._trigger(source), args=[source.name],
+        """An interval source crawls at once, then every interval; a ``cron:`` source
+        crawls when its crontab next matches (as cron would), not at the start."""
+        trigger = self._trigger(source)
+        first = (trigger.get_next_fire_time(None, datetime.now(UTC)) if source.cron
+                 else datetime.now(UTC))
+        self.scheduler.add_job(self.crawl_source, trigger, args=[source.name],
                                id=f"crawl:{source.name}", name=f"crawl {source.name}",
-                               next_run_time=datetime.now(UTC), replace_existing=True)
+                               next_run_time=first, replace_existing=True)
 
     def _reschedule(self, before: Settings, after: Settings) -> None:
         """Make the crawl jobs follow a new config: new sources get a job (first run now),
@@ -295,6 +313,7 @@ class Daemon:
         their new trigger."""
         old = {s.name: s for s in before.sources}
         new = {s.name: s for s in after.sources}
+        before_zone = before.timezone  # a new zone moves every cron schedule
         for name in old.keys() - new.keys():
             if self.scheduler.get_job(f"crawl:{name}"):
                 self.scheduler.remove_job(f"crawl:{name}")
@@ -305,7 +324,8 @@ class Daemon:
                 self._add_crawl_job(source)
                 log.info("source %s added", name)
             elif (before.interval, before.cron, before.jitter) != (
-                    source.interval, source.cron, source.jitter):
+                    source.interval, source.cron, source.jitter) or (
+                    source.cron and before_zone != after.timezone):
                 self.scheduler.reschedule_job(f"crawl:{name}", trigger=self._trigger(source))
                 log.info("source %s rescheduled", name)
 

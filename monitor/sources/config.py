@@ -25,6 +25,8 @@ from pydantic import (
     field_validator,
 )
 
+from monitor.sources.cron import DEFAULT_TIMEZONE, parse_crontab, zone
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = PROJECT_ROOT / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "sources.yaml"
@@ -164,12 +166,10 @@ class Source(_Model):
     @classmethod
     def _cron_parses(cls, value: str | None) -> str | None:
         if value is not None:
-            from apscheduler.triggers.cron import CronTrigger
-
             try:
-                CronTrigger.from_crontab(value)
+                parse_crontab(value)  # crontab(5)'s fields and weekdays (monitor.sources.cron)
             except ValueError as exc:
-                raise ValueError(f"invalid crontab {value!r}: {exc}") from exc
+                raise ValueError(f"invalid crontab {value!r}: {exc}") from None
         return value
 
     @cached_property
@@ -207,6 +207,15 @@ class Settings(_Model):
     # forkserver, extraction workers and writer, 300-500 MB together) run at once; a due
     # crawl waits for a slot, its time limit starts when it starts (docs/DAEMON.md)
     max_parallel_crawls: int = Field(default=4, ge=1, le=64)
+    # the zone the daemon reads every source's `cron:` in (an IANA name; docs/DAEMON.md),
+    # whatever the machine's TZ; a source's own `timezone:` is the offset of its pages' dates
+    timezone: str = DEFAULT_TIMEZONE
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
     @field_validator("sources")
     @classmethod
