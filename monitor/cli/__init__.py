@@ -40,7 +40,16 @@ if sys.argv[0] == "-m" or Path(sys.argv[0]).name == "newswatch":  # the command 
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 # the commands register themselves on ``main``
-from monitor.cli import alerting, browsing, crawling, daemon, farm, judging, sources  # noqa: E402,F401
+from monitor.cli import (  # noqa: E402,F401
+    alerting,
+    browsing,
+    crawling,
+    daemon,
+    farm,
+    judging,
+    profiles,
+    sources,
+)
 from monitor.cli.app import main  # noqa: E402
 from monitor.cli.report import summary_table  # noqa: E402
 

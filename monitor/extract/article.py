@@ -257,7 +257,9 @@ def _author(tree: Any, profile: SiteProfile, json_ld: list[dict[str, Any]],
     def candidates() -> Iterator[str | None]:
         yield _first_text(tree, profile.author)
         yield from (pagemeta.person(obj.get("author")) for obj in json_ld if "author" in obj)
-        yield from (_first_text(tree, xpath) for xpath in rules.BYLINE_XPATHS)
+        # a byline inside the profile's clutter (a related box) is another article's
+        yield from (_first_text(tree, xpath, outside=profile.clutter)
+                    for xpath in rules.BYLINE_XPATHS)
         yield from (_first_text(tree, xpath) for xpath in rules.AUTHOR_XPATHS)
 
     return pagemeta.pick_author(candidates(), lambda: pagemeta.site_names(tree, url, json_ld))
@@ -460,8 +462,9 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if lead:
         lead = pagemeta.strip_agency_tag(
             _strip_prefixes(pagemeta.clean_text(lead), profile.strip_prefixes))
-    title = _first_of(tree, rules.TITLE_XPATHS)
-    if title and not tree.xpath(rules.TITLE_XPATHS[0]) and title == _first_text(tree, "//title"):
+    title = _first_text(tree, profile.title) or _first_of(tree, rules.TITLE_XPATHS)
+    if (title and not profile.title and not tree.xpath(rules.TITLE_XPATHS[0])
+            and title == _first_text(tree, "//title")):
         title = _strip_site_name(title)
     title = pagemeta.clean_text(title) if title else title
     if not title:

@@ -294,3 +294,47 @@ GAP_LIST_INTRO_ENDS = (":", "：")
 # Labels read by Python's names rather than the WHATWG table: "unicode" is UTF-16 with
 # its byte-order mark, not the table's UTF-16LE.
 CHARSET_NOT_WHATWG = {"unicode", "utf-16"}
+# --------------------------------------------------------------------------- profile learning
+# monitor.extract.learn: the visible date shapes a learned `date` rule may use (a regex
+# with one group, the strptime formats that read it), most specific first.
+LEARN_DATE_SHAPES: list[tuple[str, list[str]]] = [
+    (r"(\d{1,2}/\d{1,2}/\d{4} \| \d{1,2}:\d\d [AP]M)", ["%d/%m/%Y | %I:%M %p"]),
+    (r"(\d{1,2}/\d{1,2}/\d{4} \| \d{1,2}:\d\d)", ["%d/%m/%Y | %H:%M"]),
+    (r"(\d{1,2}/\d{1,2}/\d{4}, \d{1,2}:\d\d)", ["%d/%m/%Y, %H:%M"]),
+    (r"(\d{1,2}/\d{1,2}/\d{4} - \d{1,2}:\d\d)", ["%d/%m/%Y - %H:%M"]),
+    (r"(\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d)", ["%d/%m/%Y %H:%M"]),
+    (r"(\d{1,2}:\d\d,? \d{1,2}/\d{1,2}/\d{4})", ["%H:%M %d/%m/%Y", "%H:%M, %d/%m/%Y"]),
+    (r"(\d{4}-\d\d-\d\d[ T]\d\d:\d\d)", ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]),
+    (r"([A-Z][a-z]+ \d{1,2}, \d{4},? \d{1,2}:\d\d [AP]M)",
+     ["%B %d, %Y %I:%M %p", "%B %d, %Y, %I:%M %p", "%b %d, %Y %I:%M %p"]),
+    (r"([A-Z][a-z]+ \d{1,2}, \d{4} - \d{1,2}:\d\d)", ["%B %d, %Y - %H:%M", "%b %d, %Y - %H:%M"]),
+    (r"(\d{1,2}/\d{1,2}/\d{4})", ["%d/%m/%Y"]),
+    (r"([A-Z][a-z]+ \d{1,2}, \d{4})", ["%B %d, %Y", "%b %d, %Y"]),
+]
+# A zone written beside a visible date ("GMT+7", "(GMT+07:00)", "UTC+7").
+LEARN_ZONE = r"(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d\d))?"
+# A byline's text: one to five capitalised words, no digits (names, not labels or dates).
+LEARN_NAME = r"^[^\W\d_][^\s\d]*(?: [^\W\d_][^\s\d]*){0,4}$"
+LEARN_NAME_MAX_CHARS = 40
+# A lead is at least this long; a block is link-dense (a related box, a widget) when
+# links hold at least this share of its text.
+LEARN_LEAD_MIN_CHARS = 40
+# Words in a block's class, id or data-role that say it is the lead (on pages without a
+# summary to compare it with).
+LEARN_LEAD_MARKS = ("sapo", "lead", "summary", "description", "chapeau", "chappeau",
+                    "intro", "excerpt", "standfirst", "teaser")
+LEARN_LINK_DENSE = 0.5
+# Attributes that identify a container besides id and class, in preference order.
+LEARN_ATTRIBUTES = ("data-role", "itemprop", "type", "role", "data-component-type")
+# An agency tag before the lead: the pages' common prefix, cut after one of these.
+LEARN_PREFIX_END = r"(?:[-–—:|]|\.|\))\s+"
+LEARN_PREFIX_MAX_CHARS = 30
+# monitor.extract.onboard: where sites keep feeds they do not announce on the home page,
+# the share of the feed/sitemap URLs a proposed article pattern must match, and how many
+# article links make the home page a listing worth crawling.
+ONBOARD_FEED_PATHS: list[str] = [
+    "/feed", "/feed/", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/feed.atom",
+    "/index.xml", "/rss/home.rss", "/rss/tin-moi-nhat.rss",
+]
+ONBOARD_PATTERN_SHARE = 0.9
+ONBOARD_LISTING_MIN_LINKS = 3

@@ -70,6 +70,7 @@ class SiteProfile(_Model):
     clutter: list[str] = Field(default_factory=list)  # XPath of nodes to drop before extraction
     clutter_lines: list[str] = Field(default_factory=list)  # regexes of whole lines to drop
     strip_prefixes: list[str] = Field(default_factory=list)  # e.g. "VGP - " before the lead
+    title: str | None = None  # XPath of the headline when the page's metadata lacks it
     lead: str | None = None  # XPath of the lead (sapo) when the extractor misses it
     author: str | None = None  # XPath of the byline when metadata lacks it
     date: DateRule | None = None
@@ -319,7 +320,15 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Any]:
 def _resolve_profiles(data: dict[str, Any], path: Path,
                       index: dict[tuple[Any, ...], int]) -> Any:
     """Replace ``profile: NAME`` by the named profile (file's own ``profiles:`` first)."""
-    known = {**load_profiles(), **(data.pop("profiles", None) or {})}
+    known = load_profiles()
+    extra = data.pop("profiles_file", None)  # another profiles file, relative to this one
+    if isinstance(extra, str):
+        other = (path.parent / extra).resolve()
+        if not other.exists():
+            raise ConfigError(f"{_where(path, index, ('profiles_file',))}: {extra}: no such "
+                              "file")
+        known.update(load_profiles(other))
+    known.update(data.pop("profiles", None) or {})
     sources = data.get("sources")
     if not isinstance(sources, list):
         return sources
