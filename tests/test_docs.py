@@ -125,7 +125,7 @@ def _args(command: str, db: Path, work: Path) -> tuple[list[str], Path | None]:
         out += ["--db", str(db)]  # never the default newswatch.db inside the repo
     if command_name == "run" and "--config" not in out:
         out += ["--config", str(_five_sources(work))]
-    if command_name in ("crawl", "doctor", "backfill") and "--config" not in out:
+    if command_name in ("crawl", "doctor", "backfill", "profile") and "--config" not in out:
         out += ["--config", "config/demo.yaml"]
     if command_name in ("serve",) and "--port" not in out:
         out += ["--port", str(_free_port())]
@@ -211,6 +211,11 @@ def test_documented_command_runs(doc: str, command: str,
     global started
     db, work, env = doc_env
     args, stdout_file = _args(command, db, work)
+    if args[:2] == ["sources", "add"]:  # onboard a farm site into files of the work folder
+        args[2] = env["FARM_BAOCHINHPHU_VI"] + "/"
+        (work / "sources.yaml").write_text("sources:\n", encoding="utf-8")
+        args += ["--config", str(work / "sources.yaml"), "--profiles",
+                 str(work / "profiles.yaml")]
     if args[0] in LONG_RUNNING:
         from monitor.store import now
 
