@@ -212,7 +212,7 @@ def test_documented_command_runs(doc: str, command: str,
     db, work, env = doc_env
     args, stdout_file = _args(command, db, work)
     if args[:2] == ["sources", "add"]:  # onboard a farm site into files of the work folder
-        args[2] = env["FARM_BAOCHINHPHU_VI"] + "/"
+        args[2] = env["FARM_LAODONG_VI"] + "/"
         (work / "sources.yaml").write_text("sources:\n", encoding="utf-8")
         args += ["--config", str(work / "sources.yaml"), "--profiles",
                  str(work / "profiles.yaml")]
