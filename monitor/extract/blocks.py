@@ -18,6 +18,7 @@ from monitor.extract import rules
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _CREDIT = re.compile(rules.CAPTION_CREDIT, re.IGNORECASE)
+_CAPTION_CLASS = re.compile(rules.CAPTION_CLASS, re.IGNORECASE)
 
 
 def _words(text: str) -> str:
@@ -56,6 +57,79 @@ def container_lines(containers: list[Any]) -> list[str]:
         text = "".join(container.itertext())
         lines.extend(line for line in (_norm(part) for part in text.split("\n")) if line)
     return lines
+
+
+_COMMENT_MARK = re.compile("|".join(f"(?:{p})" for p in rules.COMMENT_MARKS.values()),
+                           re.IGNORECASE)
+_COMMENT_HEADING = re.compile(rules.COMMENT_HEADINGS, re.IGNORECASE)
+
+
+def _comment_marked(node: Any) -> bool:
+    """Does the element's id or one of its class tokens name a comment block?"""
+    if not isinstance(node.tag, str) or node.tag in rules.COMMENT_NEVER_TAGS:
+        return False
+    marks = [*(node.get("class") or "").split(), node.get("id") or ""]
+    return any(mark and _COMMENT_MARK.fullmatch(mark) for mark in marks)
+
+
+def _comment_heading(node: Any) -> bool:
+    """A heading that opens a comment section: an ``<h2>``…``<h6>``, a ``<summary>`` or
+    an element classed as a title, whose whole text is "Bình luận", "Comments (3)",
+    "Leave a reply"…"""
+    if not isinstance(node.tag, str) or len(node) > 1:
+        return False
+    marks = (node.get("class") or "").lower()
+    if node.tag not in rules.COMMENT_HEADING_TAGS and not any(
+            word in marks for word in rules.COMMENT_HEADING_CLASSES):
+        return False
+    return bool(_COMMENT_HEADING.match(node_text(node)))
+
+
+def _first_paragraph(container: Any) -> Any:
+    """The container's first paragraph of article length: a comment block never holds it."""
+    for node in container.iter("p"):
+        if len(node_text(node)) >= rules.GAP_MIN_ANCHOR_CHARS:
+            return node
+    return None
+
+
+def drop_comments(containers: list[Any], max_share: float | None = None) -> list[str]:
+    """Remove reader comment sections from a profile's body container(s), as trafilatura's
+    comment exclusion does on the generic path: blocks whose id or class names comments
+    (``rules.COMMENT_MARKS``: ``#comments``, ``ol.commentlist``, ``.comment-list``,
+    Disqus and Facebook plugins, ``.box-binh-luan``, ``<details class="CommentBox">``)
+    and blocks headed "Bình luận", "Comments", "3 comments" (``rules.COMMENT_HEADINGS``).
+    A block that holds the article's first paragraph is never a comment block; with
+    ``max_share`` (a whole page, the generic path), neither is one that holds that share
+    of the page's paragraph text or more. Returns the text of what was removed."""
+    removed: list[str] = []
+    for container in containers:
+        first = _first_paragraph(container)
+        guarded = set() if first is None else {first, *first.iterancestors()}
+        total = sum(len(node_text(p)) for p in container.iter("p")) if max_share else 0
+        found = [node for node in container.iterdescendants() if _comment_marked(node)]
+        for heading in container.iterdescendants():
+            if not _comment_heading(heading):
+                continue
+            block = heading.getparent()
+            if block is None:
+                continue
+            if heading.tag == "summary" or (block is not container and block not in guarded):
+                if heading.tag == "summary" or _previous_element(heading) is None:
+                    found.append(block)  # the block it heads
+            elif heading.tag in rules.COMMENT_HEADING_TAGS:
+                # a heading among the article's blocks: it and what follows it
+                found.extend([heading, *(n for n in heading.itersiblings()
+                                         if isinstance(n.tag, str))])
+        for node in outermost([n for n in found if n is not None and n not in guarded
+                               and n is not container]):
+            if max_share and sum(len(node_text(p)) for p in node.iter("p")) >= (
+                    max_share * total):
+                continue
+            if node.getparent() is not None:
+                removed.append(node_text(node))
+                node.drop_tree()
+    return [text for text in removed if text]
 
 
 def outermost(nodes: list[Any]) -> list[Any]:
@@ -101,10 +175,18 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
         return lines
     wanted = {line: i for i, line in enumerate(lines)}
     located: list[tuple[Any, int]] = []
+    intros: dict[str, list[Any]] = {}  # short lines announcing a list: located if unique
     for node in tree.iter(*rules.GAP_PARAGRAPH_TAGS):
         text = node_text(node)
         if text in wanted and len(text) >= rules.GAP_MIN_ANCHOR_CHARS:
             located.append((node, wanted.pop(text)))
+        elif text in wanted and text.endswith(tuple(rules.GAP_LIST_INTRO_ENDS)):
+            intros.setdefault(text, []).append(node)
+    for text, nodes in intros.items():
+        if len(nodes) == 1 and text in wanted:
+            located.append((nodes[0], wanted.pop(text)))
+    position = {node: i for i, node in enumerate(tree.iter(*rules.GAP_PARAGRAPH_TAGS))}
+    located.sort(key=lambda pair: position[pair[0]])
     if len(located) < 2:
         return lines
     first, last = located[0][0], located[-1][0]
@@ -170,6 +252,9 @@ def _introduced(node: Any, kept: set[Any]) -> bool:
         if node.xpath(".//a[starts-with(@href, '#')]"):
             return False  # a table of contents
         lst = node.getparent()
+        table = _layout_table(lst) if lst is not None else None
+        if table is not None:
+            lst = table  # lists laid out in table cells: the table stands for them
         before = _previous_element(lst) if lst is not None else None
         return (before is not None and before in kept
                 and node_text(before).rstrip().endswith(tuple(rules.GAP_LIST_INTRO_ENDS)))
@@ -182,6 +267,20 @@ def _introduced(node: Any, kept: set[Any]) -> bool:
     else:
         before_ok = before in kept
     return before_ok and after in kept
+
+
+def _layout_table(lst: Any) -> Any:
+    """The layout table a list sits in (the list is the first element of its cell,
+    the table has no header cells and no more than ``rules.LAYOUT_TABLE_MAX_ROWS``
+    rows), else None."""
+    cell = lst.getparent()
+    if cell is None or cell.tag not in ("td", "th") or _previous_element(lst) is not None:
+        return None
+    table = next((a for a in cell.iterancestors() if a.tag == "table"), None)
+    if (table is None or table.xpath(".//th")
+            or len(table.xpath(".//tr")) > rules.LAYOUT_TABLE_MAX_ROWS):
+        return None
+    return table
 
 
 def _common_ancestor(nodes: list[Any]) -> Any:
@@ -231,7 +330,8 @@ def detach_captions(scope: Any) -> dict[Any, str]:
     for img in list(scope.iter("img")):
         if any(a.tag == "figure" for a in img.iterancestors()):
             continue
-        caption = _table_caption(img) or _inline_caption(img) or _next_block_caption(img)
+        caption = (_table_caption(img) or _inline_caption(img) or _class_caption(img)
+                   or _next_block_caption(img))
         if caption:
             found[img] = caption
     return found
@@ -274,6 +374,34 @@ def _inline_caption(img: Any) -> str | None:
         return None  # the emphasis runs on into text: part of a paragraph
     sibling.drop_tree()
     return text
+
+
+def _caption_marked(node: Any) -> bool:
+    return isinstance(node.tag, str) and any(
+        _CAPTION_CLASS.fullmatch(token) for token in (node.get("class") or "").split())
+
+
+def _class_caption(img: Any) -> str | None:
+    """A caption element after the image, by its class (``rules.CAPTION_CLASS``): in the
+    image's own block (``<div class="photo"><img><div class="caption">``) or as the block
+    right after it, within ``rules.CAPTION_BLOCK_DEPTH`` levels up."""
+    node = img
+    for _ in range(rules.CAPTION_BLOCK_DEPTH):
+        sibling = _next_element(node)
+        while sibling is not None and sibling.tag == "br":
+            sibling = _next_element(sibling)
+        if sibling is not None and _caption_marked(sibling) and not sibling.xpath(".//img"):
+            text = node_text(sibling)
+            if text and len(text) <= rules.CAPTION_MAX_CHARS:
+                sibling.drop_tree()
+                return text
+            return None
+        if sibling is not None or (node.tail or "").strip():
+            return None  # something else follows the image: not a photo block
+        node = node.getparent()
+        if node is None or node.tag in ("body", "html", "article", "td"):
+            return None
+    return None
 
 
 def _next_block_caption(img: Any) -> str | None:
