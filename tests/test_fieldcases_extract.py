@@ -393,3 +393,81 @@ def test_a_description_paragraph_after_a_photo_is_text() -> None:
             f"<p class='description'>{PARAGRAPHS_VI[1]}</p><p>{PARAGRAPHS_VI[2]}</p></article>")
     result = extract(_page(body), "https://example.vn/a-1.html")
     assert result is not None and result.text.splitlines() == PARAGRAPHS_VI
+
+
+# --------------------------------------------------------------------------- found kinds
+# Kinds reported against other extractors, each with inputs of ours, on the generic path
+# and in a profile container.
+
+STORY = SiteProfile(body="//article[@class='story']")
+
+
+def _story(middle: str, before: str = "") -> str:
+    return _page(f"{before}<article class='story'><p>{PARAGRAPHS_EN[0]}</p>{middle}"
+                 f"<p>{PARAGRAPHS_EN[1]}</p><p>{PARAGRAPHS_EN[2]}</p></article>", lang="en")
+
+
+@pytest.mark.parametrize("label", [
+    "<div class='ad-label'>Advertisement</div>", "<p>ADVERTISEMENT</p>",
+    "<div class='qc'><span>Quảng cáo</span></div>", "<p>Scroll to continue with content</p>",
+    "<div>Ad</div>", "<p>Sponsored</p>", "<div class='adv'>QUẢNG CÁO</div>",
+    "<p>Story continues below advertisement</p>",
+])
+def test_ad_slot_labels_are_not_text(label: str) -> None:
+    """thomastuts/article-extractor#1: the "Advertisement" label of an ad slot in the body."""
+    for profile in (None, STORY):
+        result = extract(_story(label), "https://example.com/a-1", profile)
+        assert result is not None and result.text.splitlines() == PARAGRAPHS_EN
+
+
+def test_a_sentence_about_advertising_is_text() -> None:
+    line = "Advertising revenue at state media fell by a third, the ministry said."
+    for profile in (None, STORY):
+        result = extract(_story(f"<p>{line}</p>"), "https://example.com/a-1", profile)
+        assert result is not None and line in result.text
+
+
+CONSENT = {
+    "en_banner": "<div id='cookie-banner' class='cookie-consent'><p>We use cookies to "
+                 "improve your experience on our site and to show you personalised "
+                 "advertising. By clicking Accept, you agree to our use of cookies.</p>"
+                 "<button>Accept all</button><a href='/privacy'>Cookie settings</a></div>",
+    "vi_notice": "<div class='cookie-notice'><p>Chúng tôi sử dụng cookie để cải thiện trải "
+                 "nghiệm của bạn trên trang web. Bằng việc tiếp tục truy cập, bạn đồng ý với "
+                 "chính sách cookie của chúng tôi.</p><button>Đồng ý</button></div>",
+    "unmarked_en": "<div class='box'><p>This website uses cookies to ensure you get the best "
+                   "experience on our website.</p></div>",
+    "gdpr_bar": "<section class='gdpr-bar'><p>Your privacy matters: we and our partners "
+                "store and access information on your device.</p></section>",
+}
+
+
+@pytest.mark.parametrize("banner", sorted(CONSENT))
+def test_cookie_consent_banners_are_not_text(banner: str) -> None:
+    """adbar/trafilatura#569, firecrawl/firecrawl#78: the consent notice in the text."""
+    for where in ("in", "before"):
+        html = _story(CONSENT[banner]) if where == "in" else _story("", CONSENT[banner])
+        for profile in (None, STORY):
+            result = extract(html, "https://example.com/a-1", profile)
+            assert result is not None and result.text.splitlines() == PARAGRAPHS_EN, where
+
+
+@pytest.mark.parametrize("paragraph", [
+    "<p><a href='/live-updates'><strong>On Friday, the two delegations met again in Hanoi "
+    "and agreed on a timetable for the next round of talks.</strong></a></p>",
+    "<p><a href='/bai-truoc.html'>Trước đó, hai bên đã ký biên bản ghi nhớ về hợp tác phát "
+    "triển nguồn nhân lực ngành bán dẫn tại Hà Nội.</a></p>",
+])
+def test_a_paragraph_that_is_wholly_a_link_is_kept(paragraph: str) -> None:
+    """mozilla/readability#878: a paragraph whose whole text is a link is dropped."""
+    text = " ".join(lxml.html.fromstring(paragraph).text_content().split())
+    for profile in (None, STORY):
+        result = extract(_story(paragraph), "https://example.com/a-1", profile)
+        assert result is not None
+        assert result.text.splitlines() == [PARAGRAPHS_EN[0], text, *PARAGRAPHS_EN[1:]]
+
+
+def test_a_linked_headline_between_paragraphs_is_still_not_text() -> None:
+    headline = "<p><a href='/a-2.html'>Vietnam and US agree to expand trade talks</a></p>"
+    result = extract(_story(headline), "https://example.com/a-1")
+    assert result is not None and result.text.splitlines() == PARAGRAPHS_EN

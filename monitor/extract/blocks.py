@@ -59,13 +59,17 @@ def container_lines(containers: list[Any]) -> list[str]:
     return lines
 
 
-_COMMENT_MARK = re.compile("|".join(f"(?:{p})" for p in rules.COMMENT_MARKS.values()),
+_COMMENT_MARK = re.compile("|".join(f"(?:{p})" for p in [*rules.COMMENT_MARKS.values(),
+                                                            *rules.CONSENT_MARKS.values()]),
+                           re.IGNORECASE)
+_CONSENT_MARK = re.compile("|".join(f"(?:{p})" for p in rules.CONSENT_MARKS.values()),
                            re.IGNORECASE)
 _COMMENT_HEADING = re.compile(rules.COMMENT_HEADINGS, re.IGNORECASE)
 
 
 def _comment_marked(node: Any) -> bool:
-    """Does the element's id or one of its class tokens name a comment block?"""
+    """Does the element's id or one of its class tokens name a comment block (or a cookie
+    consent banner, ``rules.CONSENT_MARKS``)?"""
     if not isinstance(node.tag, str) or node.tag in rules.COMMENT_NEVER_TAGS:
         return False
     marks = [*(node.get("class") or "").split(), node.get("id") or ""]
@@ -85,6 +89,11 @@ def _comment_heading(node: Any) -> bool:
     return bool(_COMMENT_HEADING.match(node_text(node)))
 
 
+def _consent_marked(node: Any) -> bool:
+    marks = [*(node.get("class") or "").split(), node.get("id") or ""]
+    return any(mark and _CONSENT_MARK.fullmatch(mark) for mark in marks)
+
+
 def _first_paragraph(container: Any) -> Any:
     """The container's first paragraph of article length: a comment block never holds it."""
     for node in container.iter("p"):
@@ -97,11 +106,14 @@ def drop_comments(containers: list[Any], max_share: float | None = None) -> list
     """Remove reader comment sections from a profile's body container(s), as trafilatura's
     comment exclusion does on the generic path: blocks whose id or class names comments
     (``rules.COMMENT_MARKS``: ``#comments``, ``ol.commentlist``, ``.comment-list``,
-    Disqus and Facebook plugins, ``.box-binh-luan``, ``<details class="CommentBox">``)
-    and blocks headed "Bình luận", "Comments", "3 comments" (``rules.COMMENT_HEADINGS``).
+    Disqus and Facebook plugins, ``.box-binh-luan``, ``<details class="CommentBox">``;
+    cookie consent banners too, ``rules.CONSENT_MARKS``) and blocks headed "Bình luận",
+    "Comments", "3 comments" (``rules.COMMENT_HEADINGS``).
     A block that holds the article's first paragraph is never a comment block; with
     ``max_share`` (a whole page, the generic path), neither is one that holds that share
-    of the page's paragraph text or more. Returns the text of what was removed."""
+    of the page's paragraph text or more. A consent banner goes whatever it holds (a
+    consent wall is all of its page), unless it wraps an ``<article>`` or ``<main>``.
+    Returns the text of what was removed."""
     removed: list[str] = []
     for container in containers:
         first = _first_paragraph(container)
@@ -121,11 +133,13 @@ def drop_comments(containers: list[Any], max_share: float | None = None) -> list
                 # a heading among the article's blocks: it and what follows it
                 found.extend([heading, *(n for n in heading.itersiblings()
                                          if isinstance(n.tag, str))])
-        for node in outermost([n for n in found if n is not None and n not in guarded
-                               and n is not container]):
-            if max_share and sum(len(node_text(p)) for p in node.iter("p")) >= (
-                    max_share * total):
-                continue
+        for node in outermost([n for n in found if n is not None and n is not container]):
+            consent = _consent_marked(node)
+            if consent and node.xpath(".//article | .//main"):
+                continue  # a wrapper of the page, not the banner
+            if not consent and (node in guarded or max_share and sum(
+                    len(node_text(p)) for p in node.iter("p")) >= max_share * total):
+                continue  # (a consent wall may hold all of a page's text: it goes)
             if node.getparent() is not None:
                 removed.append(node_text(node))
                 node.drop_tree()
@@ -220,6 +234,7 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
             continue
         additions.append((before, text))
         known.add(text)
+    additions += _linked_paragraphs(container, kept, located_order, order, known)
     out = list(lines)
     if additions:
         out = []
@@ -227,6 +242,32 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
             out.append(line)
             out.extend(text for after, text in additions if after == i)
     return out + (_split_body(container, known) if split else [])
+
+
+def _linked_paragraphs(container: Any, kept: set[Any], located_order: list[tuple[int, int]],
+                       order: dict[Any, int], known: set[str]) -> list[tuple[int, str]]:
+    """Paragraphs that are wholly a link (a CMS links a whole paragraph to a live page
+    or an earlier report) standing between two kept paragraphs: trafilatura drops them
+    as link lists. Only sentences (``rules.LINKED_PARAGRAPH_MIN_WORDS`` words or more,
+    ending like a sentence), never in an excluded block. Returns (index of the kept line
+    it follows, text)."""
+    found: list[tuple[int, str]] = []
+    for node in container.iter("p"):
+        if node in kept or _previous_element(node) not in kept or (
+                _next_element(node) not in kept):
+            continue
+        text = node_text(node)
+        if (text in known or len(text.split()) < rules.LINKED_PARAGRAPH_MIN_WORDS
+                or not text.endswith(rules.LINKED_PARAGRAPH_ENDS)
+                or _link_share(node) < rules.LINKED_PARAGRAPH_MIN_LINK_SHARE
+                or _excluded(node, container)):
+            continue
+        position = order[node]
+        before = max((idx for pos, idx in located_order if pos < position), default=None)
+        if before is not None:
+            found.append((before, text))
+            known.add(text)
+    return found
 
 
 def _previous_element(node: Any) -> Any:

@@ -29,6 +29,13 @@ COMMENT_MARKS: dict[str, str] = {
     "vietnamese": r"(?:[a-z0-9]+[-_])*(?:binh[-_]?luan|y[-_]?kien[-_]?ban[-_]?doc|"
                   r"ykien[-_]?bandoc)(?:[-_][a-z0-9]+)*",
 }
+# Cookie consent banners inside a body container, removed with the comment sections: a
+# class token or id naming one (cookie-banner, cookie-consent, cookie-notice, gdpr-…).
+CONSENT_MARKS: dict[str, str] = {
+    "cookie_consent": r"(?:[a-z0-9]+[-_])*(?:cookies?|consent|gdpr|cmp)(?:[-_]?(?:banner|"
+                      r"consent|notice|bar|popup|box|wall|dialog|modal|message|law|"
+                      r"container|wrapper))+(?:[-_][a-z0-9]+)*",
+}
 # A heading that opens a comment section (anchored, case-insensitive): the block it
 # heads is comments even without a marked class.
 COMMENT_HEADINGS = (r"^(?:bình luận|ý kiến bạn đọc|ý kiến độc giả|comments?|reader comments|"
@@ -56,6 +63,17 @@ CLUTTER_LINES: dict[str, str] = {
     "byline_pipe": r"^[^\W\d_][^\W\d_ .'-]*(?:[ .'-][^\W\d_]+){0,4}\s*\|$",
     "posted_on": r"^Ngày đăng\s+\d{1,2}/\d{1,2}/\d{4}",
     "lone_separator": r"^[|•·\-–—]$",
+    # an ad slot's label left in the body (thomastuts/article-extractor#1)
+    "ad_label": r"(?i:^(?:advertisement|advertising|ads?|sponsored|quảng cáo|tài trợ|"
+                r"scroll to continue(?: with content)?|(?:story|article) continues below"
+                r"(?: (?:this )?advertisement)?|continue reading below|"
+                r"nội dung tiếp theo bên dưới quảng cáo)\W*$)",
+    # a cookie consent notice (adbar/trafilatura#569, firecrawl/firecrawl#78)
+    "cookie_notice": r"(?i:^(?=.{0,400}$)(?:we use cookies|we and our partners use cookies|"
+                     r"this (?:web)?site uses cookies|by (?:continuing|using) (?:to use )?"
+                     r"(?:this|our) (?:web)?site,? you (?:agree|consent) to (?:our|the) use "
+                     r"of cookies|chúng tôi sử dụng cookie|trang (?:web|này) sử dụng cookie|"
+                     r"cookie settings|cài đặt cookie)\b)",
 }
 
 # Below this many characters of body text a page holds no article (a tag or menu page).
@@ -270,6 +288,11 @@ GAP_FILL_TAGS = ("li", "h2", "h3", "h4", "h5", "h6")
 # Blocks read from the later parts of a split body.
 SPLIT_BODY_TAGS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
 GAP_MIN_ANCHOR_CHARS = 40
+# A paragraph that is wholly a link (mozilla/readability#878), between two kept
+# paragraphs, is put back when it reads as a sentence.
+LINKED_PARAGRAPH_MIN_WORDS = 12
+LINKED_PARAGRAPH_ENDS = (".", "!", "?", "…", '"', "”", ".)")
+LINKED_PARAGRAPH_MIN_LINK_SHARE = 0.9
 GAP_MAX_CHARS = 600
 GAP_MAX_LINK_SHARE = 0.5
 GAP_EXCLUDED_TAGS = {"nav", "aside", "figure", "form", "footer", "header", "menu", "select"}
