@@ -62,6 +62,10 @@ def container_lines(containers: list[Any]) -> list[str]:
 _COMMENT_MARK = re.compile("|".join(f"(?:{p})" for p in [*rules.COMMENT_MARKS.values(),
                                                             *rules.CONSENT_MARKS.values()]),
                            re.IGNORECASE)
+_MARKED_OR_HEADING = " | ".join([".//*[@class or @id]",
+                                  *(f".//{tag}" for tag in rules.COMMENT_HEADING_TAGS)])
+_MARK_WORDS = re.compile("|".join(rules.MARK_WORDS), re.IGNORECASE)
+_HEADING_CLASS_WORDS = re.compile("|".join(rules.COMMENT_HEADING_CLASSES), re.IGNORECASE)
 _CONSENT_MARK = re.compile("|".join(f"(?:{p})" for p in rules.CONSENT_MARKS.values()),
                            re.IGNORECASE)
 _COMMENT_HEADING = re.compile(rules.COMMENT_HEADINGS, re.IGNORECASE)
@@ -116,13 +120,21 @@ def drop_comments(containers: list[Any], max_share: float | None = None) -> list
     Returns the text of what was removed."""
     removed: list[str] = []
     for container in containers:
+        found: list[Any] = []
+        headings: list[Any] = []
+        for node in container.xpath(_MARKED_OR_HEADING):
+            marks = f"{node.get('class') or ''} {node.get('id') or ''}"
+            if len(marks) > 1 and _MARK_WORDS.search(marks) and _comment_marked(node):
+                found.append(node)
+            if (node.tag in rules.COMMENT_HEADING_TAGS or len(marks) > 1 and (
+                    _HEADING_CLASS_WORDS.search(marks))) and _comment_heading(node):
+                headings.append(node)
+        if not found and not headings:
+            continue
         first = _first_paragraph(container)
         guarded = set() if first is None else {first, *first.iterancestors()}
         total = sum(len(node_text(p)) for p in container.iter("p")) if max_share else 0
-        found = [node for node in container.iterdescendants() if _comment_marked(node)]
-        for heading in container.iterdescendants():
-            if not _comment_heading(heading):
-                continue
+        for heading in headings:
             block = heading.getparent()
             if block is None:
                 continue

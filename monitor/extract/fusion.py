@@ -80,26 +80,69 @@ class PageSignals:
             return set()
         # compared without spaces: an extractor may join a link and the text after it
         wanted = {_compact(line): key(line) for line in lines[: rules.TEASER_MAX_CHECKS]}
-        nodes: dict[str, list[Any]] = {}
-        for node in self.tree.iter("p", "div", "span", "li", "h2", "h3", "h4", "td"):
-            if any(child.tag in ("p", "div", "li") for child in node):
-                continue
-            text_key = wanted.get(_compact(_text(node)))
-            if text_key is not None:
-                nodes.setdefault(text_key, []).append(node)
-        holders: dict[Any, set[str]] = {}
-        for text_key, found in nodes.items():
-            holder = _card_list(found[0])
-            if holder is not None:
-                holders.setdefault(holder, set()).add(text_key)
         dropped: set[str] = set()
-        for holder, summaries in holders.items():
-            inside = set(holder.iter())
-            others = [k for k, found in nodes.items()
-                      if k not in summaries and any(n in inside for n in found)]
-            if not others:
+        for holder, cards in self.card_holders:  # only inside a possible list of cards
+            inside = _compact(" ".join(_text(card) for card in cards))
+            if not any(line in inside for line in wanted):
+                continue  # none of the lines is in its cards
+            in_cards = {n for card in cards for n in card.iter()}
+            summaries, others = set(), set()
+            for node in holder.iter("p", "div", "span", "li", "h2", "h3", "h4", "td"):
+                if any(child.tag in ("p", "div", "li") for child in node):
+                    continue
+                text_key = wanted.get(_compact(_text(node)))
+                if text_key is None:
+                    continue
+                if node in in_cards and _card_list(node) is holder:
+                    summaries.add(text_key)
+                else:
+                    others.add(text_key)
+            if summaries and not others - summaries:  # no other extracted line in it
                 dropped |= summaries
         return dropped
+
+    @cached_property
+    def card_holders(self) -> list[tuple[Any, list[Any]]]:
+        """Blocks that may hold a list of teaser cards, with the cards: two or more small
+        siblings (at most ``rules.TEASER_CARD_MAX_PARAGRAPHS`` paragraphs and
+        ``rules.CARD_MAX_NODES`` elements) of the same tag and first class that each hold
+        a link (a cheap first pass; ``_card_list`` decides), in page order."""
+        if self.tree is None:
+            return []
+        seen: set[tuple[Any, str, str]] = set()
+        found: list[tuple[Any, list[Any]]] = []
+        for link in self.tree.iter("a"):
+            if len(_text(link).split()) < rules.TEASER_HEADLINE_MIN_WORDS:
+                continue  # not a headline link
+            for depth, card in enumerate(link.iterancestors()):
+                holder = card.getparent()
+                if depth > rules.TEASER_CARD_MAX_DEPTH or holder is None or card.tag in (
+                        "body", "html") or holder.tag in ("body", "html"):
+                    break
+                cls = (card.get("class") or "").split()[:1]
+                slot = (holder, card.tag, cls[0] if cls else "")
+                if slot in seen or card.tag not in rules.CARD_TAGS:
+                    continue
+                seen.add(slot)
+                cards = [sibling for sibling in holder if sibling.tag == card.tag
+                         and (sibling.get("class") or "").split()[:1] == cls
+                         and _small_with_link(sibling)]
+                if len(cards) >= rules.CARD_LIST_MIN_CARDS:
+                    found.append((holder, cards))
+        return found
+
+
+def _small_with_link(node: Any) -> bool:
+    count = 0
+    paragraphs = 0
+    link = False
+    for child in node.iter():
+        count += 1
+        paragraphs += child.tag == "p"
+        link = link or child.tag == "a"
+        if count > rules.CARD_MAX_NODES or paragraphs > rules.TEASER_CARD_MAX_PARAGRAPHS:
+            return False
+    return link
 
 
 def _compact(text: str) -> str:

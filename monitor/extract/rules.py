@@ -36,6 +36,9 @@ CONSENT_MARKS: dict[str, str] = {
                       r"consent|notice|bar|popup|box|wall|dialog|modal|message|law|"
                       r"container|wrapper))+(?:[-_][a-z0-9]+)*",
 }
+# Words one of those marks holds (a cheap test before the regexes).
+MARK_WORDS = ("comment", "binh", "luan", "kien", "disqus", "dsq", "respond", "cookie",
+              "consent", "gdpr", "cmp")
 # A heading that opens a comment section (anchored, case-insensitive): the block it
 # heads is comments even without a marked class.
 COMMENT_HEADINGS = (r"^(?:bình luận|ý kiến bạn đọc|ý kiến độc giả|comments?|reader comments|"
@@ -186,6 +189,8 @@ TEASER_MAX_CHECKS = 50
 # card's summary is dropped, ellipsis or not, when the list does not hold the article's
 # first line (a listicle's items, under its intro, are the article).
 CARD_LIST_MIN_CARDS = 2
+CARD_MAX_NODES = 60
+CARD_TAGS = ("div", "li", "article", "section")
 CARD_SUMMARY_MIN_WORDS = 8
 
 # Prompts and notices around an article, by kind (generic pages). Anchored like
