@@ -41,7 +41,11 @@ def _masked(row: dict[str, Any], article: dict[str, Any]) -> dict[str, Any]:
     """The fields an edit is judged on, the text with its volatile spans masked (the
     generic rules and the source profile's, carried as ``article["volatile_rules"]``)."""
     extra = article.get("volatile_rules") or ()
-    return {"title": row.get("title"), "lead": row.get("lead"), "author": row.get("author"),
+
+    def plain(key: str) -> str | None:
+        value = row.get(key)
+        return volatile.plain(value) if value else value
+    return {"title": plain("title"), "lead": plain("lead"), "author": plain("author"),
             "published": row.get("published"),
             "text": volatile.mask(row.get("text") or "", extra)}
 

@@ -11,13 +11,22 @@ from __future__ import annotations
 # A number as pages print counters: 7, 1,204, 1.204, 1 204, 3.8k.
 _NUM = r"\d{1,3}(?:[.,\u00a0 ]\d{3})+|\d+(?:[.,]\d+)?\s?[kKmM]?"
 _COUNTED = (r"views?|lượt xem|lượt đọc|reads?|comments?|bình luận|ý kiến|shares?|"
-            r"lượt chia sẻ|likes?|lượt thích|lượt bình luận")
+            r"lượt chia sẻ|likes?|lượt thích|lượt bình luận|followers?|người theo dõi|"
+            r"lượt theo dõi|subscribers?|người đăng ký kênh|reactions?|lượt tương tác|"
+            r"lượt nghe|plays?|listens?")
 _LABELS = (r"view count|views?|lượt xem|lượt đọc|reads?|comments?|bình luận|ý kiến|shares?|"
-           r"lượt chia sẻ|likes?|lượt thích")
+           r"lượt chia sẻ|likes?|lượt thích|followers?|người theo dõi|theo dõi|"
+           r"subscribers?|reactions?|total votes|votes|tổng số phiếu|tổng số lượt bình chọn|"
+           r"số phiếu|lượt bình chọn")
 _UNITS = r"seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|giây|phút|giờ|tiếng|ngày|tuần"
 _CLOCK = r"\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?"
 _DATE = r"\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?"
 _ZONE = r"(?:\s*\(?(?:GMT|UTC|ICT)\s?[+-]?\d{0,2}\)?)?"
+# Emoji as reaction bars print them (with variation selector and joiners).
+_EMOJI = r"(?:[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff][\ufe0f\u200d]*)+"
+_PERCENT = r"\d{1,3}(?:[.,]\d+)?\s?%"
+_BALLOTS = r"votes?|phiếu|lượt bình chọn|lượt chọn"
+_DURATION = r"(?:\d{1,2}:)?\d{1,2}:\d{2}"
 
 # Text that changes by itself between two fetches of the same article, by kind. Applied
 # (case-insensitive) to *meta lines* only: lines of at most VOLATILE_MAX_WORDS words (a
@@ -36,11 +45,33 @@ VOLATILE: dict[str, str] = {
     # "Updated 14:32", "Last updated: 14:32 25/03/2024", "Cập nhật lúc 9h05"
     "updated_stamp": rf"(?:last\s+)?(?:updated|update|cập nhật)\s*(?:at|lúc)?\s*:?\s*"
                      rf"(?:lúc\s*)?{_CLOCK}(?:\s*,?\s*(?:ngày\s*)?{_DATE})?{_ZONE}",
+    # live widgets inside the article body, whose only change is a number (field case
+    # 24): a reaction bar "👍 1.204 ❤️ 87 😮 12"
+    "reaction_bar": rf"^\s*(?:{_EMOJI}\s*(?:{_NUM})\s*[|·•,]?\s*)+$",
+    # a reader poll's live results: "Rất tích cực: 1.234 phiếu (68%)", "62% (310 votes)"
+    "poll_result": rf"(?<!\w)(?:(?:{_NUM})\s*(?:{_BALLOTS})\s*\(\s*{_PERCENT}\s*\)|"
+                   rf"{_PERCENT}\s*\(\s*(?:{_NUM})\s*(?:{_BALLOTS})\s*\))",
+    # an exchange-rate or index ticker: "USD/VND 25.245 ▲0,12%", "VN-Index: 1.254,3 điểm"
+    "rate_ticker": rf"(?<!\w)(?:[A-Z]{{3}}/[A-Z]{{3}}|VN-?Index|HNX-?Index|UPCoM-?Index|"
+                   rf"giá vàng SJC|vàng SJC|Dow Jones|Nasdaq|S&P 500)\s*:?\s*(?:{_NUM})(?:[.,]\d+)?"
+                   rf"(?:\s*(?:đồng|VND|USD|điểm|points?))?"
+                   rf"(?:\s*[▲▼↑↓+\-−]\s*(?:{_NUM})\s*%?)*(?:\s*\(\s*[+\-−]?{_PERCENT}\s*\))?",
+    # an audio or video player's duration or position: "Thời lượng: 03:45", "01:12 / 03:45"
+    "media_duration": rf"(?<!\w)(?:(?:duration|thời lượng|length)\s*:?\s*{_DURATION}|"
+                      rf"{_DURATION}\s*/\s*{_DURATION}|[▶►⏵]\s*{_DURATION})",
+    # an aggregate rating with its live count: "4,1/5 (123 lượt đánh giá)", "4.5 ★ (87)"
+    "rating": rf"(?<!\w)\d(?:[.,]\d)?\s*(?:/\s*(?:5|10)|★|⭐)\s*\(\s*(?:{_NUM})\s*"
+              rf"(?:ratings?|reviews?|votes?|lượt đánh giá|đánh giá|lượt)?\s*\)",
     # a live-blog clock or "as of" line: "14:32:10", "10:05 AM GMT+7", "Hà Nội, 14:32"
     "live_clock": rf"^(?:[\w ]{{0,20}},\s*)?(?:live|trực tiếp|as of|tính đến)?\s*[:|·-]?\s*"
                   rf"{_CLOCK}(?:\s*,?\s*{_DATE})?{_ZONE}$",
 }
 VOLATILE_MAX_WORDS = 12
+# Characters a CMS adds or drops between two renderings of the same text (soft hyphens,
+# zero-width spaces, word joiners, byte-order marks, direction marks): removed before two
+# versions are compared, with Unicode NFC and every kind of space read as a space
+# (dgtlmoon/changedetection.io#574, #133).
+INVISIBLE = "\u00ad\u200b\u2060\ufeff\u200e\u200f\u180e"
 # After masking, a meta line left with at most this many words (labels such as "Posted",
 # "|") is dropped from the masked text altogether: its presence is volatile too.
 VOLATILE_RESIDUE_WORDS = 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -73,10 +74,21 @@ def mask_line(line: str, extra: Sequence[str] = ()) -> str | None:
     return " ".join(_SPANS.sub(" ", masked).split())
 
 
+_INVISIBLE = {ord(c): None for c in change_rules.INVISIBLE}
+
+
+def plain(text: str) -> str:
+    """``text`` as a reader sees it: NFC, without invisible characters
+    (``rules.INVISIBLE``), every run of spaces (no-break, thin, ideographic) one space,
+    line by line."""
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+
+
 def mask(text: str, extra: Sequence[str] = ()) -> str:
-    """The text (one paragraph per line) with volatile spans masked and wholly volatile
-    lines dropped: what versions are decided and diffed on."""
-    lines = (mask_line(line, extra) for line in text.splitlines())
+    """The text (one paragraph per line), read plain (``plain``), with volatile spans
+    masked and wholly volatile lines dropped: what versions are decided and diffed on."""
+    lines = (mask_line(line, extra) for line in plain(text).splitlines())
     return "\n".join(line for line in lines if line)
 
 

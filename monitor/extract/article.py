@@ -50,8 +50,13 @@ GENERIC_LIST_FILL = True
 # without a profile: opt-in (``extract(vote=True)``, ``python -m monitor.extract.eval --vote``).
 # Measured on both benchmark halves it did not beat the generic path (BENCHMARKS.md).
 GENERIC_VOTE = False
+# Reader comment sections (``monitor.extract.blocks.drop_comments``) are removed from
+# generic pages too before trafilatura runs: its own exclusion misses comment lists in
+# Facebook plugins, Vietnamese "Bình luận" boxes and under a bare "Bình luận" heading
+# (field case 13).
+GENERIC_COMMENTS = True
 _SPACES = re.compile(r"\s+")
-_TITLE_SEPARATORS = re.compile(r"\s[|–—]\s|\s-\s")
+_TITLE_SEPARATOR = re.compile(rules.TITLE_SEPARATORS)
 # Characters lxml refuses in text it is given (C0 controls but tab and line breaks).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Numeric references that parse to one of those (``&#1;``, ``&#x1F``, ``&#65535;``).
@@ -244,10 +249,27 @@ def _article_scope(tree: Any, profile: SiteProfile) -> tuple[Any, list[Any]]:
     return scope, found
 
 
-def _strip_site_name(title: str) -> str:
-    """"Story title | Site name" → "Story title" (the longest part wins)."""
-    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if p.strip()]
-    return max(parts, key=len) if len(parts) > 1 else title
+def _title(tree: Any, profile: SiteProfile, json_ld: list[dict[str, Any]],
+           url: str) -> str | None:
+    """The headline: og:title, twitter:title, the <h1>, <title>, in that order; a title
+    not read from the <h1> loses the site's name around it
+    (``monitor.extract.pagemeta.strip_site_name``), never a part of its own."""
+    for xpath in rules.TITLE_XPATHS:
+        title = _first_text(tree, xpath)
+        if title:
+            break
+    else:
+        return None
+    if xpath != rules.TITLE_HEADING_XPATH and _TITLE_SEPARATOR.search(title):
+        named = {pagemeta.fold(str(v)) for v in tree.xpath(rules.SITE_NAME_XPATH)}
+        named |= {pagemeta.fold(name) for name in profile.outlet_names}
+        named |= {pagemeta.fold(o["publisher"]["name"]) for o in json_ld
+                  if isinstance(o.get("publisher"), dict)
+                  and isinstance(o["publisher"].get("name"), str)}
+        sites = pagemeta.site_names(tree, url, json_ld) | named
+        headings = [_first_text(node, ".") or "" for node in tree.xpath("//h1")[:3]]
+        title = pagemeta.strip_site_name(title, sites, named - {""}, headings)
+    return pagemeta.clean_text(title)
 
 
 def _author(tree: Any, profile: SiteProfile, json_ld: list[dict[str, Any]],
@@ -338,6 +360,21 @@ def _caption(img: Any) -> str | None:
                 return text or None
             return None
     return None
+
+
+def _one_item(tree: Any, json_ld: list[dict[str, Any]]) -> bool:
+    """Does the page say it is one article, video or photo story (og:type, JSON-LD
+    @type), so that a short text is still its text?"""
+    kinds = {str(v).strip().lower() for v in tree.xpath(rules.ITEM_OG_TYPE_XPATH)}
+    if kinds & set(rules.ITEM_OG_TYPES):
+        return True
+    for obj in json_ld:
+        kind = obj.get("@type")
+        for name in kind if isinstance(kind, list) else [kind]:
+            if isinstance(name, str) and (name in rules.ITEM_JSON_LD_TYPES
+                                          or name in rules.JSON_LD_ARTICLE_TYPES):
+                return True
+    return False
 
 
 def _absolute(base: str, link: str) -> str | None:
@@ -462,11 +499,9 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if lead:
         lead = pagemeta.strip_agency_tag(
             _strip_prefixes(pagemeta.clean_text(lead), profile.strip_prefixes))
-    title = _first_text(tree, profile.title) or _first_of(tree, rules.TITLE_XPATHS)
-    if (title and not profile.title and not tree.xpath(rules.TITLE_XPATHS[0])
-            and title == _first_text(tree, "//title")):
-        title = _strip_site_name(title)
-    title = pagemeta.clean_text(title) if title else title
+    # a learned profile's title rule (monitor.extract.learn) first, else the page's own
+    title = _first_text(tree, profile.title)
+    title = pagemeta.clean_text(title) if title else _title(tree, profile, json_ld, url)
     if not title:
         title = next((pagemeta.clean_text(o["headline"]) for o in json_ld
                       if isinstance(o.get("headline"), str) and o["headline"].strip()), None)
@@ -484,6 +519,10 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     captions = blocks.detach_captions(scope)
     images = _images(scope, url, generic=generic, captions=captions) if metadata else []
     if generic:
+        if GENERIC_COMMENTS:
+            body = scope.find("body")
+            blocks.drop_comments([body if body is not None else scope],
+                                 max_share=rules.COMMENT_MAX_PAGE_SHARE)
         doc = trafilatura.bare_extraction(
             scope, url=url, with_metadata=False, include_comments=False, include_tables=True,
             favor_precision=GENERIC_PRECISION,
@@ -505,6 +544,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
             for node in scope.xpath(xpath):
                 if node.getparent() is not None:
                     node.drop_tree()
+        blocks.drop_comments(containers)  # trafilatura's comment exclusion, for containers
         lines = clean_lines("\n".join(blocks.container_lines(containers)), profile, title,
                             author)
         if check_guard:
@@ -519,8 +559,9 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
     if lead and not any(_same(lead, line) for line in lines[:3]):
         lines.insert(0, lead)
     text = "\n".join(lines)
-    if len(text) < rules.MIN_ARTICLE_CHARS:
-        return None
+    if len(text) < rules.MIN_ARTICLE_CHARS and not (
+            len(text) >= rules.MIN_ITEM_CHARS and _one_item(tree, json_ld)):
+        return None  # the crawl records it: "no article text on the page"
     if not published and metadata:
         published = pagemeta.plausible(find_date(
             tree, url=url or None, extensive_search=False, original_date=True,

@@ -18,6 +18,7 @@ from monitor.extract import rules
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 _CREDIT = re.compile(rules.CAPTION_CREDIT, re.IGNORECASE)
+_CAPTION_CLASS = re.compile(rules.CAPTION_CLASS, re.IGNORECASE)
 
 
 def _words(text: str) -> str:
@@ -56,6 +57,105 @@ def container_lines(containers: list[Any]) -> list[str]:
         text = "".join(container.itertext())
         lines.extend(line for line in (_norm(part) for part in text.split("\n")) if line)
     return lines
+
+
+_COMMENT_MARK = re.compile("|".join(f"(?:{p})" for p in [*rules.COMMENT_MARKS.values(),
+                                                            *rules.CONSENT_MARKS.values()]),
+                           re.IGNORECASE)
+_MARKED_OR_HEADING = " | ".join([".//*[@class or @id]",
+                                  *(f".//{tag}" for tag in rules.COMMENT_HEADING_TAGS)])
+_MARK_WORDS = re.compile("|".join(rules.MARK_WORDS), re.IGNORECASE)
+_HEADING_CLASS_WORDS = re.compile("|".join(rules.COMMENT_HEADING_CLASSES), re.IGNORECASE)
+_CONSENT_MARK = re.compile("|".join(f"(?:{p})" for p in rules.CONSENT_MARKS.values()),
+                           re.IGNORECASE)
+_COMMENT_HEADING = re.compile(rules.COMMENT_HEADINGS, re.IGNORECASE)
+
+
+def _comment_marked(node: Any) -> bool:
+    """Does the element's id or one of its class tokens name a comment block (or a cookie
+    consent banner, ``rules.CONSENT_MARKS``)?"""
+    if not isinstance(node.tag, str) or node.tag in rules.COMMENT_NEVER_TAGS:
+        return False
+    marks = [*(node.get("class") or "").split(), node.get("id") or ""]
+    return any(mark and _COMMENT_MARK.fullmatch(mark) for mark in marks)
+
+
+def _comment_heading(node: Any) -> bool:
+    """A heading that opens a comment section: an ``<h2>``…``<h6>``, a ``<summary>`` or
+    an element classed as a title, whose whole text is "Bình luận", "Comments (3)",
+    "Leave a reply"…"""
+    if not isinstance(node.tag, str) or len(node) > 1:
+        return False
+    marks = (node.get("class") or "").lower()
+    if node.tag not in rules.COMMENT_HEADING_TAGS and not any(
+            word in marks for word in rules.COMMENT_HEADING_CLASSES):
+        return False
+    return bool(_COMMENT_HEADING.match(node_text(node)))
+
+
+def _consent_marked(node: Any) -> bool:
+    marks = [*(node.get("class") or "").split(), node.get("id") or ""]
+    return any(mark and _CONSENT_MARK.fullmatch(mark) for mark in marks)
+
+
+def _first_paragraph(container: Any) -> Any:
+    """The container's first paragraph of article length: a comment block never holds it."""
+    for node in container.iter("p"):
+        if len(node_text(node)) >= rules.GAP_MIN_ANCHOR_CHARS:
+            return node
+    return None
+
+
+def drop_comments(containers: list[Any], max_share: float | None = None) -> list[str]:
+    """Remove reader comment sections from a profile's body container(s), as trafilatura's
+    comment exclusion does on the generic path: blocks whose id or class names comments
+    (``rules.COMMENT_MARKS``: ``#comments``, ``ol.commentlist``, ``.comment-list``,
+    Disqus and Facebook plugins, ``.box-binh-luan``, ``<details class="CommentBox">``;
+    cookie consent banners too, ``rules.CONSENT_MARKS``) and blocks headed "Bình luận",
+    "Comments", "3 comments" (``rules.COMMENT_HEADINGS``).
+    A block that holds the article's first paragraph is never a comment block; with
+    ``max_share`` (a whole page, the generic path), neither is one that holds that share
+    of the page's paragraph text or more. A consent banner goes whatever it holds (a
+    consent wall is all of its page), unless it wraps an ``<article>`` or ``<main>``.
+    Returns the text of what was removed."""
+    removed: list[str] = []
+    for container in containers:
+        found: list[Any] = []
+        headings: list[Any] = []
+        for node in container.xpath(_MARKED_OR_HEADING):
+            marks = f"{node.get('class') or ''} {node.get('id') or ''}"
+            if len(marks) > 1 and _MARK_WORDS.search(marks) and _comment_marked(node):
+                found.append(node)
+            if (node.tag in rules.COMMENT_HEADING_TAGS or len(marks) > 1 and (
+                    _HEADING_CLASS_WORDS.search(marks))) and _comment_heading(node):
+                headings.append(node)
+        if not found and not headings:
+            continue
+        first = _first_paragraph(container)
+        guarded = set() if first is None else {first, *first.iterancestors()}
+        total = sum(len(node_text(p)) for p in container.iter("p")) if max_share else 0
+        for heading in headings:
+            block = heading.getparent()
+            if block is None:
+                continue
+            if heading.tag == "summary" or (block is not container and block not in guarded):
+                if heading.tag == "summary" or _previous_element(heading) is None:
+                    found.append(block)  # the block it heads
+            elif heading.tag in rules.COMMENT_HEADING_TAGS:
+                # a heading among the article's blocks: it and what follows it
+                found.extend([heading, *(n for n in heading.itersiblings()
+                                         if isinstance(n.tag, str))])
+        for node in outermost([n for n in found if n is not None and n is not container]):
+            consent = _consent_marked(node)
+            if consent and node.xpath(".//article | .//main"):
+                continue  # a wrapper of the page, not the banner
+            if not consent and (node in guarded or max_share and sum(
+                    len(node_text(p)) for p in node.iter("p")) >= max_share * total):
+                continue  # (a consent wall may hold all of a page's text: it goes)
+            if node.getparent() is not None:
+                removed.append(node_text(node))
+                node.drop_tree()
+    return [text for text in removed if text]
 
 
 def outermost(nodes: list[Any]) -> list[Any]:
@@ -101,10 +201,18 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
         return lines
     wanted = {line: i for i, line in enumerate(lines)}
     located: list[tuple[Any, int]] = []
+    intros: dict[str, list[Any]] = {}  # short lines announcing a list: located if unique
     for node in tree.iter(*rules.GAP_PARAGRAPH_TAGS):
         text = node_text(node)
         if text in wanted and len(text) >= rules.GAP_MIN_ANCHOR_CHARS:
             located.append((node, wanted.pop(text)))
+        elif text in wanted and text.endswith(tuple(rules.GAP_LIST_INTRO_ENDS)):
+            intros.setdefault(text, []).append(node)
+    for text, nodes in intros.items():
+        if len(nodes) == 1 and text in wanted:
+            located.append((nodes[0], wanted.pop(text)))
+    position = {node: i for i, node in enumerate(tree.iter(*rules.GAP_PARAGRAPH_TAGS))}
+    located.sort(key=lambda pair: position[pair[0]])
     if len(located) < 2:
         return lines
     first, last = located[0][0], located[-1][0]
@@ -138,6 +246,7 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
             continue
         additions.append((before, text))
         known.add(text)
+    additions += _linked_paragraphs(container, kept, located_order, order, known)
     out = list(lines)
     if additions:
         out = []
@@ -145,6 +254,32 @@ def fill_gaps(tree: Any, lines: list[str], lists: bool = True,
             out.append(line)
             out.extend(text for after, text in additions if after == i)
     return out + (_split_body(container, known) if split else [])
+
+
+def _linked_paragraphs(container: Any, kept: set[Any], located_order: list[tuple[int, int]],
+                       order: dict[Any, int], known: set[str]) -> list[tuple[int, str]]:
+    """Paragraphs that are wholly a link (a CMS links a whole paragraph to a live page
+    or an earlier report) standing between two kept paragraphs: trafilatura drops them
+    as link lists. Only sentences (``rules.LINKED_PARAGRAPH_MIN_WORDS`` words or more,
+    ending like a sentence), never in an excluded block. Returns (index of the kept line
+    it follows, text)."""
+    found: list[tuple[int, str]] = []
+    for node in container.iter("p"):
+        if node in kept or _previous_element(node) not in kept or (
+                _next_element(node) not in kept):
+            continue
+        text = node_text(node)
+        if (text in known or len(text.split()) < rules.LINKED_PARAGRAPH_MIN_WORDS
+                or not text.endswith(rules.LINKED_PARAGRAPH_ENDS)
+                or _link_share(node) < rules.LINKED_PARAGRAPH_MIN_LINK_SHARE
+                or _excluded(node, container)):
+            continue
+        position = order[node]
+        before = max((idx for pos, idx in located_order if pos < position), default=None)
+        if before is not None:
+            found.append((before, text))
+            known.add(text)
+    return found
 
 
 def _previous_element(node: Any) -> Any:
@@ -170,6 +305,9 @@ def _introduced(node: Any, kept: set[Any]) -> bool:
         if node.xpath(".//a[starts-with(@href, '#')]"):
             return False  # a table of contents
         lst = node.getparent()
+        table = _layout_table(lst) if lst is not None else None
+        if table is not None:
+            lst = table  # lists laid out in table cells: the table stands for them
         before = _previous_element(lst) if lst is not None else None
         return (before is not None and before in kept
                 and node_text(before).rstrip().endswith(tuple(rules.GAP_LIST_INTRO_ENDS)))
@@ -182,6 +320,20 @@ def _introduced(node: Any, kept: set[Any]) -> bool:
     else:
         before_ok = before in kept
     return before_ok and after in kept
+
+
+def _layout_table(lst: Any) -> Any:
+    """The layout table a list sits in (the list is the first element of its cell,
+    the table has no header cells and no more than ``rules.LAYOUT_TABLE_MAX_ROWS``
+    rows), else None."""
+    cell = lst.getparent()
+    if cell is None or cell.tag not in ("td", "th") or _previous_element(lst) is not None:
+        return None
+    table = next((a for a in cell.iterancestors() if a.tag == "table"), None)
+    if (table is None or table.xpath(".//th")
+            or len(table.xpath(".//tr")) > rules.LAYOUT_TABLE_MAX_ROWS):
+        return None
+    return table
 
 
 def _common_ancestor(nodes: list[Any]) -> Any:
@@ -231,7 +383,8 @@ def detach_captions(scope: Any) -> dict[Any, str]:
     for img in list(scope.iter("img")):
         if any(a.tag == "figure" for a in img.iterancestors()):
             continue
-        caption = _table_caption(img) or _inline_caption(img) or _next_block_caption(img)
+        caption = (_table_caption(img) or _inline_caption(img) or _class_caption(img)
+                   or _next_block_caption(img))
         if caption:
             found[img] = caption
     return found
@@ -274,6 +427,34 @@ def _inline_caption(img: Any) -> str | None:
         return None  # the emphasis runs on into text: part of a paragraph
     sibling.drop_tree()
     return text
+
+
+def _caption_marked(node: Any) -> bool:
+    return isinstance(node.tag, str) and any(
+        _CAPTION_CLASS.fullmatch(token) for token in (node.get("class") or "").split())
+
+
+def _class_caption(img: Any) -> str | None:
+    """A caption element after the image, by its class (``rules.CAPTION_CLASS``): in the
+    image's own block (``<div class="photo"><img><div class="caption">``) or as the block
+    right after it, within ``rules.CAPTION_BLOCK_DEPTH`` levels up."""
+    node = img
+    for _ in range(rules.CAPTION_BLOCK_DEPTH):
+        sibling = _next_element(node)
+        while sibling is not None and sibling.tag == "br":
+            sibling = _next_element(sibling)
+        if sibling is not None and _caption_marked(sibling) and not sibling.xpath(".//img"):
+            text = node_text(sibling)
+            if text and len(text) <= rules.CAPTION_MAX_CHARS:
+                sibling.drop_tree()
+                return text
+            return None
+        if sibling is not None or (node.tail or "").strip():
+            return None  # something else follows the image: not a photo block
+        node = node.getparent()
+        if node is None or node.tag in ("body", "html", "article", "td"):
+            return None
+    return None
 
 
 def _next_block_caption(img: Any) -> str | None:

@@ -71,6 +71,122 @@ class PageSignals:
         return found
 
 
+    def card_summaries(self, lines: list[str]) -> set[str]:
+        """Keys of the ``lines`` that are the summaries of a list of teaser cards
+        (``_card_list``) holding no other extracted line (a listicle's intro sits with
+        its items: they are the article). At most ``rules.TEASER_MAX_CHECKS`` lines are
+        looked at."""
+        if self.tree is None or len(lines) < 2:
+            return set()
+        # compared without spaces: an extractor may join a link and the text after it
+        wanted = {_compact(line): key(line) for line in lines[: rules.TEASER_MAX_CHECKS]}
+        dropped: set[str] = set()
+        for holder, cards in self.card_holders:  # only inside a possible list of cards
+            inside = _compact(" ".join(_text(card) for card in cards))
+            if not any(line in inside for line in wanted):
+                continue  # none of the lines is in its cards
+            in_cards = {n for card in cards for n in card.iter()}
+            summaries, others = set(), set()
+            for node in holder.iter("p", "div", "span", "li", "h2", "h3", "h4", "td"):
+                if any(child.tag in ("p", "div", "li") for child in node):
+                    continue
+                text_key = wanted.get(_compact(_text(node)))
+                if text_key is None:
+                    continue
+                if node in in_cards and _card_list(node) is holder:
+                    summaries.add(text_key)
+                else:
+                    others.add(text_key)
+            if summaries and not others - summaries:  # no other extracted line in it
+                dropped |= summaries
+        return dropped
+
+    @cached_property
+    def card_holders(self) -> list[tuple[Any, list[Any]]]:
+        """Blocks that may hold a list of teaser cards, with the cards: two or more small
+        siblings (at most ``rules.TEASER_CARD_MAX_PARAGRAPHS`` paragraphs and
+        ``rules.CARD_MAX_NODES`` elements) of the same tag and first class that each hold
+        a link (a cheap first pass; ``_card_list`` decides), in page order."""
+        if self.tree is None:
+            return []
+        seen: set[tuple[Any, str, str]] = set()
+        found: list[tuple[Any, list[Any]]] = []
+        for link in self.tree.iter("a"):
+            if len(_text(link).split()) < rules.TEASER_HEADLINE_MIN_WORDS:
+                continue  # not a headline link
+            for depth, card in enumerate(link.iterancestors()):
+                holder = card.getparent()
+                if depth > rules.TEASER_CARD_MAX_DEPTH or holder is None or card.tag in (
+                        "body", "html") or holder.tag in ("body", "html"):
+                    break
+                cls = (card.get("class") or "").split()[:1]
+                slot = (holder, card.tag, cls[0] if cls else "")
+                if slot in seen or card.tag not in rules.CARD_TAGS:
+                    continue
+                seen.add(slot)
+                cards = [sibling for sibling in holder if sibling.tag == card.tag
+                         and (sibling.get("class") or "").split()[:1] == cls
+                         and _small_with_link(sibling)]
+                if len(cards) >= rules.CARD_LIST_MIN_CARDS:
+                    found.append((holder, cards))
+        return found
+
+
+def _small_with_link(node: Any) -> bool:
+    count = 0
+    paragraphs = 0
+    link = False
+    for child in node.iter():
+        count += 1
+        paragraphs += child.tag == "p"
+        link = link or child.tag == "a"
+        if count > rules.CARD_MAX_NODES or paragraphs > rules.TEASER_CARD_MAX_PARAGRAPHS:
+            return False
+    return link
+
+
+def _compact(text: str) -> str:
+    return "".join(_WORD.findall(text.casefold()))
+
+
+def _headline_links(node: Any, outside: set[Any]) -> list[Any]:
+    return [a for a in node.iter("a") if a not in outside
+            and len(_text(a).split()) >= rules.TEASER_HEADLINE_MIN_WORDS]
+
+
+def _is_card(node: Any) -> bool:
+    """A block with a headline link and a summary besides its links."""
+    links = _headline_links(node, set())
+    if not links:
+        return False
+    words = len(_text(node).split()) - sum(len(_text(a).split()) for a in node.iter("a"))
+    return words >= rules.CARD_SUMMARY_MIN_WORDS
+
+
+def _card_list(node: Any) -> Any:
+    """The list of teaser cards this summary sits in: its card (a block within
+    ``rules.TEASER_CARD_MAX_DEPTH`` levels, at most ``rules.TEASER_CARD_MAX_PARAGRAPHS``
+    paragraphs, with a headline link of its own) and at least
+    ``rules.CARD_LIST_MIN_CARDS`` cards of the same tag and first class side by side.
+    Returns the block holding the cards, else None."""
+    own = set(node.iter())
+    for depth, card in enumerate([node, *node.iterancestors()]):
+        if depth > rules.TEASER_CARD_MAX_DEPTH or card.tag in ("body", "html"):
+            return None
+        if sum(1 for p in card.iter("p") if _text(p).strip()) > rules.TEASER_CARD_MAX_PARAGRAPHS:
+            return None
+        if not (_is_card(card) if card is node else _headline_links(card, own)):
+            continue
+        holder = card.getparent()
+        if holder is None or holder.tag in ("body", "html"):
+            return None
+        first_class = (card.get("class") or "").split()[:1]
+        cards = [c for c in holder if c.tag == card.tag
+                 and (c.get("class") or "").split()[:1] == first_class and _is_card(c)]
+        return holder if len(cards) >= rules.CARD_LIST_MIN_CARDS else None
+    return None
+
+
 def _in_card(node: Any) -> bool:
     """Is this excerpt in a teaser card: a small block (few paragraphs) around it that
     holds a headline link of its own, or that repeats (a sibling with the same tag and
@@ -176,6 +292,15 @@ def tidy_lines(lines: list[str], signals: PageSignals,
         for gone in lines[teasers[0]: teasers[-1] + 1]:
             drop("teaser cards", gone)
         del lines[teasers[0]: teasers[-1] + 1]
+    # 2b. The summaries of a list of teaser cards after the article (other stories'
+    # headline and summary, "Video khác", "Most read"), ellipsis or not: a short page
+    # (a video, a paywalled teaser) is not filled with them.
+    summaries = signals.card_summaries(lines)
+    if summaries:
+        for line in lines:
+            if key(line) in summaries:
+                drop("teaser card list", line)
+        lines = [line for line in lines if key(line) not in summaries]
     # 3. Line by line.
     kept: list[str] = []
     in_see_also = False

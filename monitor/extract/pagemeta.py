@@ -260,6 +260,70 @@ def site_names(tree: Any, url: str | None, json_ld: list[dict[str, Any]]) -> set
     return {name for name in names if name}
 
 
+_TITLE_SEPARATORS = re.compile(rules.TITLE_SEPARATORS)
+
+
+def _site_part(part: str, sites: set[str]) -> bool:
+    """Is this part of a title the site's name ("VnExpress", "Tuổi Trẻ Online",
+    "Sportsnet.ca")?"""
+    folded = fold(part)
+    if not folded:
+        return False
+    if folded in sites:
+        return True
+    if len(part.split()) > rules.TITLE_SITE_PART_MAX_WORDS:
+        return False
+    return any((len(site) >= 4 and site in folded)
+               or (len(folded) >= 4 and folded in site
+                   and len(folded) >= rules.TITLE_SITE_NAME_SHARE * len(site))
+               for site in sites)
+
+
+def strip_site_name(title: str, sites: set[str], named: set[str],
+                    headings: Iterable[str] = ()) -> str:
+    """``title`` without the site's name around it: "Headline | VnExpress" →
+    "Headline", "Dân trí - Headline" → "Headline". A part goes only when it is the
+    site's name: at the end, one of ``sites`` (folded names, host names included); at the
+    start, one of ``named`` (names the page or the profile gives, never the host: "Việt
+    Nam – Hoa Kỳ ký…" keeps its first part on vietnam.vn). Else, when one of
+    ``headings`` (the page's <h1>) is the title less a part at its start or end, that
+    heading. A headline's own dashes ("Vietnam - US trade talks - what comes next")
+    stay."""
+    pieces = _TITLE_SEPARATORS.split(title)  # text, separator, text, ...
+    texts, seps = [p.strip() for p in pieces[0::2]], pieces[1::2]
+    if len(texts) < 2 or not all(texts):
+        return title
+    start, end = 0, len(texts)
+    while end - start > 1 and _site_part(texts[end - 1], sites):
+        end -= 1
+    while end - start > 1 and fold(texts[start]) in named:
+        start += 1
+    if (start, end) != (0, len(texts)):
+        out = texts[start]
+        for sep, text in zip(seps[start:end - 1], texts[start + 1:end], strict=True):
+            out += sep + text
+        return out
+    whole = " ".join(title.split())
+    for heading in headings:
+        heading = " ".join(heading.split())
+        if heading and heading != whole and _beside(whole, heading):
+            return heading
+    return title
+
+
+def _beside(whole: str, heading: str) -> bool:
+    """Does ``whole`` hold ``heading`` and, past a separator at its start or end, more?"""
+    if whole.startswith(heading):
+        match = _TITLE_SEPARATORS.match(whole[len(heading):])
+        if match and whole[len(heading) + match.end():].strip():
+            return True
+    if whole.endswith(heading):
+        rest = whole[: len(whole) - len(heading)]
+        return any(m.end() == len(rest) and rest[: m.start()].strip()
+                   for m in _TITLE_SEPARATORS.finditer(rest))
+    return False
+
+
 def is_site(name: str, sites: set[str]) -> bool:
     """Is this "author" the site itself ("VnExpress", "Dân Trí", "en.baochinhphu.vn")?"""
     folded = fold(name)

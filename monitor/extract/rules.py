@@ -10,6 +10,50 @@ PRUNE_XPATHS: list[str] = [
     "//figcaption",
 ]
 
+# Reader comments inside a profile's body container (``monitor.extract.blocks.drop_comments``):
+# what trafilatura's comment exclusion does on the generic path, for the profile path,
+# which reads its container block by block. By kind: a regex matched against each class
+# token and the id of an element (case-insensitive, the whole token). "commentary" (an
+# opinion column) never matches.
+COMMENT_MARKS: dict[str, str] = {
+    # WordPress and most CMSs: #comments, .comments-area, ol.commentlist, li.comment,
+    # .comment-list, .comment-respond, #respond, .article-comments, .CommentBox
+    "comment_block": r"(?:[a-z0-9]+[-_])*comments?(?:[-_]?(?:list|section|area|box|wrap|"
+                     r"wrapper|form|container|block|thread|respond|items?|body|content|"
+                     r"widget|zone|panel|holder|inner|main|s))*(?:[-_][a-z0-9]+)*",
+    "comment_list": r"commentlist|commentbox|commentlists|comment[-_]?respond|respond",
+    # Disqus and Facebook comment plugins
+    "plugin": r"disqus(?:[-_]thread)?|dsq[-_]comments|fb[-_]comments?|"
+              r"(?:fb|facebook)[-_]?comment[\w-]*",
+    # Vietnamese CMSs: box-binh-luan, binhluan, ykien-bandoc
+    "vietnamese": r"(?:[a-z0-9]+[-_])*(?:binh[-_]?luan|y[-_]?kien[-_]?ban[-_]?doc|"
+                  r"ykien[-_]?bandoc)(?:[-_][a-z0-9]+)*",
+}
+# Cookie consent banners inside a body container, removed with the comment sections: a
+# class token or id naming one (cookie-banner, cookie-consent, cookie-notice, gdpr-…).
+CONSENT_MARKS: dict[str, str] = {
+    "cookie_consent": r"(?:[a-z0-9]+[-_])*(?:cookies?|consent|gdpr|cmp)(?:[-_]?(?:banner|"
+                      r"consent|notice|bar|popup|box|wall|dialog|modal|message|law|"
+                      r"container|wrapper))+(?:[-_][a-z0-9]+)*",
+}
+# Words one of those marks holds (a cheap test before the regexes).
+MARK_WORDS = ("comment", "binh", "luan", "kien", "disqus", "dsq", "respond", "cookie",
+              "consent", "gdpr", "cmp")
+# A heading that opens a comment section (anchored, case-insensitive): the block it
+# heads is comments even without a marked class.
+COMMENT_HEADINGS = (r"^(?:bình luận|ý kiến bạn đọc|ý kiến độc giả|comments?|reader comments|"
+                    r"\d+\s+(?:comments?|bình luận|ý kiến)|(?:bình luận|ý kiến|comments?)"
+                    r"\s*\(\d+\)|leave a (?:comment|reply)|gửi bình luận|viết bình luận)$")
+COMMENT_HEADING_TAGS = ("h2", "h3", "h4", "h5", "h6", "summary")
+# ... or an element classed as a title (first in its block, its whole text the heading).
+COMMENT_HEADING_CLASSES = ("title", "heading", "header")
+# On a whole page (the generic path), a block holding this share of the page's paragraph
+# text or more is not taken for comments (it may be the article in a marked wrapper).
+COMMENT_MAX_PAGE_SHARE = 0.5
+# Elements whose marks never make a comment block: the text itself.
+COMMENT_NEVER_TAGS = {"p", "a", "span", "strong", "em", "b", "i", "h1", "img", "time",
+                      "article", "main", "body", "html"}
+
 # Whole lines dropped from extracted text, by kind. Anchored: a line must *be* clutter,
 # a sentence that merely mentions a comment or a source is kept.
 CLUTTER_LINES: dict[str, str] = {
@@ -22,10 +66,27 @@ CLUTTER_LINES: dict[str, str] = {
     "byline_pipe": r"^[^\W\d_][^\W\d_ .'-]*(?:[ .'-][^\W\d_]+){0,4}\s*\|$",
     "posted_on": r"^Ngày đăng\s+\d{1,2}/\d{1,2}/\d{4}",
     "lone_separator": r"^[|•·\-–—]$",
+    # an ad slot's label left in the body (thomastuts/article-extractor#1)
+    "ad_label": r"(?i:^(?:advertisement|advertising|ads?|sponsored|quảng cáo|tài trợ|"
+                r"scroll to continue(?: with content)?|(?:story|article) continues below"
+                r"(?: (?:this )?advertisement)?|continue reading below|"
+                r"nội dung tiếp theo bên dưới quảng cáo)\W*$)",
+    # a cookie consent notice (adbar/trafilatura#569, firecrawl/firecrawl#78)
+    "cookie_notice": r"(?i:^(?=.{0,400}$)(?:we use cookies|we and our partners use cookies|"
+                     r"this (?:web)?site uses cookies|by (?:continuing|using) (?:to use )?"
+                     r"(?:this|our) (?:web)?site,? you (?:agree|consent) to (?:our|the) use "
+                     r"of cookies|chúng tôi sử dụng cookie|trang (?:web|này) sử dụng cookie|"
+                     r"cookie settings|cài đặt cookie)\b)",
 }
 
 # Below this many characters of body text a page holds no article (a tag or menu page).
 MIN_ARTICLE_CHARS = 100
+# ... unless the page says it is one item (a video page, a paywalled teaser, a photo
+# story): its og:type or JSON-LD @type is one of these; then MIN_ITEM_CHARS is enough.
+MIN_ITEM_CHARS = 30
+ITEM_OG_TYPES = ("article", "video.movie", "video.episode", "video.other", "music.song")
+ITEM_JSON_LD_TYPES = {"VideoObject", "ImageGallery", "MediaObject", "AudioObject"}
+ITEM_OG_TYPE_XPATH = "//meta[@property='og:type']/@content"
 
 # Meta tags and JSON-LD keys that carry the publication date, most trusted first.
 DATE_META_XPATHS: list[str] = [
@@ -45,6 +106,19 @@ TITLE_XPATHS: list[str] = [
     "(//h1)[1]",
     "//head/title",
 ]
+# A headline's own dashes are not separators: a title read from og:title, twitter:title
+# or <title> loses a part at its start or end only when that part is the site's name
+# (``monitor.extract.pagemeta.strip_site_name``: outlet_names, og:site_name,
+# application-name, the JSON-LD publisher, the host name; at the start, not the host),
+# or when the page's <h1> shows the headline without it. A title read from the <h1> is
+# never cut.
+TITLE_SEPARATORS = r"(\s[|–—·»]\s|\s-\s|:\s)"
+TITLE_HEADING_XPATH = "(//h1)[1]"
+# A part of at most this many words is the site's name when a site name of 4 letters or
+# more is inside it ("Tuổi Trẻ Online") or it is inside a site name and covers this share
+# of it.
+TITLE_SITE_PART_MAX_WORDS = 4
+TITLE_SITE_NAME_SHARE = 0.75
 AUTHOR_XPATHS: list[str] = [
     "//meta[@name='author']/@content",
     "//meta[@property='article:author']/@content",
@@ -107,6 +181,17 @@ TEASER_HEADLINE_MIN_WORDS = 3
 TEASER_CARD_MAX_PARAGRAPHS = 2
 TEASER_CARD_MAX_DEPTH = 4
 TEASER_MAX_CHECKS = 50
+
+# A list of teaser cards (other stories under "Video khác", "Most read"): at least
+# CARD_LIST_MIN_CARDS sibling blocks with the same tag and first class, each with a
+# headline link (TEASER_HEADLINE_MIN_WORDS words or more) and a summary of
+# CARD_SUMMARY_MIN_WORDS words or more besides its links. An extracted line that is a
+# card's summary is dropped, ellipsis or not, when the list does not hold the article's
+# first line (a listicle's items, under its intro, are the article).
+CARD_LIST_MIN_CARDS = 2
+CARD_MAX_NODES = 60
+CARD_TAGS = ("div", "li", "article", "section")
+CARD_SUMMARY_MIN_WORDS = 8
 
 # Prompts and notices around an article, by kind (generic pages). Anchored like
 # CLUTTER_LINES: a line must *be* the prompt.
@@ -208,6 +293,11 @@ GAP_FILL_TAGS = ("li", "h2", "h3", "h4", "h5", "h6")
 # Blocks read from the later parts of a split body.
 SPLIT_BODY_TAGS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
 GAP_MIN_ANCHOR_CHARS = 40
+# A paragraph that is wholly a link (mozilla/readability#878), between two kept
+# paragraphs, is put back when it reads as a sentence.
+LINKED_PARAGRAPH_MIN_WORDS = 12
+LINKED_PARAGRAPH_ENDS = (".", "!", "?", "…", '"', "”", ".)")
+LINKED_PARAGRAPH_MIN_LINK_SHARE = 0.9
 GAP_MAX_CHARS = 600
 GAP_MAX_LINK_SHARE = 0.5
 GAP_EXCLUDED_TAGS = {"nav", "aside", "figure", "form", "footer", "header", "menu", "select"}
@@ -218,6 +308,13 @@ GAP_EXCLUDED_CLASSES = ("related", "share", "social", "tags", "breadcrumb", "com
 # block after the image's block that carries a photo credit.
 CAPTION_INLINE_TAGS = {"em", "i", "small", "span", "cite"}
 CAPTION_MAX_CHARS = 400
+# ... or an element after the image (in the image's block, or the block right after it)
+# whose class token names a caption: div.caption, p.image-caption, span.photo-desc,
+# div.chu-thich (whole token, case-insensitive).
+CAPTION_CLASS = (r"(?:[a-z0-9]+[-_])*(?:caption|captions|figcaption|chu[-_]?thich|chuthich)"
+                 r"(?:[-_][a-z0-9]+)*|(?:[a-z0-9]+[-_])*(?:img|image|photo|pic|picture|anh)"
+                 r"[-_]?(?:desc|description|cap|text|note|legend)(?:[-_][a-z0-9]+)*")
+CAPTION_BLOCK_DEPTH = 3
 CAPTION_CREDIT = (r"(?:\(?\s*(?:Ảnh|Nguồn ảnh|Photo|Image|Picture|Credit|Photograph)\s*:\s*"
                   r"[^\s].{0,80}\)?\s*\.?$)")
 
@@ -289,7 +386,10 @@ AGENCY_TAGS: list[str] = [
 AGENCY_TAG = r"^\s*(?:" + "|".join(AGENCY_TAGS) + r")\s*[-–—]\s+"
 # Stripped from the ends of titles and leads: soft hyphen, zero-width characters, BOM.
 INVISIBLE_CHARACTERS = ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
-# A list is put back only after a kept paragraph that announces it.
+# A list is put back only after a kept paragraph that announces it; lists laid out in the
+# cells of a table (no header cells, at most LAYOUT_TABLE_MAX_ROWS rows) are announced
+# by the paragraph before the table.
+LAYOUT_TABLE_MAX_ROWS = 3
 GAP_LIST_INTRO_ENDS = (":", "：")
 # Labels read by Python's names rather than the WHATWG table: "unicode" is UTF-16 with
 # its byte-order mark, not the table's UTF-16LE.
