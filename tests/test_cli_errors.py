@@ -178,7 +178,8 @@ def test_what_the_user_typed_is_printed_as_typed_never_as_markup(good_db: Path,
                                                                  tmp_path: Path) -> None:
     """Brackets and colons in a query, a source name or a path are text: rich would read
     "[/b]" as a closing tag (a traceback) and ":-1:" as an emoji."""
-    _one_error(_run("search", "--db", str(good_db), "[/b]"), "bad search query '[/b]'")
+    _one_error(_run("search", "--db", str(good_db), "--fts", "[/b]"),
+               "bad search query '[/b]'", 'fts5: syntax error near "["')
     _one_error(_run("crawl", "--source", "[/x]", "--db", str(tmp_path / "x.db")),
                "unknown source '[/x]'")
     odd = tmp_path / "[b]notes:-1:[/b].db"

@@ -68,27 +68,44 @@ def _check_port_free(host: str, port: int) -> None:
             fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", 2)
 
 
-@main.command()
+class _QueryFirst(click.Command):
+    """``search``: a query that starts with a dash (``-30%``, ``-US``) is the query, not an
+    unknown option; ``--word`` is taken for a misspelt option unless it follows ``--``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["nw_after_dashes"] = "--" in args
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=_QueryFirst, context_settings={"ignore_unknown_options": True})
 @click.argument("query")
 @click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
               help="SQLite database file.")
 @click.option("--limit", default=20, show_default=True, help="Most results to show.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines (matches between "
               "U+E000 and U+E001 in title_marked and snippet).")
-def search(query: str, db: Path, limit: int, as_json: bool) -> None:
+@click.option("--fts", is_flag=True, help="Read QUERY as SQLite FTS5 syntax (column "
+              "filters, ^, +, parentheses); a query FTS5 cannot parse exits 2.")
+def search(query: str, db: Path, limit: int, as_json: bool, fts: bool) -> None:
     """Full-text search as analysts type it: with or without diacritics, đ = d
-    ("doi tac" finds "đối tác"); FTS5 syntax ("phrase", OR, prefix*). Best match first."""
+    ("doi tac" finds "đối tác"). QUERY is plain text, any string: punctuation is read as
+    the articles' text is (U.S., Vietnam-US, Vietnam's, Việt - Mỹ); "phrase", OR, NOT
+    and prefix* keep their meaning. Best match first."""
     import json
-    import sqlite3
 
     from monitor.store import Store, existing_database
-    from monitor.store.search import END, START
+    from monitor.store.search import END, START, QuerySyntaxError
 
+    if (query.startswith("--") and query[2:3].isalpha()
+            and not click.get_current_context().meta.get("nw_after_dashes")):
+        # a misspelt option (--jsn), not a search for it; such a query goes after "--"
+        fail(f"no such option: {query} (a query that starts with -- goes after --: "
+             "newswatch search -- QUERY)", 2)
     store = Store(existing_database(db))
     try:
-        rows = store.search(query, limit=limit)
-    except sqlite3.OperationalError as exc:
-        fail(f"bad search query {query!r}: {exc}", 2)
+        rows = store.search(query, limit=limit, fts=fts)
+    except QuerySyntaxError as exc:
+        fail(f"bad search query {query!r} (FTS5 syntax, --fts): {exc}", 2)
     finally:
         store.close()
     out = Console(highlight=False)

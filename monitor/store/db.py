@@ -317,13 +317,15 @@ class Store:
         return list(self.db["articles"].rows_where(where, [source] if source else None,
                                                    order_by="id"))
 
-    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    def search(self, query: str, limit: int = 20, fts: bool = False) -> list[dict[str, Any]]:
         """Full-text search over title and text, best match first, folded as analysts
         type (``monitor.store.search``: no diacritics needed, đ = d): article rows plus
-        ``title_marked`` and ``snippet`` with the matches marked."""
+        ``title_marked`` and ``snippet`` with the matches marked. ``query`` is plain text
+        (any string: results or none); ``fts=True`` reads it as FTS5 syntax and raises
+        ``monitor.store.search.QuerySyntaxError`` if FTS5 cannot parse it."""
         from monitor.store.search import search
 
-        return search(self.db.conn, query, limit=limit)
+        return search(self.db.conn, query, limit=limit, fts=fts)
 
     # -- crawl runs ----------------------------------------------------------------------
     def start_run(self, source: str) -> int:

@@ -13,8 +13,19 @@ alike), on both sides of the index:
   The triggers use only built-in SQL, so any SQLite client can write the table.
 - **Queries.** :func:`fold_query` (``fold`` without lower-casing, so FTS5's ``OR``,
   ``AND``, ``NOT`` and ``NEAR`` keep working) is applied by every search path: the
-  Datasette table search and the ``search`` canned query (``nw_fold``, newswatch's Datasette
-  plugin), :func:`search` and ``newswatch search``.
+  Datasette table search and the ``search`` canned query (newswatch's Datasette plugin),
+  :func:`search` and ``newswatch search``.
+
+What an analyst types is **plain text** (:func:`plain_query`), never FTS5 syntax: ``U.S.``,
+``Vietnam-US``, ``Vietnam's``, ``Việt - Mỹ``, a lone ``-``, an unclosed ``"`` are words and
+phrases, and every string gives a valid FTS5 expression (results or none, never an
+error). Plain text keeps the few operators the docs promise: ``"phrases"`` (a missing
+closing quote closes at the end), ``OR``/``AND``/``NOT`` in capitals between two terms,
+``word*`` prefixes and well-formed ``NEAR(a b, N)`` groups. The rest of FTS5's syntax
+(column filters ``title:``, ``^``, ``+``, parentheses) is read as FTS5 only when asked:
+:func:`search` with ``fts=True`` (``newswatch search --fts``), Datasette's
+``?_searchmode=raw`` and the ``search_fts`` canned query; a query FTS5 cannot parse is
+then a :class:`QuerySyntaxError` (one line, exit 2; HTTP 400 in Datasette).
 
 Results show the original text: :func:`highlight` and :func:`snippet` find the query's
 words and phrases in the folded text and mark them in the original (HTML ``<mark>``).
@@ -46,6 +57,10 @@ START, END, ELLIPSIS = "\ue000", "\ue001", "\ue002"
 # Datasette plugin, for highlighting titles and snippets and for the search box
 TYPED_SEARCH: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "nw_search", default=None)
+# the FTS5 expression that search was read as (plain_query, or fts_query with
+# ?_searchmode=raw): the words marked in titles and snippets are the words searched
+SEARCHED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "nw_searched", default=None)
 
 
 def _dbar(column: str) -> str:
@@ -99,11 +114,235 @@ def fold_query(query: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# -- plain text: what an analyst types, as an FTS5 expression that always parses --------
+
+# characters that end FTS5's reading of a string (NUL) or that SQLite cannot take (lone
+# surrogates: undecodable bytes of a command line); both are separators in the index
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# typographic double quotes (a phone's keyboard types “…”, Vietnamese copy prints them)
+# are quotes: “Bùi Thanh Sơn” is a phrase
+_QUOTES = str.maketrans(dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\uff02", '"'))
+_OPS = frozenset({"OR", "AND", "NOT"})
+_DASHES = re.compile("[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+")
+_DISTANCE = re.compile(r",\s*([0-9]+)\s*\)")
+# a pasted paragraph: its first 64 words and phrases are searched (FTS5's snippet() and
+# bm25 slow down with each phrase that matches: thousands take seconds)
+MAX_TERMS = 64
+_NEAR_MAX = 1000  # FTS5 reads a NEAR distance of 2^31 and more as a negative one
+# characters that are never a token in SQLite's unicode61 (ASCII punctuation, spaces,
+# the General Punctuation block): a term made of these alone is dropped; any other term
+# is quoted and left to the tokenizer (an empty phrase is ignored in an implicit AND)
+_SEPARATOR = re.compile(r"[\s!-/:-@\[-`{-~\xa0-\xa9\xab-\xb1\xb4\xb6-\xb8\xbb\xbf\xd7\xf7"
+                        r"\u2000-\u2064\u206a-\u206f\u3000-\u3003\ufe30-\ufe4f\ufff9-\ufffd]*")
+
+
+@dataclass(frozen=True)
+class _Term:
+    text: str  # as typed (folded), quoted when written out
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class _Near:
+    terms: tuple[_Term, ...]
+    distance: int | None
+
+
+def _quoted(term: _Term) -> str:
+    return '"' + term.text.replace('"', '""') + '"' + ("*" if term.prefix else "")
+
+
+def _empty(term: _Term) -> bool:
+    return _SEPARATOR.fullmatch(term.text) is not None
+
+
+def _phrase(text: str, i: int) -> tuple[_Term, int]:
+    """The phrase opening at ``text[i]`` (a ``"``): to the next ``"``, or to the end."""
+    close = text.find('"', i + 1)
+    end = len(text) if close < 0 else close
+    after = len(text) if close < 0 else close + 1
+    prefix = text.startswith("*", after)
+    return _Term(text[i + 1:end], prefix), after + prefix
+
+
+def _chunk(text: str, i: int, stops: str) -> tuple[str, int]:
+    j = i
+    while j < len(text) and not text[j].isspace() and text[j] not in stops:
+        j += 1
+    return text[i:j], j
+
+
+def _bare(chunk: str) -> _Term:
+    return _Term(chunk.rstrip("*"), chunk.endswith("*") and chunk.rstrip("*") != "")
+
+
+def _near(text: str, i: int) -> tuple[_Near | None, int]:
+    """A well-formed ``NEAR(term term ... [, N])`` whose ``(`` is at ``text[i - 1]``, and
+    where it ends; None when it is not one (then ``NEAR(`` is read as text), and where
+    the reading stopped: a ``NEAR(`` before that point fails there too."""
+    terms: list[_Term] = []
+    distance = None
+    while i < len(text):
+        char = text[i]
+        if char.isspace():
+            i += 1
+        elif char == '"':
+            if text.find('"', i + 1) < 0:
+                return None, len(text)
+            term, i = _phrase(text, i)
+            terms.append(term)
+        elif char == ",":
+            found = _DISTANCE.match(text, i)
+            if found is None:
+                return None, i
+            digits = found.group(1).lstrip("0") or "0"  # Python reads 4,300 digits at most
+            distance = _NEAR_MAX if len(digits) > 6 else min(int(digits), _NEAR_MAX)
+            return _Near(tuple(terms), distance), found.end()
+        elif char == ")":
+            return _Near(tuple(terms), distance), i + 1
+        else:
+            chunk, i = _chunk(text, i, '"),')
+            terms.append(_bare(chunk))
+    return None, len(text)
+
+
+def _read(text: str, syntax: bool) -> list[_Term | _Near | str]:
+    """Terms, NEAR groups and operators (``"OR"``, ``"AND"``, ``"NOT"``) in ``text``."""
+    items: list[_Term | _Near | str] = []
+    i = failed = 0
+    while i < len(text):
+        char = text[i]
+        if char.isspace():
+            i += 1
+            continue
+        if char == '"':
+            term, i = _phrase(text, i)
+            items.append(term if syntax else _Term(term.text))
+            continue
+        if syntax and i >= failed and text.startswith("NEAR(", i):
+            group, end = _near(text, i + 5)
+            if group is not None:
+                items.append(group)
+                i = end
+                continue
+            failed = end  # "NEAR( NEAR( NEAR( ...": read once, not once per NEAR(
+        chunk, i = _chunk(text, i, '"')
+        if syntax and chunk in _OPS:
+            items.append(chunk)
+        else:
+            items.append(_bare(chunk) if syntax else _Term(chunk))
+    return items
+
+
+def _joined(items: list[_Term | _Near | str]) -> list[_Term | _Near | str]:
+    """A lone dash between two terms joins them, as a headline prints a pair: ``Việt - Mỹ``
+    is the phrase "Việt Mỹ" (found in "Việt - Mỹ" and "Việt-Mỹ")."""
+    out: list[_Term | _Near | str] = []
+    n = 0
+    while n < len(items):
+        item = items[n]
+        if (isinstance(item, _Term) and _DASHES.fullmatch(item.text) and out
+                and isinstance(out[-1], _Term) and not out[-1].prefix
+                and not _empty(out[-1]) and n + 1 < len(items)
+                and isinstance(items[n + 1], _Term) and not _empty(items[n + 1])):
+            after = items[n + 1]
+            assert isinstance(after, _Term)
+            out[-1] = _Term(f"{out[-1].text} {after.text}", after.prefix)
+            n += 2
+            continue
+        out.append(item)
+        n += 1
+    return out
+
+
+@lru_cache(maxsize=1024)
+def plain_query(typed: str | None, syntax: bool = True) -> str:
+    """What an analyst typed as an FTS5 expression that FTS5 always accepts, folded as
+    the index is (:func:`fold_query`).
+
+    Every run of text between spaces and quotes is one quoted FTS5 string, which the
+    index's tokenizer splits as it split the articles: ``U.S.`` is the phrase "u s",
+    ``Việt-Mỹ`` finds "Việt - Mỹ" and "Việt-Mỹ", ``title:foo`` is the two words; a lone
+    dash between two terms joins them (``Việt - Mỹ`` is the phrase "Việt Mỹ"). With
+    ``syntax`` (the default) these keep their meaning: ``"a phrase"`` (“typographic”
+    quotes too; an unclosed quote closes at the end), ``word*`` (a prefix),
+    ``OR``/``AND``/``NOT`` in capitals between two terms (elsewhere they are words),
+    ``NEAR(a b, N)`` when well formed. Without it, everything is words and phrases
+    (Datasette's "escaped" meaning). A term repeated in a run of ANDs counts once; the
+    first MAX_TERMS (64) terms are searched, the rest of a pasted text is left out. Text
+    with no word at all (``-``, ``...``) gives ``""``, which matches nothing.
+    Idempotent: the expression read again is itself (next-page links carry it)."""
+    if not typed:
+        return '""'
+    text = fold_query(_UNSAFE.sub(" ", typed).translate(_QUOTES))
+    items: list[_Term | _Near | str] = []
+    for item in _joined(_read(text, syntax)):
+        if isinstance(item, _Near):
+            terms = tuple(t for t in item.terms if not _empty(t))
+            item = _Near(terms, item.distance) if terms else _Term("")
+        if not (isinstance(item, _Term) and _empty(item)):
+            items.append(item)
+    out: list[str] = []
+    seen: set[str] = set()  # the terms of this run of implicit ANDs
+    terms = 0
+    for n, item in enumerate(items):
+        if isinstance(item, str):
+            between = (0 < n < len(items) - 1 and not isinstance(items[n - 1], str)
+                       and not isinstance(items[n + 1], str))
+            if between:  # an operator: it stands between two terms
+                out.append(item)
+                seen = set()
+                continue
+            item = _Term(item)  # elsewhere, a word
+        if isinstance(item, _Near):
+            distance = "" if item.distance is None else f", {item.distance}"
+            written = "NEAR(" + " ".join(map(_quoted, item.terms)) + distance + ")"
+        else:
+            written = _quoted(item)
+        if written in seen:  # "a a" is "a"; FTS5's snippet() and bm25 are quadratic
+            continue  # in repeated phrases (3,000 × "U.S.": 1 s; 20,000: a minute)
+        if terms == MAX_TERMS:
+            break
+        seen.add(written)
+        out.append(written)
+        terms += 1
+    while out and out[-1] in _OPS:  # cut after an operator
+        out.pop()
+    return " ".join(out) or '""'
+
+
+class QuerySyntaxError(ValueError):
+    """A query asked for as FTS5 syntax (``fts=True``) that FTS5 cannot parse."""
+
+
+def check_fts_syntax(expression: str) -> None:
+    """Raise :class:`QuerySyntaxError` (FTS5's own message) if FTS5 cannot parse
+    ``expression`` over the index's columns (``title``, ``text``)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"create virtual table q using fts5(title, text, tokenize='{TOKENIZE}')")
+        conn.execute("select rowid from q where q match ?", [expression]).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise QuerySyntaxError(str(exc)) from None
+    finally:
+        conn.close()
+
+
+def fts_query(typed: str) -> str:
+    """A query in FTS5 syntax, as asked for (``--fts``, ``_searchmode=raw``): folded;
+    only characters SQLite cannot take (NUL, lone surrogates) become spaces, “typographic”
+    double quotes are quotes. An empty
+    query is ``""`` (nothing found), not a syntax error."""
+    text = fold_query(_UNSAFE.sub(" ", typed or "").translate(_QUOTES))
+    return text if text.strip() else '""'
+
+
 # -- highlighting -----------------------------------------------------------------------
 
-_TERM = re.compile(r'"([^"]*)"?|([^\s"()]+)')
+_TERM = re.compile(r'"([^"]*)"?(\*?)|([^\s"()]+)')  # "phrase", "prefix"*, bare
 _OPERATORS = frozenset({"AND", "OR", "NOT"})
 _WORD = r"[^\W_]"
+_MARKED_TERMS = 64  # a pasted paragraph: its first 64 words and phrases are marked
 
 
 @dataclass(frozen=True)
@@ -114,8 +353,11 @@ class _Pattern:
 @lru_cache(maxsize=256)
 def _pattern(query: str) -> _Pattern:
     """A regex over folded text matching the query's words, prefixes and phrases."""
-    alternatives = []
-    for phrase, bare in _TERM.findall(query or ""):
+    alternatives: list[str] = []
+    query = _DISTANCE.sub(")", query or "")  # NEAR(a b, 10): 10 is no word of the text
+    for phrase, star, bare in _TERM.findall(query):
+        if len(alternatives) >= _MARKED_TERMS:
+            break
         if bare:
             if bare in _OPERATORS or bare.startswith("NEAR"):
                 continue
@@ -124,6 +366,8 @@ def _pattern(query: str) -> _Pattern:
         words = re.findall(rf"{_WORD}+\*?", fold(phrase or bare))
         if not words:
             continue
+        if star and not words[-1].endswith("*"):
+            words[-1] += "*"  # "semicon"*: the plain reading's prefix
         parts = [re.escape(w[:-1]) + rf"{_WORD}*" if w.endswith("*") else re.escape(w)
                  for w in words]
         alternatives.append(rf"(?<!{_WORD})" + r"[\W_]+".join(parts) + rf"(?!{_WORD})")
@@ -268,10 +512,15 @@ limit :limit
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """Add ``nw_fold(q)``, ``nw_highlight(text, q)``, ``nw_snippet(text, q)``,
-    and ``nw_restore_snippet(snippet, original)`` to a connection
-    (Datasette's through newswatch's plugin, and :func:`search`'s)."""
-    conn.create_function("nw_fold", 1, lambda q: fold_query(q) if q else q,
+    """Add ``nw_match(q)`` (:func:`plain_query`: what an analyst typed, as an FTS5
+    expression that always parses), ``nw_fold(q)`` (:func:`fts_query`: FTS5 syntax as
+    typed, folded), ``nw_highlight(text, q)``, ``nw_snippet(text, q)`` and
+    ``nw_restore_snippet(snippet, original)`` to a connection (Datasette's through
+    newswatch's plugin, and :func:`search`'s)."""
+    conn.create_function("nw_match", 1, lambda q: plain_query(q if isinstance(q, str)
+                                                              else None),
+                         deterministic=True)
+    conn.create_function("nw_fold", 1, lambda q: fts_query(q) if isinstance(q, str) else q,
                          deterministic=True)
     conn.create_function("nw_highlight", 2, lambda t, q: highlight(t, q or ""),
                          deterministic=True)
@@ -280,14 +529,22 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("nw_restore_snippet", 2, restore_snippet, deterministic=True)
 
 
-def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Articles matching ``query`` (FTS5 syntax, folded), best first: each article's
-    columns plus ``title_marked`` and ``snippet`` (matches between START and END).
+def search(conn: sqlite3.Connection, query: str, limit: int = 20,
+           fts: bool = False) -> list[dict[str, Any]]:
+    """Articles matching ``query``, best first: each article's columns plus
+    ``title_marked`` and ``snippet`` (matches between START and END).
 
-    Raises ``sqlite3.OperationalError`` on a query FTS5 cannot parse.
+    ``query`` is plain text (:func:`plain_query`): any string gives results or none.
+    With ``fts=True`` it is FTS5 syntax (folded), and a query FTS5 cannot parse raises
+    :class:`QuerySyntaxError`.
     """
     register_functions(conn)
-    cursor = conn.execute(SEARCH_SQL, {"q": query, "folded": fold_query(query),
+    if fts:
+        expression = fts_query(query)
+        check_fts_syntax(expression)
+    else:
+        expression = plain_query(query)
+    cursor = conn.execute(SEARCH_SQL, {"q": expression, "folded": expression,
                                        "limit": limit})
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor]

@@ -7,7 +7,7 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 from monitor.browse.pages import article_page, story_page, when
-from monitor.store.search import START, TYPED_SEARCH, html_highlight
+from monitor.store.search import SEARCHED, START, html_highlight
 from monitor.store.search import to_html as marked_html
 
 TIME_COLUMNS = frozenset({"published", "first_seen", "last_seen", "seen", "updated", "sent",
@@ -53,11 +53,11 @@ def render_cell(row, value, column, table, database, datasette):
     if column == "title" and isinstance(value, str) and "id" in keys and (
             table == "articles" or "url" in keys):
         href = datasette.urls.row(database, "articles", str(row["id"]))
-        typed = TYPED_SEARCH.get()
+        searched = SEARCHED.get()
         if START in value:  # the search query's nw_highlight: matches <mark>ed
             inner = marked_html(value)
-        elif typed and table == "articles":  # a table search: the typed words marked
-            inner = html_highlight(value, typed)
+        elif searched and table == "articles":  # a table search: the words searched marked
+            inner = html_highlight(value, searched)
         else:
             inner = escape(value)
         return Markup('<a class="nw-title" href="{}">{}</a>').format(href, inner)

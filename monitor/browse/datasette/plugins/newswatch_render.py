@@ -1,6 +1,7 @@
 """newswatch's Datasette plugin: word diffs as highlighted HTML, clean text as
-paragraphs, and table descriptions for the home page; search folded as analysts type it
-(no diacritics needed, đ = d, see monitor.store.search) with the matches highlighted."""
+paragraphs, and table descriptions for the home page; search as analysts type it: plain
+text, any string (punctuation is text, no diacritics needed, đ = d, see
+monitor.store.search), with the matches highlighted."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from markupsafe import Markup
 
 from monitor.browse.serve import paragraphs, sanitise_diff
 from monitor.store.search import (
+    SEARCHED,
     START,
     TYPED_SEARCH,
-    fold_query,
+    fts_query,
     html_highlight,
     html_snippet,
+    plain_query,
     register_functions,
 )
 from monitor.store.search import to_html as marked_html
@@ -29,34 +32,59 @@ _SEARCH = TYPED_SEARCH  # the table search as typed (monitor.store.search)
 datasette.handle_exception.rich = None
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after Datasette's own prepare_connection: our escape_fts wins
 def prepare_connection(conn):
-    # nw_fold, nw_highlight, nw_snippet for the search canned query
+    # nw_match, nw_fold, nw_highlight, nw_snippet for the search canned queries
     register_functions(conn)
+    # the table search (?_search=, ?_search_COLUMN=) outside searchmode raw is
+    # `match escape_fts(:search)`: Datasette's own escape_fts keeps a lone '"' or a '-' as
+    # FTS5 syntax (simonw/datasette#651) and drops every operator; the plain reading
+    # answers any string, folded, with "phrases", OR, NOT, prefix* kept
+    conn.create_function("escape_fts", 1,
+                         lambda q: plain_query(q if isinstance(q, str) else None),
+                         deterministic=True)
+
+
+def _is_search(key: str) -> bool:
+    return key.startswith("_search") and key != "_searchmode"
 
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Fold ``?_search=`` and ``?_search_COLUMN=`` before Datasette reads them: its table
-    search passes the text straight to MATCH, and the folded index needs a folded
-    query."""
+    """The table search as typed: ``?_search=`` and ``?_search_COLUMN=`` are read as plain
+    text by ``escape_fts`` (above), so the URL, the next-page links and the search box keep
+    what the analyst typed. FTS5 syntax only with ``?_searchmode=raw``, folded here
+    before Datasette reads it (the folded index needs a folded query); ``escaped`` makes
+    every word a word (no OR, NOT, prefix*)."""
 
     def wrap(app):
         async def folded(scope, receive, send):
             if scope.get("type") != "http" or b"_search" not in scope.get("query_string", b""):
                 await app(scope, receive, send)
                 return
-            pairs = parse_qsl(scope["query_string"].decode("utf-8", "replace"),
+            given = parse_qsl(scope["query_string"].decode("utf-8", "replace"),
                               keep_blank_values=True)
-            typed = next((v for k, v in pairs if k.startswith("_search")
-                          and k != "_searchmode"), None)
-            pairs = [(k, fold_query(v) if k.startswith("_search") and k != "_searchmode"
-                      else v) for k, v in pairs]
-            token = _SEARCH.set(typed)
+            # an empty search box is no search (all rows), not a search for nothing
+            pairs = [(k, v) for k, v in given if not (_is_search(k) and not v.strip())]
+            typed = next((v for k, v in pairs if _is_search(k)), None)
+            mode = next((v for k, v in pairs if k == "_searchmode"), None)
+            if mode == "raw":
+                read = fts_query
+            elif mode == "escaped":
+                read = lambda v: plain_query(v, syntax=False)  # noqa: E731
+            else:
+                read = None  # escape_fts reads it
+            if read is not None:
+                pairs = [(k, read(v) if _is_search(k) else v) for k, v in pairs]
+            if read is not None or len(pairs) != len(given):
+                scope = dict(scope, query_string=urlencode(pairs).encode())
+            typed_token = _SEARCH.set(typed)
+            searched_token = SEARCHED.set((read or plain_query)(typed) if typed else None)
             try:
-                await app(dict(scope, query_string=urlencode(pairs).encode()), receive, send)
+                await app(scope, receive, send)
             finally:
-                _SEARCH.reset(token)
+                SEARCHED.reset(searched_token)
+                _SEARCH.reset(typed_token)
 
         return folded
 
@@ -67,13 +95,13 @@ def asgi_wrapper(datasette):
 def render_cell(value, column, table, database, datasette):
     if isinstance(value, str) and START in value and table is None:
         return marked_html(value)  # nw_highlight / nw_snippet output: <mark>ed, escaped
-    typed = _SEARCH.get()
-    if typed and table == "articles" and isinstance(value, str):
+    searched = SEARCHED.get()  # the expression matched: its words marked
+    if searched and table == "articles" and isinstance(value, str):
         if column == "title":
-            return html_highlight(value, typed)
+            return html_highlight(value, searched)
         if column == "text":
             return Markup('<div class="nw-snippet">{}</div>').format(
-                html_snippet(value, typed))
+                html_snippet(value, searched))
     if column == "word_diff" and isinstance(value, str):
         return Markup('<div class="nw-diff">{}</div>').format(sanitise_diff(value))
     if column == "diff" and isinstance(value, str):
