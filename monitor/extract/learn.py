@@ -735,11 +735,24 @@ def _same_blocks(pages: list[_Page], a: str, b: str) -> bool:
 # --------------------------------------------------------------------------- the whole
 
 
+_TITLE_SUFFIX = re.compile(r"\s[|–—-]\s([^|–—-]{2,80})$")
+
+
 def _site_name(pages: list[_Page]) -> str | None:
+    """The site's name: its ``og:site_name`` on every page, else the part after the last
+    separator of ``<title>`` when it is the same on every page (a template's suffix,
+    "Headline | Ministry of Foreign Affairs"; a headline's own dash never repeats)."""
     names = Counter(normalize_text(str(v)) for p in pages
                     for v in p.tree.xpath("//meta[@property='og:site_name']/@content")[:1])
     if names and names.most_common(1)[0][1] == len(pages):
         return names.most_common(1)[0][0]
+    suffixes: Counter[str] = Counter()
+    for page in pages:
+        found = _TITLE_SUFFIX.search(normalize_text(page.tree.xpath("string(//head/title)")))
+        if found:
+            suffixes[found.group(1).strip()] += 1
+    if len(pages) >= 3 and suffixes and suffixes.most_common(1)[0][1] == len(pages):
+        return suffixes.most_common(1)[0][0]
     return None
 
 
