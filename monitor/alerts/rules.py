@@ -19,7 +19,7 @@ import yaml
 
 from monitor.alerts.messages import MessageSettings
 from monitor.alerts.schedule import DigestSchedule
-from monitor.sources import CONFIG_DIR, ConfigError
+from monitor.sources import CONFIG_DIR, BoundedLoader, ConfigError
 
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
 KINDS = ("new", "updated")  # what a rule alerts on when it names no kinds
@@ -194,7 +194,7 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             return AlertConfig()
         raise ConfigError(f"{path}: no such alerts file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=BoundedLoader) or {}
         channels = {}
         messages = _messages(data.get("messages") or {})
         for name, spec in (data.get("channels") or {}).items():
@@ -225,7 +225,12 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             rules.append(Rule(name=spec["name"], channels=tuple(spec["channels"]), kinds=kinds,
                               topic=spec.get("topic"), sources=tuple(spec.get("sources", [])),
                               min_score=spec.get("min_score"), edits=edits))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except yaml.YAMLError as exc:  # one line: the line and the problem, not a snippet
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: invalid alerts config: {problem}") from None
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: invalid alerts config: {exc}") from exc
     return AlertConfig(channels=channels, rules=tuple(rules), messages=messages)
 

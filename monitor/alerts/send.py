@@ -8,6 +8,8 @@ and digests (``monitor.alerts.digests``) send through it."""
 from __future__ import annotations
 
 import contextlib
+import email
+import email.header
 import functools
 import hashlib
 import hmac
@@ -434,16 +436,87 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     # alert in the daemon's log: the failure is caught here, and the pass logs one line
     # per channel and reason (DeliveryReport.log); below DEBUG they stay out of the log
     quiet = not logging.getLogger("apprise").isEnabledFor(logging.DEBUG)
+    # captured from DEBUG: apprise says what the SMTP server answered only at DEBUG
+    # ("Socket Exception: (554, b'...')"), its warning just "Sending email ... failed."
     with _no_propagation("apprise", quiet), \
-            apprise.LogCapture(level=apprise.logging.WARNING) as log, \
-            _own_plain_text(notifier, message):
+            apprise.LogCapture(level=apprise.logging.DEBUG) as log, \
+            _own_plain_text(notifier, message), _folded_subject(notifier):
         ok = notifier.notify(title=message.subject, body=body,
                              body_format=apprise.NotifyFormat.HTML if html
                              else apprise.NotifyFormat.TEXT)
         detail = log.getvalue().strip().splitlines()
     if not ok:
-        reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
-        raise DeliveryError(f"channel {channel.name}: {reason}")
+        raise DeliveryError(f"channel {channel.name}: {_failure(detail)}")
+
+
+_SMTP_ANSWER = re.compile(r"""\((\d{3}), b?(['"])(.*)\2\)$""")
+
+
+def _failure(lines: list[str]) -> str:
+    """Why apprise failed, in words, from its captured log lines (``time - LEVEL -
+    message``): its last warning or error, with the server's answer when it logged one
+    at DEBUG (an SMTP reply ``554 5.7.1 rejected``, a refused connection)."""
+    parsed = [line.split(" - ", 2)[1:] for line in lines]
+    parsed = [entry for entry in parsed if len(entry) == 2]
+    warnings = [text for level, text in parsed if level in ("WARNING", "ERROR", "CRITICAL")]
+    reason = warnings[-1].strip() if warnings else "notification failed"
+    answers = [text.partition("Exception:")[2].strip() for level, text in parsed
+               if level == "DEBUG" and "Exception:" in text]
+    if answers and answers[-1]:
+        answer = answers[-1]
+        smtp = _SMTP_ANSWER.match(answer)
+        if smtp:
+            text = smtp.group(3).replace("\\r\\n", " ").replace("\\n", " ")
+            answer = f"the SMTP server answered {smtp.group(1)} {text}"
+        reason = f"{reason.rstrip('.')}: {answer}"
+    return reason
+
+
+_FOLD_LOCK = threading.Lock()
+
+
+def _fold_subject(body: str, subject: str) -> str:
+    """An email as apprise wrote it (``as_string()`` with no folding: a long subject is
+    one line, which SMTP servers refuse past 998 characters, RFC 5322 2.1.1), with its
+    Subject folded into lines of at most 78 characters (RFC 2047 encoded words where the
+    text is not short ASCII words)."""
+    parsed = email.message_from_string(body)  # compat32, as apprise built it
+    if parsed["Subject"] is None:
+        return body
+    short_words = subject.isascii() and all(len(word) <= 60 for word in subject.split())
+    parsed.replace_header("Subject", email.header.Header(
+        subject, None if short_words else "utf-8", header_name="Subject"))
+    return parsed.as_string(maxheaderlen=78)
+
+
+@contextlib.contextmanager
+def _folded_subject(notifier: Any) -> Iterator[None]:
+    """While sending: apprise's email plugin folds its Subject (:func:`_fold_subject`); a
+    1,200-character headline would otherwise be refused with "500 Line too long"."""
+    classes = {cls for server in notifier for cls in type(server).__mro__
+               if cls.__name__ == "NotifyEmail" and "prepare_emails" in vars(cls)}
+    if not classes:
+        yield
+        return
+    with _FOLD_LOCK:
+        originals = {cls: vars(cls)["prepare_emails"] for cls in classes}
+
+        def folding(original: Any) -> Any:
+            def prepare(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                subject = kwargs.get("subject")
+                for prepared in original.__func__(*args, **kwargs):
+                    if isinstance(subject, str) and isinstance(prepared.body, str):
+                        prepared.body = _fold_subject(prepared.body, subject)
+                    yield prepared
+            return staticmethod(prepare)
+
+        try:
+            for cls, original in originals.items():
+                cls.prepare_emails = folding(original)
+            yield
+        finally:
+            for cls, original in originals.items():
+                cls.prepare_emails = original
 
 
 def _is_email(server: Any) -> bool:

@@ -41,6 +41,70 @@ class ConfigError(ValueError):
     """A configuration file is missing, unreadable or invalid."""
 
 
+MAX_YAML_NODES = 100_000  # values in a config file with its aliases expanded
+
+
+class YamlTooLarge(yaml.YAMLError):
+    """A YAML document whose anchors and aliases expand past :data:`MAX_YAML_NODES`
+    values (an "alias bomb": a few hundred bytes that expand to billions), or that
+    refers to itself. One line, with the line of the offending alias."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, mark
+
+    def __str__(self) -> str:
+        where = f"line {self.problem_mark.line + 1}: " if self.problem_mark else ""
+        return where + self.problem
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that refuses a document whose aliases would expand it past
+    :data:`MAX_YAML_NODES` values, or a recursive one, before anything walks it: the
+    check counts each node once (linear in the file's size), so a 484-byte alias bomb
+    is refused in milliseconds. Anchors and aliases that stay small (``<<: *defaults``)
+    load as before."""
+
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _expanded_size(node)
+        return node
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values ``root`` holds with every alias expanded; YamlTooLarge past
+    :data:`MAX_YAML_NODES` or on a node that contains itself."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if done:
+            active.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise YamlTooLarge(
+                    f"anchors and aliases expand this document past {MAX_YAML_NODES:,} "
+                    "values (an alias bomb?); refused", node.start_mark)
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise YamlTooLarge("an alias refers to a value that contains it; refused",
+                               node.start_mark)
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -312,7 +376,7 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Any]:
     """Named site profiles shared by every sources file (config/profiles.yaml)."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=BoundedLoader) or {}
     return dict(data.get("profiles") or {})
 
 
@@ -357,8 +421,8 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
     path = Path(path)
     text = read_utf8(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=BoundedLoader)
+        data = yaml.load(text, Loader=BoundedLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}" if mark else "?"
