@@ -9,8 +9,10 @@ idempotency key - rule, channel and the event (a story for "new", an article ver
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 # must be ${VAR} placeholders (see docs/ALERTS.md).
 _PLACEHOLDERS = re.compile(r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
 _HAS_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # query parameter names (lower case, without "-" and "_", apprise's "+"/"-"/":" prefixes
 # stripped) that carry a credential in apprise URLs (mailto ?pass=, gotify/ntfy/matrix
 # ?token=, json/form +Authorization header, ...)
@@ -184,6 +187,27 @@ class AlertConfig:
                      stamp])
                 queued += cursor.rowcount
         return queued
+
+
+def channel_variables(config: AlertConfig | None) -> set[str]:
+    """The environment variables the channels of ``config`` read at send time (the
+    ``${NAME}`` of their ``url``, ``webhook`` and ``secret``)."""
+    names: set[str] = set()
+    for channel in (config.channels.values() if config else ()):
+        for template in (channel.url, channel.webhook, channel.secret):
+            names.update(_VARIABLE.findall(template or ""))
+    return names
+
+
+def withhold_secrets(config: AlertConfig | None,
+                     environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Take the alert channels' variables (:func:`channel_variables`) out of ``environ``
+    (default ``os.environ``) and return them: the processes this one starts from then on
+    (crawl processes, their extraction workers) never hold an alert secret; this process
+    sends alerts with the returned values (``deliver_pending(..., env=...)``)."""
+    environ = os.environ if environ is None else environ
+    return {name: environ.pop(name) for name in sorted(channel_variables(config))
+            if name in environ}
 
 
 def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
