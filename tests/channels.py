@@ -96,8 +96,7 @@ class Receiver:
                     time.sleep(receiver.delay)
                 if receiver.fail:
                     self.send_response(500)
-                elif not verify_signature(raw, self.headers.get("X-Newswatch-Signature", ""),
-                                          SECRET):
+                elif not verify_signature(raw, self.headers, SECRET):
                     receiver.bad_signatures += 1
                     self.send_response(401)
                 else:

@@ -1,8 +1,9 @@
 """Send alert documents to one channel, and what a send needs: the ``newswatch.alert/1``
-payload, the signed webhook (HMAC-SHA256 of the body), apprise for everything else, the
-retry backoff, and secrets read from the environment at send time and masked in every
-error and log record (docs/ALERTS.md). The outbox's passes (``monitor.alerts.delivery``)
-and digests (``monitor.alerts.digests``) send through it."""
+payload, the signed webhook (HMAC-SHA256 of a timestamp, the idempotency key and the
+body), apprise for everything else, the retry backoff, and secrets read from the
+environment at send time and masked in every error and log record (docs/ALERTS.md).
+The outbox's passes (``monitor.alerts.delivery``) and digests (``monitor.alerts.digests``)
+send through it."""
 
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import random
 import re
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,6 +39,8 @@ SENDING = "sending"
 SCHEMA = "newswatch.alert/1"
 DIGEST_SCHEMA = "newswatch.digest/1"
 SIGNATURE_HEADER = "X-Newswatch-Signature"
+TIMESTAMP_HEADER = "X-Newswatch-Timestamp"  # signed with the body and the idempotency key
+MAX_AGE = 300  # seconds: receivers refuse an older webhook (docs/ALERTS.md)
 KEY_HEADER = "X-Newswatch-Key"  # on emails
 BASE_DELAY = 30.0  # seconds before the first retry
 MAX_DELAY = 3600.0  # longest wait between retries
@@ -244,16 +248,38 @@ def _redacting_logs(secrets: list[str]) -> Iterator[None]:
             logger.removeFilter(redactor)
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The ``X-Newswatch-Signature`` header value for a body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, timestamp: str, key: str) -> str:
+    """The ``X-Newswatch-Signature`` header value: HMAC-SHA256, keyed with the secret, of
+    ``<timestamp>.<idempotency key>.<raw body>`` (docs/ALERTS.md), so that neither an old
+    message nor another alert's key can be passed off with a valid signature."""
+    signed = timestamp.encode() + b"." + key.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def verify_signature(body: bytes, header: str, secret: str) -> bool:
-    """For receivers: whether ``header`` (``sha256=<hex>``) signs the raw ``body``."""
-    if not header or not secret:
+def verify_signature(raw_body: bytes, headers: Mapping[str, str], secret: str,
+                     seen: dict[str, float] | None = None, now: float | None = None) -> bool:
+    """For receivers, as docs/ALERTS.md gives it: True when the request is signed with
+    ``secret``, at most MAX_AGE seconds old, and (with ``seen``: signature -> time it was
+    taken, kept across requests) not taken before. A replay (the same request again) or
+    an old message is False; a retry by newswatch (a new timestamp, the same
+    ``Idempotency-Key``) is True: deduplicate by the key before acting."""
+    now = time.time() if now is None else now
+    stamp = headers.get(TIMESTAMP_HEADER) or ""
+    key = headers.get("Idempotency-Key") or ""
+    given = (headers.get(SIGNATURE_HEADER) or "").strip()
+    if not (secret and stamp.isdigit() and key and given):
         return False
-    return hmac.compare_digest(sign(body, secret), header.strip())
+    if abs(now - int(stamp)) > MAX_AGE:
+        return False  # too old (or from the future): refused, whatever its signature
+    if not hmac.compare_digest(sign(raw_body, secret, stamp, key), given):
+        return False
+    if seen is not None:
+        for old in [sig for sig, taken in seen.items() if now - taken > MAX_AGE]:
+            del seen[old]  # out of the window: its timestamp refuses it now
+        if given in seen:
+            return False  # the same request again: a replay
+        seen[given] = now
+    return True
 
 
 def backoff(attempts: int) -> float:
@@ -377,10 +403,11 @@ def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
     if message is not None:  # for people reading the receiver's log or chat
         document = {**document, "summary": f"{message.subject}\n\n{message.text}".strip()}
     body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json", "Idempotency-Key": key,
-               "User-Agent": "newswatch-alerts/1"}
+               TIMESTAMP_HEADER: timestamp, "User-Agent": "newswatch-alerts/1"}
     if secret:
-        headers[SIGNATURE_HEADER] = sign(body, secret)
+        headers[SIGNATURE_HEADER] = sign(body, secret, timestamp, key)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _NO_REDIRECTS.open(request, timeout=HTTP_TIMEOUT) as response:
