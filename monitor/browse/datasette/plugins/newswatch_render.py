@@ -10,7 +10,7 @@ import datasette.handle_exception
 from datasette import hookimpl
 from markupsafe import Markup
 
-from monitor.browse.serve import paragraphs, sanitise_diff
+from monitor.browse.serve import limit_connection, paragraphs, sanitise_diff
 from monitor.store.search import (
     START,
     TYPED_SEARCH,
@@ -30,9 +30,11 @@ datasette.handle_exception.rich = None
 
 
 @hookimpl
-def prepare_connection(conn):
+def prepare_connection(conn, database):
     # nw_fold, nw_highlight, nw_snippet for the search canned query
     register_functions(conn)
+    if database != "_internal":  # Datasette's own catalogue is not served
+        limit_connection(conn)  # no 300 MB blob, no ATTACH, no fts3_tokenizer (issue 34)
 
 
 @hookimpl
