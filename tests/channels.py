@@ -5,6 +5,7 @@ conftest.py)."""
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 import socket
 import threading
@@ -40,7 +41,9 @@ class Mailbox:
         self.logins: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(email.message_from_bytes(envelope.content))
+        # parsed as a mail client reads it: folded headers unfolded, encoded words decoded
+        self.messages.append(email.message_from_bytes(envelope.content,
+                                                      policy=email.policy.default))
         return "250 OK"
 
     def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
@@ -93,8 +96,7 @@ class Receiver:
                     time.sleep(receiver.delay)
                 if receiver.fail:
                     self.send_response(500)
-                elif not verify_signature(raw, self.headers.get("X-Newswatch-Signature", ""),
-                                          SECRET):
+                elif not verify_signature(raw, self.headers, SECRET):
                     receiver.bad_signatures += 1
                     self.send_response(401)
                 else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta, timezone
@@ -325,11 +326,15 @@ def test_resolve_and_redact() -> None:
 
 def test_signature_helpers() -> None:
     body = b'{"schema": "newswatch.alert/1"}'
-    header = sign(body, "k")
-    assert header.startswith("sha256=") and verify_signature(body, header, "k")
-    assert not verify_signature(body + b" ", header, "k")
-    assert not verify_signature(body, header, "other")
-    assert not verify_signature(body, "", "k")
+    stamp = str(int(time.time()))
+    header = sign(body, "k", stamp, "key-1")
+    signed = {"X-Newswatch-Signature": header, "X-Newswatch-Timestamp": stamp,
+              "Idempotency-Key": "key-1"}
+    assert header.startswith("sha256=") and verify_signature(body, signed, "k")
+    assert not verify_signature(body + b" ", signed, "k")
+    assert not verify_signature(body, signed, "other")
+    assert not verify_signature(body, {**signed, "X-Newswatch-Signature": ""}, "k")
+    assert not verify_signature(body, {**signed, "Idempotency-Key": "key-2"}, "k")
 
 
 def test_receiver_rejects_wrong_secret_tampered_body_and_no_signature(
@@ -350,19 +355,20 @@ def test_receiver_rejects_wrong_secret_tampered_body_and_no_signature(
     assert receiver.bad_signatures == 2
 
     body = json.dumps({"schema": "newswatch.alert/1", "id": "k", "kind": "new"}).encode()
-    signature = sign(body, SECRET)
+    stamp = str(int(time.time()))
+    signature = sign(body, SECRET, stamp, "k")
     for sent_body, header in [(body.replace(b'"new"', b'"updated"'), signature),  # tampered
                               (body, signature.upper()), (body, "sha256=")]:
         request = urllib.request.Request(receiver.url, data=sent_body, method="POST", headers={
             "Content-Type": "application/json", "Idempotency-Key": "k",
-            "X-Newswatch-Signature": header})
+            "X-Newswatch-Timestamp": stamp, "X-Newswatch-Signature": header})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 401
     assert receiver.bad_signatures == 5 and len(receiver.bodies) == 1
     request = urllib.request.Request(receiver.url, data=body, method="POST", headers={
         "Content-Type": "application/json", "Idempotency-Key": "k",
-        "X-Newswatch-Signature": signature})
+        "X-Newswatch-Timestamp": stamp, "X-Newswatch-Signature": signature})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 204
     assert len(receiver.bodies) == 2 and receiver.bodies[-1]["kind"] == "new"

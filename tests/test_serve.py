@@ -69,7 +69,8 @@ def server(database: dict) -> Iterator[str]:
     port = _free_port()
     child = subprocess.Popen(
         [sys.executable, "-m", "monitor.cli", "serve", "--db", str(database["db"]),
-         "--port", str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         "--port", str(port), "--allow-sql"], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -84,7 +84,8 @@ def test_serve_follows_ten_crawls_while_they_write(fresh_farm: Farm, tmp_path: P
     assert first.ok
     port = _free_port()
     child = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "monitor.cli", "serve", "--db", str(db), "--port", str(port),
+         "--allow-sql"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}/live"
     poller = Poller(base)

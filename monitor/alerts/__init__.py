@@ -15,9 +15,15 @@ from monitor.alerts.delivery import (
     send_test,
 )
 from monitor.alerts.messages import DEFAULT_TIMEZONE, local_time, words
-from monitor.alerts.rules import ALERTS_FILE, AlertConfig, load_alert_config
+from monitor.alerts.rules import (
+    ALERTS_FILE,
+    AlertConfig,
+    channel_variables,
+    load_alert_config,
+    withhold_secrets,
+)
 from monitor.alerts.send import DeliveryError
 
 __all__ = ["ALERTS_FILE", "DEFAULT_TIMEZONE", "AlertConfig", "DeliveryError",
-           "deliver_pending", "list_alerts", "load_alert_config", "local_time",
-           "retry_failed", "send_test", "words"]
+           "channel_variables", "deliver_pending", "list_alerts", "load_alert_config",
+           "local_time", "retry_failed", "send_test", "withhold_secrets", "words"]

@@ -9,8 +9,10 @@ idempotency key - rule, channel and the event (a story for "new", an article ver
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import yaml
 
 from monitor.alerts.messages import MessageSettings
 from monitor.alerts.schedule import DigestSchedule
-from monitor.sources import CONFIG_DIR, ConfigError
+from monitor.sources import CONFIG_DIR, BoundedLoader, ConfigError
 
 ALERTS_FILE = CONFIG_DIR / "alerts.yaml"
 KINDS = ("new", "updated")  # what a rule alerts on when it names no kinds
@@ -36,6 +38,7 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 # must be ${VAR} placeholders (see docs/ALERTS.md).
 _PLACEHOLDERS = re.compile(r"(?:\$\{[A-Za-z_][A-Za-z0-9_]*\})+")
 _HAS_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # query parameter names (lower case, without "-" and "_", apprise's "+"/"-"/":" prefixes
 # stripped) that carry a credential in apprise URLs (mailto ?pass=, gotify/ntfy/matrix
 # ?token=, json/form +Authorization header, ...)
@@ -186,6 +189,27 @@ class AlertConfig:
         return queued
 
 
+def channel_variables(config: AlertConfig | None) -> set[str]:
+    """The environment variables the channels of ``config`` read at send time (the
+    ``${NAME}`` of their ``url``, ``webhook`` and ``secret``)."""
+    names: set[str] = set()
+    for channel in (config.channels.values() if config else ()):
+        for template in (channel.url, channel.webhook, channel.secret):
+            names.update(_VARIABLE.findall(template or ""))
+    return names
+
+
+def withhold_secrets(config: AlertConfig | None,
+                     environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Take the alert channels' variables (:func:`channel_variables`) out of ``environ``
+    (default ``os.environ``) and return them: the processes this one starts from then on
+    (crawl processes, their extraction workers) never hold an alert secret; this process
+    sends alerts with the returned values (``deliver_pending(..., env=...)``)."""
+    environ = os.environ if environ is None else environ
+    return {name: environ.pop(name) for name in sorted(channel_variables(config))
+            if name in environ}
+
+
 def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
     """Read and check an alerts file; a missing default file means no alerts."""
     path = Path(path)
@@ -194,7 +218,7 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             return AlertConfig()
         raise ConfigError(f"{path}: no such alerts file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=BoundedLoader) or {}
         channels = {}
         messages = _messages(data.get("messages") or {})
         for name, spec in (data.get("channels") or {}).items():
@@ -225,7 +249,12 @@ def load_alert_config(path: str | Path = ALERTS_FILE) -> AlertConfig:
             rules.append(Rule(name=spec["name"], channels=tuple(spec["channels"]), kinds=kinds,
                               topic=spec.get("topic"), sources=tuple(spec.get("sources", [])),
                               min_score=spec.get("min_score"), edits=edits))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except yaml.YAMLError as exc:  # one line: the line and the problem, not a snippet
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: invalid alerts config: {problem}") from None
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: invalid alerts config: {exc}") from exc
     return AlertConfig(channels=channels, rules=tuple(rules), messages=messages)
 

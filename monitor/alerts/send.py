@@ -1,13 +1,16 @@
 """Send alert documents to one channel, and what a send needs: the ``newswatch.alert/1``
-payload, the signed webhook (HMAC-SHA256 of the body), apprise for everything else, the
-retry backoff, and secrets read from the environment at send time and masked in every
-error and log record (docs/ALERTS.md). The outbox's passes (``monitor.alerts.delivery``)
-and digests (``monitor.alerts.digests``) send through it."""
+payload, the signed webhook (HMAC-SHA256 of a timestamp, the idempotency key and the
+body), apprise for everything else, the retry backoff, and secrets read from the
+environment at send time and masked in every error and log record (docs/ALERTS.md).
+The outbox's passes (``monitor.alerts.delivery``) and digests (``monitor.alerts.digests``)
+send through it."""
 
 
 from __future__ import annotations
 
 import contextlib
+import email
+import email.header
 import functools
 import hashlib
 import hmac
@@ -18,6 +21,7 @@ import os
 import random
 import re
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,6 +39,8 @@ SENDING = "sending"
 SCHEMA = "newswatch.alert/1"
 DIGEST_SCHEMA = "newswatch.digest/1"
 SIGNATURE_HEADER = "X-Newswatch-Signature"
+TIMESTAMP_HEADER = "X-Newswatch-Timestamp"  # signed with the body and the idempotency key
+MAX_AGE = 300  # seconds: receivers refuse an older webhook (docs/ALERTS.md)
 KEY_HEADER = "X-Newswatch-Key"  # on emails
 BASE_DELAY = 30.0  # seconds before the first retry
 MAX_DELAY = 3600.0  # longest wait between retries
@@ -242,16 +248,38 @@ def _redacting_logs(secrets: list[str]) -> Iterator[None]:
             logger.removeFilter(redactor)
 
 
-def sign(body: bytes, secret: str) -> str:
-    """The ``X-Newswatch-Signature`` header value for a body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, timestamp: str, key: str) -> str:
+    """The ``X-Newswatch-Signature`` header value: HMAC-SHA256, keyed with the secret, of
+    ``<timestamp>.<idempotency key>.<raw body>`` (docs/ALERTS.md), so that neither an old
+    message nor another alert's key can be passed off with a valid signature."""
+    signed = timestamp.encode() + b"." + key.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def verify_signature(body: bytes, header: str, secret: str) -> bool:
-    """For receivers: whether ``header`` (``sha256=<hex>``) signs the raw ``body``."""
-    if not header or not secret:
+def verify_signature(raw_body: bytes, headers: Mapping[str, str], secret: str,
+                     seen: dict[str, float] | None = None, now: float | None = None) -> bool:
+    """For receivers, as docs/ALERTS.md gives it: True when the request is signed with
+    ``secret``, at most MAX_AGE seconds old, and (with ``seen``: signature -> time it was
+    taken, kept across requests) not taken before. A replay (the same request again) or
+    an old message is False; a retry by newswatch (a new timestamp, the same
+    ``Idempotency-Key``) is True: deduplicate by the key before acting."""
+    now = time.time() if now is None else now
+    stamp = headers.get(TIMESTAMP_HEADER) or ""
+    key = headers.get("Idempotency-Key") or ""
+    given = (headers.get(SIGNATURE_HEADER) or "").strip()
+    if not (secret and stamp.isdigit() and key and given):
         return False
-    return hmac.compare_digest(sign(body, secret), header.strip())
+    if abs(now - int(stamp)) > MAX_AGE:
+        return False  # too old (or from the future): refused, whatever its signature
+    if not hmac.compare_digest(sign(raw_body, secret, stamp, key), given):
+        return False
+    if seen is not None:
+        for old in [sig for sig, taken in seen.items() if now - taken > MAX_AGE]:
+            del seen[old]  # out of the window: its timestamp refuses it now
+        if given in seen:
+            return False  # the same request again: a replay
+        seen[given] = now
+    return True
 
 
 def backoff(attempts: int) -> float:
@@ -375,10 +403,11 @@ def _send_webhook(channel: Channel, docs: list[dict[str, Any]], key: str,
     if message is not None:  # for people reading the receiver's log or chat
         document = {**document, "summary": f"{message.subject}\n\n{message.text}".strip()}
     body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json", "Idempotency-Key": key,
-               "User-Agent": "newswatch-alerts/1"}
+               TIMESTAMP_HEADER: timestamp, "User-Agent": "newswatch-alerts/1"}
     if secret:
-        headers[SIGNATURE_HEADER] = sign(body, secret)
+        headers[SIGNATURE_HEADER] = sign(body, secret, timestamp, key)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _NO_REDIRECTS.open(request, timeout=HTTP_TIMEOUT) as response:
@@ -434,16 +463,87 @@ def _send_apprise(channel: Channel, docs: list[dict[str, Any]], key: str,
     # alert in the daemon's log: the failure is caught here, and the pass logs one line
     # per channel and reason (DeliveryReport.log); below DEBUG they stay out of the log
     quiet = not logging.getLogger("apprise").isEnabledFor(logging.DEBUG)
+    # captured from DEBUG: apprise says what the SMTP server answered only at DEBUG
+    # ("Socket Exception: (554, b'...')"), its warning just "Sending email ... failed."
     with _no_propagation("apprise", quiet), \
-            apprise.LogCapture(level=apprise.logging.WARNING) as log, \
-            _own_plain_text(notifier, message):
+            apprise.LogCapture(level=apprise.logging.DEBUG) as log, \
+            _own_plain_text(notifier, message), _folded_subject(notifier):
         ok = notifier.notify(title=message.subject, body=body,
                              body_format=apprise.NotifyFormat.HTML if html
                              else apprise.NotifyFormat.TEXT)
         detail = log.getvalue().strip().splitlines()
     if not ok:
-        reason = detail[-1].split(" - ", 2)[-1] if detail else "notification failed"
-        raise DeliveryError(f"channel {channel.name}: {reason}")
+        raise DeliveryError(f"channel {channel.name}: {_failure(detail)}")
+
+
+_SMTP_ANSWER = re.compile(r"""\((\d{3}), b?(['"])(.*)\2\)$""")
+
+
+def _failure(lines: list[str]) -> str:
+    """Why apprise failed, in words, from its captured log lines (``time - LEVEL -
+    message``): its last warning or error, with the server's answer when it logged one
+    at DEBUG (an SMTP reply ``554 5.7.1 rejected``, a refused connection)."""
+    parsed = [line.split(" - ", 2)[1:] for line in lines]
+    parsed = [entry for entry in parsed if len(entry) == 2]
+    warnings = [text for level, text in parsed if level in ("WARNING", "ERROR", "CRITICAL")]
+    reason = warnings[-1].strip() if warnings else "notification failed"
+    answers = [text.partition("Exception:")[2].strip() for level, text in parsed
+               if level == "DEBUG" and "Exception:" in text]
+    if answers and answers[-1]:
+        answer = answers[-1]
+        smtp = _SMTP_ANSWER.match(answer)
+        if smtp:
+            text = smtp.group(3).replace("\\r\\n", " ").replace("\\n", " ")
+            answer = f"the SMTP server answered {smtp.group(1)} {text}"
+        reason = f"{reason.rstrip('.')}: {answer}"
+    return reason
+
+
+_FOLD_LOCK = threading.Lock()
+
+
+def _fold_subject(body: str, subject: str) -> str:
+    """An email as apprise wrote it (``as_string()`` with no folding: a long subject is
+    one line, which SMTP servers refuse past 998 characters, RFC 5322 2.1.1), with its
+    Subject folded into lines of at most 78 characters (RFC 2047 encoded words where the
+    text is not short ASCII words)."""
+    parsed = email.message_from_string(body)  # compat32, as apprise built it
+    if parsed["Subject"] is None:
+        return body
+    short_words = subject.isascii() and all(len(word) <= 60 for word in subject.split())
+    parsed.replace_header("Subject", email.header.Header(
+        subject, None if short_words else "utf-8", header_name="Subject"))
+    return parsed.as_string(maxheaderlen=78)
+
+
+@contextlib.contextmanager
+def _folded_subject(notifier: Any) -> Iterator[None]:
+    """While sending: apprise's email plugin folds its Subject (:func:`_fold_subject`); a
+    1,200-character headline would otherwise be refused with "500 Line too long"."""
+    classes = {cls for server in notifier for cls in type(server).__mro__
+               if cls.__name__ == "NotifyEmail" and "prepare_emails" in vars(cls)}
+    if not classes:
+        yield
+        return
+    with _FOLD_LOCK:
+        originals = {cls: vars(cls)["prepare_emails"] for cls in classes}
+
+        def folding(original: Any) -> Any:
+            def prepare(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                subject = kwargs.get("subject")
+                for prepared in original.__func__(*args, **kwargs):
+                    if isinstance(subject, str) and isinstance(prepared.body, str):
+                        prepared.body = _fold_subject(prepared.body, subject)
+                    yield prepared
+            return staticmethod(prepare)
+
+        try:
+            for cls, original in originals.items():
+                cls.prepare_emails = folding(original)
+            yield
+        finally:
+            for cls, original in originals.items():
+                cls.prepare_emails = original
 
 
 def _is_email(server: Any) -> bool:

@@ -81,6 +81,21 @@ def alerts_choice(alerts_config: Path | None, no_alerts: bool) -> Path | None:
     return alerts_config or ALERTS_FILE
 
 
+def withhold_alert_secrets(*files: Path | None) -> None:
+    """Before a command starts crawl processes that send no alert (``crawl``,
+    ``backfill``, ``run --no-alerts``): the variables of the alert channels (of
+    config/alerts.yaml and ``files``) leave this process's environment, so no crawl
+    process or extraction worker holds an alert secret (docs/SECURITY.md). A broken
+    alerts file is left to the command to report."""
+    from monitor.alerts import ALERTS_FILE, load_alert_config, withhold_secrets
+
+    for path in {ALERTS_FILE, *(f for f in files if f)}:
+        try:
+            withhold_secrets(load_alert_config(path))
+        except ConfigError:
+            continue
+
+
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                           case_sensitive=False)
 _debug = False  # --debug: show the traceback of an unexpected error

@@ -27,7 +27,11 @@ from monitor.store import DEFAULT_DB
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also answer requests for this host name (repeatable; e.g. the name a "
                    "reverse proxy forwards). Others get 421: no DNS rebinding.")
-def serve(db: Path, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
+@click.option("--allow-sql", is_flag=True,
+              help="Let readers run their own SQL (?sql=). Off by default: whoever reaches "
+                   "the server could read every table with it (each query stays bounded).")
+def serve(db: Path, host: str, port: int, allow_hosts: tuple[str, ...],
+          allow_sql: bool = False) -> None:
     """Browse the database in Datasette (read-only), with newswatch's queries and feed."""
     from monitor.browse import DatabaseNotFound, check_database
     from monitor.browse import serve as run_serve
@@ -44,7 +48,7 @@ def serve(db: Path, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
         # a stopped server is a normal end (exit 0), as for `newswatch run`
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            run_serve(db, host=host, port=port, allow_hosts=allow_hosts)
+            run_serve(db, host=host, port=port, allow_hosts=allow_hosts, allow_sql=allow_sql)
         except KeyboardInterrupt:
             pass
     except DatabaseNotFound as exc:

@@ -17,6 +17,7 @@ from monitor.cli.app import (
     fail,
     main,
     out,
+    withhold_alert_secrets,
 )
 from monitor.cli.report import exit_for, report, report_problems, run_with_progress
 from monitor.run import CrawlError
@@ -42,6 +43,7 @@ def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: s
 
     alerts_file = alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
+    withhold_alert_secrets(alerts_file)  # the crawl sends no alert: no secret in its env
     try:
         result = run_with_progress(config=config, db_path=db, sources=sources or None,
                                     scrapy_settings={"LOG_LEVEL": log_level.upper()},
@@ -83,6 +85,7 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
     from monitor.store import database_to_write
 
     database_to_write(db)
+    withhold_alert_secrets()  # a backfill sends no alert: no secret in its processes' env
     show = _BackfillProgress(source, limit)
     # SIGTERM (a service manager, `timeout`) stops a backfill in order, as Ctrl-C does:
     # the articles in flight are stored; a second signal stops it at once

@@ -18,6 +18,7 @@ from monitor.cli.app import (
     narrow_table,
     out,
     short_time,
+    withhold_alert_secrets,
 )
 from monitor.sources import DEFAULT_CONFIG, ConfigError
 from monitor.store import DEFAULT_DB
@@ -54,7 +55,11 @@ def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float
     if log_level.upper() != "DEBUG":  # "Running job", "executed successfully" every 5 s:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # crawls say it better
     try:
-        daemon = Daemon(config, db, alerts=alerts_file,
+        if alerts_file is None:  # no deliveries: no alert secret in any process
+            withhold_alert_secrets()
+        # keep_secrets: the channels' variables leave the environment, so the crawl
+        # processes start without them; the daemon delivers with the values it keeps
+        daemon = Daemon(config, db, alerts=alerts_file, keep_secrets=True,
                         deliver_every=deliver_every, claim_timeout=claim_timeout)
     except ConfigError as exc:
         fail(str(exc), 2)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config, withhold_secrets
 from monitor.processes import GRACE_SECONDS, Interrupt, die_with_parent, kill_group, runtime
 from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from monitor.store import COUNTS, Store
@@ -390,6 +390,19 @@ def _step(crawler: Any) -> str:
     return ranked[0] + (f" +{len(ranked) - 1}" if len(ranked) > 1 else "")  # earliest stage
 
 
+def _drop_alert_secrets(alerts: Any) -> None:
+    """In the crawl process: the alert channels' variables leave its environment before
+    its forkserver and extraction workers start (they send no alert). The commands that
+    start crawls keep them out of this process's environment already (docs/SECURITY.md);
+    this covers the library's callers."""
+    try:
+        config = alerts if isinstance(alerts, AlertConfig) else (
+            load_alert_config(alerts) if alerts else None)
+    except ConfigError:  # checked by the caller; the pipeline reports it again
+        return
+    withhold_secrets(config)
+
+
 def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names: list[str],
                  db_path: str, overrides: dict[str, Any], events: Any, parent: int) -> None:
     """Child-process body: one CrawlerProcess, one crawler per source.
@@ -406,6 +419,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
     signal.signal(signal.SIGTERM, lambda signum, _: asked.append(signum))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
     try:
+        _drop_alert_secrets(overrides.get("NEWSWATCH_ALERTS"))  # before any worker starts
         from crawler import settings as crawler_settings
         from monitor.processes import shutdown_pool, start_pool
 

@@ -28,6 +28,7 @@ import logging
 import os
 import signal
 import threading
+from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config
+from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config, withhold_secrets
 from monitor.processes import Interrupt, Wakeup
 from monitor.run.crawl import CrawlError, crawl
 from monitor.sources import (
@@ -72,7 +73,8 @@ class Daemon:
                  deliver: Callable[[], Any] | None = None,
                  deliver_every: float = DELIVERY_SECONDS,
                  claim_timeout: float = 300.0,
-                 config_check_every: float = CONFIG_CHECK_SECONDS) -> None:
+                 config_check_every: float = CONFIG_CHECK_SECONDS,
+                 keep_secrets: bool = False) -> None:
         self.config = Path(config)
         self.db_path = Path(db_path).resolve()
         self.lock = DaemonLock(self.db_path)  # one daemon per database (start .. stop)
@@ -85,6 +87,12 @@ class Daemon:
         self.alerts_stamp = _stamp(Path(alerts)) if alerts else None
         self.alert_config: AlertConfig | None = load_alert_config(alerts) if alerts else None
         self.alerts_error: str | None = None
+        # keep_secrets (`newswatch run`): the alert channels' variables leave the
+        # environment and are held here; the crawl processes start without them, the
+        # deliveries (in this process) read them first (docs/SECURITY.md)
+        self.keep_secrets = keep_secrets
+        self.secrets: dict[str, str] = (withhold_secrets(self.alert_config) if keep_secrets
+                                        else {})
         self.config_loaded = now()
         self.config_error: str | None = None  # why the file on disk is not in use
         self.config_check_every = config_check_every
@@ -172,7 +180,8 @@ class Daemon:
 
         store = Store(self.db_path)
         try:
-            deliver_pending(store, self.alert_config, claim_timeout=self.claim_timeout)
+            deliver_pending(store, self.alert_config, claim_timeout=self.claim_timeout,
+                            env=ChainMap(self.secrets, os.environ))
         finally:
             store.close()
 
@@ -275,6 +284,8 @@ class Daemon:
                       "; ".join(str(exc).splitlines()))
         else:
             self.alerts_error = None
+            if self.keep_secrets:  # a new channel's variables leave the environment too
+                self.secrets.update(withhold_secrets(self.alert_config))
             log.info("alerts config reloaded: %d channels, %d rules",
                      len(self.alert_config.channels), len(self.alert_config.rules))
         return True

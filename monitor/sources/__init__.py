@@ -14,6 +14,7 @@ from monitor.sources.config import (
     DEMO_CONFIG,
     PROFILES_FILE,
     PROJECT_ROOT,
+    BoundedLoader,
     ConfigError,
     DateRule,
     Settings,
@@ -28,7 +29,7 @@ from monitor.sources.urls import canonicalize, trusted_canonical
 
 __all__ = [
     "CONFIG_DIR", "DEFAULT_CONFIG", "DEFAULT_TIMEZONE", "DEMO_CONFIG", "PROFILES_FILE",
-    "PROJECT_ROOT", "ConfigError", "DateRule", "Settings", "SiteProfile", "Source",
+    "PROJECT_ROOT", "BoundedLoader", "ConfigError", "DateRule", "Settings", "SiteProfile", "Source",
     "canonicalize", "crontab_trigger", "discovery", "health", "load_outlets", "load_settings",
     "seconds", "trusted_canonical",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,70 @@ _DURATION = re.compile(r"\d+[smh]")  # a whole number and a unit: seconds() read
 
 class ConfigError(ValueError):
     """A configuration file is missing, unreadable or invalid."""
+
+
+MAX_YAML_NODES = 100_000  # values in a config file with its aliases expanded
+
+
+class YamlTooLarge(yaml.YAMLError):
+    """A YAML document whose anchors and aliases expand past :data:`MAX_YAML_NODES`
+    values (an "alias bomb": a few hundred bytes that expand to billions), or that
+    refers to itself. One line, with the line of the offending alias."""
+
+    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, mark
+
+    def __str__(self) -> str:
+        where = f"line {self.problem_mark.line + 1}: " if self.problem_mark else ""
+        return where + self.problem
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that refuses a document whose aliases would expand it past
+    :data:`MAX_YAML_NODES` values, or a recursive one, before anything walks it: the
+    check counts each node once (linear in the file's size), so a 484-byte alias bomb
+    is refused in milliseconds. Anchors and aliases that stay small (``<<: *defaults``)
+    load as before."""
+
+    def compose_document(self) -> yaml.Node | None:
+        node = super().compose_document()
+        if node is not None:
+            _expanded_size(node)
+        return node
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values ``root`` holds with every alias expanded; YamlTooLarge past
+    :data:`MAX_YAML_NODES` or on a node that contains itself."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if done:
+            active.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[key] > MAX_YAML_NODES:
+                raise YamlTooLarge(
+                    f"anchors and aliases expand this document past {MAX_YAML_NODES:,} "
+                    "values (an alias bomb?); refused", node.start_mark)
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise YamlTooLarge("an alias refers to a value that contains it; refused",
+                               node.start_mark)
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 class _Model(BaseModel):
@@ -201,6 +265,9 @@ class Settings(_Model):
     """Whole-file settings: the list of sources."""
 
     sources: list[Source] = Field(min_length=1)
+    # the environment variables its ${NAME} placeholders may use, besides NEWSWATCH_*
+    # (NAME, or PREFIX_*): load_settings refuses any other (docs/SOURCES.md)
+    variables: list[str] = Field(default_factory=list)
     # how a site's operator reaches whoever runs this newswatch (a URL or an e-mail
     # address); it goes into the User-Agent of every request (crawler.politeness)
     contact: str | None = Field(default=None, pattern=r"^[^\s()\\;]+$")
@@ -267,21 +334,47 @@ def _line_index(node: yaml.Node, path: tuple[Any, ...], index: dict[tuple[Any, .
             _line_index(item, (*path, i), index)
 
 
-def _interpolate(data: Any, variables: Mapping[str, str], path: tuple[Any, ...]) -> Any:
-    """Replace ``${NAME}`` in every string with ``variables[NAME]``."""
+def _interpolate(data: Any, variables: Mapping[str, str], path: tuple[Any, ...],
+                 allowed: Callable[[str], bool] = lambda _: True) -> Any:
+    """Replace ``${NAME}`` in every string with ``variables[NAME]``; a name that
+    ``allowed`` refuses is a _ForbiddenVariable (whatever the environment holds)."""
     if isinstance(data, str):
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
+            if not allowed(name):
+                raise _ForbiddenVariable(path, name)
             if name not in variables:
                 raise _MissingVariable(path, name)
             return variables[name]
 
         return _VAR.sub(sub, data)
     if isinstance(data, list):
-        return [_interpolate(v, variables, (*path, i)) for i, v in enumerate(data)]
+        return [_interpolate(v, variables, (*path, i), allowed) for i, v in enumerate(data)]
     if isinstance(data, dict):
-        return {k: _interpolate(v, variables, (*path, k)) for k, v in data.items()}
+        return {k: _interpolate(v, variables, (*path, k), allowed) for k, v in data.items()}
     return data
+
+
+VARIABLE_PREFIX = "NEWSWATCH_"  # ${NEWSWATCH_...} is always allowed in a sources file
+_VARIABLE_ENTRY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\*?")
+
+
+def variable_allowed(name: str, listed: Sequence[str]) -> bool:
+    """Whether a sources file may use ``${name}``: names starting ``NEWSWATCH_``, and
+    those its ``variables:`` list names (an entry ending in ``*`` is a prefix:
+    ``FARM_*``). Anything else (an alert channel's token, a cloud key) never reaches a
+    crawled URL or header, even when the environment holds it."""
+    if name.startswith(VARIABLE_PREFIX):
+        return True
+    return any(name.startswith(entry[:-1]) if entry.endswith("*") else name == entry
+               for entry in listed)
+
+
+class _ForbiddenVariable(Exception):
+    def __init__(self, path: tuple[Any, ...], name: str) -> None:
+        super().__init__(name)
+        self.path = path
+        self.name = name
 
 
 class _MissingVariable(Exception):
@@ -313,7 +406,7 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Any]:
     """Named site profiles shared by every sources file (config/profiles.yaml)."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=BoundedLoader) or {}
     return dict(data.get("profiles") or {})
 
 
@@ -360,14 +453,16 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
                   variables: Mapping[str, str] | None = None) -> Settings:
     """Read, interpolate and validate a sources file.
 
-    ``${NAME}`` placeholders take their value from ``variables``, then the environment.
-    Raises ConfigError naming the file, line and field of the first problems found.
+    ``${NAME}`` placeholders take their value from ``variables``, then the environment;
+    from the environment only ``NEWSWATCH_*`` and the names the file lists under
+    ``variables:`` (:func:`variable_allowed`). Raises ConfigError naming the file, line
+    and field of the first problems found.
     """
     path = Path(path)
     text = read_utf8(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=BoundedLoader)
+        data = yaml.load(text, Loader=BoundedLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}" if mark else "?"
@@ -385,9 +480,23 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
             f"{_where(path, index, unknown.loc)}: unknown profile {unknown.name!r} "
             f"(known: {', '.join(sorted(unknown.known))})"
         ) from None
-    merged = {**os.environ, **(variables or {})}
+    listed = data.get("variables")
+    if listed is None:
+        listed = []
+    if not isinstance(listed, list) or not all(
+            isinstance(entry, str) and _VARIABLE_ENTRY.fullmatch(entry) for entry in listed):
+        raise ConfigError(f"{_where(path, index, ('variables',))}: expected a list of "
+                          "variable names (NAME, or PREFIX_* for every name it starts)")
+    given = dict(variables or {})  # the caller's own values (the farm's): always allowed
+    merged = {**os.environ, **given}
     try:
-        data = _interpolate(data, merged, ())
+        data = _interpolate(data, merged, (),
+                            lambda name: name in given or variable_allowed(name, listed))
+    except _ForbiddenVariable as forbidden:
+        raise ConfigError(
+            f"{_where(path, index, forbidden.path)}: variable ${{{forbidden.name}}} is not "
+            f"allowed: a sources file takes ${{{VARIABLE_PREFIX}...}} and the names listed "
+            "under its `variables:` (docs/SOURCES.md)") from None
     except _MissingVariable as missing:
         hint = (" (the site farm's address: start `newswatch farm` in another shell and "
                 "run the export lines it prints)" if missing.name.startswith("FARM_") else "")

@@ -18,11 +18,15 @@ taken for the owner. Without ``/proc`` (not Linux) the identity is the pid alone
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 import time
 from pathlib import Path
 from typing import IO
+
+from monitor.store.dbfile import DatabaseFileError
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
@@ -113,7 +117,7 @@ class DaemonLock:
         if self._file is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="ascii")  # noqa: SIM115 - held for life
+        handle = self._open()
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -133,6 +137,28 @@ class DaemonLock:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._file = handle
+
+    def _open(self) -> IO[str]:
+        """The lock file, opened without following a link (``O_NOFOLLOW``): a symbolic
+        link planted at ``<db>.daemon-lock`` would have the daemon truncate and write
+        whatever it points at (issue 34). A link, or anything but a regular file, is
+        refused with DatabaseFileError (one line); the file is created ``0600``."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise DatabaseFileError(
+                    f"{self.path}: the daemon lock file is a symbolic link; refused "
+                    "(remove it: newswatch creates the lock file itself)") from None
+            raise DatabaseFileError(f"{self.path}: cannot open the daemon lock file: "
+                                    f"{exc.strerror or exc}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise DatabaseFileError(f"{self.path}: the daemon lock file is not a regular "
+                                    "file; refused (remove it)")
+        os.set_blocking(fd, True)
+        return open(fd, "a+", encoding="ascii")  # noqa: SIM115 - held for life
 
     @staticmethod
     def holder(handle: IO[str]) -> int | None:

@@ -11,7 +11,7 @@ import datasette.handle_exception
 from datasette import hookimpl
 from markupsafe import Markup
 
-from monitor.browse.serve import paragraphs, sanitise_diff
+from monitor.browse.serve import limit_connection, paragraphs, sanitise_diff
 from monitor.store.search import (
     SEARCHED,
     START,
@@ -33,7 +33,7 @@ datasette.handle_exception.rich = None
 
 
 @hookimpl(trylast=True)  # after Datasette's own prepare_connection: our escape_fts wins
-def prepare_connection(conn):
+def prepare_connection(conn, database):
     # nw_match, nw_fold, nw_highlight, nw_snippet for the search canned queries
     register_functions(conn)
     # the table search (?_search=, ?_search_COLUMN=) outside searchmode raw is
@@ -43,6 +43,8 @@ def prepare_connection(conn):
     conn.create_function("escape_fts", 1,
                          lambda q: plain_query(q if isinstance(q, str) else None),
                          deterministic=True)
+    if database != "_internal":  # Datasette's own catalogue is not served
+        limit_connection(conn)  # no 300 MB blob, no ATTACH, no fts3_tokenizer (issue 34)
 
 
 def _is_search(key: str) -> bool:
