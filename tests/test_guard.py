@@ -59,8 +59,28 @@ def test_a_wrong_body_rule_loses_to_the_generic_reading(body: str, page: str) ->
     assert right.text.splitlines() == STORY
 
 
+def test_a_short_article_whose_generic_reading_is_the_teaser_list_keeps_the_profile() -> None:
+    """Found by tests/test_incremental.py: on a two-paragraph article the generic reading
+    took the related-news teasers; the readings disagree, and the title decides."""
+    story = ["Vietnam and the United States held talks in Hanoi on trade.",
+             "The second paragraph says more about the talks and the plans."]
+    teasers = "".join(f"<div class='related'><h3><a href='/n/{n}'>{t}</a></h3><p>{t} and "
+                      "more words about the weather, markets and the roads this week</p></div>"
+                      for n, t in enumerate(TEASERS))
+    page = ("<html><head><title>Index talks</title></head><body><h1>Index talks</h1>"
+            "<div class='content'>" + "".join(f"<p>{p}</p>" for p in story) + "</div>"
+            f"<section class='more'>{teasers}</section></body></html>")
+    result = extract(page, "https://example.vn/index-talks-1.html",
+                     SiteProfile(body="//div[@class='content']"))
+    assert result is not None and result.guard is None
+    assert result.text.splitlines() == story
+
+
 def test_the_gate_and_comparison_thresholds() -> None:
-    assert guard.loses("a b c d e f", "x y z " * 100, "//r")  # nothing in common
+    # nothing in common, and the generic reading is what the title says: the profile loses
+    assert guard.loses("abc def ghi jkl", "xyz uvw " * 100, "//r", "Xyz uvw headline")
+    # nothing in common, but neither reading is clearly the page's own: the profile stands
+    assert guard.loses("abc def ghi jkl", "xyz uvw " * 100, "//r", "Other words") is None
     assert guard.loses("x y z w", "short", "//r") is None  # a tiny generic text never wins
     text = " ".join(STORY)  # a short article: the generic reading adds teasers, no loss
     assert guard.loses(text, text + " Related: " + " ".join(TEASERS) * 3, "//r") is None

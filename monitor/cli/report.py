@@ -95,12 +95,11 @@ def report_ledger(result: CrawlResult) -> None:
     books = {run["source"]: ledger.load(run.get("ledger")) for run in result.runs}
     if not any(books.values()):
         return
-    out.print(f"ledger: {ledger.summary(ledger.merge(books.values()))}", highlight=False,
-              soft_wrap=True)
+    out.print(f"ledger: {ledger.summary(ledger.merge(books.values()))}", highlight=False)
     for source, book in sorted(books.items()):
         lost = ledger.dropped(book)
         if lost:
-            out.print(f"  {source}: {lost}", highlight=False, soft_wrap=True)
+            out.print(f"  {source}: {lost}", highlight=False)
 
 
 def report_problems(result: CrawlResult) -> None:

@@ -549,7 +549,8 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
                             author)
         if check_guard:
             plain = extract(html, url, None, tz, metadata=False, fetched=fetched, vote=vote)
-            guarded = guard.loses("\n".join(lines), plain.text if plain else "", profile.body)
+            guarded = guard.loses("\n".join(lines), plain.text if plain else "", profile.body,
+                                  guard.describe(tree, title))
             if guarded and plain is not None:
                 lines = plain.text.split("\n")
     if len("".join(lines)) < rules.MIN_ARTICLE_CHARS:

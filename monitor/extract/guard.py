@@ -13,9 +13,14 @@ checks every page read through a profile body rule:
    (``LINK_SHARE``: a list of teasers, a menu), the rule may be reading something else.
    Only these pages pay for the second step.
 2. **The comparison** (``loses``): the page is read again without the profile (the
-   generic path), and the profile's text loses when it is mostly not in the generic text
-   (``CONTAINMENT``: the share of its word 3-shingles found there; a sidebar, another
-   story). A profile text that is a small part of the generic one does not lose: on a
+   generic path). When the profile's text is mostly not in the generic text
+   (``CONTAINMENT``: the share of its word 3-shingles found there) the two readings
+   disagree, and the page's own description of itself decides: the words of its title
+   and meta descriptions (``describe``). The profile loses only when the generic reading
+   holds clearly more of them (``SIGNAL_MARGIN``, and at least ``SIGNAL_MIN``): a sidebar
+   or another story says little of the page's headline, while on a short article the
+   generic reading itself may be the teaser list (the laodong and baochinhphu replicas).
+   A profile text that is a small part of the generic one does not lose: on a
    short article the generic reading also holds the related-news teasers the profile
    rightly leaves out (tests/test_extract.py, the laodong teaser page), so length says
    nothing about which reading is the article.
@@ -39,6 +44,11 @@ OUTSIDE_MIN_CHARS = 400  # ...and at least this much of it: the comparison runs
 CONTAINMENT = 0.5  # the profile's shingles found in the generic text: below, it loses
 MIN_GENERIC_CHARS = 200  # a generic text shorter than this never wins
 LINK_SHARE = 0.5  # containers whose text is mostly link text: the comparison runs
+SIGNAL_MARGIN = 0.25  # the generic reading must hold this much more of the page's words...
+SIGNAL_MIN = 0.5  # ...and at least this share of them, for the profile to lose
+DESCRIPTION_XPATHS = ("//meta[@name='description']/@content",
+                      "//meta[@property='og:description']/@content",
+                      "//meta[@property='og:title']/@content", "//title//text()")
 
 _WORD = re.compile(r"\w+")
 
@@ -79,16 +89,35 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
 
 
-def loses(profile_text: str, generic_text: str, rule: str | None) -> str | None:
+def describe(tree: Any, title: str | None) -> str:
+    """What the page says of itself: its title and meta descriptions, one string."""
+    parts = [title or ""]
+    for xpath in DESCRIPTION_XPATHS:
+        parts.extend(str(v) for v in tree.xpath(xpath)[:1])
+    return " ".join(parts)
+
+
+def _signal_share(words: set[str], text: str) -> float:
+    found = set(_WORD.findall(text.casefold()))
+    return len(words & found) / len(words) if words else 0.0
+
+
+def loses(profile_text: str, generic_text: str, rule: str | None,
+          description: str = "") -> str | None:
     """Why the profile's text loses against the generic one (a line naming ``rule``), or
-    None when the profile's text stands."""
+    None when the profile's text stands. ``description``: ``describe`` of the page."""
     if len(generic_text) < MIN_GENERIC_CHARS:
         return None
     ours, theirs = _shingles(profile_text), _shingles(generic_text)
     if not theirs:
         return None
     contained = len(ours & theirs) / len(ours) if ours else 0.0
-    if contained < CONTAINMENT:
-        return (f"body rule `{rule}` read other text than the article "
-                f"({contained:.0%} of it is in the generic reading): generic text stored")
-    return None
+    if contained >= CONTAINMENT:
+        return None
+    words = {w for w in _WORD.findall(description.casefold()) if len(w) > 2}
+    mine, other = _signal_share(words, profile_text), _signal_share(words, generic_text)
+    if other < SIGNAL_MIN or other < mine + SIGNAL_MARGIN:
+        return None  # no reading is clearly the page's own: the profile stands
+    return (f"body rule `{rule}` read other text than the article ({contained:.0%} of it "
+            f"is in the generic reading, which holds {other:.0%} of the page's title and "
+            f"description words against {mine:.0%}): generic text stored")
