@@ -134,3 +134,22 @@ def test_a_crawl_with_a_sidebar_body_rule_stores_the_generic_text_and_alerts_onc
     publish(farm, site)
     crawl(settings, db, sources=[site], alerts=alerts)  # still wrong: no second alert
     assert len(_health_alerts(db)) == 1
+
+
+def test_doctor_shows_the_guards_verdict() -> None:
+    """`newswatch doctor SOURCE URL` lists the guard's verdict beside the rules' matches."""
+    from monitor.extract.doctor import article_report
+    from monitor.sources import Settings
+
+    def source(body: str):  # noqa: ANN202 - a Source
+        return Settings.model_validate({"sources": [{
+            "name": "s", "title": "S", "language": "en", "domains": ["example.vn"],
+            "article_pattern": r"-\d+\.html$", "profile": {"body": body}}]}).sources[0]
+
+    url = "https://example.vn/energy-deal-123.html"
+    wrong = {f.rule: f for f in article_report(source("//aside[contains(@class,'sidebar')]"),
+                                               _page().encode(), url)}
+    assert not wrong["guard"].ok and "generic text stored" in wrong["guard"].matched
+    right = {f.rule: f for f in article_report(source("//div[@class='article-body']"),
+                                               _page().encode(), url)}
+    assert right["guard"].ok

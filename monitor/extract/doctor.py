@@ -165,6 +165,10 @@ def article_report(source: Source, body: bytes, url: str) -> list[Finding]:
                     f"{result.text.splitlines()[0][:80] if result.text else ''}",
                     bool(result.text)),
         ]
+        if profile.body:  # the profile guard's verdict on this page (monitor.extract.guard)
+            findings.append(Finding("guard", "profile vs generic reading",
+                                    result.guard or "the profile's reading stands",
+                                    not result.guard))
     return findings
 
 
