@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.health_soak import soak
 
 
+@pytest.mark.soak  # a daemon soak: `python -m pytest -m soak` (not in CI's run)
 def test_daemon_alerts_once_on_a_redesign_and_once_on_recovery(tmp_path: Path) -> None:
     report = soak(minutes=0.5, workdir=tmp_path, interval=6, publish_every=5,
                   progress=lambda line: None)

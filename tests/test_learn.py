@@ -115,7 +115,8 @@ def test_sources_add_onboards_a_site_nobody_configured(tmp_path: Path) -> None:
     site = "baochinhphu_vi"
     config = tmp_path / "sources.yaml"
     demo = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
-    config.write_text("# a sources file without the site\nsources:\n", encoding="utf-8")
+    config.write_text("# a sources file without the site\nvariables: [FARM_*]\nsources:\n",
+                      encoding="utf-8")
     with config.open("a", encoding="utf-8") as handle:
         keep = [s for s in demo["sources"] if s["name"] == "laodong_en"]
         handle.write(yaml.safe_dump(keep, allow_unicode=True, sort_keys=False)

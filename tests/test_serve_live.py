@@ -78,6 +78,7 @@ class Poller(threading.Thread):
                 self.statuses.append((path, status))
 
 
+@pytest.mark.soak  # ten crawls: `python -m pytest -m soak` (not in CI's run)
 def test_serve_follows_ten_crawls_while_they_write(fresh_farm: Farm, tmp_path: Path) -> None:
     db = tmp_path / "live.db"
     first = crawl(DEMO_CONFIG, db, variables=fresh_farm.variables, sources=[SITE])

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.soak import soak, timeout_soak
+
+pytestmark = pytest.mark.soak  # minutes each: `python -m pytest -m soak` (not in CI's run)
 
 
 def test_soak_memory_flat_and_every_story_stored_and_alerted_once(tmp_path: Path) -> None:

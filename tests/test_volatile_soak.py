@@ -99,6 +99,7 @@ def _count(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
+@pytest.mark.soak  # 20 crawls: `python -m pytest -m soak` (not in CI's run)
 def test_twenty_crawls_of_a_volatile_farm(volatile_farm: Farm, tmp_path: Path) -> None:
     farm, db = volatile_farm, tmp_path / "soak.db"
     alerts = alerts_file(tmp_path / "alerts.yaml")
