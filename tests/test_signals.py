@@ -90,7 +90,15 @@ def test_wakeup_under_a_storm_of_signals_never_hangs_nor_loses_the_last_one() ->
             if sent % 3 == 0:
                 time.sleep(0.0001)  # Linux merges pending signals: let some through
         os.kill(pid, signal.SIGUSR2)
-        assert child.wait(timeout=10) == 0
+        try:  # (a busy machine: two test workers, crawls beside; 30 s is still a hang)
+            code = child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+            status = Path(f"/proc/{pid}/status").read_text()
+            pending = [line for line in status.splitlines() if line.startswith(("Sig", "Shd"))]
+            raise AssertionError(f"hung: {stat} wchan={wchan} {pending}") from None
+        assert code == 0
         done = child.stdout.read().split()  # type: ignore[union-attr]
         assert done[0] == "done" and int(done[1]) >= 100, done  # woken many times
     finally:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -63,6 +64,9 @@ class Interrupt:
         return self.count > 0
 
 
+POLL = 0.2  # seconds: the longest a Wakeup.wait sleeps before pending handlers run
+
+
 class Wakeup:
     """Wakes a thread blocked in ``wait`` and is safe to give from a signal handler: the
     self-pipe trick. ``set`` writes one byte to a non-blocking pipe and takes no lock.
@@ -87,10 +91,22 @@ class Wakeup:
             pass
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until ``set`` (or ``timeout`` seconds); True if woken. Clears the wake-up."""
-        ready, _, _ = select.select([self._read], [], [], timeout)
-        if not ready:
-            return False
+        """Block until ``set`` (or ``timeout`` seconds); True if woken. Clears the wake-up.
+
+        The ``select`` waits at most ``POLL`` seconds at a time: a signal the kernel hands
+        to another thread of the process (any thread may take it) interrupts nothing in
+        the main thread, whose Python handler then runs only when the main thread next
+        runs bytecode. Without the bound the main thread slept in ``select`` for ever with
+        the handler's byte never written (tests/test_signals.py caught it: a child with a
+        second thread, 3,000 signals, the last one lost)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = POLL if deadline is None else max(0.0, min(POLL, deadline - time.monotonic()))
+            ready, _, _ = select.select([self._read], [], [], step)
+            if ready:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
         try:
             while os.read(self._read, 512):
                 pass
