@@ -8,10 +8,7 @@ article). Real crawls of real local servers, with the shipped alert rules."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +16,7 @@ from monitor.changes import volatile
 from monitor.run import crawl
 
 from .pages import PageServer, sources_file
+from .test_changes import _now, _rows
 
 ROOT = Path(__file__).parent.parent
 CASE24 = Path(__file__).parent / "data" / "fieldcases" / "case24_in-body-live-widgets"
@@ -26,18 +24,6 @@ SHIPPED_ALERTS = ROOT / "config" / "alerts.yaml"
 P2 = ("Talks focused on trade, investment and education, and on the next steps of the "
       "Comprehensive Strategic Partnership agreed last year.")
 P3 = "The ambassador said Washington wanted to deepen cooperation in every field."
-
-
-def _now() -> str:
-    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat(timespec="seconds")
-
-
-def _rows(db: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def _page(article_id: str, own: str, mid: str, published: str) -> str:

@@ -547,7 +547,7 @@ def extract(html: str | bytes, url: str, profile: SiteProfile | None = None,
         blocks.drop_comments(containers)  # trafilatura's comment exclusion, for containers
         lines = clean_lines("\n".join(blocks.container_lines(containers)), profile, title,
                             author)
-        if check_guard:
+        if check_guard and not guard.speaks_for("\n".join(lines), title):
             plain = extract(html, url, None, tz, metadata=False, fetched=fetched, vote=vote)
             guarded = guard.loses("\n".join(lines), plain.text if plain else "", profile.body,
                                   guard.describe(tree, title))

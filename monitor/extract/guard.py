@@ -11,7 +11,9 @@ checks every page read through a profile body rule:
    body; when most of the page's paragraph text (``OUTSIDE_SHARE``, at least
    ``OUTSIDE_MIN_CHARS``) lies outside, or when most of the containers' text is link text
    (``LINK_SHARE``: a list of teasers, a menu), the rule may be reading something else.
-   Only these pages pay for the second step.
+   Then a second cheap gate (``speaks_for``): a profile text that holds at least half of
+   the headline's words is the page's story. Only the pages past both pay for step 2
+   (4 of 95 replica pages; bench/extract_bench.py, BENCHMARKS.md).
 2. **The comparison** (``loses``): the page is read again without the profile (the
    generic path). When the profile's text is mostly not in the generic text
    (``CONTAINMENT``: the share of its word 3-shingles found there) the two readings
@@ -97,6 +99,22 @@ def describe(tree: Any, title: str | None) -> str:
     return " ".join(parts)
 
 
+def title_words(description: str) -> set[str]:
+    """The words (3 letters or more, case-folded) of ``describe``'s string."""
+    return {w for w in _WORD.findall(description.casefold()) if len(w) > 2}
+
+
+def speaks_for(profile_text: str, title: str | None) -> bool:
+    """The cheap second gate: the profile's text holds at least ``SIGNAL_MIN`` of the
+    headline's words, so it is about the page's own story and the generic reading is not
+    needed. On the farm's replicas the first gate opens on a quarter of the pages (short
+    articles beside long related-news blocks); this one spares most of them the second
+    reading. (The meta description is left out here: it is often a summary the page
+    does not print.)"""
+    words = title_words(title or "")
+    return bool(words) and _signal_share(words, profile_text) >= SIGNAL_MIN
+
+
 def _signal_share(words: set[str], text: str) -> float:
     found = set(_WORD.findall(text.casefold()))
     return len(words & found) / len(words) if words else 0.0
@@ -114,7 +132,7 @@ def loses(profile_text: str, generic_text: str, rule: str | None,
     contained = len(ours & theirs) / len(ours) if ours else 0.0
     if contained >= CONTAINMENT:
         return None
-    words = {w for w in _WORD.findall(description.casefold()) if len(w) > 2}
+    words = title_words(description)
     mine, other = _signal_share(words, profile_text), _signal_share(words, generic_text)
     if other < SIGNAL_MIN or other < mine + SIGNAL_MARGIN:
         return None  # no reading is clearly the page's own: the profile stands
