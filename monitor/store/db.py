@@ -245,6 +245,25 @@ def _setup_lock(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _statement_by_statement(conn: sqlite3.Connection) -> Any:
+    """An ``executescript`` that runs a script's statements one by one in the open
+    transaction (sqlite3's own commits any transaction first)."""
+
+    def run(sql: str) -> sqlite3.Cursor:
+        cursor = conn.cursor()
+        statement = ""
+        for line in sql.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):
+                cursor.execute(statement)
+                statement = ""
+        if statement.strip():
+            cursor.execute(statement)
+        return cursor
+
+    return run
+
+
 # the status of a run whose crawl process ended without closing it
 ORPHANED = "aborted: its crawl process ended without closing the run (killed?)"
 
@@ -286,12 +305,33 @@ class Store:
         self.db.close()
 
     def migrate(self) -> int:
-        """Apply pending migrations; returns the schema version."""
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db.conn:
-                migration(self.db)
-                self.db.execute(f"PRAGMA user_version = {number}")
+        """Apply pending migrations; returns the schema version.
+
+        Each migration and its ``user_version`` are one transaction (``BEGIN IMMEDIATE``
+        .. ``COMMIT``; SQLite's DDL is transactional): a process killed in the middle of
+        one (a crawl's time limit, under load, while it set up a new database) leaves the
+        schema as it was, and the next opener runs the migration again from its start.
+        Before, Python's sqlite3 committed each DDL statement on its own (and sqlite-utils'
+        ``enable_fts`` runs ``executescript``, which commits first): the next opener found
+        half a migration and failed with 'table "sources" already exists'."""
+        conn = self.db.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        isolation = conn.isolation_level
+        conn.isolation_level = None  # no implicit BEGIN/COMMIT: the transaction is ours
+        self.db.executescript = _statement_by_statement(conn)  # type: ignore[method-assign]
+        try:
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    migration(self.db)
+                    conn.execute(f"PRAGMA user_version = {number}")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        finally:
+            del self.db.executescript
+            conn.isolation_level = isolation
         return len(MIGRATIONS)
 
     # -- sources -------------------------------------------------------------------------
