@@ -15,6 +15,9 @@ crawler's stats (``ledger/…`` keys), and three identities that must hold exact
 3. **Pages.** Every issued article request ends under one ``PAGE_OUTCOMES`` reason:
    ``issued == sum(pages)``. A run stopped early counts what was still queued or in
    flight as ``unfinished``; a run that finished has none.
+4. **Fetched pages.** An article response that reached the spider (``fetched``) is never
+   ``unfinished``: a stop waits until every page already downloaded is extracted and
+   stored (issue 31), so ``unfinished <= issued - fetched``.
 
 Counts are made where each thing happens (the spider, the middlewares, the pipelines, the
 writer's statuses, Scrapy's ``request_dropped``, ``spider_error`` and ``item_error``
@@ -87,7 +90,7 @@ PAGE_OUTCOMES: dict[str, str] = {
 class Ledger:
     """The two books of one crawler's run, kept in its stats (``ledger/link/<outcome>``,
     ``ledger/page/<outcome>``, ``ledger/discovered``, ``ledger/issued``,
-    ``ledger/rechecked``, ``ledger/settled``)."""
+    ``ledger/fetched``, ``ledger/rechecked``, ``ledger/settled``)."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -127,14 +130,14 @@ class Ledger:
             self.stats.inc_value(f"ledger/page/{outcome}", n)
 
     def count(self, key: str, n: int = 1) -> None:
-        """``issued``, ``rechecked`` or ``settled``."""
+        """``issued``, ``fetched``, ``rechecked`` or ``settled``."""
         if n:
             self.stats.inc_value(f"ledger/{key}", n)
 
     # -- reading ---------------------------------------------------------------------------
     def book(self) -> dict[str, Any]:
-        """``{"discovered", "issued", "rechecked", "settled": int, "links": {outcome: n},
-        "pages": {outcome: n}}``, outcomes with a count only."""
+        """``{"discovered", "issued", "fetched", "rechecked", "settled": int,
+        "links": {outcome: n}, "pages": {outcome: n}}``, outcomes with a count only."""
         stats = self.stats.get_stats()
         links = {k: int(stats[f"ledger/link/{k}"]) for k in LINK_OUTCOMES
                  if stats.get(f"ledger/link/{k}")}
@@ -142,6 +145,7 @@ class Ledger:
                  if stats.get(f"ledger/page/{k}")}
         return {"discovered": int(stats.get("ledger/discovered", 0)),
                 "issued": int(stats.get("ledger/issued", 0)),
+                "fetched": int(stats.get("ledger/fetched", 0)),
                 "rechecked": int(stats.get("ledger/rechecked", 0)),
                 "settled": int(stats.get("ledger/settled", 0)),
                 "links": links, "pages": pages}
@@ -185,6 +189,11 @@ def check(book: Mapping[str, Any], finished: bool = True) -> list[str]:
                         f"{sum(pages.values())} with an outcome ({_terms(pages)})")
     if finished and pages.get("unfinished"):
         problems.append(f"{pages['unfinished']} article requests unfinished in a finished run")
+    fetched = book.get("fetched")
+    if fetched is not None and pages.get("unfinished", 0) > book.get("issued", 0) - fetched:
+        problems.append(f"{pages['unfinished']} article requests unfinished, but only "
+                        f"{book.get('issued', 0) - fetched} of {book.get('issued', 0)} "
+                        f"issued were not fetched: a stop lost pages already downloaded")
     return problems
 
 
@@ -248,12 +257,12 @@ def dropped(book: Mapping[str, Any] | None) -> str:
 
 def merge(books: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
     """Books of several runs added up (``Ledger.book``'s shape)."""
-    total: dict[str, Any] = {"discovered": 0, "issued": 0, "rechecked": 0, "settled": 0,
-                             "links": {}, "pages": {}}
+    total: dict[str, Any] = {"discovered": 0, "issued": 0, "fetched": 0, "rechecked": 0,
+                             "settled": 0, "links": {}, "pages": {}}
     for book in books:
         if not book:
             continue
-        for key in ("discovered", "issued", "rechecked", "settled"):
+        for key in ("discovered", "issued", "fetched", "rechecked", "settled"):
             total[key] += int(book.get(key, 0))
         for part in ("links", "pages"):
             for k, v in (book.get(part) or {}).items():
@@ -263,7 +272,8 @@ def merge(books: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
 
 class LedgerMiddleware:
     """Spider middleware, outermost (closest to the engine): counts every article request
-    that leaves the spider side (``issued``), and the outcomes only Scrapy's signals see:
+    that leaves the spider side (``issued``), every article response that comes in
+    (``fetched``, whatever its status), and the outcomes only Scrapy's signals see:
     a request the scheduler drops (``filtered``), an exception in an article's callback or
     in a pipeline (``error``)."""
 
@@ -282,6 +292,10 @@ class LedgerMiddleware:
         if isinstance(result, Request) and result.meta.get("kind") == "article":
             self.ledger.count("issued")
         return result
+
+    def process_spider_input(self, response: Any, spider: Any = None) -> None:
+        if response.request is not None and response.request.meta.get("kind") == "article":
+            self.ledger.count("fetched")
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for result in start:

@@ -26,6 +26,8 @@ from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
+
 CLI = [sys.executable, "-m", "monitor.cli"]
 SITE = "baochinhphu_en"
 

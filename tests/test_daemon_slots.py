@@ -10,6 +10,7 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 import yaml
 
 from monitor.farm import Farm
@@ -18,6 +19,8 @@ from monitor.store import Store
 
 from .conftest import REPO
 from .test_daemon import CLI, _wait
+
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
 
 SIX = ["baochinhphu_en", "laodong_en", "mofa_en", "vietnam_vn", "vnexpress_en", "tuoitre_en"]
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 
 from monitor.farm import Farm
@@ -26,6 +27,8 @@ from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
 from .test_daemon import CLI, _state, _wait
+
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
 
 
 def _config(path: Path, comment: str = "") -> None:

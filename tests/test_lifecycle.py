@@ -20,12 +20,14 @@ import pytest
 import yaml
 
 from monitor.farm import Farm
-from monitor.processes.lifecycle import descendants, session_members
+from monitor.processes.lifecycle import MAX_GRACE_SECONDS, descendants, session_members
 from monitor.run import CrawlError, crawl
 from monitor.sources import DEMO_CONFIG
 from monitor.store import Store
 
-from .conftest import REPO
+from .conftest import INTERPRETER_NOISE, REPO
+
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
 
 CLI = [sys.executable, "-m", "monitor.cli"]
 
@@ -157,7 +159,7 @@ def _press_ctrl_c(term: Terminal, times: int = 1) -> tuple[int, float, list[int]
             time.sleep(0.2)
         pressed = time.monotonic()
         term.ctrl_c()
-        code = term.proc.wait(timeout=30)
+        code = term.proc.wait(timeout=MAX_GRACE_SECONDS + 30)
         took = time.monotonic() - pressed
         left = _gone(session_members(term.proc.pid), 5)
         term.reader.join(5)
@@ -183,14 +185,22 @@ def test_ctrl_c_on_a_terminal_stops_the_crawl_in_order(big_farm: Farm, tmp_path:
     db = tmp_path / "ctrl-c.db"
     term = Terminal([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db)],
                     {**os.environ, **big_farm.variables})
+    # "after" counts from the first line the crawl prints (from its first second, issue
+    # 31), not from the fork: on a loaded machine the interpreter alone can take a second
+    if not _wait_for(lambda: "starting" in term.output, 60):
+        term.close()
+        pytest.fail(term.output[-2000:])
     time.sleep(after)
     if term.proc.poll() is not None:
         term.close()
         pytest.fail(term.output[-2000:])
     code, took, left, text = _press_ctrl_c(term)
     assert code == 130, text[-3000:]
-    assert took < 10, (took, text[-2000:])
+    # in order: the pages in hand are stored first, for as long as that makes progress
+    # (monitor.processes.StopGrace; a few seconds on a quiet machine)
+    assert took < MAX_GRACE_SECONDS + 5, (took, text[-2000:])
     assert "Traceback" not in text and "BrokenProcessPool" not in text, text[-3000:]
+    assert not INTERPRETER_NOISE.search(text), text[-3000:]
     assert "Aborted!" not in text
     assert "interrupted" in text
     assert left == [], left
@@ -212,6 +222,8 @@ def test_second_ctrl_c_stops_at_once(big_farm: Farm, tmp_path: Path) -> None:
     code, took, left, text = _press_ctrl_c(term, times=2)
     assert code == 130 and took < 5, (code, took, text[-2000:])
     assert left == [] and "Traceback" not in text, text[-2000:]
+    # the crawl's processes are killed: the tracker's leaked-semaphore warning is not shown
+    assert not INTERPRETER_NOISE.search(text), text[-2000:]
     others = [(run["source"], run["status"], run["started"], run["finished"])
               for run in _runs(db) if run["status"] != "interrupted"]
     assert others == []
@@ -239,6 +251,7 @@ def test_sigint_to_the_parent_alone_stops_the_crawl_in_order(big_farm: Farm,
             proc.wait()
     assert proc.returncode == 130, err[-3000:]
     assert "crawl summary" in out and "Traceback" not in err, err[-3000:]
+    assert not INTERPRETER_NOISE.search(err), err[-3000:]
     assert "interrupted:" in err
     assert _gone(crawl_processes, 5) == []
     assert all(run["status"] == "interrupted" for run in _runs(db))
@@ -364,3 +377,23 @@ def test_a_worker_started_during_the_pool_teardown_ends_without_a_traceback(
         open(f"/nonexistent-{os.getpid()}")  # noqa: SIM115 (the error is the point)
     quiet_teardown_race(other.type, other.value, other.tb)
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_crawl_says_what_it_does_from_its_first_second(big_farm: Farm,
+                                                         tmp_path: Path) -> None:
+    """The crawl prints what it is doing before its process has started (issue 31:
+    nothing for 12-15 s at a load of 8), and a Ctrl-C then says in one line that
+    nothing was fetched, not a table of zeros; nothing from the interpreter."""
+    db = tmp_path / "first.db"
+    term = Terminal([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db)],
+                    {**os.environ, **big_farm.variables})
+    if not _wait_for(lambda: "starting" in term.output, 60):
+        term.close()
+        pytest.fail(term.output[-2000:])
+    assert "starting: crawl process" in term.output or "starting: " in term.output
+    code, _, left, text = _press_ctrl_c(term)
+    assert code == 130, text[-3000:]
+    assert left == []
+    if "stopped while starting" in text:  # (a fast machine may have fetched a page)
+        assert "found" not in text.split("stopped while starting")[1], text[-2000:]
+    assert not INTERPRETER_NOISE.search(text), text[-3000:]

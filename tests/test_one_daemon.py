@@ -17,6 +17,8 @@ from monitor.store import DaemonLock, DaemonRunning
 from .conftest import REPO
 from .test_daemon import CLI, _config, _state, _wait
 
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
+
 
 def _daemon(config: Path, db: Path, alerts: Path, env: dict[str, str],
             log: Path) -> subprocess.Popen:

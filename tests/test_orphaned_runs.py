@@ -26,6 +26,8 @@ from monitor.store.owners import is_alive, process_identity
 from .conftest import REPO
 from .test_daemon import CLI, _wait
 
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
+
 
 @pytest.fixture(scope="module")
 def farm() -> Iterator[Farm]:

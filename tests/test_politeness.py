@@ -16,6 +16,8 @@ from monitor.sources import Settings
 
 from .politeness_server import Site
 
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
+
 QUIET = {"NEWSWATCH_EXTRACT_WORKERS": -1}  # tiny pages: extract in the crawl process
 NO_THROTTLE = {**QUIET, "AUTOTHROTTLE_ENABLED": False}  # the configured limits alone
 
@@ -157,12 +159,9 @@ def test_slower_and_slower_site_gets_fewer_requests(tmp_path: Path) -> None:
     hits = site.article_hits()
     assert len(hits) == 24
     third = len(hits) // 3
-
-    def rate(part: list[Any]) -> float:
-        return (len(part) - 1) / (part[-1].start - part[0].start)
-
-    # (a busy machine slows the fast start too: half, not a third, holds under load)
-    assert rate(hits[-third:]) < rate(hits[:third]) / 2
+    # what AutoThrottle controls is the requests in flight, whatever the machine's load;
+    # the request rate (which this test compared before) also falls when a busy machine
+    # slows the crawler at the fast start: with two CPU burners, 1.5/s at the start
     assert site.max_in_flight <= 4
     assert _mean_in_flight(hits[-third:]) < 2.0  # 4 in flight without AutoThrottle
 

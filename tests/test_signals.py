@@ -17,11 +17,15 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from monitor.processes import Wakeup
 
 from .conftest import REPO, in_signal_mask
 from .test_daemon import CLI
 from .test_daemon_stop import _config, crawled_once, stopped_cleanly
+
+pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
 
 
 def _python(code: str, timeout: float) -> subprocess.CompletedProcess[str] | None:

@@ -82,6 +82,11 @@ def summary_table(result: CrawlResult) -> Table:
 
 
 def report(result: CrawlResult) -> None:
+    if result.interrupted and not any(result.totals.values()):
+        # stopped while it started: one line, not a table of zeros
+        out.print("crawl summary: stopped while starting; nothing was fetched",
+                  highlight=False)
+        return
     out.print(summary_table(result))
     report_ledger(result)
     report_problems(result)

@@ -10,13 +10,17 @@ from monitor.processes import runtime
 from monitor.processes.lifecycle import (
     GRACE_SECONDS,
     Interrupt,
+    StopGrace,
     Wakeup,
     die_with_parent,
+    group_activity,
     kill_group,
+    quiet_resource_tracker,
 )
 from monitor.processes.workers import extract_checked, shared_pool, shutdown_pool, start_pool
 from monitor.processes.writer import DatabaseFull, shutdown_writers, submit
 
-__all__ = ["GRACE_SECONDS", "DatabaseFull", "Interrupt", "Wakeup", "die_with_parent",
-           "extract_checked", "kill_group", "runtime", "shared_pool", "shutdown_pool",
-           "shutdown_writers", "start_pool", "submit"]
+__all__ = ["GRACE_SECONDS", "DatabaseFull", "Interrupt", "StopGrace", "Wakeup",
+           "die_with_parent", "extract_checked", "group_activity", "kill_group",
+           "quiet_resource_tracker", "runtime",
+           "shared_pool", "shutdown_pool", "shutdown_writers", "start_pool", "submit"]

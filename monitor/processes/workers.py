@@ -16,6 +16,7 @@ from monitor.sources import SiteProfile
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_warming: list[Future[None]] = []  # the workers' warm-ups (start_pool)
 
 
 def _warm_up() -> None:
@@ -97,12 +98,22 @@ def start_pool(workers: int = 0) -> threading.Thread:
             count = pool._max_workers  # noqa: SLF001 (the count shared_pool resolved)
             for future in [pool.submit(_warm_up) for _ in range(count)]:
                 future.add_done_callback(lambda f: f.exception())
+                _warming.append(future)
         except (RuntimeError, BrokenProcessPool):
             pass  # the crawl ended (stopped at once) while its pool was starting
 
     thread = threading.Thread(target=start, name="newswatch-pool-start", daemon=True)
     thread.start()
     return thread
+
+
+def pool_ready() -> bool:
+    """Whether the pool ``start_pool`` started has every worker warmed up (False while
+    the forkserver imports and the workers fork: seconds on a loaded machine; True when
+    no pool was started, e.g. extraction in the crawl process)."""
+    if _pool is None and not _warming:
+        return True
+    return bool(_warming) and all(future.done() for future in _warming)
 
 
 def shutdown_pool() -> None:

@@ -7,6 +7,7 @@ runs one Scrapy crawler per source in a single CrawlerProcess.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue as queue_module
@@ -21,11 +22,21 @@ from pathlib import Path
 from typing import Any
 
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config, withhold_secrets
-from monitor.processes import GRACE_SECONDS, Interrupt, die_with_parent, kill_group, runtime
+from monitor.processes import (
+    Interrupt,
+    StopGrace,
+    die_with_parent,
+    group_activity,
+    kill_group,
+    quiet_resource_tracker,
+    runtime,
+)
 from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from monitor.store import COUNTS, Store
 
 Progress = Callable[[dict[str, dict[str, int]]], None]
+log = logging.getLogger(__name__)
+
 PROGRESS_EVERY = 0.25  # seconds between progress reports from the child
 STOP_POLL = 0.1  # seconds between the crawl process's looks at a stop request
 INTERRUPTED = "interrupted"  # crawl-run status of a crawl stopped by Ctrl-C / a stop request
@@ -99,6 +110,7 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
         settings.source(name)
     db_path = Path(db_path).resolve()
     reap_orphaned_runs(db_path)  # runs left "running" by crawls killed with kill -9
+    quiet_resource_tracker()  # a crawl killed on purpose: said in one line, not by Python
     context = multiprocessing.get_context("spawn")
     events: multiprocessing.Queue[tuple[str, Any]] = context.Queue()
     child = context.Process(
@@ -120,12 +132,17 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
         if own_handler:
             signal.signal(signal.SIGINT, lambda *_: stop.request())
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if progress:  # from the first second: the crawl process is starting
+        progress({name: {**_STARTING, "step": "starting: crawl process"} for name in names})
     try:
         return _watch(child, events, stop, names, db_path, progress, timeout)
     finally:
         kill_group(child.pid)  # whatever of the crawl's group is left: forkserver, workers
         if own_handler:
             signal.signal(signal.SIGINT, previous)
+
+
+_STARTING = {"found": 0, "done": 0, "errors": 0, "requests": 0, "in_hand": 0}
 
 
 def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: Path,
@@ -136,7 +153,8 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     last: dict[str, dict[str, Any]] = {}  # each source's last progress report
     failure: str | None = None
     fatal: str | None = None
-    asked: float | None = None  # when the child was asked to stop in order
+    grace: StopGrace | None = None  # the orderly stop's grace, from when it was asked
+    cpu_read: float | None = None  # when the crawl's CPU time was last read
     done_ids: list[int] | None = None
     unreachable: dict[str, dict[str, Any]] = {}
     torn_down = False  # the crawl was done; only its process's teardown ran out of time
@@ -154,14 +172,22 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
                 if kind == "fatal":
                     fatal = payload
             break
-        if stop.count >= 2 or (asked is not None
-                               and time.monotonic() - asked > GRACE_SECONDS):
+        if stop.count >= 2 or (grace is not None and grace.expired(time.monotonic())):
+            if stop.count < 2:  # never silent: what the kill loses is said
+                in_hand = sum(c.get("in_hand", 0) for c in last.values())
+                log.warning("%s: the orderly stop ran out of time after %.0f s (no "
+                            "progress, or its bound); killed with %d pages in hand%s",
+                            ", ".join(names), time.monotonic() - grace.asked, in_hand,
+                            " (its runs were closed)" if done_ids is not None else "")
             kill_group(child.pid)
             child.join(5)
             break
-        if stop.count == 1 and asked is None:
-            asked = time.monotonic()
+        if stop.count == 1 and grace is None:  # in hand: pages the stop still stores
+            grace = StopGrace(time.monotonic(), sum(c.get("in_hand", 0) for c in last.values()))
             _signal(child, signal.SIGINT)  # Scrapy stops in order: runs end "interrupted"
+        if grace is not None and time.monotonic() - (cpu_read or 0.0) >= 0.5:
+            cpu_read = time.monotonic()  # the crawl's processes at work: its own group
+            grace.activity(*group_activity(child.pid), cpu_read)
         try:
             kind, payload = events.get(timeout=0.1)
         except queue_module.Empty:
@@ -177,8 +203,19 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
                 if counts.get("run_id"):
                     run_ids[name] = counts["run_id"]
                 last[name] = counts
+            if grace is not None:  # the pool still warming up: the pages in hand wait
+                grace.progress(sum(c["done"] + c["errors"] for c in last.values()),
+                               sum(c.get("in_hand", 0) for c in last.values()),
+                               time.monotonic(),
+                               starting=any(c.get("starting") for c in payload.values()))
             if progress:
                 progress(payload)
+        elif kind == "phase":  # the child is starting: what it does, from its first second
+            if grace is not None:
+                grace.progress(0, 0, time.monotonic(), starting=True)
+            if progress:
+                progress({name: {**_STARTING, "step": payload} for name in names
+                          if name not in last})
         elif kind == "done":
             done_ids = payload
         elif kind == "unreachable":
@@ -390,6 +427,18 @@ def _step(crawler: Any) -> str:
     return ranked[0] + (f" +{len(ranked) - 1}" if len(ranked) > 1 else "")  # earliest stage
 
 
+def _in_hand(crawler: Any) -> int:
+    """Pages a crawler holds now: requests in its downloader (queued in a slot or on the
+    wire) and responses its scraper is still processing (extraction, storage). What an
+    orderly stop still has to finish (``StopGrace``)."""
+    engine = getattr(crawler, "engine", None)
+    if engine is None:
+        return 0
+    downloading = len(getattr(getattr(engine, "downloader", None), "active", None) or ())
+    slot = getattr(getattr(engine, "scraper", None), "slot", None)
+    return downloading + (len(slot.active) if slot is not None else 0)
+
+
 def _drop_alert_secrets(alerts: Any) -> None:
     """In the crawl process: the alert channels' variables leave its environment before
     its forkserver and extraction workers start (they send no alert). The commands that
@@ -419,6 +468,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
     signal.signal(signal.SIGTERM, lambda signum, _: asked.append(signum))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent
     try:
+        events.put(("phase", "starting: extraction pool"))
         _drop_alert_secrets(overrides.get("NEWSWATCH_ALERTS"))  # before any worker starts
         from crawler import settings as crawler_settings
         from monitor.processes import shutdown_pool, start_pool
@@ -427,6 +477,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
                                     crawler_settings.NEWSWATCH_EXTRACT_WORKERS))
         if workers >= 0 and not asked:  # first: the forkserver imports the extractor while
             start_pool(workers)  # Scrapy starts (not at all when already asked to stop)
+        events.put(("phase", "starting: loading Scrapy"))
         # imported here, at a shallow stack: its module builds deprecated aliases with
         # inspect.stack(), which reads the source of every frame; imported later, deep in
         # the first crawler's start, that cost 0.2 s of every crawl (issue 17)
@@ -450,6 +501,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         settings.set("USER_AGENT", user_agent(sources.contact), priority="project")
         settings.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING", **overrides},
                         priority="cmdline")
+        events.put(("phase", "starting: opening sources"))
         process = CrawlerProcess(settings)
         from scrapy import signals
 
@@ -492,8 +544,11 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         for queue in turns.values():
             next_turn(None, queue)
 
+        from monitor.processes.workers import pool_ready
+
         def report() -> None:
             snapshot = {}
+            starting = not pool_ready()
             for name, crawler in crawlers:
                 stats = crawler.stats
                 if stats is None:
@@ -505,6 +560,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
                                   "done": done, "errors": stats.get_value("newswatch/errors", 0),
                                   "run_id": stats.get_value("newswatch/run_id", 0),
                                   "requests": stats.get_value("downloader/request_count", 0),
+                                  "in_hand": _in_hand(crawler), "starting": starting,
                                   "step": _step(crawler)}
                 if stats.get_value("newswatch/backfill"):  # a backfill's own progress
                     snapshot[name]["backfill"] = stats.get_value("newswatch/backfill")
