@@ -14,6 +14,7 @@ from pathlib import Path
 from monitor.store import Store
 
 from .conftest import REPO
+from .test_docs import _free_farm_port
 
 CLI = [sys.executable, "-m", "monitor.cli"]
 
@@ -25,7 +26,8 @@ def _run(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.Co
 
 def test_demo_crawls_the_farm_and_prints_a_summary(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
-    proc = _run("demo", "--db", str(db))
+    port = str(_free_farm_port())  # never README's 8800: a user's farm may hold it
+    proc = _run("demo", "--db", str(db), "--port", port)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "crawl summary" in proc.stdout and str(db) in proc.stdout
     cells = r"[\s│]+(\d+)" * 6  # found, new, updated, duplicate, irrelevant, unchanged
@@ -39,7 +41,7 @@ def test_demo_crawls_the_farm_and_prints_a_summary(tmp_path: Path) -> None:
         assert store.db["articles"].count == found
     finally:
         store.close()
-    again = _run("demo", "--db", str(db))  # same fixed port: same URLs, nothing new
+    again = _run("demo", "--db", str(db), "--port", port)  # same port: same URLs
     assert again.returncode == 0
     found2, new2, updated2, duplicate2, irrelevant2, unchanged2 = map(
         int, re.search(r"total" + cells, again.stdout).groups())

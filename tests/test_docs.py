@@ -76,16 +76,17 @@ def _free_port() -> int:
 
 
 def _free_farm_port() -> int:
-    """A port free on every farm address (127.0.0.11-15)."""
+    """A port free on every farm address (``monitor.run.demo.check_port``), never the
+    README's 8800: a user's `newswatch farm` may hold it (issue 31)."""
+    from monitor.run.demo import DemoPortBusy, check_port
+
     for _ in range(50):
         port = _free_port()
         try:
-            for host in range(11, 16):
-                with socket.socket() as probe:
-                    probe.bind((f"127.0.0.{host}", port))
-            return port
-        except OSError:
+            check_port(port)
+        except DemoPortBusy:
             continue
+        return port
     raise RuntimeError("no free port on the farm addresses")
 
 
