@@ -163,6 +163,8 @@ def check(db_path: str | Path, source: str, wait: bool = True,
             os.kill(daemon["pid"], CONTROL_SIGNAL)
         except ProcessLookupError:  # it ended just now: nothing will take the request
             pass
+        except PermissionError:  # another user's daemon: it reads the table every second
+            pass
     asked = time.monotonic()
     row = _row(path, request_id)
     if not wait:

@@ -218,6 +218,7 @@ class Daemon:
         """Take the pending control requests (``monitor.store.control``), oldest first:
         each is ``taken`` (its crawl starts now, or it is queued: see ``_take``) or
         ``refused`` with a note. Returns how many were read."""
+        rows: list[dict[str, Any]] = []
         with self.control_lock:
             store = Store(self.db_path)
             try:
