@@ -28,6 +28,7 @@ source-health verdict (one page is no sample of a source's health).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,8 +178,6 @@ def _outcome(article: dict[str, Any], result: CrawlResult, db_path: Path) -> Rec
         version_rows = list(store.db["versions"].rows_where(
             "article_id = ? and version = ?", [article["id"], version], limit=1))
         if version_rows and version_rows[0].get("kinds"):
-            import json
-
             try:
                 kinds = [str(k) for k in json.loads(version_rows[0]["kinds"])]
             except ValueError:
