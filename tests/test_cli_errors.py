@@ -83,7 +83,8 @@ def test_export_into_a_missing_directory(good_db: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", [["status"], ["export"], ["export", "--format", "csv"],
                                      ["serve"], ["alerts", "list"], ["alerts", "retry"],
-                                     ["alerts", "deliver"]])
+                                     ["alerts", "deliver"], ["check", "laodong_en"],
+                                     ["recheck", "42"]])
 @pytest.mark.parametrize("kind", ["empty", "text"])
 def test_read_only_commands_refuse_an_empty_or_non_sqlite_file(
         command: list[str], kind: str, empty_db: Path, text_db: Path) -> None:
@@ -100,7 +101,9 @@ def test_read_only_commands_refuse_an_empty_or_non_sqlite_file(
     assert sorted(p.name for p in db.parent.iterdir()) == sorted(["empty.db", "notes.db"])
 
 
-@pytest.mark.parametrize("command", [["status"], ["export"], ["serve"], ["alerts", "list"]])
+@pytest.mark.parametrize("command", [["status"], ["export"], ["serve"], ["alerts", "list"],
+                                     ["check", "laodong_en"], ["recheck", "42"],
+                                     ["recheck", "https://laodong.vn/a-1.ldo"]])
 def test_read_only_commands_never_create_a_database(command: list[str],
                                                     tmp_path: Path) -> None:
     db = tmp_path / "typo" / "typo.db"

@@ -9,7 +9,9 @@ and docs/*.md is run here, as written, with only these substitutions:
   per source at once, and 29 of them starting on two cores took a minute per test;
 - fixed ports become free ones (other services may hold 8800/8001/8080);
 - long-running commands (`run`, `serve`, `farm`) are started, checked alive and doing
-  their job, then stopped with SIGTERM/SIGINT.
+  their job, then stopped with SIGTERM/SIGINT;
+- `check SOURCE` runs against a daemon started for it on the database (SOURCE on a
+  schedule that does not fire), which is stopped after.
 
 Each must exit as documented (0; `alerts test` reaches a real webhook receiver), print no
 traceback, and no usage error.
@@ -126,7 +128,8 @@ def _args(command: str, db: Path, work: Path) -> tuple[list[str], Path | None]:
         out += ["--db", str(db)]  # never the default newswatch.db inside the repo
     if command_name == "run" and "--config" not in out:
         out += ["--config", str(_five_sources(work))]
-    if command_name in ("crawl", "doctor", "backfill", "profile") and "--config" not in out:
+    if command_name in ("crawl", "doctor", "backfill", "profile", "recheck") and (
+            "--config" not in out):
         out += ["--config", "config/demo.yaml"]
     if command_name in ("serve",) and "--port" not in out:
         out += ["--port", str(_free_port())]
@@ -202,6 +205,40 @@ def _long_running(args: list[str], env: dict[str, str], db: Path) -> None:
         assert "export FARM_LAODONG_EN=" in out
 
 
+def _with_daemon(args: list[str], env: dict[str, str], db: Path, work: Path) -> None:
+    """`check SOURCE`: a daemon on the database first (its sources on a schedule that
+    does not fire during the test, so the only crawl is the one asked for), then the
+    command, which must say the daemon took the request; then the daemon is stopped."""
+    from monitor.run import status
+
+    data = yaml.safe_load((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))
+    data["sources"] = [{**s, "cron": "0 0 1 1 *"} for s in data["sources"]
+                       if s["name"] == args[1]]
+    config = work / "check-sources.yaml"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    daemon = subprocess.Popen([*CLI, "run", "--config", str(config), "--db", str(db),
+                               "--no-alerts"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (status(db)["daemon"]["alive"] and daemon.poll() is None):
+            assert time.monotonic() < deadline and daemon.poll() is None, daemon.poll()
+            time.sleep(0.2)
+        proc = subprocess.run([*CLI, *args], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=120)
+        _clean(proc.stderr + proc.stdout)
+        assert proc.returncode == 0, (args, proc.stderr[-3000:])
+        assert "taken by the daemon" in proc.stdout, proc.stdout
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    _clean(err)
+    assert daemon.returncode == 0, err[-3000:]
+
+
 started = ""
 
 
@@ -217,6 +254,9 @@ def test_documented_command_runs(doc: str, command: str,
         (work / "sources.yaml").write_text("sources:\n", encoding="utf-8")
         args += ["--config", str(work / "sources.yaml"), "--profiles",
                  str(work / "profiles.yaml")]
+    if args[0] == "check":
+        _with_daemon(args, env, db, work)
+        return
     if args[0] in LONG_RUNNING:
         from monitor.store import now
 
@@ -236,4 +276,4 @@ def test_docs_show_commands() -> None:
     """The extraction above finds the commands (a broken pattern would test nothing)."""
     shown = {c.split()[1] for _, c in COMMANDS}
     assert {"crawl", "demo", "farm", "run", "status", "serve", "export", "alerts",
-            "judge"} <= shown
+            "judge", "check", "recheck"} <= shown

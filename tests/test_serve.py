@@ -326,3 +326,16 @@ def test_canned_query_pages_are_titled_by_their_title_not_their_sql(server: str)
     assert named.startswith("Latest relevant articles · ") and "select" not in named
     adhoc = title("?sql=select+count(*)+from+articles")
     assert "select count(*) from articles" in adhoc
+
+
+def test_changes_feed_lists_the_edit_served(server: str, database: dict) -> None:
+    """`newswatch serve` serves the feed of changes beside the feed of new articles: the
+    module's one edit, as valid Atom (tests/test_changes_feed.py has the removals)."""
+    from .test_changes_feed import assert_valid_atom
+
+    with urllib.request.urlopen(f"{server}/changes.atom", timeout=10) as response:
+        assert "xml" in response.headers["content-type"]
+        parsed = assert_valid_atom(response.read())
+    assert [entry.link for entry in parsed.entries] == [database["edited_url"]]
+    assert parsed.entries[0].title.startswith("Edited (")
+    assert parsed.entries[0].tags  # its edit kinds

@@ -148,7 +148,8 @@ def main(debug: bool) -> None:
     """newswatch: watch Vietnamese news sites for Vietnam–US relations articles.
 
     Exit codes: 0 done; 1 some source failed or was unreachable; 2 bad input (config,
-    option, file, database); 130 interrupted (Ctrl-C).
+    option, file, database); 3 no daemon runs on the database (check); 4 the daemon did
+    not take a request in time (check); 130 interrupted (Ctrl-C).
     """
     global _debug
     _debug = debug

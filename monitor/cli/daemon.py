@@ -1,4 +1,4 @@
-"""``newswatch run`` (the daemon) and ``newswatch status``."""
+"""``newswatch run`` (the daemon), ``newswatch status`` and ``newswatch check``."""
 
 from __future__ import annotations
 
@@ -127,6 +127,31 @@ def status(db: Path, as_json: bool) -> None:
     out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))
                             or "none"))
     _print_health(report["health"])
+
+
+@main.command()
+@click.argument("source")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file of the running daemon.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds to wait for the daemon to take the request.")
+@click.option("--no-wait", is_flag=True, help="Leave the request for the daemon and return.")
+def check(source: str, db: Path, timeout: float, no_wait: bool) -> None:
+    """Ask the running daemon to crawl SOURCE now.
+
+    Prints when the daemon took the request: crawling now, or queued right after the
+    crawl of SOURCE that is running. Exit codes: 0 taken (with --no-wait: left for it);
+    2 bad input (no such database, a source the daemon does not have: close names are
+    listed); 3 no daemon runs on the database (or it is stopping); 4 the daemon did not
+    take it within --timeout (the request is withdrawn)."""
+    from monitor.run import ControlError
+    from monitor.run import check as ask_daemon
+
+    try:
+        result = ask_daemon(db, source, wait=not no_wait, timeout=timeout)
+    except ControlError as exc:
+        fail(str(exc), exc.exit_code)
+    out.print(result.line, highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_dropped(runs: list[dict[str, Any]]) -> None:

@@ -2,13 +2,19 @@
 
 ``crawl`` runs the Scrapy project (``crawler/``) in a child process and streams its
 progress; ``daemon`` schedules crawls per source (APScheduler), delivers alerts and
-reports ``status``; ``backfill`` reads a source's archive from its sitemaps; ``demo``
-crawls the replica farm; ``reach`` sums up hosts a crawl could not reach.
+reports ``status``; ``control`` asks the running daemon to crawl a source now
+(``newswatch check``); ``recheck`` fetches one stored article again (``newswatch
+recheck``); ``backfill`` reads a source's archive from its sitemaps; ``demo`` crawls the
+replica farm; ``reach`` sums up hosts a crawl could not reach.
 """
 
 from monitor.run.backfill import backfill
+from monitor.run.control import ControlError, NoDaemon, NotTaken, Refused, check
 from monitor.run.crawl import CrawlError, CrawlResult, crawl
 from monitor.run.daemon import Daemon, status
 from monitor.run.reach import host_of
+from monitor.run.recheck import RecheckResult, UnknownArticle, recheck
 
-__all__ = ["CrawlError", "CrawlResult", "Daemon", "backfill", "crawl", "host_of", "status"]
+__all__ = ["ControlError", "CrawlError", "CrawlResult", "Daemon", "NoDaemon", "NotTaken",
+           "RecheckResult", "Refused", "UnknownArticle", "backfill", "check", "crawl",
+           "host_of", "recheck", "status"]

@@ -18,6 +18,13 @@ does not load is reported once (log and heartbeat) and the last good config stay
 One daemon per database: ``start`` takes ``<db>.daemon-lock`` (``monitor.store.owners``), which
 the kernel frees when the daemon ends, however it ends; a second daemon on the same
 database gets ``DaemonRunning``.
+
+Commands ask it for a crawl now (``newswatch check SOURCE``, ``monitor.run.control``)
+through the ``control_requests`` table (``monitor.store.control``): it reads the table
+when SIGUSR2 comes and every ``CONTROL_SECONDS`` (the ``control`` job), and answers in
+the rows (``take_requests``). A source asked for while it is crawling gets another crawl
+right after the running one; asked for while a crawl of it waits for its turn, that
+crawl answers it.
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from monitor.sources import (
     load_settings,
     seconds,
 )
-from monitor.store import DaemonLock, Store, now
+from monitor.store import DaemonLock, Store, control, now
 
 log = logging.getLogger("newswatch.daemon")
 
@@ -62,6 +69,8 @@ CONFIG_CHECK_SECONDS = 5
 DELIVERY_SECONDS = 15
 PRUNE_HOURS = 6
 FETCH_LOG_DAYS = 30
+CONTROL_SECONDS = 1.0  # the control job: pending requests read at least this often
+CONTROL_SIGNAL = signal.SIGUSR2  # "read the control requests now" (monitor.run.control)
 
 
 class Daemon:
@@ -110,6 +119,13 @@ class Daemon:
         # at most max_parallel_crawls crawl process trees at once (a reload sets a new one)
         self.crawl_slots = threading.BoundedSemaphore(self.settings.max_parallel_crawls)
         self.waiting: set[str] = set()  # sources whose due crawl waits for a slot
+        # the control channel (newswatch check): requests taken, the crawls they wait for
+        self.control_lock = threading.Lock()
+        self.control_signal: str | None = None  # set by run_forever once its handler is in
+        self.control_requested = False  # SIGUSR2
+        self.next_checks: dict[str, list[int]] = {}  # source -> requests its next crawl answers
+        self.queued: dict[str, int] = {}  # source -> its crawls not started yet (waiting)
+        self.running: dict[str, str] = {}  # source -> when its running crawl started
         # the running crawls' stop request: once = stop in order, twice = kill them now
         self.interrupt = Interrupt()
         # crawls on their own pool (threads start on demand; sources can be added by a
@@ -122,10 +138,20 @@ class Daemon:
         )
 
     # -- jobs --------------------------------------------------------------------------------
-    def crawl_source(self, name: str) -> None:
+    def crawl_source(self, name: str, check: bool = False) -> None:
         """One crawl of one source, in a child process, within its time limit, with the
-        last good config (not the file on disk, which may be broken)."""
+        last good config (not the file on disk, which may be broken).
+
+        The crawl answers the control requests waiting for the source's next crawl
+        (``next_checks``): they are marked ``started`` when it starts and ``done`` or
+        ``failed`` when it ends. ``check``: a crawl added for such a request, which does
+        not run if another crawl of the source started first and answered them."""
         settings = self.settings
+        with self.control_lock:
+            self.queued[name] = self.queued.get(name, 0) + 1
+        started = ran = False
+        ids: list[int] = []
+        ended: tuple[str, str, int | None] | None = None  # (state, note, run id)
         try:
             source = settings.source(name)
             if self.interrupt:  # stopping: no new crawl
@@ -135,6 +161,15 @@ class Daemon:
             with self._site_lock(source), self._crawl_slot(name):
                 if self.interrupt:  # stopped while waiting for the site's turn or a slot
                     return
+                with self.control_lock:
+                    self.queued[name] -= 1
+                    started = True
+                    ids = self.next_checks.pop(name, [])
+                    if check and not ids:  # answered by a crawl that started first
+                        return
+                    self.running[name] = now()
+                    ran = True
+                self._answer(ids, control.STARTED)
                 result = crawl(settings, self.db_path, sources=[name],
                                variables=self.variables, alerts=self.alert_config,
                                timeout=seconds(source.crawl_timeout), stop=self.interrupt)
@@ -146,8 +181,120 @@ class Daemon:
             for host, info in result.unreachable.items():  # one line per host
                 log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
                             info["failures"], info["reason"])
+            ended = _answer_of(result)
         except (CrawlError, ConfigError) as exc:
             log.error("%s: crawl failed: %s", name, exc)
+            ended = (control.FAILED, f"crawl failed: {exc}", None)
+            if not started and isinstance(exc, ConfigError):  # the source is gone (a
+                with self.control_lock:  # reload): no crawl of it will answer them
+                    ids = self.next_checks.pop(name, [])
+        finally:
+            with self.control_lock:
+                if not started:
+                    self.queued[name] -= 1
+                if ran:
+                    self.running.pop(name, None)
+            if ids:
+                state, note, run_id = ended or (control.FAILED, "the crawl did not run to "
+                                                "its end (see the daemon's log)", None)
+                self._answer(ids, state, note, run_id)
+
+    def _answer(self, ids: list[int], state: str, note: str | None = None,
+                run_id: int | None = None) -> None:
+        """Write the state of control requests; a failure is logged (the crawl goes on)."""
+        if not ids:
+            return
+        try:
+            store = Store(self.db_path)
+            try:
+                control.mark(store, ids, state, note, run_id=run_id)
+            finally:
+                store.close()
+        except Exception:  # noqa: BLE001 - a request's row must not stop a crawl
+            log.exception("control requests %s: could not record %s", ids, state)
+
+    # -- the control channel (newswatch check) ------------------------------------------------
+    def take_requests(self) -> int:
+        """Take the pending control requests (``monitor.store.control``), oldest first:
+        each is ``taken`` (its crawl starts now, or it is queued: see ``_take``) or
+        ``refused`` with a note. Returns how many were read."""
+        rows: list[dict[str, Any]] = []
+        with self.control_lock:
+            store = Store(self.db_path)
+            try:
+                rows = control.pending(store)
+                for row in rows:
+                    state, note = self._take(row)
+                    control.mark(store, [row["id"]], state, note, daemon=os.getpid(),
+                                 only=[control.PENDING])
+                    log.info("control request %d (%s %s): %s: %s", row["id"], row["kind"],
+                             row["source"], state, note)
+            finally:
+                store.close()
+        return len(rows)
+
+    def _take(self, row: dict[str, Any]) -> tuple[str, str]:
+        """(state, note) for one pending request (under ``control_lock``). A crawl of
+        the source that has not started yet answers it; else a crawl is added now (it
+        waits, as every crawl does, for its site's turn and a crawl slot)."""
+        name = row["source"]
+        if row["kind"] != control.CRAWL:
+            return control.REFUSED, f"unknown request kind {row['kind']!r}"
+        if self.stop_event.is_set() or self.interrupt:
+            return control.REFUSED, "the daemon is stopping"
+        if name not in {s.name for s in self.settings.sources}:
+            return control.REFUSED, f"{name!r} is not a source of its config ({self.config})"
+        if name in self.next_checks:  # a crawl that will answer is already on its way
+            first = self.next_checks[name][0]
+            self.next_checks[name].append(row["id"])
+            return control.TAKEN, (f"queued: joins request {first}, whose crawl of {name} "
+                                   "has not started yet")
+        if self.queued.get(name, 0):  # its due crawl waits for its turn: that one answers
+            self.next_checks[name] = [row["id"]]
+            return control.TAKEN, (f"queued: the due crawl of {name}, waiting for its "
+                                   "site's turn or a crawl slot, answers it")
+        try:
+            self.scheduler.add_job(self.crawl_source, args=[name], kwargs={"check": True},
+                                   id=f"check:{name}:{row['id']}", name=f"check {name}",
+                                   next_run_time=datetime.now(UTC))
+        except Exception as exc:  # noqa: BLE001 - the scheduler is shutting down
+            return control.REFUSED, f"the daemon could not schedule it: {exc}"
+        self.next_checks[name] = [row["id"]]
+        if name in self.running:
+            return control.TAKEN, (f"queued: a crawl of {name} has been running since "
+                                   f"{_clock(self.running[name])}; another starts when it ends")
+        busy = self._busy_with(name)
+        if busy:
+            return control.TAKEN, f"queued: starts when {busy} ends"
+        return control.TAKEN, "crawling now"
+
+    def _busy_with(self, name: str) -> str | None:
+        """What a new crawl of ``name`` would wait for (under ``control_lock``): a crawl
+        of another source on its site, or every crawl slot taken; None: nothing."""
+        from crawler.politeness import site_of
+
+        try:
+            site = site_of(self.settings.source(name))
+            same_site = [other for other in self.running if other != name
+                         and site_of(self.settings.source(other)) == site]
+        except ConfigError:
+            same_site = []
+        if same_site:
+            return f"the crawl of {same_site[0]} (same site)"
+        if len(self.running) >= self.settings.max_parallel_crawls:
+            return (f"one of the {len(self.running)} running crawls (max_parallel_crawls "
+                    f"{self.settings.max_parallel_crawls})")
+        return None
+
+    def control_job(self) -> None:
+        """The ``control`` job: take pending requests (a lost SIGUSR2 costs at most
+        ``CONTROL_SECONDS``); not once stopping."""
+        if self.stop_event.is_set():
+            return
+        try:
+            self.take_requests()
+        except Exception:  # noqa: BLE001 - the daemon must outlive a bad request
+            log.exception("reading the control requests failed")
 
     @contextmanager
     def _crawl_slot(self, name: str) -> Iterator[None]:
@@ -199,6 +346,8 @@ class Daemon:
         try:
             with store.db.conn:
                 store.db.execute("delete from fetches where fetched < ?", [cutoff])
+            control.prune(store, (datetime.now(UTC) - timedelta(days=control.KEEP_DAYS))
+                          .isoformat())
         finally:
             store.close()
 
@@ -219,6 +368,8 @@ class Daemon:
                             "sources": sorted(s.name for s in self.settings.sources),
                             "max_parallel_crawls": self.settings.max_parallel_crawls,
                             "waiting": sorted(self.waiting),
+                            "crawling": dict(sorted(self.running.items())),
+                            "control": self.control_signal,
                             "config": str(self.config), "config_loaded": self.config_loaded,
                             "config_error": self.config_error,
                             "alerts_error": self.alerts_error}),
@@ -353,6 +504,8 @@ class Daemon:
                 # runs left open by crawls that are gone (a daemon or a crawl killed with
                 # kill -9); the runs of crawls still running (`newswatch crawl`) stay
                 aborted = store.reap_orphaned_runs()
+                # requests addressed to a daemon that is gone are not acted on
+                expired = control.expire(store, "the daemon that was asked is gone")
                 with store.db.conn:
                     store.db["daemon"].upsert({"name": "newswatch", "pid": os.getpid(),
                                                "started": now(), "beat": now(),
@@ -365,6 +518,9 @@ class Daemon:
         if aborted:
             log.warning("%d crawl run(s) left open by crawl processes that are gone marked "
                         "aborted", len(aborted))
+        if expired:
+            log.warning("%d control request(s) left open by a daemon that is gone expired",
+                        expired)
         for source in self.settings.sources:
             self._add_crawl_job(source)
         self.scheduler.add_job(self.deliver_job, IntervalTrigger(seconds=self.deliver_every),
@@ -376,6 +532,9 @@ class Daemon:
                                next_run_time=datetime.now(UTC), executor="house")
         self.scheduler.add_job(self.config_job,
                                IntervalTrigger(seconds=self.config_check_every), id="config",
+                               executor="house")
+        self.scheduler.add_job(self.control_job, IntervalTrigger(seconds=CONTROL_SECONDS),
+                               id="control", next_run_time=datetime.now(UTC),
                                executor="house")
         self.scheduler.start()
 
@@ -392,9 +551,22 @@ class Daemon:
             for pool in self.pools:
                 pool.join()
         try:
+            self._expire_requests()
             self.beat("stopped")
         finally:
             self.lock.release()
+
+    def _expire_requests(self) -> None:
+        """At the stop: requests not answered (pending, or waiting for a crawl that will
+        not start) end ``refused`` or ``failed``, "the daemon stopped"."""
+        try:
+            store = Store(self.db_path)
+            try:
+                control.expire(store, "the daemon stopped before answering it")
+            finally:
+                store.close()
+        except Exception:  # noqa: BLE001 - the stop goes on
+            log.exception("control requests left open at the stop")
 
     def run_forever(self) -> int:
         """Run until SIGTERM or SIGINT (SIGHUP reloads the config); returns the exit
@@ -410,9 +582,15 @@ class Daemon:
             self.reload_requested = True
             self.wake.set()
 
+        def asked(*_: Any) -> None:  # newswatch check: read the control requests now
+            self.control_requested = True
+            self.wake.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, stop)
         signal.signal(signal.SIGHUP, hangup)
+        signal.signal(CONTROL_SIGNAL, asked)
+        self.control_signal = CONTROL_SIGNAL.name  # the heartbeat tells commands
         # SIGUSR1: every thread's stack to stderr (the log), for a daemon that seems stuck
         faulthandler.register(signal.SIGUSR1, all_threads=True)
         self.start()
@@ -420,6 +598,9 @@ class Daemon:
                  len(self.settings.sources), self.db_path)
         while not self.stop_requested:
             self.wake.wait()
+            if self.control_requested and not self.stop_requested:
+                self.control_requested = False
+                self.control_job()
             if self.reload_requested and not self.stop_requested:
                 self.reload_requested = False
                 log.info("SIGHUP: reloading %s", self.config)
@@ -431,6 +612,7 @@ class Daemon:
         # a reload while stopping means nothing; ignored, a SIGHUP during the exit (after
         # Python's finalisation restored the default action) would kill the daemon
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(CONTROL_SIGNAL, signal.SIG_IGN)  # likewise a late `newswatch check`
         log.info("stopping: running crawls store what they extracted and stop (a second "
                  "signal kills them)")
         self.stop(wait=True)
@@ -463,6 +645,27 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size
+
+
+def _answer_of(result: Any) -> tuple[str, str, int | None]:
+    """(state, note, run id) of the control requests a crawl answered."""
+    run = result.runs[0] if result.runs else None
+    if result.interrupted:
+        return control.FAILED, "interrupted by the daemon's stop", run["id"] if run else None
+    if run is None:
+        return control.FAILED, "the crawl recorded no run", None
+    counts = ", ".join(f"{key} {int(run.get(key) or 0)}" for key in
+                       ("new", "updated", "duplicate", "unchanged", "errors"))
+    state = control.DONE if run["status"] == "finished" else control.FAILED
+    return state, f"crawl run {run['id']} {run['status']}: {counts}", run["id"]
+
+
+def _clock(stamp: str) -> str:
+    """An ISO time as ``HH:MM:SS UTC``."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%H:%M:%S UTC")
+    except ValueError:
+        return stamp
 
 
 def status(db_path: str | Path) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 ``Store`` (in ``db``) holds the schema and its numbered migrations, batched upserts and
 crawl runs; ``search`` is full-text search as analysts type it; ``labels`` the analysts'
 relevance labels; ``frontier`` a backfill's cursor; ``owners`` the process identities and
-the daemon's lock that make rows left by dead processes recognisable; ``dbfile`` the one
-rule for opening an existing database file.
+the daemon's lock that make rows left by dead processes recognisable; ``control`` the
+requests commands leave for the running daemon; ``dbfile`` the one rule for opening an
+existing database file.
 """
 
-from monitor.store import frontier, search
+from monitor.store import control, frontier, search
 from monitor.store.db import (
     COUNTS,
     DATABASE_FULL,
@@ -38,5 +39,5 @@ __all__ = [
     "LabelError", "OutputFileError", "Store", "add_label", "database_to_write", "existing_database",
     "export_jsonl", "is_full", "iso_utc", "now", "order_children", "order_entries",
     "output_file",
-    "frontier", "search",
+    "control", "frontier", "search",
 ]

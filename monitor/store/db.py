@@ -225,11 +225,25 @@ def _m10_run_ledger(db: sqlite_utils.Database) -> None:
         db["crawl_runs"].add_column("ledger", str)
 
 
+def _m12_control_requests(db: sqlite_utils.Database) -> None:
+    # issue 29: requests from commands to the running daemon (`newswatch check SOURCE`;
+    # monitor.store.control). Additive and idempotent (safe in any order with other
+    # branches' migrations: it may run again after an _m11 merged before it).
+    db.execute("""create table if not exists control_requests (
+        id integer primary key, kind text not null, source text not null,
+        requested text not null, requester integer, state text not null default 'pending',
+        taken text, daemon integer, note text, run_id integer, finished text)""")
+    db.execute("create index if not exists control_requests_state "
+               "on control_requests (state, id)")
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
     _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill,
-    _m9_run_owners, _m10_run_ledger]
+    _m9_run_owners, _m10_run_ledger,
+    # _m11 comes from another branch (issue 29's re-check schedule), merged before this
+    _m12_control_requests]
 
 
 @contextmanager
