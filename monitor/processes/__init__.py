@@ -17,10 +17,16 @@ from monitor.processes.lifecycle import (
     kill_group,
     quiet_resource_tracker,
 )
-from monitor.processes.workers import extract_checked, shared_pool, shutdown_pool, start_pool
+from monitor.processes.workers import (
+    extract_checked,
+    pool_ready,
+    shared_pool,
+    shutdown_pool,
+    start_pool,
+)
 from monitor.processes.writer import DatabaseFull, shutdown_writers, submit
 
 __all__ = ["GRACE_SECONDS", "DatabaseFull", "Interrupt", "StopGrace", "Wakeup",
            "die_with_parent", "extract_checked", "group_activity", "kill_group",
-           "quiet_resource_tracker", "runtime",
+           "pool_ready", "quiet_resource_tracker", "runtime",
            "shared_pool", "shutdown_pool", "shutdown_writers", "start_pool", "submit"]

@@ -544,7 +544,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         for queue in turns.values():
             next_turn(None, queue)
 
-        from monitor.processes.workers import pool_ready
+        from monitor.processes import pool_ready
 
         def report() -> None:
             snapshot = {}
