@@ -144,3 +144,43 @@ def test_daemon_stopped_under_load_stores_every_page_it_fetched(tmp_path: Path) 
     # a fetched page is extracted and stored (or counted under its reason), not dropped
     assert sum(book["pages"].get("unfinished", 0) for book in books) <= sum(
         book["issued"] - book.get("fetched", 0) for book in books), books
+
+
+def test_a_stop_that_only_waits_for_a_silent_server_ends_after_its_stall(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A stop whose only work in hand is a request to a server that does not answer (the
+    crawl's processes sleep): no progress, so the grace ends ``GRACE_SECONDS`` (plus a
+    second per page in hand) after the stop, not at the 60 s bound, and the kill is one
+    WARNING naming the source and the pages in hand."""
+    import threading
+
+    from monitor.processes import Interrupt
+    from monitor.run import crawl
+    from monitor.sources import Settings
+
+    from .politeness_server import Site
+
+    with Site(["127.0.0.45"], pages=4, latency=lambda k: 120.0) as site:
+        config = Settings.model_validate({"sources": [
+            site.source("silent", concurrency=1, download_delay=0)]})
+        stop = Interrupt()
+        asked: list[float] = []
+
+        def stop_when_an_article_is_asked() -> None:
+            deadline = time.monotonic() + 120
+            while not site.hits and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)  # the article request is on the wire, its server silent
+            asked.append(time.monotonic())
+            stop.request()
+
+        threading.Thread(target=stop_when_an_article_is_asked, daemon=True).start()
+        with caplog.at_level("WARNING", logger="monitor.run.crawl"):
+            result = crawl(config, tmp_path / "s.db", alerts=None, stop=stop,
+                           scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": -1,
+                                            "DOWNLOAD_TIMEOUT": 300})
+        took = time.monotonic() - asked[0]
+    assert result.interrupted
+    assert took < MAX_GRACE_SECONDS / 2, took
+    said = [r.getMessage() for r in caplog.records if "ran out of time" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("silent:") and "pages in hand" in said[0]
