@@ -321,15 +321,16 @@ def test_kill_9_of_the_daemon_leaves_no_process(five_farm: Farm, tmp_path: Path)
 
 
 def test_ctrl_c_to_the_daemon_interrupts_its_crawls(five_farm: Farm, tmp_path: Path) -> None:
-    """`newswatch run` on a terminal, ^C mid-crawl: exit 0 within 10 s, no traceback, the
-    runs it cut short `interrupted` (not `finished`), nothing left of its session."""
+    """`newswatch run` on a terminal, ^C mid-crawl: exit 0 within the stop's grace (a
+    few seconds on a quiet machine), no traceback, the runs it cut short `interrupted`
+    (not `finished`), nothing left of its session."""
     db = tmp_path / "daemon-ctrl-c.db"
     term = Terminal([*CLI, "run", "--config", str(_five_sources(tmp_path)), "--db", str(db)],
                     {**os.environ, **five_farm.variables})
     _wait_running(term, db, 90)
     time.sleep(2)
     code, took, left, text = _press_ctrl_c(term)
-    assert code == 0 and took < 10, (code, took, text[-3000:])
+    assert code == 0 and took < MAX_GRACE_SECONDS + 5, (code, took, text[-3000:])
     assert "Traceback" not in text and "Unhandled error" not in text, text[-3000:]
     assert left == []
     runs = _runs(db)
@@ -390,7 +391,6 @@ def test_a_crawl_says_what_it_does_from_its_first_second(big_farm: Farm,
     if not _wait_for(lambda: "starting" in term.output, 60):
         term.close()
         pytest.fail(term.output[-2000:])
-    assert "starting: crawl process" in term.output or "starting: " in term.output
     code, _, left, text = _press_ctrl_c(term)
     assert code == 130, text[-3000:]
     assert left == []

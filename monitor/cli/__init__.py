@@ -33,6 +33,10 @@ if sys.argv[0] == "-m" or Path(sys.argv[0]).name == "newswatch":  # the command 
     if _command(sys.argv[1:]) in ("run", "serve"):  # the services: a stop is exit 0
         signal.signal(signal.SIGINT, _stopped_before_start)
         signal.signal(signal.SIGTERM, _stopped_before_start)
+    if _command(sys.argv[1:]) == "farm":  # SIGTERM is an orderly stop from the very start
+        # (before its own handler, while the interpreter imports: killed with -15 under
+        # load in tests/test_docs.py)
+        signal.signal(signal.SIGTERM, _stopped_before_start)
     if _command(sys.argv[1:]) == "run":
         # until the daemon's own handlers are in place: a reload (SIGHUP, e.g. systemctl
         # reload right after start) means nothing yet, the file is read when it starts,
