@@ -308,6 +308,14 @@ def _wait_stored(db: Path, url: str, seconds: float) -> None:
         time.sleep(1)
 
 
+def _stored_any(db: Path) -> bool:
+    store = Store(db)
+    try:
+        return bool(store.db["articles"].exists() and store.db["articles"].count)
+    finally:
+        store.close()
+
+
 def _pending(db: Path) -> int:
     store = Store(db)
     try:
@@ -355,7 +363,15 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         try:
-            deadline = started + minutes * 60
+            # the publishing window opens when the daemon's first crawl has stored
+            # something, and it does not count the waits for an edited story's first
+            # version: on a loaded machine (issue 31) the start alone took up to 60 s
+            # of a 90 s window, and the soak failed 3 times in 3
+            first = time.monotonic()
+            while time.monotonic() - first < 300 and daemon.poll() is None and not (
+                    db.exists() and _stored_any(db)):
+                time.sleep(1)
+            deadline = time.monotonic() + minutes * 60
             site_turn = 0
             relevant: list[tuple[str, str]] = []  # (site, slug)
             while queue and time.monotonic() < deadline - 30:
@@ -376,7 +392,9 @@ def soak(minutes: float, workdir: Path, publish_every: float | None = None, inte
                     report.published_other.append(url)
                 if len(relevant) in (3, 6) and kind == "relevant":  # edit an earlier story
                     edit_site, edit_slug = relevant[len(relevant) - 3]
+                    waited = time.monotonic()
                     _wait_stored(db, farm.url_of(edit_site, edit_slug), 60)  # version 1 first
+                    deadline += time.monotonic() - waited
                     report.edited.append(farm.edit(edit_site, edit_slug, replace={1: EDIT}))
                 progress(f"{time.monotonic() - started:5.0f} s: published {url} ({kind}); "
                          f"daemon RSS {_rss_kb(daemon.pid) / 1024:.1f} MB")
