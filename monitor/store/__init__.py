@@ -30,12 +30,13 @@ from monitor.store.dbfile import (
     output_file,
 )
 from monitor.store.frontier import BackfillLog, iso_utc, order_children, order_entries
-from monitor.store.labels import LabelError, add_label, export_jsonl
+from monitor.store.labels import VERDICTS as LABEL_VERDICTS
+from monitor.store.labels import WITHDRAWN, LabelError, add_label, export_jsonl
 from monitor.store.owners import DaemonLock, DaemonRunning
 
 __all__ = [
-    "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "NEW", "UNCHANGED",
-    "UPDATED", "BackfillLog", "DaemonLock", "DaemonRunning", "DatabaseFileError",
+    "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "LABEL_VERDICTS",
+    "NEW", "UNCHANGED", "UPDATED", "WITHDRAWN", "BackfillLog", "DaemonLock", "DaemonRunning", "DatabaseFileError",
     "LabelError", "OutputFileError", "Store", "add_label", "database_to_write", "existing_database",
     "export_jsonl", "is_full", "iso_utc", "now", "order_children", "order_entries",
     "output_file",
