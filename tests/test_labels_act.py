@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -36,7 +37,7 @@ TEXTS = {
 def _article(url: str) -> dict:
     title, text = TEXTS[url]
     return {"url": url, "title": title, "author": None, "lead": None, "language": "vi",
-            "published": "2025-03-20T07:15:00+07:00", "text": text,
+            "published": datetime.now(UTC).isoformat(timespec="seconds"), "text": text,
             "content_hash": content_hash(text)}
 
 
