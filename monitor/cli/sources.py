@@ -201,7 +201,7 @@ def _watch_list(config: Path, db: Path, as_json: bool) -> None:
     import json
     import sqlite3
 
-    from monitor.browse.home import watch_list
+    from monitor.browse import watch_list
     from monitor.sources import load_settings
 
     try:
