@@ -300,3 +300,21 @@ def test_chat_channel_gets_the_plain_text(farm: Farm, tmp_path: Path) -> None:
     message = got[0]["message"]
     assert "Why: " in message and "<" not in message and "{'" not in message
     assert f"Article in newswatch: https://nw.example.org/news/articles/{article_id}" in message
+
+
+def test_every_template_with_missing_fields_shows_no_none() -> None:
+    """Issue 30: `alerts test` read "None · None": every kind, alone and in a digest,
+    rendered from documents missing every optional field, shows no "None" to a reader;
+    a term such as "pm" reads "PM", never "Pm"."""
+    kinds = ["new", "updated", "removed", "health", None]
+    docs = [{}, *({"kind": kind} for kind in kinds),
+            *({"kind": kind, "article": {}, "story": {}} for kind in kinds)]
+    for doc in docs:
+        message = render([doc])
+        for text in (message.subject, message.text, message.html):
+            assert "None" not in text, (doc, text)
+    digest = render([{"kind": kind} for kind in kinds])
+    assert "None" not in digest.text and "None" not in digest.html, digest.text
+    reasons = describe_reasons([{"group": "officials", "field": "title", "points": 3,
+                                 "terms": ["deputy pm"]}])
+    assert "Deputy PM" in reasons and "Pm" not in reasons

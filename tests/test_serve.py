@@ -258,8 +258,11 @@ def test_bound_to_loopback_only_and_live(server: str, database: dict) -> None:
 
 
 @needs_chromium
-def test_home_page_lists_tables_with_descriptions(server: str, tmp_path: Path) -> None:
-    home = server.rsplit("/", 1)[0] + "/"
+def test_catalogue_lists_tables_with_descriptions(server: str, tmp_path: Path) -> None:
+    """The catalogue, one click from the home page (issue 30: `/` is the analyst's home,
+    tests/test_home.py)."""
+    home = server.rsplit("/", 1)[0] + "/-/catalogue"
+    assert 'href="/-/catalogue"' in dump_dom(tmp_path, server.rsplit("/", 1)[0] + "/")
     dom = dump_dom(tmp_path, home)
     for title, description in [
         ("Articles", "One row per canonical article URL"),

@@ -200,7 +200,7 @@ def edit_kinds(doc: dict[str, Any]) -> list[str]:
     """The edit's kinds (``headline``, ``numbers``, …) when the document carries them."""
     edit = doc.get("edit") if isinstance(doc.get("edit"), dict) else {}
     kinds = (doc.get("edits") or doc.get("edit_kinds") or edit.get("kinds")
-             or doc["article"].get("edit_kinds"))
+             or (doc.get("article") or {}).get("edit_kinds"))
     if isinstance(kinds, str):
         kinds = [k for k in kinds.replace(",", " ").split() if k]
     names = words()["edit_kinds"]
@@ -209,7 +209,8 @@ def edit_kinds(doc: dict[str, Any]) -> list[str]:
 
 def headline(doc: dict[str, Any]) -> str:
     """What happened, before the title: ``New``, ``Edited (headline, numbers)``, …"""
-    verb = words()["verbs"].get(doc.get("kind"), str(doc.get("kind", "")).capitalize())
+    verb = words()["verbs"].get(doc.get("kind"), str(doc.get("kind") or "").capitalize())
+    verb = verb or "Alert"  # a document without a kind (issue 30: never "None")
     kinds = edit_kinds(doc) if doc.get("kind") == "updated" else []
     return f"{verb} ({', '.join(kinds)})" if kinds else verb
 

@@ -83,15 +83,26 @@ def article_page(conn: sqlite3.Connection, article_id: Any,
                  timezone: str = DEFAULT_TIMEZONE) -> dict[str, Any] | None:
     """Everything the article page shows: ``article`` (the row, times readable),
     ``paragraphs``, ``versions`` newest first (each with ``changes`` from the previous
-    version and ``kinds``), ``story`` and its other ``editions``. None: no such article."""
+    version and ``kinds``), ``story`` and its other ``editions``, and ``original`` (id,
+    title, source: what a copy or edition copies, else the story's first report; None for
+    a first report). An analyst's label is in the row (``label``, ``label_by``,
+    ``labelled_local``). None: no such article."""
     found = _rows(conn, "select * from articles where id = ?", [article_id])
     if not found:
         return None
     article = found[0]
     languages = words()["languages"]
     article["language_name"] = languages.get(article.get("language"), article.get("language"))
-    for key in ("published", "first_seen", "last_seen", "updated", "removed"):
+    for key in ("published", "first_seen", "last_seen", "updated", "removed", "labelled"):
         article[f"{key}_local"] = when(article.get(key), timezone)
+    original = None
+    if article.get("link"):  # a copy or edition: the story's first report, or what it copies
+        original_id = article.get("duplicate_of")
+        found_original = _rows(
+            conn, "select id, title, source from articles where id = ? or (? is null and "
+                  "story_id = ? and link is null) order by id limit 1",
+            [original_id, original_id, article.get("story_id")])
+        original = found_original[0] if found_original else None
     version_columns = _columns(conn, "versions")
     kinds_column = next((c for c in ("edit_kinds", "kinds") if c in version_columns), None)
     versions = _rows(conn, "select * from versions where article_id = ? order by version",
@@ -119,7 +130,8 @@ def article_page(conn: sqlite3.Connection, article_id: Any,
             edition["published_local"] = when(edition.get("published"), timezone)
     return {"article": article, "paragraphs": [p for p in (article.get("text") or "")
                                                .splitlines() if p.strip()],
-            "versions": list(reversed(versions)), "story": story, "editions": editions}
+            "versions": list(reversed(versions)), "story": story, "editions": editions,
+            "original": original}
 
 
 def story_page(conn: sqlite3.Connection, story_id: Any,

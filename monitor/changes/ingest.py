@@ -22,7 +22,16 @@ from monitor.alerts import AlertConfig
 from monitor.changes import dedupe, edits, volatile
 from monitor.changes.diff import unified_diff, word_diff_html
 from monitor.judge import Topic, judge
-from monitor.store import DUPLICATE, IRRELEVANT, NEW, UNCHANGED, UPDATED, Store, now
+from monitor.store import (
+    DUPLICATE,
+    IRRELEVANT,
+    LABEL_VERDICTS,
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    Store,
+    now,
+)
 
 
 def analyze(article: dict[str, Any], topic: Topic | None = None) -> dict[str, Any]:
@@ -95,7 +104,7 @@ class Ingestor:
     def _one(self, source: str, article: dict[str, Any], fetched_url: str, stamp: str) -> str:
         existing = self._first(
             "select id, source, content_hash, version, story_id, published, text, title, "
-            "lead, author, removed from articles where url = ?", [article["url"]])
+            "lead, author, removed, label from articles where url = ?", [article["url"]])
         if existing is not None:
             if existing["content_hash"] == article["content_hash"] or not _differs(
                     existing, article):
@@ -133,6 +142,7 @@ class Ingestor:
             "text": article["text"], "content_hash": article["content_hash"],
             "fetched_url": fetched_url, "last_seen": stamp, "topic": article["topic"],
             "relevance": article["relevance"], "relevant": int(article["relevant"]),
+            "judged_relevant": int(article["relevant"]),
             "reasons": json.dumps(article["reasons"], ensure_ascii=False),
             "entities": json.dumps(article["entities"], ensure_ascii=False),
             "signature": article["signature"],
@@ -152,6 +162,8 @@ class Ingestor:
         row.update({"version": version, "updated": stamp,
                     "published": article.get("published") or existing["published"],
                     "removed": None, "removed_reason": None, "gone_checks": 0})
+        if existing.get("label") in LABEL_VERDICTS:  # the analyst's label outranks the judge
+            row["relevant"] = int(LABEL_VERDICTS[existing["label"]])
         self.db["articles"].update(existing["id"], row)
         self.db.execute("delete from lsh_bands where article_id = ?", [existing["id"]])
         self._index(existing["id"], article["signature"])

@@ -70,7 +70,10 @@ def label(article_id: int, verdict: str, db: Path, analyst: str | None,
           note: str | None) -> None:
     """Mark a stored article relevant or irrelevant (table relevance_labels).
 
-    The labels become labelled data for the next tuning round: see `newswatch labels`.
+    The label overrides the judge at once: exports (--relevant-only), the feeds, the
+    home and latest-relevant pages and alert rules read it; labelled irrelevant, the
+    article's alerts not yet sent are withdrawn. The labels become labelled data for the
+    next tuning round: see `newswatch labels`.
     """
     from monitor.store import LabelError, Store, add_label
 
@@ -86,6 +89,9 @@ def label(article_id: int, verdict: str, db: Path, analyst: str | None,
     judged = {None: "not judged", 1: "relevant", 0: "irrelevant"}[row["judged_relevant"]]
     out.print(f"article {article_id} labelled {verdict} (the judge said {judged})",
               highlight=False)
+    if row["withdrawn"]:
+        out.print(f"{row['withdrawn']} alert(s) not yet sent withdrawn (outbox status "
+                  "'withdrawn')", highlight=False)
 
 
 @main.command()

@@ -18,6 +18,7 @@ from monitor.cli.app import (
     out,
 )
 from monitor.sources import DEFAULT_CONFIG, PROFILES_FILE, ConfigError
+from monitor.store import DEFAULT_DB
 
 
 @main.command()
@@ -67,13 +68,25 @@ def doctor(source: str, url: str | None, config: Path, listing: str | None) -> N
 @click.option("--config", "config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
               show_default=True, help="Sources file.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--status", "status", is_flag=True,
+              help="The watch list: last check, last change, counts, health, next check "
+                   "and whether paused, from --db.")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file (with --status).")
 @click.pass_context
-def sources_command(ctx: click.Context, config: Path, as_json: bool) -> None:
+def sources_command(ctx: click.Context, config: Path, as_json: bool, status: bool,
+                    db: Path) -> None:
     """List the sources: language, edition pair, profile and whether the profile was
-    checked against real pages (and how many). ``sources add URL`` onboards a site."""
+    checked against real pages (and how many). ``sources add URL`` onboards a site;
+    ``sources --status`` is the watch list; ``sources pause|resume NAME`` stops and
+    restarts the daemon's crawls of a source."""
     if ctx.invoked_subcommand is not None:
         return
     import json
+
+    if status:
+        _watch_list(config, db, as_json)
+        return
 
     from monitor.sources import load_outlets
 
@@ -180,3 +193,103 @@ def _farm_free_variables(config: Path) -> dict[str, str]:
 
 if __name__ == "__main__":
     main()
+
+
+def _watch_list(config: Path, db: Path, as_json: bool) -> None:
+    """``newswatch sources --status``: one row per configured source (and any other the
+    database knows), as ``monitor.browse.home.watch_list`` gives it."""
+    import json
+    import sqlite3
+
+    from monitor.browse import watch_list
+    from monitor.sources import load_settings
+
+    try:
+        names = [source.name for source in load_settings(config).sources]
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    _existing(db)
+    from monitor.store import Store
+
+    Store(db).close()  # migrated (a database from an older newswatch gains its tables)
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        known = {row["source"] for row in watch_list(conn)}
+        rows = watch_list(conn, sources=sorted(set(names) | known))
+    finally:
+        conn.close()
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps({k: v for k, v in row.items() if not k.endswith("_local")},
+                                  ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} sources")
+    for column in ("source", "last check", "last change", "articles", "relevant", "health",
+                   "next check", "paused"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        health = row["health"] + (f": {' '.join(row['health_reasons'])}"
+                                  if row["health_reasons"] else "")
+        paused = f"yes, since {row['paused_local']}" if row["paused"] else "no"
+        table.add_row(row["source"], row["last_check_local"] or "never",
+                      row["last_change_local"] or "none", str(row["articles"]),
+                      str(row["relevant"]), Text(health),
+                      "none (paused)" if row["paused"] else row["next_check_local"]
+                      or "no daemon running", paused)
+    out.print(table)
+
+
+def _existing(db: Path) -> None:
+    if not db.is_file():
+        fail(f"{db}: no such database", 2)
+
+
+def _source_name(config: Path, name: str) -> None:
+    from monitor.sources import load_settings
+
+    try:
+        load_settings(config).source(name)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+@sources_command.command("pause")
+@click.argument("name")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+@click.option("--config", "config", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="Sources file (NAME must be one of its sources).")
+@click.option("--by", default=None, help="Who pauses (shown in the watch list).")
+@click.option("--note", default=None, help="Why (kept with the pause).")
+def sources_pause(name: str, db: Path, config: Path, by: str | None, note: str | None) -> None:
+    """Pause source NAME: the daemon skips its crawls (and refuses `newswatch check NAME`)
+    until `newswatch sources resume NAME`. Exit 2: no such database or source."""
+    from monitor.store import Store, pause_source
+
+    _existing(db)
+    _source_name(config, name)
+    store = Store(db)
+    try:
+        row = pause_source(store, name, by, note)
+    finally:
+        store.close()
+    out.print(f"{name} paused since {row['paused']}: the daemon will not crawl it "
+              f"(newswatch sources resume {name})", highlight=False)
+
+
+@sources_command.command("resume")
+@click.argument("name")
+@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
+              help="SQLite database file.")
+def sources_resume(name: str, db: Path) -> None:
+    """Resume source NAME: the daemon crawls it again at its next scheduled time.
+    Exit 2: no such database."""
+    from monitor.store import Store, resume_source
+
+    _existing(db)
+    store = Store(db)
+    try:
+        resumed = resume_source(store, name)
+    finally:
+        store.close()
+    out.print(f"{name} resumed" if resumed else f"{name} was not paused", highlight=False)

@@ -60,7 +60,7 @@ from monitor.sources import (
     load_settings,
     seconds,
 )
-from monitor.store import DaemonLock, Store, control, now
+from monitor.store import DaemonLock, Store, control, is_paused, now
 
 log = logging.getLogger("newswatch.daemon")
 
@@ -156,6 +156,13 @@ class Daemon:
             source = settings.source(name)
             if self.interrupt:  # stopping: no new crawl
                 return
+            if self._paused(name):  # `newswatch sources pause NAME`: not crawled
+                log.info("%s: paused, crawl skipped (newswatch sources resume %s)", name, name)
+                with self.control_lock:
+                    ids = self.next_checks.pop(name, [])
+                ended = (control.REFUSED, "the source is paused (newswatch sources resume "
+                         f"{name})", None)
+                return
             # sources on one site take turns (one budget), then wait for one of the
             # daemon's crawl slots (max_parallel_crawls); the time limit starts after both
             with self._site_lock(source), self._crawl_slot(name):
@@ -198,6 +205,14 @@ class Daemon:
                 state, note, run_id = ended or (control.FAILED, "the crawl did not run to "
                                                 "its end (see the daemon's log)", None)
                 self._answer(ids, state, note, run_id)
+
+    def _paused(self, name: str) -> bool:
+        """Whether ``name`` is paused (``monitor.store.pauses``), read before each crawl."""
+        store = Store(self.db_path)
+        try:
+            return is_paused(store, name)
+        finally:
+            store.close()
 
     def _answer(self, ids: list[int], state: str, note: str | None = None,
                 run_id: int | None = None) -> None:

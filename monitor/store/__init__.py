@@ -4,8 +4,8 @@
 crawl runs; ``search`` is full-text search as analysts type it; ``labels`` the analysts'
 relevance labels; ``frontier`` a backfill's cursor; ``owners`` the process identities and
 the daemon's lock that make rows left by dead processes recognisable; ``control`` the
-requests commands leave for the running daemon; ``dbfile`` the one rule for opening an
-existing database file.
+requests commands leave for the running daemon; ``pauses`` the paused sources;
+``dbfile`` the one rule for opening an existing database file.
 """
 
 from monitor.store import control, frontier, search
@@ -30,14 +30,18 @@ from monitor.store.dbfile import (
     output_file,
 )
 from monitor.store.frontier import BackfillLog, iso_utc, order_children, order_entries
-from monitor.store.labels import LabelError, add_label, export_jsonl
+from monitor.store.labels import VERDICTS as LABEL_VERDICTS
+from monitor.store.labels import WITHDRAWN, LabelError, add_label, export_jsonl
 from monitor.store.owners import DaemonLock, DaemonRunning
+from monitor.store.pauses import is_paused, pause_source, paused_sources, resume_source
 
 __all__ = [
-    "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "NEW", "UNCHANGED",
-    "UPDATED", "BackfillLog", "DaemonLock", "DaemonRunning", "DatabaseFileError",
-    "LabelError", "OutputFileError", "Store", "add_label", "database_to_write", "existing_database",
-    "export_jsonl", "is_full", "iso_utc", "now", "order_children", "order_entries",
+    "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "LABEL_VERDICTS",
+    "NEW", "UNCHANGED", "UPDATED", "WITHDRAWN", "BackfillLog", "DaemonLock", "DaemonRunning",
+    "DatabaseFileError", "LabelError", "OutputFileError", "Store", "add_label",
+    "database_to_write", "existing_database",
+    "export_jsonl", "is_full", "is_paused", "pause_source", "paused_sources",
+    "resume_source", "iso_utc", "now", "order_children", "order_entries",
     "output_file",
     "control", "frontier", "search",
 ]

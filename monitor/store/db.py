@@ -237,13 +237,47 @@ def _m12_control_requests(db: sqlite_utils.Database) -> None:
                "on control_requests (state, id)")
 
 
+def _m13_labels_pauses(db: sqlite_utils.Database) -> None:
+    # issue 30: an analyst's label overrides the judge everywhere `relevant` is read
+    # (exports, feeds, pages, alerts): articles.relevant is the verdict in force,
+    # judged_relevant the judge's own; label, label_by and labelled the latest label.
+    # Paused sources (`newswatch sources pause NAME`): the daemon does not crawl them.
+    # Additive and idempotent (safe in any order with other branches' migrations).
+    columns = db["articles"].columns_dict
+    for column, kind in (("judged_relevant", int), ("label", str), ("label_by", str),
+                         ("labelled", str)):
+        if column not in columns:
+            db["articles"].add_column(column, kind)
+    db.execute("update articles set judged_relevant = relevant where judged_relevant is null")
+    db.execute("""create table if not exists relevance_labels (
+        id integer primary key, article_id integer, label text, relevant integer,
+        labelled text, analyst text, note text, judged_relevant integer,
+        judged_score float)""")
+    db.execute("create index if not exists idx_relevance_labels_article "
+               "on relevance_labels (article_id, id)")
+    db.execute("""update articles set
+        label = (select l.label from relevance_labels l where l.article_id = articles.id
+                 order by l.id desc limit 1),
+        label_by = (select l.analyst from relevance_labels l
+                    where l.article_id = articles.id order by l.id desc limit 1),
+        labelled = (select l.labelled from relevance_labels l
+                    where l.article_id = articles.id order by l.id desc limit 1),
+        relevant = (select l.relevant from relevance_labels l
+                    where l.article_id = articles.id order by l.id desc limit 1)
+        where id in (select article_id from relevance_labels)""")
+    db.execute("""create table if not exists source_pauses (
+        source text primary key, paused text not null, paused_by text, note text)""")
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
     _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill,
     _m9_run_owners, _m10_run_ledger,
     # _m11 comes from another branch (issue 29's re-check schedule), merged before this
-    _m12_control_requests]
+    _m12_control_requests,
+    # _m13 is issue 30's (labels in force, paused sources)
+    _m13_labels_pauses]
 
 
 @contextmanager

@@ -6,8 +6,14 @@ an article wins, earlier ones stay as history. ``newswatch labels --db FILE --ou
 FILE.jsonl`` exports the labelled articles in the labelled-set format read by
 ``python -m monitor.judge.eval FILE.jsonl``, ready for the next tuning round.
 
-The table is created on first use (``create table if not exists``), so it needs no schema
-migration and older databases gain it when an analyst first labels an article.
+A label acts at once (issue 30): it overrides the judge wherever ``articles.relevant`` is
+read (``export --relevant-only``, the Atom feeds, the latest-relevant and home pages, the
+alert rules of later edits and removals). The article row keeps the verdict in force in
+``relevant``, the judge's own in ``judged_relevant``, and the latest label with who set it
+and when in ``label``, ``label_by`` and ``labelled`` (migration ``_m13``); its story's
+``relevant`` is refreshed. Labelled irrelevant, its alerts not yet sent (``pending`` or
+``failed`` rows of the ``alerts`` outbox) are *withdrawn*: ``status = 'withdrawn'`` with
+the reason in ``last_error``, never deleted.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from monitor.store.db import Store, now
 
 TABLE = "relevance_labels"
 VERDICTS = {"relevant": True, "irrelevant": False}
+WITHDRAWN = "withdrawn"  # an alert outbox status: not to be sent, with its reason
+NOT_SENT = ("pending", "failed")  # the outbox statuses of alerts not yet sent
 
 
 class LabelError(ValueError):
@@ -27,7 +35,8 @@ class LabelError(ValueError):
 
 
 def ensure_table(store: Store) -> None:
-    """Create the labels table and its index when missing."""
+    """Create the labels table and its index when missing (migration ``_m13`` creates
+    them too)."""
     with store.db.conn:
         store.db[TABLE].create({
             "id": int, "article_id": int, "label": str, "relevant": int, "labelled": str,
@@ -39,22 +48,45 @@ def ensure_table(store: Store) -> None:
 
 def add_label(store: Store, article_id: int, label: str, analyst: str | None = None,
               note: str | None = None) -> dict[str, Any]:
-    """Record ``label`` ("relevant" or "irrelevant") for a stored article; returns the row,
-    with what the judge had said (``judged_relevant``, ``judged_score``) beside it.
-    LabelError for an unknown verdict or article id."""
+    """Record ``label`` ("relevant" or "irrelevant") for a stored article and put it in
+    force (see the module doc); returns the label's row, with what the judge had said
+    (``judged_relevant``, ``judged_score``) beside it and ``withdrawn``, the number of
+    alerts not yet sent that the label withdrew. LabelError for an unknown verdict or
+    article id."""
     if label not in VERDICTS:
         raise LabelError(f"label must be one of {', '.join(VERDICTS)}, not {label!r}")
-    row = store.db.execute("select relevant, relevance from articles where id = ?",
-                           [article_id]).fetchone()
+    row = store.db.execute("select coalesce(judged_relevant, relevant), relevance, story_id "
+                           "from articles where id = ?", [article_id]).fetchone()
     if row is None:
         raise LabelError(f"no article with id {article_id}")
     ensure_table(store)
-    record = {"article_id": article_id, "label": label, "relevant": int(VERDICTS[label]),
-              "labelled": now(), "analyst": analyst, "note": note,
-              "judged_relevant": row[0], "judged_score": row[1]}
+    stamp = now()
+    relevant = int(VERDICTS[label])
+    record: dict[str, Any] = {
+        "article_id": article_id, "label": label, "relevant": relevant, "labelled": stamp,
+        "analyst": analyst, "note": note, "judged_relevant": row[0], "judged_score": row[1]}
     with store.db.conn:
         record["id"] = store.db[TABLE].insert(record).last_pk
+        store.db.execute("update articles set relevant = ?, label = ?, label_by = ?, "
+                         "labelled = ? where id = ?",
+                         [relevant, label, analyst, stamp, article_id])
+        if row[2] is not None:
+            store.db.execute("update stories set relevant = (select max(relevant) from "
+                             "articles where story_id = ?) where id = ?", [row[2], row[2]])
+        record["withdrawn"] = 0 if relevant else withdraw_alerts(
+            store, article_id, f"labelled irrelevant by {analyst or 'an analyst'} at {stamp}")
     return record
+
+
+def withdraw_alerts(store: Store, article_id: int, reason: str) -> int:
+    """Withdraw the alerts of ``article_id`` not yet sent (:data:`NOT_SENT`): status
+    :data:`WITHDRAWN`, ``reason`` in ``last_error``; the rows stay. Returns how many.
+    Runs in the caller's transaction."""
+    marks = ",".join("?" * len(NOT_SENT))
+    cursor = store.db.execute(
+        f"update alerts set status = ?, last_error = ? where article_id = ? "
+        f"and status in ({marks})", [WITHDRAWN, reason, article_id, *NOT_SENT])
+    return cursor.rowcount
 
 
 def labelled_articles(store: Store) -> Iterator[dict[str, Any]]:
