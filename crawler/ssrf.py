@@ -55,8 +55,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer, threads
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IHostnameResolver, IHostResolution, IResolutionReceiver
-from zope.interface import implementer
+from twisted.internet.interfaces import IResolutionReceiver
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +277,9 @@ class Answer:
     literal: bool = False
 
 
-@implementer(IHostResolution)
 class _Resolution:
+    """Twisted's ``IHostResolution`` of one lookup."""
+
     def __init__(self, name: str) -> None:
         self.name = name
 
@@ -287,9 +287,9 @@ class _Resolution:
         pass
 
 
-@implementer(IHostnameResolver)
 class PinnedResolver:
-    """The crawl process's name resolver (``TWISTED_DNS_RESOLVER``): each host is looked
+    """The crawl process's name resolver (``TWISTED_DNS_RESOLVER``; Twisted's
+    ``IHostnameResolver``, which the reactor takes as it is): each host is looked
     up once (``NEWSWATCH_DNS_HOSTS``, else getaddrinfo in the reactor's thread pool,
     ``DNS_TIMEOUT`` seconds at most) and its answer kept for the process (at most
     ``DNSCACHE_SIZE`` hosts, least recently used dropped first), so the guard's check and

@@ -8,6 +8,10 @@ page is generated as it is sent, and stops when the client hangs up), drips and 
 bounded, so nothing can hang a test for more than a few seconds.
 Requests are logged in ``HostileSite.requests`` (paths, in order), and the body bytes
 written for each path in ``HostileSite.sent``.
+
+``DiscoveryFlood`` (``127.0.0.18`` by default) is the other kind: discovery documents each
+within the size cap but holding hundreds of thousands of links (issue 34), generated per
+request; ``tests/security/test_bounded_discovery.py`` crawls it.
 """
 
 from __future__ import annotations
