@@ -15,6 +15,7 @@ import io
 import itertools
 import json
 import re
+import threading
 import unicodedata
 import zlib
 from calendar import timegm
@@ -132,6 +133,10 @@ def entry_date(written: Any, parsed: Any = None, tz: str | tzinfo | None = None,
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
+# dateparser is not thread-safe (scrapinghub/dateparser#441: module-level parser state)
+_DATEPARSER = threading.Lock()
+
+
 def _read_date(value: str, tz: tzinfo) -> datetime | None:
     if len(value) > 80:
         return None
@@ -148,8 +153,9 @@ def _read_date(value: str, tz: tzinfo) -> datetime | None:
             when = when.replace(tzinfo=UTC)  # RFC 5322: UTC, the local zone unknown
     if when is None:
         try:
-            when = dateparser.parse(value, languages=["en", "vi"], settings={
-                "DATE_ORDER": "DMY", "PREFER_DATES_FROM": "past", "STRICT_PARSING": True})
+            with _DATEPARSER:  # feeds and sitemaps are read in threads (crawler.spiders.news)
+                when = dateparser.parse(value, languages=["en", "vi"], settings={
+                    "DATE_ORDER": "DMY", "PREFER_DATES_FROM": "past", "STRICT_PARSING": True})
         except (ValueError, OverflowError, TypeError):
             when = None
     if when is None:
