@@ -19,6 +19,10 @@ crawler's stats (``ledger/…`` keys), and three identities that must hold exact
    ``unfinished``: a stop waits until every page already downloaded is extracted and
    stored (issue 31), so ``unfinished <= issued - fetched``.
 
+Bounded discovery (the source's ``max_urls_per_round``) adds the link outcome
+``over_cap``, and ``unread_sitemaps``: child sitemaps of an index not read at all once the
+round's links were taken (no link of theirs was read, so none is in the books).
+
 Counts are made where each thing happens (the spider, the middlewares, the pipelines, the
 writer's statuses, Scrapy's ``request_dropped``, ``spider_error`` and ``item_error``
 signals), so a path that loses an input without counting it breaks an identity.
@@ -59,6 +63,8 @@ LINK_OUTCOMES: dict[str, str] = {
     "malformed": "not a URL that can be requested",
     "no_link": "a feed entry without a link",
     "too_long": "longer than URLLENGTH_LIMIT (Scrapy would drop the request unsaid)",
+    "over_cap": "beyond the source's max_urls_per_round for this crawl (the newest were "
+                "taken); left for newswatch backfill",
 }
 
 # what became of an issued article request
@@ -130,25 +136,31 @@ class Ledger:
             self.stats.inc_value(f"ledger/page/{outcome}", n)
 
     def count(self, key: str, n: int = 1) -> None:
-        """``issued``, ``fetched``, ``rechecked`` or ``settled``."""
+        """``issued``, ``fetched``, ``rechecked``, ``settled`` or ``unread_sitemaps``."""
         if n:
             self.stats.inc_value(f"ledger/{key}", n)
 
     # -- reading ---------------------------------------------------------------------------
     def book(self) -> dict[str, Any]:
         """``{"discovered", "issued", "fetched", "rechecked", "settled": int,
-        "links": {outcome: n}, "pages": {outcome: n}}``, outcomes with a count only."""
+        "links": {outcome: n}, "pages": {outcome: n}}``, outcomes with a count only; and
+        ``"unread_sitemaps": int`` when child sitemaps were left unread because the
+        source's ``max_urls_per_round`` was reached (their links are not counted: never
+        read)."""
         stats = self.stats.get_stats()
         links = {k: int(stats[f"ledger/link/{k}"]) for k in LINK_OUTCOMES
                  if stats.get(f"ledger/link/{k}")}
         pages = {k: int(stats[f"ledger/page/{k}"]) for k in PAGE_OUTCOMES
                  if stats.get(f"ledger/page/{k}")}
-        return {"discovered": int(stats.get("ledger/discovered", 0)),
+        book = {"discovered": int(stats.get("ledger/discovered", 0)),
                 "issued": int(stats.get("ledger/issued", 0)),
                 "fetched": int(stats.get("ledger/fetched", 0)),
                 "rechecked": int(stats.get("ledger/rechecked", 0)),
                 "settled": int(stats.get("ledger/settled", 0)),
                 "links": links, "pages": pages}
+        if stats.get("ledger/unread_sitemaps"):  # child sitemaps left unread (the cap)
+            book["unread_sitemaps"] = int(stats["ledger/unread_sitemaps"])
+        return book
 
     def close(self, finished: bool, source: str) -> tuple[dict[str, Any], list[str]]:
         """The run's final book, and the identities that do not hold (one line each).
@@ -207,8 +219,10 @@ def summary(book: Mapping[str, Any] | None) -> str:
     if not book:
         return ""
     links, pages = book.get("links") or {}, book.get("pages") or {}
+    unread = (f"; child sitemaps unread {book['unread_sitemaps']}"
+              if book.get("unread_sitemaps") else "")
     return (f"links {book.get('discovered', 0)}: {_terms(links)}; "
-            f"pages {book.get('issued', 0)}: {_terms(pages)}")
+            f"pages {book.get('issued', 0)}: {_terms(pages)}{unread}")
 
 
 # outcomes that are the normal course of a crawl, left out of ``dropped``
@@ -237,6 +251,8 @@ def losses(book: Mapping[str, Any]) -> dict[str, int]:
     for k, v in (book.get("pages") or {}).items():
         if k not in ROUTINE_PAGES:
             found[k] = found.get(k, 0) + int(v)
+    if book.get("unread_sitemaps"):
+        found["unread_sitemaps"] = int(book["unread_sitemaps"])
     return found
 
 
@@ -252,6 +268,8 @@ def dropped(book: Mapping[str, Any] | None) -> str:
         parts.append(f"not requested: {_terms(links)}")
     if pages:
         parts.append(f"not stored: {_terms(pages)}")
+    if book.get("unread_sitemaps"):
+        parts.append(f"not read: {book['unread_sitemaps']} child sitemaps (max_urls_per_round)")
     return "; ".join(parts)
 
 
@@ -264,6 +282,9 @@ def merge(books: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
             continue
         for key in ("discovered", "issued", "fetched", "rechecked", "settled"):
             total[key] += int(book.get(key, 0))
+        if book.get("unread_sitemaps"):
+            total["unread_sitemaps"] = total.get("unread_sitemaps", 0) + int(
+                book["unread_sitemaps"])
         for part in ("links", "pages"):
             for k, v in (book.get(part) or {}).items():
                 total[part][k] = total[part].get(k, 0) + int(v)

@@ -352,6 +352,7 @@ class RecordedOffsiteMiddleware(OffsiteMiddleware):
         try:
             super().request_scheduled(request, spider)
         except IgnoreRequest:
+            request.meta["newswatch_offsite"] = True  # (a child sitemap's next goes on)
             if not request.meta.get("newswatch_refused"):
                 host = urlparse_cached(request).hostname or "?"
                 if request.meta.get("kind") == "article":

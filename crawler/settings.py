@@ -46,7 +46,16 @@ NEWSWATCH_FETCH_LOG = True  # record every response's validators in the `fetches
 NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that log; 304 = skip
 NEWSWATCH_SKIP_STORED = True  # stored articles older than the re-check window: not fetched
 NEWSWATCH_RECHECK_DAYS = 3  # stored articles published within this many days are re-checked
-NEWSWATCH_SSRF_GUARD = True  # refuse non-http(s) and local/private hosts outside the domains
+# SSRF guard (crawler/ssrf.py; docs/SECURITY.md): every host is resolved, the source's own
+# included, and refused when it answers a non-public address nobody allowed; the answer
+# checked is the one connected to (crawler.ssrf.PinnedResolver, below)
+NEWSWATCH_SSRF_GUARD = True
+# non-public addresses allowed for every host: None = the environment variable of that
+# name; "1"/"all" (the farm, the tests) or "127.0.0.16/32,10.8.0.0/16"; a source's own
+# hosts: its `allow_private` in the sources file
+NEWSWATCH_ALLOW_PRIVATE = None
+NEWSWATCH_DNS_HOSTS: dict[str, list[str]] = {}  # {name: [address]}: answered before DNS
+TWISTED_DNS_RESOLVER = "crawler.ssrf.PinnedResolver"  # one lookup per host, pinned
 NEWSWATCH_CHECK_REMOVALS = True  # re-check recent relevant articles; gone ones: removed
 NEWSWATCH_HEALTH = True  # judge the source's health after each run (off in a backfill)
 NEWSWATCH_REFUSE_REDIRECT_LOOPS = True  # a redirect back into its own chain: one error line

@@ -70,6 +70,24 @@ def no_process_left_behind() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def farm_is_private() -> Iterator[None]:
+    """The farm, the tests' own servers and every site the suite crawls are on
+    127.0.0.0/8, which the SSRF guard refuses unless allowed (crawler/ssrf.py): the
+    session allows every address (``NEWSWATCH_ALLOW_PRIVATE=1``, inherited by the crawl
+    processes). The tests of the guard itself (tests/test_ssrf.py, tests/security/) set
+    the setting to what they mean."""
+    from crawler.ssrf import ALLOW_ENV
+
+    before = os.environ.get(ALLOW_ENV)
+    os.environ[ALLOW_ENV] = "1"
+    yield
+    if before is None:
+        os.environ.pop(ALLOW_ENV, None)
+    else:
+        os.environ[ALLOW_ENV] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
 def ledger_violations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every crawl the suite makes checks its ledger's identities when it closes
     (crawler.ledger); crawl processes inherit ``NEWSWATCH_LEDGER_VIOLATIONS`` and append

@@ -207,15 +207,16 @@ def test_unreachable_site_is_one_warning_and_exit_1(tmp_path: Path) -> None:
 
 def test_host_that_does_not_resolve_is_unreachable(tmp_path: Path,
                                                     capfd: pytest.CaptureFixture[str]) -> None:
-    """A DNS failure (tests/no_dns.py: a resolver that fails every lookup and sends no
-    query): Scrapy 2.19 reports it as CannotResolveHostError, which was not taken for a
-    connection failure: an 82-line robots.txt traceback and exit 0."""
+    """A DNS failure (``NEWSWATCH_DNS_HOSTS`` answers the name with no address, and no
+    query leaves the machine: crawler.ssrf.PinnedResolver): Scrapy 2.19 reports it as
+    CannotResolveHostError, which was not taken for a connection failure: an 82-line
+    robots.txt traceback and exit 0."""
     from monitor.run import backfill
 
     variables = {f"FARM_{SITE.upper()}": "http://archive.nowhere.invalid:8800",
                  f"FARM_{SITE.upper()}_HOST": "archive.nowhere.invalid"}
     result = backfill(SITE, _config(tmp_path), tmp_path / "dns.db", variables=variables,
-                      scrapy_settings={"TWISTED_DNS_RESOLVER": "tests.no_dns.NoDNSResolver"})
+                      scrapy_settings={"NEWSWATCH_DNS_HOSTS": {"archive.nowhere.invalid": []}})
     err = capfd.readouterr().err
     assert "Traceback" not in err and "ERROR" not in err, err[-3000:]
     assert list(result.crawl.unreachable) == ["archive.nowhere.invalid:8800"]

@@ -10,6 +10,7 @@ and a listing page is fetched once.
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,10 @@ from scrapy import signals
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.internet import threads
+from twisted.internet.defer import DeferredLock
 
 from crawler.ledger import Ledger
 from crawler.middlewares import FetchLog, NotModified, RedirectLoop
@@ -28,6 +32,7 @@ from crawler.removals import Gone
 from crawler.ssrf import Refused
 from monitor.sources import Source, canonicalize, discovery, load_settings
 from monitor.sources.health import failure_kind
+from monitor.store import frontier, order_children
 
 MAX_CHILD_SITEMAPS = 200  # a sitemap index may not fan out further than this
 # IgnoreRequest reasons that are a choice, not a failure; any other (a redirect loop, a
@@ -52,21 +57,37 @@ RULE_CHECK_ALL, RULE_CHECK_EVERY = 50, 10  # article pages whose profile rules a
 
 
 def _recorded(step: str) -> Callable[..., Any]:
-    """Wrap a discovery parse step (a generator of requests): any exception it raises is
-    a recorded error of the crawl run (URL and reason), counted in
+    """Wrap a discovery parse step (a generator of requests, or an async one): any
+    exception it raises is a recorded error of the crawl run (URL and reason), counted in
     ``newswatch/parse_failures`` so that the run does not end a clean ``finished``.
-    Requests yielded before the exception are kept."""
+    Requests yielded before the exception are kept. A child sitemap's step then asks for
+    the next child (``NewsSpider.next_child``), however it ended."""
 
-    def wrap(method: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    def fail(self: NewsSpider, response: Response, exc: Exception) -> None:
+        self.crawler.stats.inc_value("newswatch/parse_failures")
+        self.crawler.stats.inc_value("newswatch/discovery_failed")
+        self.record_error(response.url, f"{step} parse failed: {type(exc).__name__}: {exc}")
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isasyncgenfunction(method):
+            @functools.wraps(method)
+            async def guarded_async(self: NewsSpider, response: Response) -> AsyncIterator[Any]:
+                try:
+                    async for result in method(self, response):
+                        yield result
+                except Exception as exc:  # noqa: BLE001 - recorded, never lost
+                    fail(self, response, exc)
+                else:
+                    self.crawler.stats.inc_value("newswatch/discovery_ok")
+                self.next_child(response.request)
+            return guarded_async
+
         @functools.wraps(method)
         def guarded(self: NewsSpider, response: Response) -> Iterator[Any]:
             try:
                 yield from method(self, response)
             except Exception as exc:  # noqa: BLE001 - recorded, never lost
-                self.crawler.stats.inc_value("newswatch/parse_failures")
-                self.crawler.stats.inc_value("newswatch/discovery_failed")
-                self.record_error(response.url, f"{step} parse failed: "
-                                  f"{type(exc).__name__}: {exc}")
+                fail(self, response, exc)
             else:
                 self.crawler.stats.inc_value("newswatch/discovery_ok")
         return guarded
@@ -100,6 +121,12 @@ class NewsSpider(scrapy.Spider):
         self.received: weakref.WeakKeyDictionary[scrapy.Request, int] = (
             weakref.WeakKeyDictionary())
         self.ledger: Ledger | None = None  # the run's ledger (crawler.ledger), from_crawler
+        # bounded discovery: article links still to take this round from sitemaps and feeds
+        # (the source's max_urls_per_round), child sitemaps waiting, read one at a time
+        self.budget: int | None = None
+        self.children: list[tuple[str, str | None]] = []  # (url, lastmod or URL date)
+        self.child_in_flight = False
+        self._discovery_lock = DeferredLock()  # one sitemap or feed of the source at a time
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -118,6 +145,7 @@ class NewsSpider(scrapy.Spider):
             slots.update({domain: slot for domain in spider.source.domains})
             crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
         crawler.signals.connect(spider.bytes_received, signal=signals.bytes_received)
+        crawler.signals.connect(spider._dropped_request, signal=signals.request_dropped)
         return spider
 
     def bytes_received(self, data: bytes, request: scrapy.Request, **kwargs: Any) -> None:
@@ -139,11 +167,34 @@ class NewsSpider(scrapy.Spider):
                                  meta={"kind": "listing", "page": 1})
 
     # -- discovery -------------------------------------------------------------------------
+    # Bounded discovery (docs/SOURCES.md, docs/SECURITY.md): a round takes at most
+    # ``max_urls_per_round`` article links from the source's sitemaps and feeds, the newest
+    # first where dates are known; the rest are counted ``over_cap`` (crawler.ledger) and
+    # left for ``newswatch backfill``. Each document is read incrementally in a thread
+    # (``monitor.sources.discovery``: no tree of the whole document, at most the links still
+    # to take kept), one document of the source at a time; the children of a sitemap index
+    # are read one at a time, newest first, and not at all once the round's links are taken.
+    def _remaining(self) -> int:
+        assert self.source is not None
+        if self.budget is None:
+            self.budget = self.source.max_urls_per_round
+        return self.budget
+
+    def _take(self, total: int, taken: int) -> None:
+        """A document held ``total`` links, of which ``taken`` are read: the rest are
+        ``over_cap``."""
+        self.budget = max(0, self._remaining() - taken)
+        self._ledger().discovered(total)
+        self._ledger().link("over_cap", total - taken)
+        if total > taken:
+            self.crawler.stats.inc_value("newswatch/over_cap", total - taken)
+
     @_recorded("feed")
-    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_feed(self, response: Response) -> AsyncIterator[scrapy.Request]:
         """Article links from a feed: RSS 0.9x/1.0 (RDF)/2.0, Atom or JSON Feed. An
         entry's URL is its link, else an absolute http(s) id (``rdf:about``), else an
-        alternate link (``monitor.sources.discovery.entry_url``)."""
+        alternate link (``monitor.sources.discovery.entry_url``). At most the round's
+        remaining links are taken, newest first (``discovery.parse_feed``'s ``limit``)."""
         try:
             body = discovery.maybe_gunzip(response.body, self._max_size())
         except discovery.UnreadableGzip as exc:
@@ -152,15 +203,23 @@ class NewsSpider(scrapy.Spider):
         if _declares_entities(body):
             self._unreadable(response.url, "feed refused: it declares XML entities")
             return
-        feed = discovery.parse_feed(body, response.url, self.source.timezone)
-        if feed.error:
-            self._unreadable(response.url, feed.error)
-            return
+        await maybe_deferred_to_future(self._discovery_lock.acquire())
+        try:
+            feed = await maybe_deferred_to_future(threads.deferToThread(
+                discovery.parse_feed, body, response.url, self.source.timezone,
+                limit=self._remaining()))
+            del body
+            if feed.error:
+                self._unreadable(response.url, feed.error)
+                return
+            self._take(feed.total, len(feed.entries))
+        finally:
+            self._discovery_lock.release()
         linkless = 0
-        self._ledger().discovered(len(feed.entries))
         for entry in feed.entries:
             if entry.url:
-                yield from self._article_request(entry.url, "feed", entry)
+                for request in self._article_request(entry.url, "feed", entry):
+                    yield request
             else:
                 linkless += 1
         self._ledger().link("no_link", linkless)
@@ -168,15 +227,18 @@ class NewsSpider(scrapy.Spider):
             self.record_error(response.url, f"{linkless} feed entries without a link skipped")
 
     @_recorded("sitemap")
-    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        """Article links from a sitemap; child sitemaps from an index (bounded). Gzip is
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        """Article links from a sitemap; child sitemaps from an index (at most
+        ``MAX_CHILD_SITEMAPS`` a crawl, read one at a time, newest first). Gzip is
         recognised by its magic bytes, never by the file name (a ``.xml.gz`` served with
         ``Content-Encoding: gzip`` arrives already unpacked). Google News tags are read
-        as hints (``monitor.sources.discovery.parse_sitemap``)."""
+        as hints (``monitor.sources.discovery.parse_sitemap``). At most the round's
+        remaining links are taken, newest first."""
         entries: list[discovery.Entry] = []
+        lastmods: dict[str, str] = {}
         if response.url.endswith("/robots.txt"):
             locs = list(sitemap_urls_from_robots(response.text, base_url=response.url))
-            kind = "sitemapindex"
+            kind, total = "sitemapindex", len(locs)
         else:
             try:
                 body = discovery.maybe_gunzip(response.body, self._max_size())
@@ -186,41 +248,82 @@ class NewsSpider(scrapy.Spider):
             if _declares_entities(body):
                 self._unreadable(response.url, "sitemap refused: it declares XML entities")
                 return
+            await maybe_deferred_to_future(self._discovery_lock.acquire())
             try:
-                sitemap = discovery.parse_sitemap(body, self.source.timezone)
-            except ValueError as exc:
-                self._unreadable(response.url, f"unreadable sitemap: {exc}")
-                return
-            kind = sitemap.kind
-            entries = sitemap.entries
-            locs = [entry.url for entry in entries if entry.url]
+                try:
+                    sitemap = await maybe_deferred_to_future(threads.deferToThread(
+                        discovery.parse_sitemap, body, self.source.timezone,
+                        limit=self._remaining(),
+                        index_limit=max(0, MAX_CHILD_SITEMAPS - self.child_sitemaps)))
+                except ValueError as exc:
+                    self._unreadable(response.url, f"unreadable sitemap: {exc}")
+                    return
+                finally:
+                    del body
+                kind, total = sitemap.kind, sitemap.total
+                entries, lastmods = sitemap.entries, sitemap.lastmods
+                locs = [entry.url for entry in entries if entry.url]
+                if kind != "sitemapindex":
+                    self._take(total, len(entries))
+            finally:
+                self._discovery_lock.release()
         if kind == "sitemapindex":
             # an index often lists its children without <lastmod>: its body does not change
             # when a child does, so it is always fetched in full and its children
             # conditionally (a 304 here would hide an edited article's new lastmod)
             FetchLog.of(self.crawler).forget_validators(response.url)
             followed = locs[:max(0, MAX_CHILD_SITEMAPS - self.child_sitemaps)]
-            if len(followed) < len(locs):
-                self.record_error(response.url, f"sitemap index lists {len(locs)} sitemaps; "
+            if len(followed) < total:
+                self.record_error(response.url, f"sitemap index lists {total} sitemaps; "
                                   f"followed the first {len(followed)} (at most "
                                   f"{MAX_CHILD_SITEMAPS} per crawl)")
             self.child_sitemaps += len(followed)
+            children = []
             for loc in followed:  # any scheme: the SSRF guard refuses, with a reason
                 child = discovery.join(response.url, loc)
                 if child:
-                    yield scrapy.Request(child, self.parse_sitemap,
-                                         errback=self.on_error, meta={"kind": "sitemap"})
+                    children.append((child, frontier.child_sortkey(child, lastmods.get(loc))))
                 else:
                     self._malformed(response.url, loc)
+            self.children = order_children([*self.children, *children])
             return
-        self._ledger().discovered(len(entries))
         for entry in entries:
             url = discovery.join(response.url, entry.url or "")
             if url:
-                yield from self._article_request(url, "sitemap", entry)
+                for request in self._article_request(url, "sitemap", entry):
+                    yield request
             else:
                 self._ledger().link("malformed")
                 self._malformed(response.url, entry.url)
+
+    def next_child(self, done: scrapy.Request | None = None) -> None:
+        """Schedule the next child sitemap to read, once none is in flight (``done``: a
+        request that just ended). A child refused or dropped as it is scheduled (the SSRF
+        guard, the offsite filter, a repeat: each recorded there) gives way to the next
+        at once. None once the round's links are taken: the children left are counted
+        unread (the ledger's ``unread_sitemaps``: ``newswatch backfill`` reads them)."""
+        if done is not None and done.meta.get("child"):
+            self.child_in_flight = False
+        while not self.child_in_flight and self.children:
+            if self._remaining() <= 0:
+                unread, self.children = len(self.children), []
+                self._ledger().count("unread_sitemaps", unread)
+                self.logger.warning("%s: %d child sitemaps not read: max_urls_per_round (%d) "
+                                    "reached", self.source.name, unread,
+                                    self.source.max_urls_per_round)
+                return
+            url, _ = self.children.pop(0)
+            request = scrapy.Request(url, self.parse_sitemap, errback=self.on_error,
+                                     meta={"kind": "sitemap", "child": True})
+            self.crawler.engine.crawl(request)  # its request_scheduled handlers run now
+            meta = request.meta
+            self.child_in_flight = not (meta.get("newswatch_refused")
+                                        or meta.get("newswatch_offsite")
+                                        or meta.get("newswatch_dropped"))
+
+    def _dropped_request(self, request: scrapy.Request, spider: Any = None) -> None:
+        """A request the scheduler dropped (a repeat): noted for ``next_child``."""
+        request.meta["newswatch_dropped"] = True
 
     @_recorded("listing")
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
@@ -403,11 +506,18 @@ class NewsSpider(scrapy.Spider):
         return True
 
     def on_error(self, failure: Any) -> None:
-        """Count and log a failed request (HTTP error, timeout, refused connection).
+        """Count and log a failed request (HTTP error, timeout, refused connection); a
+        failed child sitemap gives way to the next one (``next_child``).
 
         A request that robots.txt forbids is skipped, not an error: it is what we were
         told to do. A page answered 304 (not modified) is neither: nothing to parse.
         """
+        self._failed(failure)
+        request = getattr(failure, "request", None)
+        if request is not None and request.meta.get("child"):
+            self.next_child(request)
+
+    def _failed(self, failure: Any) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         kind = request.meta.get("kind") if request is not None else None

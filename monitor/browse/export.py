@@ -28,6 +28,55 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+class NeutralCsv:
+    """The ``csv`` module as Datasette's data views use it (``datasette.views.base.csv``:
+    every ``.csv`` of a table, a row, a canned or custom query, streamed or not): its
+    writers ``neutralise`` each cell, as ``newswatch export --format csv`` does. Anything
+    else is the csv module's own. Datasette has no hook on its CSV rows (its
+    ``register_output_renderer`` cannot replace ``.csv``), hence this one name swapped by
+    ``neutralise_datasette_csv``; tests/security/test_outputs.py checks it through a real
+    ``newswatch serve``."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(csv, name)
+
+    @staticmethod
+    def writer(out: Any, *args: Any, **kwargs: Any) -> _NeutralWriter:
+        """``csv.writer`` whose rows are neutralised (``writerow`` returns what the
+        output's ``write`` returns: Datasette awaits it)."""
+        return _NeutralWriter(csv.writer(out, *args, **kwargs))
+
+
+class _NeutralWriter:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property
+    def dialect(self) -> Any:
+        return self.inner.dialect
+
+    def writerow(self, row: Any) -> Any:
+        return self.inner.writerow([neutralise(cell) for cell in row])
+
+    def writerows(self, rows: Any) -> Any:
+        return self.inner.writerows([neutralise(cell) for cell in row] for row in rows)
+
+
+def neutralise_datasette_csv() -> None:
+    """Make Datasette's ``.csv`` output neutralise formula cells (``NeutralCsv``); called
+    when newswatch's Datasette plugin loads. Raises RuntimeError when Datasette's views
+    no longer write CSV through that module (an upgrade changed them): ``serve`` then
+    refuses to start rather than serve unneutralised CSV."""
+    from datasette.views import base
+
+    if isinstance(base.csv, NeutralCsv):
+        return
+    if base.csv is not csv or not hasattr(base.DataView, "as_csv"):
+        raise RuntimeError("datasette.views.base no longer writes CSV with the csv module: "
+                           "its .csv output cannot be neutralised (monitor.browse.export)")
+    base.csv = NeutralCsv()  # type: ignore[assignment]
+
+
 def rows(db: str | Path, relevant_only: bool = False) -> Iterator[dict[str, Any]]:
     """Articles, newest first, read from ``db`` opened read-only."""
     path = check_database(db)
@@ -62,4 +111,5 @@ def export(db: str | Path, out: TextIO, fmt: str = "jsonl",
     return count
 
 
-__all__ = ["FIELDS", "FORMATS", "DatabaseNotFound", "export", "neutralise", "rows"]
+__all__ = ["FIELDS", "FORMATS", "DatabaseNotFound", "NeutralCsv", "export", "neutralise",
+           "neutralise_datasette_csv", "rows"]

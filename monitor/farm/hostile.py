@@ -8,6 +8,10 @@ page is generated as it is sent, and stops when the client hangs up), drips and 
 bounded, so nothing can hang a test for more than a few seconds.
 Requests are logged in ``HostileSite.requests`` (paths, in order), and the body bytes
 written for each path in ``HostileSite.sent``.
+
+``DiscoveryFlood`` (``127.0.0.18`` by default) is the other kind: discovery documents each
+within the size cap but holding hundreds of thousands of links (issue 34), generated per
+request; ``tests/security/test_bounded_discovery.py`` crawls it.
 """
 
 from __future__ import annotations
@@ -481,3 +485,108 @@ def _feed(site: HostileSite, path: str) -> str:
         head = ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n'
                 '<!ENTITY xxe SYSTEM "file:///etc/passwd">\n]>\n')
     return head + '<rss version="2.0">' + channel.format(base=base, items=items) + "</rss>"
+
+
+# -- discovery floods (issue 34): sitemaps and feeds far larger than any real one ------------
+FLOOD_HOST = "127.0.0.18"
+FLOOD_CHILDREN = 200  # child sitemaps listed by /flood/index.xml
+FLOOD_URLS = 250_000  # URLs in each child sitemap: ~8.5 MB, under the 10 MiB cap
+FLOOD_FEED_ITEMS = 270_000  # items in /flood/feed.rss: ~10 MB, under the 10 MiB cap
+FLOOD_INDEX = "/flood/index.xml"
+FLOOD_FEED = "/flood/feed.rss"
+FLOOD_CHILD = "/flood/child-"  # + n.xml; its URLs are /a/<n>-<k> (not pages: not_text)
+
+
+class DiscoveryFlood:
+    """A site whose discovery documents are each within the size cap but hold hundreds of
+    thousands of links: a sitemap index of ``children`` children of ``urls`` URLs each
+    (``FLOOD_INDEX``; child n's ``<lastmod>`` is 2024-01-01 plus n days, so the last
+    listed is the newest), and a feed of ``feed_items`` links (``FLOOD_FEED``). Bodies
+    are generated per request, never kept. Article URLs answer at once with a few bytes
+    that are not a page (nothing to extract). Requests are logged in ``requests`` (paths,
+    in order)."""
+
+    def __init__(self, host: str = FLOOD_HOST, children: int = FLOOD_CHILDREN,
+                 urls: int = FLOOD_URLS, feed_items: int = FLOOD_FEED_ITEMS) -> None:
+        self.host, self.children, self.urls, self.feed_items = host, children, urls, feed_items
+        self.requests: list[str] = []
+        self.sent: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> DiscoveryFlood:
+        server = _Server((self.host, 0), _FloodHandler)
+        server.site = self  # type: ignore[attr-defined]
+        self._server = server
+        threading.Thread(target=server.serve_forever, name="farm-flood", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> DiscoveryFlood:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def child(self, n: int) -> str:
+        """The path of child sitemap ``n`` (0: the oldest)."""
+        return f"{FLOOD_CHILD}{n}.xml"
+
+    def body(self, path: str) -> bytes | None:
+        """The document at ``path``, generated now; None for any other path."""
+        head = b"<?xml version='1.0' encoding='UTF-8'?>\n"
+        ns = b" xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
+        if path == FLOOD_INDEX:
+            return head + b"<sitemapindex" + ns + b">" + b"".join(
+                f"<sitemap><loc>{self.child(n)}</loc><lastmod>{_day(n)}</lastmod></sitemap>"
+                .encode() for n in range(self.children)) + b"</sitemapindex>"
+        if path.startswith(FLOOD_CHILD) and path.endswith(".xml"):
+            n = path[len(FLOOD_CHILD):-4]
+            return head + b"<urlset" + ns + b">" + b"".join(
+                f"<url><loc>/a/{n}-{k}</loc></url>".encode()
+                for k in range(self.urls)) + b"</urlset>"
+        if path == FLOOD_FEED:
+            return head + b"<rss version='2.0'><channel><title>Flood</title>" + b"".join(
+                f"<item><link>/a/f-{k}</link></item>".encode()
+                for k in range(self.feed_items)) + b"</channel></rss>"
+        return None
+
+
+def _day(n: int) -> str:
+    return datetime.fromordinal(datetime(2024, 1, 1).toordinal() + n).date().isoformat()
+
+
+class _FloodHandler(_Handler):
+    @property
+    def flood(self) -> DiscoveryFlood:
+        return self.server.site  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = self.path.split("?")[0]
+        flood = self.flood
+        with flood._lock:
+            flood.requests.append(path)
+        try:
+            if path == "/robots.txt":
+                self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+                return
+            body = flood.body(path)
+            if body is None:  # an article URL: a few bytes that are not a page, at once
+                self._send(200, b"\0" * 16, "application/octet-stream")
+                return
+            self._send(200, body, "application/xml")
+            with flood._lock:
+                flood.sent[path] += len(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True

@@ -501,6 +501,12 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         settings.set("USER_AGENT", user_agent(sources.contact), priority="project")
         settings.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING", **overrides},
                         priority="cmdline")
+        from crawler.ssrf import allowance
+
+        try:  # NEWSWATCH_ALLOW_PRIVATE (setting or environment): one line when bad
+            allowance(settings)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         events.put(("phase", "starting: opening sources"))
         process = CrawlerProcess(settings)
         from scrapy import signals

@@ -7,6 +7,7 @@ the extractor applies. A bad file is reported as ``path:line: field: problem``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -183,6 +184,14 @@ class Source(_Model):
     # the AUTOTHROTTLE_TARGET_CONCURRENCY setting (1). crawler/politeness.py
     target_concurrency: float | None = Field(default=None, gt=0, le=64)
     timezone: str = Field(default="+07:00", pattern=r"^[+-]\d\d:\d\d$")
+    # non-public addresses (127/8, 10/8, 192.168/16, ...) this source's own hosts may
+    # resolve to: an intranet site says `true`, or lists its networks; otherwise the SSRF
+    # guard refuses them, the source's own domains included (crawler/ssrf.py)
+    allow_private: bool | list[str] = False
+    # article links taken per crawl from the source's sitemaps and feeds, newest first
+    # where dates are known; the rest are counted `over_cap` (crawler.ledger) and left for
+    # `newswatch backfill` (crawler/spiders/news.py, docs/SOURCES.md)
+    max_urls_per_round: int = Field(default=1000, ge=1, le=1_000_000)
     # durations: a whole number and s, m or h ("90s", "30m", "2h"; ``seconds``)
     interval: str = "30m"  # daemon: crawl every ... (at least 1s)
     cron: str | None = None  # daemon: crontab schedule instead of the interval
@@ -216,6 +225,18 @@ class Source(_Model):
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(f"not an http(s) URL: {value!r}")
         return values
+
+    @field_validator("allow_private")
+    @classmethod
+    def _networks(cls, value: bool | list[str]) -> bool | list[str]:
+        if isinstance(value, list):
+            for entry in value:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not a network or an address "
+                                     "(10.8.0.0/16, 192.168.1.20)") from None
+        return value
 
     @field_validator("interval", "jitter", "crawl_timeout")
     @classmethod

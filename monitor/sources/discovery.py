@@ -10,12 +10,16 @@ Pure functions over bytes and strings; ``crawler.spiders.news`` applies them. Th
 from __future__ import annotations
 
 import gzip
+import heapq
 import io
+import itertools
 import json
 import re
+import threading
 import unicodedata
 import zlib
 from calendar import timegm
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
@@ -129,6 +133,10 @@ def entry_date(written: Any, parsed: Any = None, tz: str | tzinfo | None = None,
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
+# dateparser is not thread-safe (scrapinghub/dateparser#441: module-level parser state)
+_DATEPARSER = threading.Lock()
+
+
 def _read_date(value: str, tz: tzinfo) -> datetime | None:
     if len(value) > 80:
         return None
@@ -145,8 +153,9 @@ def _read_date(value: str, tz: tzinfo) -> datetime | None:
             when = when.replace(tzinfo=UTC)  # RFC 5322: UTC, the local zone unknown
     if when is None:
         try:
-            when = dateparser.parse(value, languages=["en", "vi"], settings={
-                "DATE_ORDER": "DMY", "PREFER_DATES_FROM": "past", "STRICT_PARSING": True})
+            with _DATEPARSER:  # feeds and sitemaps are read in threads (crawler.spiders.news)
+                when = dateparser.parse(value, languages=["en", "vi"], settings={
+                    "DATE_ORDER": "DMY", "PREFER_DATES_FROM": "past", "STRICT_PARSING": True})
         except (ValueError, OverflowError, TypeError):
             when = None
     if when is None:
@@ -239,11 +248,18 @@ class Entry:
 
 @dataclass
 class Feed:
-    """A parsed feed: its format, entries, and why it could not be read (None: it could)."""
+    """A parsed feed: its format, entries, and why it could not be read (None: it could).
+    ``total``: the entries the document holds; more than ``len(entries)`` when a
+    ``limit`` cut it (the rest were counted, not read)."""
 
     kind: str
     entries: list[Entry] = field(default_factory=list)
     error: str | None = None
+    total: int = -1  # -1: len(entries)
+
+    def __post_init__(self) -> None:
+        if self.total < 0:
+            self.total = len(self.entries)
 
 
 def _http(url: Any, base: str) -> str | None:
@@ -269,7 +285,8 @@ def entry_url(entry: dict[str, Any], base: str) -> str | None:
     return None
 
 
-def _json_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed | None:
+def _json_feed(body: bytes, base: str, tz: str | tzinfo | None = None,
+               limit: int | None = None) -> Feed | None:
     head = body.lstrip()[:1]
     if head != b"{":
         return None
@@ -279,26 +296,64 @@ def _json_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed |
         return Feed("json", error=f"unreadable JSON Feed: {exc}")
     if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
         return Feed("json", error="JSON that is not a JSON Feed (no jsonfeed.org version)")
+    items = [item for item in data.get("items") or [] if isinstance(item, dict)]
+    language, total = data.get("language"), len(items)
+    if limit is not None and total > limit:  # the newest, where dated
+        items = _newest(((_rank_date(item.get("date_published"))
+                          or _rank_date(item.get("date_modified")), item)
+                         for item in items), limit)
+    del data
     entries = []
-    for item in data.get("items") or []:
-        if not isinstance(item, dict):
-            continue
+    for item in items:
         url = entry_url({"link": item.get("url"), "id": item.get("id"),
                          "links": [{"href": item.get("external_url")}]}, base)
         published = entry_date(item.get("date_published"), tz=tz)
         entries.append(Entry(url, published, item.get("title"), item.get("language")
-                             or data.get("language")))
-    return Feed("json", entries)
+                             or language))
+    return Feed("json", entries, total=total)
 
 
-def parse_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed:
+FEEDPARSER_BYTES = 1024 * 1024  # a larger feed reaches feedparser slimmed (_bounded_feed)
+FEED_NAMESPACES = {"", "http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/",
+                   "http://www.w3.org/2005/Atom", "http://purl.org/atom/ns#"}
+# the parts of a feed entry newswatch reads (its URL, dates, title, language): in a large
+# feed, everything else of an entry (content, enclosures) is dropped before feedparser
+ENTRY_PARTS = frozenset({"link", "links", "guid", "id", "pubDate", "published", "updated",
+                         "date", "issued", "modified", "created", "title", "language"})
+_DATE_PARTS = ("pubDate", "published", "updated", "date", "issued", "modified")
+
+
+def parse_feed(body: bytes, base: str, tz: str | tzinfo | None = None,
+               limit: int | None = None) -> Feed:
     """RSS 0.9x/1.0 (RDF)/2.0, Atom or JSON Feed → entries with URL and hints. A feed
     that cannot be read has ``error`` set (and whatever entries were recovered). An
     entry's date is read by ``entry_date``: a time written without a zone is in ``tz``
-    (the source's ``timezone``; default UTC)."""
-    json_feed = _json_feed(body, base, tz)
+    (the source's ``timezone``; default UTC).
+
+    ``limit``: at most that many entries, the newest where dates are known (then the
+    undated, in the feed's order); ``total`` counts them all. A feed within the limit
+    keeps its own order. Memory is bounded by design: an XML feed over
+    ``FEEDPARSER_BYTES`` or ``limit`` entries is read incrementally (lxml's pull parser;
+    no tree of the whole document, at most ``limit`` entries kept, each stripped to
+    ``ENTRY_PARTS``), and only the entries kept are handed to feedparser. ``limit``
+    None: every entry, read by feedparser from the whole body."""
+    json_feed = _json_feed(body, base, tz, limit)
     if json_feed is not None:
         return json_feed
+    if limit is not None:
+        bounded = _bounded_feed(body, limit)
+        if bounded is None:  # not XML the pull parser can read
+            if len(body) > FEEDPARSER_BYTES:
+                return Feed("unknown", error=f"unreadable feed: {len(body)} bytes that are "
+                                             "not XML")
+        elif bounded[1] > limit or len(body) > FEEDPARSER_BYTES:
+            feed = _feedparser(bounded[0], base, tz)
+            feed.total = bounded[1]
+            return feed
+    return _feedparser(body, base, tz)
+
+
+def _feedparser(body: bytes, base: str, tz: str | tzinfo | None) -> Feed:
     parsed = feedparser.parse(body, response_headers={"content-location": base})
     language = parsed.feed.get("language") if parsed.get("feed") else None
     entries = [Entry(entry_url(e, base), _feed_entry_date(e, tz),
@@ -308,6 +363,96 @@ def parse_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed:
     if parsed.bozo and not parsed.entries:
         error = f"unreadable feed: {parsed.get('bozo_exception')}"
     return Feed(parsed.get("version") or "unknown", entries, error)
+
+
+def _bounded_feed(body: bytes, limit: int) -> tuple[bytes, int] | None:
+    """The feed with at most ``limit`` entries (the newest where dated, stripped to
+    ``ENTRY_PARTS``, in the order they are to be read) and how many it held; None when
+    it is not XML. Read in chunks; every entry not kept is freed as soon as it ends."""
+    root: Any = None
+    inside = 0  # depth inside an entry
+    total = 0
+    kept: list[tuple[float, int, Any, Any]] = []  # a heap: (date, -position, entry, parent)
+    try:
+        for event, element in _pull(body):
+            if root is None:
+                root = element
+            tag = element.tag
+            entry = isinstance(tag, str) and _local(tag) in ("item", "entry") and (
+                _namespace(tag) in FEED_NAMESPACES)
+            if event == "start":
+                inside += 1 if (entry or inside) else 0
+                continue
+            if inside:
+                inside -= 1
+            if not entry or inside or element is root:
+                continue
+            total += 1
+            parent = element.getparent()
+            if parent is not None:
+                parent.remove(element)
+            for part in list(element):
+                if not isinstance(part.tag, str) or _local(part.tag) not in ENTRY_PARTS:
+                    element.remove(part)
+            when = next((found for part in element if isinstance(part.tag, str)
+                         and _local(part.tag) in _DATE_PARTS
+                         for found in [_rank_date(_text(part))] if found != UNDATED),
+                        UNDATED)
+            item = (when, -total, element, parent)
+            if len(kept) < limit:
+                heapq.heappush(kept, item)
+            elif kept and item[:2] > kept[0][:2]:
+                heapq.heapreplace(kept, item)
+    except lxml.etree.XMLSyntaxError:
+        if root is None:
+            return None
+    if root is None:
+        return None
+    order = (sorted(kept, key=lambda k: -k[1]) if total <= limit
+             else sorted(kept, key=lambda k: k[:2], reverse=True))
+    for _, _, element, parent in order:
+        (parent if parent is not None else root).append(element)
+    return lxml.etree.tostring(root, encoding="utf-8", xml_declaration=True), total
+
+
+def _chunks(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start:start + size]
+
+
+UNDATED = float("-inf")  # the rank of an entry without a readable date
+
+
+def _rank_date(value: Any) -> float:
+    """A quick reading of a date for ranking newest first (ISO 8601 or RFC 822 only), as
+    a POSIX timestamp (no zone: UTC); ``UNDATED`` when it is not one of those."""
+    if not isinstance(value, str) or not value or len(value) > 80:
+        return UNDATED
+    text = value.strip()
+    try:
+        when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return UNDATED
+    try:
+        return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).timestamp()
+    except (OverflowError, ValueError, OSError):
+        return UNDATED
+
+
+def _newest(ranked: Iterator[tuple[float, Any]] | Any, limit: int) -> list[Any]:
+    """The ``limit`` newest of ``(date, value)`` pairs (``date`` from ``_rank_date``),
+    newest first; undated after, in their order. Holds ``limit`` values at most."""
+    kept: list[tuple[float, int, Any]] = []
+    for position, (when, value) in enumerate(ranked):
+        item = (when, -position, value)
+        if len(kept) < limit:
+            heapq.heappush(kept, item)
+        elif kept and item[:2] > kept[0][:2]:
+            heapq.heapreplace(kept, item)
+    return [value for _, _, value in sorted(kept, key=lambda k: k[:2], reverse=True)]
 
 
 def _feed_entry_date(entry: dict[str, Any], tz: str | tzinfo | None) -> str | None:
@@ -321,11 +466,13 @@ def _feed_entry_date(entry: dict[str, Any], tz: str | tzinfo | None) -> str | No
 # -- sitemaps -------------------------------------------------------------------------------
 @dataclass
 class SitemapDoc:
-    """A parsed sitemap: ``urlset`` or ``sitemapindex``, and its entries."""
+    """A parsed sitemap: ``urlset`` or ``sitemapindex``, and its entries. ``total``: the
+    entries the document holds; more than ``len(entries)`` when a ``limit`` cut it."""
 
     kind: str
     entries: list[Entry] = field(default_factory=list)
     lastmods: dict[str, str] = field(default_factory=dict)
+    total: int = 0
 
 
 def _local(tag: Any) -> str:
@@ -348,31 +495,13 @@ def _text(node: Any) -> str:
     return text
 
 
-def _sitemap_root(body: bytes) -> Any:
-    parser = lxml.etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False,
-                                  no_network=True, huge_tree=False, remove_pis=True)
-    try:
-        return lxml.etree.fromstring(body, parser=parser)
-    except lxml.etree.XMLSyntaxError as exc:
-        raise ValueError(f"not XML: {exc}") from exc
-
-
 _HTML_PAGE = re.compile(rb"<(?:html|body|head)\b", re.IGNORECASE)  # a page, not a notice
 _SITEMAP_START = re.compile(rb"<\?xml\b|<(?:\w+:)?(?:urlset|sitemapindex)\b")
 
 
-def _own_child(item: Any, name: str, namespaces: set[str]) -> str | None:
-    """The text of ``item``'s first direct child ``name`` in one of ``namespaces``."""
-    for child in item:
-        if _local(child.tag) == name and _namespace(child.tag) in namespaces:
-            text = _text(child)
-            if text:
-                return text
-    return None
-
-
 def parse_sitemap(body: bytes, tz: str | tzinfo | None = None,
-                  rules: DiscoveryRules | None = None) -> SitemapDoc:
+                  rules: DiscoveryRules | None = None, limit: int | None = None,
+                  index_limit: int | None = None) -> SitemapDoc:
     """A sitemap or sitemap index, with Google News tags (``news:publication_date``,
     ``news:title``, ``news:language``) as hints. Entities are never resolved. Raises
     ValueError when the bytes are not XML at all.
@@ -382,41 +511,137 @@ def parse_sitemap(body: bytes, tz: str | tzinfo | None = None,
     among the children; an extension's ``image:loc`` or ``xhtml:link`` never is
     (crawler-commons/crawler-commons#210). Hints come from the ``news:news`` block only.
     A publication date without a zone is in ``tz`` (the source's ``timezone``). Output
-    before the document (a PHP notice) is skipped."""
+    before the document (a PHP notice) is skipped.
+
+    Read incrementally (lxml's pull parser, 64 KB at a time): each ``<url>`` is freed
+    once read, so memory does not grow with the document. ``limit``: at most that many
+    entries, the newest by publication date or ``<lastmod>`` where known (then the
+    undated, in the document's order); ``total`` counts them all. A document within the
+    limit keeps its own order; ``limit`` None keeps every entry. ``index_limit`` is the
+    limit of a sitemap index's children instead (default ``limit``)."""
     rules = rules or load_rules()
-    root = _sitemap_root(body)
-    start = _SITEMAP_START.search(body)
-    if _local(getattr(root, "tag", None)) not in ("urlset", "sitemapindex") and start and (
-            start.start() > 0 and not _HTML_PAGE.search(body[:start.start()])):
+    try:
+        kind, items = _sitemap_items(body, rules)
+    except _NotASitemap as wrong:
+        start = _SITEMAP_START.search(body)
+        if not (start and start.start() > 0 and not _HTML_PAGE.search(body[:start.start()])):
+            raise ValueError(str(wrong)) from None
         # output before the document (a PHP notice, a stray <br />: evert/sitemap-php#21)
-        root = _sitemap_root(body[start.start():])
-    if root is None:
-        raise ValueError("not XML: empty document")
-    kind = _local(root.tag)
-    if kind not in ("urlset", "sitemapindex"):
-        raise ValueError(f"not a sitemap: root element <{kind}>")
-    namespaces = {_namespace(root.tag), "", *rules.sitemap_namespaces}
+        kind, items = _sitemap_items(body[start.start():], rules)
     doc = SitemapDoc(kind)
-    for item in root:
-        if _local(item.tag) not in ("url", "sitemap") or _namespace(item.tag) not in namespaces:
-            continue
-        loc = _own_child(item, "loc", namespaces)
-        if not loc:
-            continue
-        hints: dict[str, str] = {}
-        for block in item:
-            if _local(block.tag) != rules.news_block:
-                continue
-            for child in block.iter():
-                name = _local(child.tag)
-                if name in ("publication_date", "title", "language") and _text(child):
-                    hints.setdefault(name, _text(child))
+    if kind == "sitemapindex" and index_limit is not None:
+        limit = index_limit
+    if limit is None:
+        chosen = list(items)
+        doc.total = len(chosen)
+    else:
+        ranked: list[tuple[float, int, tuple[str, dict[str, str], str | None]]] = []
+        for position, item in enumerate(items):
+            doc.total += 1
+            _, hints, lastmod = item
+            when = _rank_date(hints.get("publication_date")) if hints else UNDATED
+            entry = (when if when != UNDATED else _rank_date(lastmod), -position, item)
+            if len(ranked) < limit:
+                heapq.heappush(ranked, entry)
+            elif ranked and entry[:2] > ranked[0][:2]:
+                heapq.heapreplace(ranked, entry)
+        order = (sorted(ranked, key=lambda k: -k[1]) if doc.total <= limit
+                 else sorted(ranked, key=lambda k: k[:2], reverse=True))
+        chosen = [item for _, _, item in order]
+    for loc, hints, lastmod in chosen:
         published = entry_date(hints.get("publication_date"), tz=tz)
         doc.entries.append(Entry(loc, published, hints.get("title"), hints.get("language")))
-        lastmod = _own_child(item, "lastmod", namespaces)
         if lastmod:
             doc.lastmods[loc] = lastmod
     return doc
+
+
+class _NotASitemap(ValueError):
+    """XML whose root is not ``urlset`` or ``sitemapindex``."""
+
+
+def _sitemap_items(body: bytes, rules: DiscoveryRules
+                   ) -> tuple[str, Iterator[tuple[str, dict[str, str], str | None]]]:
+    """The root's kind, and an iterator of ``(loc, news hints, lastmod)`` per entry,
+    read as the document is parsed. Raises ValueError (not XML), _NotASitemap."""
+    events = _pull(body, ("end",))
+    try:
+        first = next(events)
+        root = first[1].getroottree().getroot()
+    except StopIteration:
+        raise ValueError("not XML: empty document") from None
+    except lxml.etree.XMLSyntaxError as exc:
+        raise ValueError(f"not XML: {exc}") from exc
+    kind = _local(root.tag)
+    if kind not in ("urlset", "sitemapindex"):
+        raise _NotASitemap(f"not a sitemap: root element <{kind}>")
+    namespaces = {_namespace(root.tag), "", *rules.sitemap_namespaces}
+
+    def items() -> Iterator[tuple[str, dict[str, str], str | None]]:
+        try:
+            for _, element in itertools.chain([first], events):
+                if element.getparent() is not root:  # the root's children only, ended
+                    continue
+                found = _sitemap_item(element, namespaces, rules)
+                root.remove(element)
+                if found is not None:
+                    yield found
+        except lxml.etree.XMLSyntaxError:
+            return  # (recover: what was read stands, as with a whole-tree parse)
+
+    return kind, items()
+
+
+def _pull(body: bytes, events: tuple[str, ...] = ("start", "end")
+          ) -> Iterator[tuple[str, Any]]:
+    """``(event, element)`` of ``body``'s tags (``events``: start, end), parsed 64 KB at a
+    time (lxml's pull parser: recovering, no entities, no network). The caller frees what
+    it has read. Raises lxml.etree.XMLSyntaxError."""
+    parser = lxml.etree.XMLPullParser(
+        events=events, recover=True, remove_comments=True, remove_pis=True,
+        resolve_entities=False, no_network=True, huge_tree=False)
+    for chunk in _chunks(body):
+        parser.feed(chunk)
+        yield from parser.read_events()
+    parser.close()
+    yield from parser.read_events()
+
+
+def _split(tag: str) -> tuple[str, str]:
+    """``(namespace, local name)`` of an lxml tag (``{ns}name``)."""
+    if tag[:1] == "{":
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return "", tag
+
+
+def _sitemap_item(item: Any, namespaces: set[str], rules: DiscoveryRules
+                  ) -> tuple[str, dict[str, str], str | None] | None:
+    """``(loc, news hints, lastmod)`` of one ``<url>``/``<sitemap>`` (its first direct
+    ``<loc>``/``<lastmod>`` in one of ``namespaces`` with text); None otherwise."""
+    if not isinstance(item.tag, str):
+        return None
+    namespace, local = _split(item.tag)
+    if local not in ("url", "sitemap") or namespace not in namespaces:
+        return None
+    loc = lastmod = None
+    hints: dict[str, str] = {}
+    for child in item:
+        if not isinstance(child.tag, str):
+            continue
+        namespace, local = _split(child.tag)
+        if local == "loc" or local == "lastmod":
+            if namespace in namespaces and (text := _text(child)):
+                if local == "loc" and loc is None:
+                    loc = text
+                elif local == "lastmod" and lastmod is None:
+                    lastmod = text
+        elif local == rules.news_block:
+            for part in child.iter():
+                name = _local(part.tag)
+                if name in ("publication_date", "title", "language") and _text(part):
+                    hints.setdefault(name, _text(part))
+    return (loc, hints, lastmod) if loc else None
 
 
 # -- autodiscovery --------------------------------------------------------------------------

@@ -69,6 +69,9 @@ LOSS_WORDS = {
     "off_site": "articles redirecting off the source's domains: the site may have moved",
     "refused": "articles refused by the SSRF guard (private addresses)",
     "robots": "articles robots.txt forbids: the site may have changed its robots.txt",
+    "over_cap": "links over the source's max_urls_per_round: a sitemap or feed far larger "
+                "than usual (a hostile or broken site?), or raise the cap",
+    "unread_sitemaps": "child sitemaps left unread as max_urls_per_round was reached",
 }
 # plain words for what a dominant failure kind usually means
 FAILURE_WORDS = {

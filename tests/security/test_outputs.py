@@ -104,3 +104,45 @@ def test_neutralise_by_first_character() -> None:
     assert neutralise("\rCR") == "'\rCR"
     assert neutralise("Vietnam = US?") == "Vietnam = US?"
     assert neutralise(-5) == -5 and neutralise(None) is None
+
+
+def _cells(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+
+
+def test_datasette_csv_cells_are_never_formulas(tmp_path: Path) -> None:
+    """Datasette's own ``.csv`` (a table, streamed or a page, a row, a canned query, a
+    custom one with --allow-sql), through a real ``newswatch serve`` over HTTP: every
+    cell a spreadsheet would run as a formula starts with a quote, as in ``newswatch
+    export --format csv``; the JSON of the same rows stays exact."""
+    from urllib.parse import urlencode
+
+    from .test_serve_limits import Served
+
+    db = _database(tmp_path / "news.db")
+    paths = ["/news/articles.csv", "/news/articles.csv?_stream=on&_dl=1",
+             "/news/articles.csv?_size=2", "/news/articles/1.csv",
+             "/news/articles.csv?_labels=on",
+             "/news/search.csv?" + urlencode({"q": "trade pact"}),
+             "/news.csv?" + urlencode({"sql": "select title, author, 'x' || title as "
+                                               "other from articles"})]
+    for flags in ((), ("--allow-sql",)):
+        server = Served(db, *flags)
+        try:
+            for path in paths if flags else paths[:-1]:
+                status, body = server.get(path)
+                assert status == 200, (path, status, body[:300])
+                rows = _cells(body)
+                assert len(rows) > 1, (path, body[:300])
+                for row in rows:
+                    for cell in row:
+                        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", "＝")), (
+                            path, cell)
+                if "/articles" in path and "/1.csv" not in path and "_size" not in path:
+                    titles = {row[rows[0].index("title")] for row in rows[1:]}
+                    assert titles == {"'" + title for title in HOSTILE}, (path, titles)
+            status, body = server.get("/news/articles.json?_shape=array&_col=title")
+            assert status == 200
+            assert {row["title"] for row in __import__("json").loads(body)} == set(HOSTILE)
+        finally:
+            server.stop()

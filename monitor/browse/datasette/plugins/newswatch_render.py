@@ -11,6 +11,7 @@ import datasette.handle_exception
 from datasette import hookimpl
 from markupsafe import Markup
 
+from monitor.browse.export import neutralise_datasette_csv
 from monitor.browse.serve import limit_connection, paragraphs, sanitise_diff
 from monitor.store.search import (
     SEARCHED,
@@ -30,6 +31,10 @@ _SEARCH = TYPED_SEARCH  # the table search as typed (monitor.store.search)
 # newswatch's CLI); outside an except block (404 and 405 paths) that raises, and a refused
 # POST becomes a 500. Plain error pages instead.
 datasette.handle_exception.rich = None
+
+# Datasette's own .csv (tables, rows, queries) neutralises formula cells as `newswatch
+# export --format csv` does (OWASP "CSV Injection"; monitor.browse.export.NeutralCsv)
+neutralise_datasette_csv()
 
 
 @hookimpl(trylast=True)  # after Datasette's own prepare_connection: our escape_fts wins
