@@ -10,7 +10,6 @@ rule for opening an existing database file.
 from monitor.store import frontier, search
 from monitor.store.db import (
     COUNTS,
-    DATABASE_FULL,
     DEFAULT_DB,
     DUPLICATE,
     IRRELEVANT,
@@ -18,14 +17,18 @@ from monitor.store.db import (
     UNCHANGED,
     UPDATED,
     Store,
-    is_full,
     now,
 )
 from monitor.store.dbfile import (
+    DATABASE_FULL,
     DatabaseFileError,
+    DatabaseUnavailable,
     OutputFileError,
+    busy_timeout,
+    database_problem,
     database_to_write,
     existing_database,
+    is_full,
     output_file,
 )
 from monitor.store.frontier import BackfillLog, iso_utc, order_children, order_entries
@@ -35,7 +38,8 @@ from monitor.store.owners import DaemonLock, DaemonRunning
 __all__ = [
     "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "NEW", "UNCHANGED",
     "UPDATED", "BackfillLog", "DaemonLock", "DaemonRunning", "DatabaseFileError",
-    "LabelError", "OutputFileError", "Store", "add_label", "database_to_write", "existing_database",
+    "DatabaseUnavailable", "LabelError", "OutputFileError", "Store", "add_label",
+    "busy_timeout", "database_problem", "database_to_write", "existing_database",
     "export_jsonl", "is_full", "iso_utc", "now", "order_children", "order_entries",
     "output_file",
     "frontier", "search",
