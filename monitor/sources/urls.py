@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
+import tldextract
 from w3lib.url import canonicalize_url
 
 from monitor.sources import url_rules
@@ -173,3 +176,23 @@ def trusted_canonical(page_url: str, declared: str | None,
         if parts.scheme in ("http", "https") and same_site:
             return canonicalize(fold_amp(absolute))
     return canonicalize(fold_amp(page_url))
+
+
+# the Public Suffix List snapshot bundled with tldextract: no download at run time;
+# private suffixes (blogspot.com, ...) count, so two blogs there are two sites
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+                                 include_psl_private_domains=True)
+
+
+@lru_cache(maxsize=4096)
+def registered_domain(host: str) -> str:
+    """The registered domain of ``host`` ("en.laodong.vn" -> "laodong.vn"); an IP address,
+    ``localhost`` or a host under no known suffix is its own site (lower-cased)."""
+    host = host.lower().rstrip(".")
+    return _EXTRACT(host).top_domain_under_public_suffix or host
+
+
+def site_of(source: Any) -> str:
+    """The site of a source (what one operator runs, one politeness budget: crawler.
+    politeness): the registered domain of its first domain."""
+    return registered_domain(source.domains[0])
