@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
-import tldextract
 from w3lib.url import canonicalize_url
 
 from monitor.sources import url_rules
@@ -178,9 +177,14 @@ def trusted_canonical(page_url: str, declared: str | None,
     return canonicalize(fold_amp(page_url))
 
 
-# the Public Suffix List snapshot bundled with tldextract: no download at run time;
-# private suffixes (blogspot.com, ...) count, so two blogs there are two sites
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+@lru_cache(maxsize=1)
+def _extract() -> Any:
+    """tldextract with the Public Suffix List snapshot it bundles: no download at run
+    time; private suffixes (blogspot.com, ...) count, so two blogs there are two sites.
+    Made on first use: importing tldextract costs every command 0.15 s otherwise."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
                                  include_psl_private_domains=True)
 
 
@@ -189,7 +193,7 @@ def registered_domain(host: str) -> str:
     """The registered domain of ``host`` ("en.laodong.vn" -> "laodong.vn"); an IP address,
     ``localhost`` or a host under no known suffix is its own site (lower-cased)."""
     host = host.lower().rstrip(".")
-    return _EXTRACT(host).top_domain_under_public_suffix or host
+    return _extract()(host).top_domain_under_public_suffix or host
 
 
 def site_of(source: Any) -> str:
