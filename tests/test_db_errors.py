@@ -299,3 +299,29 @@ def test_database_problem_names_each_cause(tmp_path: Path) -> None:
     other = PermissionError(13, "Permission denied", str(tmp_path / "export.jsonl"))
     assert database_problem(other, db) is None  # not the database's: not said as such
     assert database_problem(ValueError("x"), db) is None
+
+
+def test_a_process_killed_while_it_creates_the_database_leaves_it_usable(
+        tmp_path: Path) -> None:
+    """A crawl killed while its process set up a new database (its time limit, under
+    load) left a half-made schema: every later open failed with "table sources already
+    exists", a traceback. Each migration is one transaction now, DDL included."""
+    db = tmp_path / "new.db"
+    script = ("import os, sys\n"
+              "import monitor.store.db as db\n"
+              "first = db.MIGRATIONS[0]\n"
+              "def killed(d):\n"
+              "    first(d)\n"
+              "    os._exit(9)  # killed right after the first migration's statements\n"
+              "db.MIGRATIONS[0] = killed\n"
+              "db.Store(sys.argv[1])\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(db)], cwd=REPO, timeout=120)
+    assert proc.returncode == 9
+    store = Store(db)  # opens, and migrates from the start
+    try:
+        from monitor.store.db import MIGRATIONS
+
+        assert store.db.execute("pragma user_version").fetchone()[0] == len(MIGRATIONS)
+        assert {"sources", "articles", "crawl_runs"} <= set(store.db.table_names())
+    finally:
+        store.close()

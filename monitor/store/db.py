@@ -277,10 +277,16 @@ class Store:
         self.db.close()
 
     def migrate(self) -> int:
-        """Apply pending migrations; returns the schema version."""
+        """Apply pending migrations; returns the schema version. Each migration and its
+        ``user_version`` are one transaction, DDL included (an explicit BEGIN: Python's
+        sqlite3 opens none before DDL, and sqlite-utils then commits each statement): a
+        process killed half-way through one (a crawl killed while it set up a new
+        database) leaves the database as it was before it, never a half-made schema that
+        no later open can migrate ("table sources already exists")."""
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db.conn:
+            with self.db.conn:  # commits at the end, rolls back on an error
+                self.db.conn.execute("BEGIN IMMEDIATE")
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
         return len(MIGRATIONS)
