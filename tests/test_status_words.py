@@ -216,3 +216,24 @@ def test_the_backfill_resume_hint_pastes_as_printed(tmp_path: Path) -> None:
         assert farm.archive.order.tolist(), "the pasted command did not fetch the farm"
     assert _query(db, "select count(*) from articles")[0][0] > stored
     assert "resume with: " + command in again.stdout  # the same line again: still pastable
+
+
+def test_a_backfill_whose_index_does_not_read_is_failed_not_resumable(farm: Farm,
+                                                                      tmp_path: Path) -> None:
+    """The site answers, its sitemap index is a 404: `failed`, why, its error line, exit
+    1 and no resume line (it said `stopped`, offered a resume command and exited 0)."""
+    site = "baochinhphu_en"
+    config = _config(tmp_path, [site], sitemaps=[f"${{FARM_{site.upper()}}}/no-such.xml"])
+    db = tmp_path / "failed.db"
+    proc = subprocess.run([*CLI, "backfill", site, "--config", str(config), "--db", str(db)],
+                          cwd=REPO, env=_env(farm.config_variables()), capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr[-3000:])
+    assert (f"backfill {site}: failed (its sitemap index could not be read: see its errors "
+            "below)") in proc.stdout, proc.stdout
+    assert "resume with" not in proc.stdout and "Traceback" not in proc.stderr
+    assert "no-such.xml" in proc.stderr, proc.stderr  # the run's error line says which
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: backfill of {site} failed: its sitemap index could not be read (its errors "
+        "above)"), proc.stderr
+    assert _query(db, "select state from backfills") == [("failed",)]
