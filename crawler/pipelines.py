@@ -25,7 +25,7 @@ from crawler.ledger import Ledger
 from monitor.alerts import AlertConfig, load_alert_config
 from monitor.processes import DatabaseFull, extract_checked, shared_pool
 from monitor.processes import submit as submit_batch
-from monitor.store import COUNTS, DATABASE_FULL, Store, is_full
+from monitor.store import COUNTS, DATABASE_FULL, Store, database_problem, is_full
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,7 @@ class StorePipeline:
         self.not_stored = 0  # articles lost to a full database (counted on the reactor)
         self.sizes: dict[int, int] = {}  # articles per batch in flight (crawler.ledger)
         self.book: dict[str, Any] | None = None  # the run's ledger when it closed
+        self.unopened = False  # the run record could not be written: nothing is stored
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -172,10 +173,22 @@ class StorePipeline:
         try:
             self.run_id = await asyncio.wrap_future(
                 self.writer.submit(self._open, self.crawler.spider.source))
-        except sqlite3.Error as exc:
-            if is_full(exc):  # not even the run record fits
-                self.crawler.stats.set_value("newswatch/fatal", f"{DATABASE_FULL}: {exc}")
-            raise
+        except (sqlite3.Error, OSError) as exc:
+            # the database cannot be written (read-only, locked beyond the busy timeout,
+            # full, a disk error: the crawl runner checks first, but it may change):
+            # one line naming the cause (monitor.store.database_problem), the crawl's
+            # fatal error; the spider closes at once, nothing is stored, no traceback
+            problem = database_problem(exc, self.db_path)
+            if problem is None:
+                raise
+            stats = self.crawler.stats
+            stats.set_value("newswatch/fatal", str(problem))
+            stats.set_value("newswatch/fatal_kind", type(problem).__name__)
+            self.stopping = self.unopened = True
+            from twisted.internet import reactor
+
+            reactor.callLater(0, self._close_unopened)
+            return
         self.crawler.stats.set_value("newswatch/run_id", self.run_id)
         self.flusher = task.LoopingCall(self.flush)
         self.flusher.start(1.0, now=False)
@@ -241,6 +254,12 @@ class StorePipeline:
                 ledger.page(status)
         self.writes = still
 
+    def _close_unopened(self) -> None:
+        """The database refused the run record: close the spider before it fetches."""
+        if self.crawler.engine is not None and self.crawler.engine.spider is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(
+                reason="database_error"))
+
     def _stop(self) -> None:
         """The database is full: stop the crawl (once); pages it cannot store are not
         worth fetching."""
@@ -248,7 +267,8 @@ class StorePipeline:
             return
         self.stopping = True
         forget_fetch_log(self.crawler)
-        log.error("%s: stopping the crawl", DATABASE_FULL)
+        # said once, as the run's error line (record_error) and the crawl's fatal error
+        log.info("%s: stopping the crawl", DATABASE_FULL)
         if self.crawler.engine is not None and self.crawler.engine.spider is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_full"))
 
@@ -302,6 +322,9 @@ class StorePipeline:
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         stats = self.crawler.stats
+        if self.unopened:  # the fatal line is said (open_spider); no run to close
+            self.writer.shutdown(wait=False)
+            return
         failed = self.stopping or reason == "database_full"
         if failed:
             message = f"{DATABASE_FULL}: {self.not_stored} articles not stored"

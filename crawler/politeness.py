@@ -39,12 +39,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from functools import lru_cache
 from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
-import tldextract
 from scrapy import Request, signals
 from scrapy.core.downloader import Downloader, Slot, _process_pending_io, _slot_jitter
 from scrapy.exceptions import NotConfigured
@@ -55,28 +53,10 @@ from scrapy.utils.defer import _schedule_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.middlewares import retry_after_seconds
+from monitor.sources import registered_domain, site_of
 from monitor.store import now
 
 logger = logging.getLogger(__name__)
-
-# the Public Suffix List snapshot bundled with tldextract: no download at run time;
-# private suffixes (blogspot.com, ...) count, so two blogs there are two sites
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
-                                 include_psl_private_domains=True)
-
-
-@lru_cache(maxsize=4096)
-def registered_domain(host: str) -> str:
-    """The registered domain of ``host`` ("en.laodong.vn" -> "laodong.vn"); an IP address,
-    ``localhost`` or a host under no known suffix is its own site (lower-cased)."""
-    host = host.lower().rstrip(".")
-    return _EXTRACT(host).top_domain_under_public_suffix or host
-
-
-def site_of(source: Any) -> str:
-    """The site (slot key) of a source: the registered domain of its first domain."""
-    return registered_domain(source.domains[0])
-
 
 def site_key(host: str, source: Any | None = None) -> str:
     """The site of ``host``: its source's site when the source owns it, else its

@@ -202,7 +202,12 @@ def test_unreachable_site_is_one_warning_and_exit_1(tmp_path: Path) -> None:
     assert warnings == [line for line in warnings if f"127.0.0.1:{port} ({SITE}) unreachable"
                         in line] and len(warnings) == 1, err
     assert "ERROR" not in err and len(err.splitlines()) <= 4, err
-    assert re.search(r"backfill \S+: stopped", out), out
+    # failed, and why; no resume line: nothing was read to resume from (it said `stopped`
+    # and offered a resume command, as after --limit)
+    assert re.search(r"backfill \S+: failed \(its sitemap index could not be read: the "
+                     r"site was unreachable\)", out), out
+    assert "resume with" not in out
+    assert _query(db, "select state from backfills") == [("failed",)]
 
 
 def test_host_that_does_not_resolve_is_unreachable(tmp_path: Path,

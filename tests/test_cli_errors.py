@@ -159,7 +159,7 @@ def test_commands_that_create_a_database_refuse_a_bad_place(command: str, text_d
     before = text_db.read_bytes()
     _one_error(_run(command, "--db", str(text_db)), "not a SQLite database")
     assert text_db.read_bytes() == before
-    _one_error(_run(command, "--db", str(text_db / "x.db")), "cannot create its folder")
+    _one_error(_run(command, "--db", str(text_db / "x.db")), f"{text_db} is not a folder")
 
 
 @pytest.mark.parametrize("value, said", [(0, "greater than or equal to 1"),

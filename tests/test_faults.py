@@ -125,7 +125,8 @@ def test_database_full_fails_the_run_cleanly_then_the_next_crawl_stores_the_rest
         tmp_path: Path) -> None:
     """A database capped just above its size (PRAGMA max_page_count, the same SQLITE_FULL
     as a full disk) on every connection of `newswatch crawl`: the batch that does not fit
-    rolls back, the crawl stops, the run is `failed` with a plain line, the CLI exits 1;
+    rolls back, the crawl stops, the run is `failed` with a plain line, the CLI exits 3
+    (the database cannot be written now: docs/USAGE.md "Database errors");
     the database is intact; with room again the next crawl stores the rest."""
     db = tmp_path / "full.db"
     Store(db).close()  # schema in place
@@ -138,7 +139,8 @@ def test_database_full_fails_the_run_cleanly_then_the_next_crawl_stores_the_rest
         proc = subprocess.run([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db", str(db),
                                "--source", "laodong_en"], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert proc.returncode == 3, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr and proc.stderr.count("error:") == 1
         said = " ".join(proc.stderr.split())
         match = re.search(r"error: crawl failed: database is full \(disk full or size "
                           r"limit\): (\d+) articles not stored", said)

@@ -107,6 +107,6 @@ def test_label_user_errors_are_one_line(tmp_path: Path) -> None:
 
     assert "no article with id 999" in error(_run("label", "999", "relevant", "--db", str(db)))
     missing = _run("label", "1", "relevant", "--db", str(tmp_path / "missing.db"))
-    assert "no such database" in error(missing)
+    assert "database not found" in error(missing)  # as every other command
     proc = _run("label", "1", "maybe", "--db", str(db))  # click's usage error
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

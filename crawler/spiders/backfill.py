@@ -14,6 +14,7 @@ dedupes), a scheduler queue of at most ``window`` requests.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,8 +27,14 @@ from scrapy.http import Response
 from crawler.middlewares import NotModified
 from crawler.spiders.news import NewsSpider, _declares_entities
 from monitor.sources import canonicalize, discovery
-from monitor.store import BackfillLog, iso_utc, order_children, order_entries
-from monitor.store.frontier import DONE, INTERRUPTED, STOPPED
+from monitor.store import (
+    BackfillLog,
+    database_problem,
+    iso_utc,
+    order_children,
+    order_entries,
+)
+from monitor.store.frontier import DONE, FAILED, INTERRUPTED, STOPPED
 
 BATCH = 200  # frontier rows read from SQLite at a time
 READ_TIMEOUT = 600.0  # seconds a sitemap may take (retries, Retry-After waits included)
@@ -82,7 +89,25 @@ class BackfillSpider(NewsSpider):
     async def _db(self, method: str, *args: Any) -> Any:
         if self._ended:  # closed (a stop while start() was waiting): read no further
             raise CloseSpider("shutdown")
-        return await asyncio.wrap_future(self._pool.submit(self._db_call, method, *args))
+        try:
+            return await asyncio.wrap_future(self._pool.submit(self._db_call, method, *args))
+        except (sqlite3.Error, OSError) as exc:
+            if not self._database_failed(exc):
+                raise
+            raise CloseSpider("database_error") from None
+
+    def _database_failed(self, exc: BaseException) -> bool:
+        """The cursor could not be written (full, locked beyond the busy timeout,
+        read-only, a disk error): the crawl's fatal error, one line naming the cause
+        (``monitor.store.database_problem``). False when it is no such problem."""
+        problem = database_problem(exc, self.crawler.settings.get("NEWSWATCH_DB"))
+        if problem is None:
+            return False
+        stats = self.crawler.stats
+        if not stats.get_value("newswatch/fatal"):
+            stats.set_value("newswatch/fatal", str(problem))
+            stats.set_value("newswatch/fatal_kind", type(problem).__name__)
+        return True
 
     def _publish(self, **changes: Any) -> None:
         """Progress for the console (``monitor.run.crawl`` relays ``newswatch/backfill``)."""
@@ -319,7 +344,8 @@ class BackfillSpider(NewsSpider):
     # -- the end -------------------------------------------------------------------------
     def _closed(self, spider: Any, reason: str) -> None:
         """Write the failures and the session's state: ``done`` when nothing is left,
-        ``interrupted`` after a stop, else ``stopped`` (the limit)."""
+        ``interrupted`` after a stop, ``failed`` when a sitemap index could not be read,
+        else ``stopped`` (the limit)."""
         rows, self.failures = self.failures, []
         self._ended = True
         self._publish()  # the session's final failed count, for the last progress report
@@ -327,12 +353,13 @@ class BackfillSpider(NewsSpider):
         def finish() -> None:
             self._db_call("mark_failed", rows)
             counts = self._db_call("counts")
-            if reason == "finished":
-                left = counts["pending"] + counts["children_pending"]
-                state = (DONE if self._exhausted and not left and not self._index_failed
-                         else STOPPED)
-            else:
+            if reason != "finished":
                 state = INTERRUPTED
+            elif self._index_failed:  # nothing read to resume from: failed, said why
+                state = FAILED
+            else:
+                left = counts["pending"] + counts["children_pending"]
+                state = DONE if self._exhausted and not left else STOPPED
             self._db_call("end", state)
             assert self._log is not None
             self._log.close()
@@ -340,5 +367,8 @@ class BackfillSpider(NewsSpider):
 
         try:
             self._pool.submit(finish).result()
+        except (sqlite3.Error, OSError) as exc:  # the cursor stays as it was: said once
+            if not self._database_failed(exc):
+                raise
         finally:
             self._pool.shutdown(wait=True)

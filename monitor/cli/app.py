@@ -16,6 +16,10 @@ from rich.text import Text
 
 from monitor.sources import ConfigError
 
+# exit codes (docs/USAGE.md "Exit codes"): 0 done, 1 some source failed or was unreachable
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2  # config, option, file, database path (DatabaseFileError)
+EXIT_DATABASE = 3  # the database cannot be written now: full, locked, I/O error
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 console = Console(stderr=True)
 out = Console()  # tables fit 80 columns (COLUMNS, or the terminal's width)
@@ -96,6 +100,79 @@ def withhold_alert_secrets(*files: Path | None) -> None:
             continue
 
 
+def exit_code_of(problem: Exception) -> int:
+    """The exit code of a database problem (``monitor.store.database_problem``): 2 for
+    the path given (DatabaseFileError), 3 for a database that cannot be written now."""
+    from monitor.store import DatabaseUnavailable
+
+    return EXIT_DATABASE if isinstance(problem, DatabaseUnavailable) else EXIT_BAD_INPUT
+
+
+def given_db(ctx: click.Context | None) -> Path | None:
+    """The ``--db`` of the command running in ``ctx`` (or of a group above it, as for
+    ``newswatch alerts --db X list``); None when it has none."""
+    while ctx is not None:
+        for key in ("here_db", "db"):
+            value = ctx.params.get(key)
+            if value is not None:
+                return Path(value)
+        if isinstance(ctx.obj, dict) and ctx.obj.get("db") is not None:
+            return Path(ctx.obj["db"])
+        ctx = ctx.parent
+    return None
+
+
+class _Command(click.Command):
+    """A newswatch command: what SQLite or the file system says about its database,
+    wherever it surfaces (a read-only file, a lock held too long, a full disk), becomes
+    one line naming the cause and the database (``monitor.store.database_problem``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import sqlite3
+
+        from monitor.store import database_problem
+
+        try:
+            return super().invoke(ctx)
+        except (sqlite3.Error, OSError) as exc:
+            problem = database_problem(exc, given_db(ctx))
+            if problem is None:
+                raise
+            raise problem from None
+
+
+class _Group(click.Group):
+    """A command group whose commands are ``_Command``s (``newswatch alerts``)."""
+
+    command_class = _Command
+
+
+def next_command(*words: str, keep: tuple[str, ...] = ("config", "db")) -> str:
+    """``newswatch WORDS ...`` as one shell line (``shlex.join``: a path with a space or
+    a quote pastes as it is), carrying over the options of ``keep`` (parameter names)
+    that the running command was given (on its command line or from the environment),
+    so that the line, pasted, works on the same config and database as this command
+    (a resume hint without ``--config`` would crawl the real outlets)."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    args = ["newswatch", *words]
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        options = {p.name: p for p in ctx.command.params if isinstance(p, click.Option)}
+        for name in keep:
+            value = ctx.params.get(name)
+            if (name not in options or value is None or value is False
+                    or ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT,
+                                                          ParameterSource.DEFAULT_MAP)):
+                continue
+            flag = options[name].opts[-1] if options[name].opts[-1].startswith("--") \
+                else options[name].opts[0]
+            args += [flag] if value is True else [flag, str(value)]
+    return shlex.join(args)
+
+
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                           case_sensitive=False)
 _debug = False  # --debug: show the traceback of an unexpected error
@@ -104,7 +181,11 @@ _debug = False  # --debug: show the traceback of an unexpected error
 class _Newswatch(click.Group):
     """One error path for every command: a user error is one ``error: ...`` line and
     exit 2, never a traceback (``newswatch --debug ...`` shows one for unexpected
-    errors); Ctrl-C outside a crawl exits 130 quietly."""
+    errors); a database that cannot be written now (full, locked, I/O error) is one line
+    and exit 3; Ctrl-C outside a crawl exits 130 quietly."""
+
+    command_class = _Command
+    group_class = _Group
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The process's entry (``newswatch``, ``python -m monitor.cli``; not CliRunner,
@@ -118,7 +199,7 @@ class _Newswatch(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
-        from monitor.store import DatabaseFileError
+        from monitor.store import DatabaseFileError, DatabaseUnavailable
 
         try:
             code = super().main(args, prog_name or "newswatch", complete_var,
@@ -132,7 +213,9 @@ class _Newswatch(click.Group):
             console.print("interrupted", highlight=False)
             sys.exit(EXIT_INTERRUPTED)
         except (ConfigError, DatabaseFileError) as exc:
-            fail(str(exc), 2)
+            fail(str(exc), EXIT_BAD_INPUT)
+        except DatabaseUnavailable as exc:
+            fail(str(exc), EXIT_DATABASE)
         except Exception as exc:  # noqa: BLE001 - a bug: one line, unless --debug
             if _debug:
                 raise
@@ -148,8 +231,10 @@ def main(debug: bool) -> None:
     """newswatch: watch Vietnamese news sites for Vietnam–US relations articles.
 
     Exit codes: 0 done; 1 some source failed or was unreachable; 2 bad input (config,
-    option, file, database); 3 no daemon runs on the database (check); 4 the daemon did
-    not take a request in time (check); 130 interrupted (Ctrl-C).
+    option, file, database path: missing folder, read-only); 3 not now: the database
+    cannot be written now (disk full, locked by another process, disk I/O error), or no
+    daemon runs on it (check); 4 the daemon did not take a request in time (check); 130
+    interrupted (Ctrl-C).
     """
     global _debug
     _debug = debug

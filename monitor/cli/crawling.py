@@ -16,8 +16,10 @@ from monitor.cli.app import (
     alerts_choice,
     console,
     duration,
+    exit_code_of,
     fail,
     main,
+    next_command,
     out,
     withhold_alert_secrets,
 )
@@ -53,7 +55,7 @@ def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: s
     except ConfigError as exc:
         fail(str(exc), 2)
     except CrawlError as exc:
-        fail(f"crawl failed: {exc}")
+        fail(f"crawl failed: {exc}", exit_code_of(exc.database) if exc.database else 1)
     report(result)
     exit_for(result)
 
@@ -105,11 +107,17 @@ def backfill(source: str, config: Path, db: Path, limit: int | None, since: str 
         except ConfigError as exc:
             fail(str(exc), 2)
         except CrawlError as exc:
-            fail(f"backfill failed: {exc}")
+            fail(f"backfill failed: {exc}",
+                 exit_code_of(exc.database) if exc.database else 1)
         finally:
             show.stop()
-        _backfill_summary(source, result, show.failed)
+        _backfill_summary(source, result, show.failed, limit)
         exit_for(result.crawl)
+        from monitor.store import frontier
+
+        if result.state == frontier.FAILED:  # the site answered, its index did not read
+            fail(f"backfill of {source} failed: its sitemap index could not be read "
+                 "(its errors above)")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -162,21 +170,30 @@ def recheck(target: str, config: Path, db: Path, log_level: str,
     out.print(result.line, highlight=False, soft_wrap=True, markup=False)
 
 
-def _backfill_summary(source: str, result: Any, failed_now: int) -> None:
-    """A backfill session's summary on stdout (docs/BACKFILL.md), then its problems."""
+def _backfill_summary(source: str, result: Any, failed_now: int, limit: int | None) -> None:
+    """A backfill session's summary on stdout (docs/BACKFILL.md), then its problems. The
+    first line says the session's state, one meaning each (``monitor.store.frontier``);
+    the command that resumes it is printed when resuming makes sense (stopped,
+    interrupted), with the options this one was given (``next_command``)."""
     from monitor.store import frontier
 
     counts, stored = result.counts, result.stored_now
     rate = stored / result.seconds if result.seconds else 0.0
-    lines = [f"backfill {source}: {result.state}",
+    why = {frontier.STOPPED: (f" (--limit {limit} reached)" if limit else
+                              " (work left for the next session)"),
+           frontier.FAILED: (" (its sitemap index could not be read: "
+                             + ("the site was unreachable)" if result.crawl.unreachable
+                                else "see its errors below)"))}.get(result.state, "")
+    lines = [f"backfill {source}: {result.state}{why}",
              f"  this session: {stored:,} articles stored, {failed_now:,} failed, "
              f"{result.crawl.totals['requests']:,} requests in {result.seconds:.0f} s "
              f"({rate:.1f} articles/s)",
              f"  archive: {counts['stored']:,} of {counts['urls']:,} listed articles stored, "
              f"{counts['failed']:,} failed, {counts['pending']:,} to go; child sitemaps "
              f"{counts['children_read']:,} of {counts['children']:,} read"]
-    if result.state != frontier.DONE:
-        lines.append(f"  resume with: newswatch backfill {source} (same --db and --config)")
+    if result.state in frontier.RESUMABLE:
+        lines.append("  resume with: " + next_command(
+            "backfill", source, keep=("config", "db", "since", "limit", "log_level")))
     for line in lines:
         out.print(line, highlight=False, soft_wrap=True, markup=False)
     report_problems(result.crawl)  # an unreachable site: one warning line, as crawl

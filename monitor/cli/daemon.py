@@ -16,6 +16,7 @@ from monitor.cli.app import (
     fail,
     main,
     narrow_table,
+    next_command,
     out,
     short_time,
     withhold_alert_secrets,
@@ -86,11 +87,7 @@ def status(db: Path, as_json: bool) -> None:
         out.print(json.dumps(report, default=str), highlight=False, soft_wrap=True)
         return
     daemon = report["daemon"]
-    if daemon["pid"] is None:
-        out.print("daemon: [red]never started[/] on this database (newswatch run)")
-    else:
-        alive = "[green]alive[/]" if daemon["alive"] else "[red]not running[/]"
-        out.print(f"daemon: {alive} (pid {daemon['pid']}, last heartbeat {daemon['beat']})")
+    _print_daemon(daemon)
     if daemon.get("config"):
         out.print(f"config: {daemon['config']} (loaded {daemon['config_loaded']})",
                   highlight=False)
@@ -152,6 +149,26 @@ def check(source: str, db: Path, timeout: float, no_wait: bool) -> None:
     except ControlError as exc:
         fail(str(exc), exc.exit_code)
     out.print(result.line, highlight=False, soft_wrap=True, markup=False)
+
+
+def _print_daemon(daemon: dict[str, Any]) -> None:
+    """The daemon's line of ``newswatch status``: its state word first (one meaning
+    each, ``monitor.run.daemon.DAEMON_STATES``, docs/DAEMON.md), then when and which."""
+    word, pid, beat = daemon["state"], daemon["pid"], short_time(daemon["beat"])
+    if word == "alive":
+        line = Text.assemble("daemon: ", (word, "green"),
+                             f" (pid {pid}, last heartbeat {daemon['beat']})")
+    elif word == "stopped":
+        line = Text.assemble("daemon: ", (word, "yellow"),
+                             f" at {beat} UTC (a clean stop; pid {pid})")
+    elif word == "died":
+        line = Text.assemble("daemon: ", (word, "red"),
+                             f": not running; the last daemon (pid {pid}) stopped beating at "
+                             f"{beat} UTC without a clean stop (killed? crashed?)")
+    else:
+        line = Text.assemble("daemon: ", (word, "red"), " on this database (start it: "
+                             + next_command("run", keep=("db",)) + ")")
+    out.print(line, highlight=False, soft_wrap=True)
 
 
 def _print_dropped(runs: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ import click
 from monitor.cli.app import (
     alerts_choice,
     console,
+    exit_code_of,
     fail,
     main,
     out,
@@ -44,14 +45,16 @@ def demo(db: Path, port: int, alerts_config: Path | None = None,
     except ConfigError as exc:  # bad input: the alerts file given (exit 2, as crawl)
         fail(str(exc), 2)
     except CrawlError as exc:
-        fail(str(exc))
+        fail(str(exc), exit_code_of(exc.database) if exc.database else 1)
     report(result)
     stored = sum(result.totals[k] for k in ("new", "irrelevant", "duplicate", "updated"))
     out.print(f"\nDatabase: [bold]{result.db_path}[/] ({stored} articles stored or updated "
               "in this run)")
-    out.print(f"Try: sqlite-utils query {result.db_path} "  # one line: copied as it is
-              "\"select source, title from articles limit 5\"", highlight=False,
-              soft_wrap=True, markup=False)
+    import shlex  # one line, quoted for the shell: pasted as it is
+
+    out.print("Try: " + shlex.join(["sqlite-utils", "query", str(result.db_path),
+                                    "select source, title from articles limit 5"]),
+              highlight=False, soft_wrap=True, markup=False)
     exit_for(result)
 
 

@@ -75,10 +75,9 @@ def label(article_id: int, verdict: str, db: Path, analyst: str | None,
     article's alerts not yet sent are withdrawn. The labels become labelled data for the
     next tuning round: see `newswatch labels`.
     """
-    from monitor.store import LabelError, Store, add_label
+    from monitor.store import LabelError, Store, add_label, database_to_write, existing_database
 
-    if not db.exists():
-        fail(f"{db}: no such database", 2)
+    database_to_write(existing_database(db))  # a newswatch database this user can write
     store = Store(db)
     try:
         row = add_label(store, article_id, verdict, analyst, note)
@@ -104,11 +103,9 @@ def labels(db: Path, output: Path | None) -> None:
 
     The file is read by `python -m monitor.judge.eval FILE`.
     """
-    from monitor.store import OutputFileError, Store, export_jsonl, output_file
+    from monitor.store import OutputFileError, Store, existing_database, export_jsonl, output_file
 
-    if not db.exists():
-        fail(f"{db}: no such database", 2)
-    store = Store(db)
+    store = Store(existing_database(db))
     try:
         lines = list(export_jsonl(store))
     finally:

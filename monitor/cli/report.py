@@ -21,9 +21,14 @@ from monitor.cli.app import (
 from monitor.run import CrawlResult, crawl
 from monitor.store import COUNTS
 
+# the progress words of a source whose crawl has ended (monitor.run.crawl: ENDED)
+ENDED_WORDS = ("done", "interrupted", "failed", "unreachable", "stopped")
+
 
 def run_with_progress(**kwargs: Any) -> CrawlResult:
-    """Run a crawl with a live progress bar per source."""
+    """Run a crawl with a live progress bar per source. Its last word is the run's
+    status, as the summary says it: ``done`` (finished), ``unreachable``,
+    ``interrupted`` (also a source that had not started), ``failed``..."""
     bar = Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(bar_width=12),
                    MofNCompleteColumn(), TextColumn("{task.fields[errors]} err"),
                    TextColumn("{task.fields[requests]} req"), TimeElapsedColumn(),
@@ -43,13 +48,21 @@ def run_with_progress(**kwargs: Any) -> CrawlResult:
             # until pages are found the bar pulses (no total) and the step says what is
             # being fetched: robots.txt, feeds, sitemaps, listings
             step = counts.get("step", "")
-            bar.update(tasks[name], total=found if found or step == "done" else None,
+            ended = step.split(":")[0] in ENDED_WORDS
+            bar.update(tasks[name], total=found if found or ended else None,
                        completed=counts["done"],
                        errors=counts["errors"], requests=counts.get("requests", 0),
                        step=step)
 
     try:
-        return crawl(progress=update, **kwargs)
+        result = crawl(progress=update, **kwargs)
+        statuses = {run["source"]: run["status"] for run in result.runs}
+        for name, task in tasks.items():  # the last word says what the summary says
+            status = statuses.get(name, "interrupted" if result.interrupted else None)
+            if status is not None:
+                word = "done" if status == "finished" else status
+                bar.update(task, step=word)
+        return result
     finally:
         if started:
             bar.stop()

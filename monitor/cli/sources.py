@@ -178,8 +178,11 @@ def sources_add(url: str, name: str | None, config: Path, profiles: Path, pages:
         fail(str(exc), 2)
     except OSError as exc:
         fail(f"cannot write: {exc}", 2)
-    out.print(f"added {name} to {config} (profile {name} in {profiles}); "
-              f"crawl it: newswatch crawl --config {config} --source {name}")
+    import shlex  # the next step, quoted for the shell: pasted as it is
+
+    out.print(f"added {name} to {config} (profile {name} in {profiles}); crawl it: "
+              + shlex.join(["newswatch", "crawl", "--config", str(config), "--source", name]),
+              highlight=False, soft_wrap=True, markup=False)
 
 
 def _farm_free_variables(config: Path) -> dict[str, str]:

@@ -35,8 +35,8 @@ from typing import Any
 from monitor.processes import Interrupt
 from monitor.run.crawl import CrawlResult, crawl
 from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, load_settings
-from monitor.store import DEFAULT_DB, BackfillLog
-from monitor.store.frontier import INTERRUPTED, RUNNING, STOPPED, parse_since
+from monitor.store import DEFAULT_DB, BackfillLog, database_to_write
+from monitor.store.frontier import FAILED, INTERRUPTED, RUNNING, STOPPED, parse_since
 
 SPIDER = "crawler.spiders.backfill.BackfillSpider"
 
@@ -47,7 +47,7 @@ class BackfillResult:
 
     source: str
     crawl: CrawlResult
-    state: str  # done, stopped (the limit), interrupted
+    state: str  # done, stopped (the limit), interrupted, failed (monitor.store.frontier)
     counts: dict[str, int] = field(default_factory=dict)  # BackfillLog.counts()
     seconds: float = 0.0
 
@@ -60,6 +60,7 @@ class BackfillResult:
     def ok(self) -> bool:
         """The session ran to its end (the archive done, or the limit reached)."""
         return (not self.crawl.interrupted and bool(self.crawl.runs)
+                and self.state != FAILED
                 and all(run["status"] == "finished" for run in self.crawl.runs))
 
 
@@ -91,13 +92,15 @@ def backfill(source: str, config: str | Path | Settings = DEFAULT_CONFIG,
     session, ``children``/``children_read`` child sitemaps, ``failed`` this session).
     ``stop``, SIGINT: as ``monitor.run.crawl.crawl`` (an interrupted session keeps its
     cursor). Raises ConfigError for a bad config, an unknown source, a source without
-    sitemaps or a bad ``since``; CrawlError when the crawl process fails.
+    sitemaps or a bad ``since``; DatabaseFileError or DatabaseUnavailable for a database
+    that cannot be written (as ``crawl``); CrawlError when the crawl process fails.
     """
     since_utc = parse_since(since)
     if limit is not None and limit < 1:
         raise ConfigError(f"--limit {limit}: must be at least 1")
     settings = config if isinstance(config, Settings) else load_settings(config, variables)
     check_source(settings, source)
+    database_to_write(db_path, make_folder=True)  # read-only, locked: one line, now
     log = BackfillLog(db_path, source, since_utc)
     try:
         if reset:

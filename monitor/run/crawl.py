@@ -32,7 +32,13 @@ from monitor.processes import (
     runtime,
 )
 from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, load_settings
-from monitor.store import COUNTS, Store
+from monitor.store import (
+    COUNTS,
+    DatabaseFileError,
+    DatabaseUnavailable,
+    Store,
+    database_to_write,
+)
 
 Progress = Callable[[dict[str, dict[str, int]]], None]
 log = logging.getLogger(__name__)
@@ -40,10 +46,35 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 0.25  # seconds between progress reports from the child
 STOP_POLL = 0.1  # seconds between the crawl process's looks at a stop request
 INTERRUPTED = "interrupted"  # crawl-run status of a crawl stopped by Ctrl-C / a stop request
+UNREACHABLE = "unreachable"  # crawl-run status: ran to its end, a host never answered
 
 
 class CrawlError(RuntimeError):
-    """The crawl could not run (as opposed to some pages failing)."""
+    """The crawl could not run (as opposed to some pages failing). ``database`` is the
+    cause when the database could not be written during the crawl (full, read-only,
+    locked, a disk error): a ``DatabaseUnavailable`` or ``DatabaseFileError``
+    (``monitor.store.database_problem``), else None."""
+
+    def __init__(self, message: str, database: Exception | None = None) -> None:
+        super().__init__(message)
+        self.database = database
+
+
+def _database_cause(kinds: Sequence[str | None], message: str) -> Exception:
+    """The store's error for a crawl process's fatal ``message``: ``kinds`` holds, per
+    source that failed, the class of ``monitor.store.database_problem`` it named, or
+    None (the database filled up during the crawl: DatabaseUnavailable)."""
+    if "DatabaseFileError" in kinds:
+        return DatabaseFileError(message)
+    return DatabaseUnavailable(message)  # full, locked, a disk I/O error
+
+
+def _fatal_error(db_path: Path, names: Sequence[str], fatal: str,
+                 kinds: Sequence[str | None], owner: int | None) -> CrawlError:
+    """The CrawlError of a crawl whose database could not be written; the runs it left
+    open are closed ``failed``."""
+    return CrawlError(fatal + _record_failure(db_path, names, fatal, owner),
+                      _database_cause(kinds, fatal))
 
 
 @dataclass
@@ -89,8 +120,12 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     good config, so a broken file on disk does not stop its crawls). ``progress`` is
     called with ``{source: {"found", "done", "errors"}}`` as pages are stored. ``alerts``
     is the alerts file whose rules queue alerts with the articles (None: queue none).
-    Raises ConfigError for a bad config or unknown source, CrawlError when the crawl
-    process fails or the database is full (the run is then recorded ``failed``).
+    Raises ConfigError for a bad config or unknown source; before starting,
+    DatabaseFileError for a database that cannot be written (a read-only file or folder,
+    not SQLite) and DatabaseUnavailable for one locked by another process beyond the busy
+    timeout (``monitor.store.database_to_write``; a missing folder is created); CrawlError
+    when the crawl process fails or the database cannot be written during the crawl (full:
+    the run is then recorded ``failed``; ``CrawlError.database`` names the cause).
 
     ``stop`` asks a running crawl to stop (``monitor.processes.lifecycle.Interrupt``: once = in
     order, twice = at once); without it, in the main thread, SIGINT (Ctrl-C) does that for
@@ -109,6 +144,7 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     for name in names:
         settings.source(name)
     db_path = Path(db_path).resolve()
+    database_to_write(db_path, make_folder=True)  # one line now, not a crawl's traceback
     reap_orphaned_runs(db_path)  # runs left "running" by crawls killed with kill -9
     quiet_resource_tracker()  # a crawl killed on purpose: said in one line, not by Python
     context = multiprocessing.get_context("spawn")
@@ -155,6 +191,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     fatal: str | None = None
     grace: StopGrace | None = None  # the orderly stop's grace, from when it was asked
     cpu_read: float | None = None  # when the crawl's CPU time was last read
+    fatal_kinds: list[str | None] = []  # per failed source (see _database_cause)
     done_ids: list[int] | None = None
     unreachable: dict[str, dict[str, Any]] = {}
     torn_down = False  # the crawl was done; only its process's teardown ran out of time
@@ -170,7 +207,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
             torn_down = True
             for kind, payload in _drained(events):
                 if kind == "fatal":
-                    fatal = payload
+                    fatal, fatal_kinds = payload
             break
         if stop.count >= 2 or (grace is not None and grace.expired(time.monotonic())):
             if stop.count < 2:  # never silent: what the kill loses is said
@@ -223,7 +260,7 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
         elif kind == "failed":
             failure = payload
         elif kind == "fatal":
-            fatal = payload
+            fatal, fatal_kinds = payload
     child.join()
     if stop:  # interrupted: whatever was stored stays; its runs end "interrupted"
         ids = done_ids if done_ids is not None else list(run_ids.values())
@@ -238,10 +275,10 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
             # the end): what is stored says finished, and so does the result
             result.interrupted = False
             if fatal:
-                raise CrawlError(fatal + _record_failure(db_path, names, fatal, child.pid))
+                raise _fatal_error(db_path, names, fatal, fatal_kinds, child.pid)
         return result
     if fatal:  # the database is full: the child closed its run "failed", or could not
-        raise CrawlError(fatal + _record_failure(db_path, names, fatal, child.pid))
+        raise _fatal_error(db_path, names, fatal, fatal_kinds, child.pid)
     if failure or (child.exitcode != 0 and not torn_down):
         _abort_runs(db_path, names, f"aborted: crawl process exit code {child.exitcode}",
                     child.pid)
@@ -249,7 +286,28 @@ def _watch(child: Any, events: Any, stop: Interrupt, names: list[str], db_path: 
     if done_ids is None or len(done_ids) < len(names):  # ended "well" without every source
         raise CrawlError(f"crawl process ended after recording {len(done_ids or [])} of "
                          f"{len(names)} runs; see its log above")
+    _mark_unreachable(db_path, done_ids, unreachable)
     return _result(db_path, done_ids, unreachable=unreachable)
+
+
+def _mark_unreachable(db_path: Path, run_ids: Sequence[int],
+                      unreachable: Mapping[str, Mapping[str, Any]]) -> None:
+    """Runs that ran to their end (``finished``) while a host of their source never
+    answered (``monitor.run.reach``) end ``unreachable``: the crawl did not see the
+    site, and its run must not say it did."""
+    sources = sorted({name for info in unreachable.values()
+                      for name in info.get("sources") or []})
+    if not sources or not run_ids:
+        return
+    store = Store(db_path)
+    try:
+        ids, names = ",".join("?" * len(run_ids)), ",".join("?" * len(sources))
+        with store.db.conn:
+            store.db.execute(f"update crawl_runs set status = ? where status = 'finished' "
+                             f"and id in ({ids}) and source in ({names})",
+                             [UNREACHABLE, *run_ids, *sources])
+    finally:
+        store.close()
 
 
 def _drained(events: Any) -> list[tuple[str, Any]]:
@@ -401,28 +459,47 @@ def _record_failure(db_path: Path, names: Sequence[str], message: str,
     try:
         store = Store(db_path)
         try:
-            store.abort_running(names, "failed", error=message, owner=owner)
+            marks = ",".join("?" * len(names))
+            mine = "" if owner is None else " and owner_pid = ?"
+            open_runs = store.db.execute(
+                f"select count(*) from crawl_runs where status = 'running' and source in "
+                f"({marks}){mine}", [*names, *([] if owner is None else [owner])]
+            ).fetchone()[0]
+            if open_runs:  # (none: nothing to write, e.g. the run record was refused)
+                store.abort_running(names, "failed", error=message, owner=owner)
         finally:
             store.close()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         return f" (the crawl run could not be recorded: {exc})"
     return ""
 
 
+# the progress line's word for a spider that closed, by Scrapy's finish reason: "done"
+# only when it ran to its end; a stop asked for (Ctrl-C, the daemon's stop) "interrupted"
+ENDED = {"finished": "done", "shutdown": INTERRUPTED, "database_full": "failed",
+         "database_error": "failed"}
+
+
+def _ended(crawler: Any) -> str | None:
+    """The progress word of a crawler whose spider closed (``ENDED``; another finish
+    reason is shown as it is), None while it runs."""
+    reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    return ENDED.get(reason, f"stopped: {reason}") if reason else None
+
+
 def _step(crawler: Any) -> str:
     """What a crawler is downloading now, for the progress line: "robots.txt", "feed",
-    "sitemap", "listing", "article" (the kinds of its requests in flight), "done" once
-    its spider closed, "starting" before."""
+    "sitemap", "listing", "article" (the kinds of its requests in flight), "done" or
+    "interrupted" once its spider closed (``ENDED``), "starting" before."""
     engine = getattr(crawler, "engine", None)
     if engine is None:
-        return "done" if crawler.stats and crawler.stats.get_value("finish_reason") else \
-            "starting"
+        return _ended(crawler) or "starting"
     active = getattr(getattr(engine, "downloader", None), "active", None) or ()
     kinds = {"robots.txt" if request.url.endswith("/robots.txt")
              else request.meta.get("kind", "page") for request in list(active)}
     order = ["robots.txt", "feed", "sitemap", "listing", "article", "page"]
     if not kinds:
-        return "done" if crawler.stats.get_value("finish_reason") else "waiting"
+        return _ended(crawler) or "waiting"
     ranked = sorted(kinds, key=lambda k: order.index(k) if k in order else 99)
     return ranked[0] + (f" +{len(ranked) - 1}" if len(ranked) > 1 else "")  # earliest stage
 
@@ -605,8 +682,10 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
                              if c.stats is not None and c.stats.get_value("newswatch/run_id")]))
         fatal = [c.stats.get_value("newswatch/fatal") for _, c in crawlers
                  if c.stats is not None and c.stats.get_value("newswatch/fatal")]
-        if fatal:  # the database is full (crawler.pipelines.StorePipeline)
-            events.put(("fatal", "; ".join(dict.fromkeys(fatal))))
+        if fatal:  # the database is full, or refused the run (crawler.pipelines)
+            kinds = [c.stats.get_value("newswatch/fatal_kind") for _, c in crawlers
+                     if c.stats is not None and c.stats.get_value("newswatch/fatal")]
+            events.put(("fatal", ("; ".join(dict.fromkeys(fatal)), kinds)))
         shutdown_pool()
         shutdown_writers()
     except ConfigError as exc:

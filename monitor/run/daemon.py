@@ -60,7 +60,15 @@ from monitor.sources import (
     load_settings,
     seconds,
 )
-from monitor.store import DaemonLock, Store, control, is_paused, now
+from monitor.store import (
+    DaemonLock,
+    DatabaseFileError,
+    DatabaseUnavailable,
+    Store,
+    control,
+    is_paused,
+    now,
+)
 
 log = logging.getLogger("newswatch.daemon")
 
@@ -189,8 +197,8 @@ class Daemon:
                 log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
                             info["failures"], info["reason"])
             ended = _answer_of(result)
-        except (CrawlError, ConfigError) as exc:
-            log.error("%s: crawl failed: %s", name, exc)
+        except (CrawlError, ConfigError, DatabaseFileError, DatabaseUnavailable) as exc:
+            log.error("%s: crawl failed: %s", name, exc)  # one line naming the cause
             ended = (control.FAILED, f"crawl failed: {exc}", None)
             if not started and isinstance(exc, ConfigError):  # the source is gone (a
                 with self.control_lock:  # reload): no crawl of it will answer them
@@ -683,17 +691,33 @@ def _clock(stamp: str) -> str:
         return stamp
 
 
+# What ``newswatch status`` says of the daemon, one meaning each (docs/DAEMON.md):
+ALIVE = "alive"  # its heartbeat is younger than ALIVE_SECONDS
+STOPPED = "stopped"  # it stopped cleanly (SIGTERM, Ctrl-C): its last heartbeat says so
+DIED = "died"  # no heartbeat for ALIVE_SECONDS and no clean stop: killed, crashed, power
+NEVER_STARTED = "never started"  # no daemon ever ran on this database
+DAEMON_STATES = (ALIVE, STOPPED, DIED, NEVER_STARTED)
+ALIVE_SECONDS = 3 * HEARTBEAT_SECONDS
+
+
 def status(db_path: str | Path) -> dict[str, Any]:
     """What ``newswatch status`` shows: the daemon's heartbeat, the last run per source,
-    next runs, and the outbox."""
+    next runs, and the outbox. ``daemon.state`` is one of ``DAEMON_STATES``: ``alive``,
+    ``stopped`` (a clean stop, at ``beat``), ``died`` (its last heartbeat at ``beat``,
+    no clean stop since), ``never started``; ``daemon.alive`` is ``state == "alive"``."""
     store = Store(db_path)
     try:
         daemon = next(iter(store.db["daemon"].rows), None)
         state = json.loads(daemon["state"]) if daemon and daemon.get("state") else {}
-        alive = False
-        if daemon and daemon.get("beat") and state.get("status") == "running":
+        word = NEVER_STARTED if daemon is None else DIED
+        if daemon and state.get("status") == "stopped":
+            word = STOPPED
+        elif daemon and daemon.get("beat") and state.get("status", "running") == "running":
+            # (no status yet: the row its start wrote, before its first heartbeat)
             age = datetime.now(UTC) - datetime.fromisoformat(daemon["beat"])
-            alive = age < timedelta(seconds=3 * HEARTBEAT_SECONDS)
+            if age < timedelta(seconds=ALIVE_SECONDS):
+                word = ALIVE
+        alive = word == ALIVE
         last_runs = list(store.db.query(
             "select * from crawl_runs where id in (select max(id) from crawl_runs "
             "group by source) order by source"))
@@ -701,7 +725,7 @@ def status(db_path: str | Path) -> dict[str, Any]:
             "select status, count(*) as n from alerts group by status")}
     finally:
         store.close()
-    return {"daemon": {"alive": alive, "pid": daemon["pid"] if daemon else None,
+    return {"daemon": {"alive": alive, "state": word, "pid": daemon["pid"] if daemon else None,
                        "beat": daemon["beat"] if daemon else None,
                        "started": daemon["started"] if daemon else None,
                        "config": state.get("config"),

@@ -24,7 +24,8 @@ FARM_HINT = ("(or --port 0 for free ports chosen per site; the export lines prin
 
 
 def check_port(port: int = DEMO_PORT, hint: str = DEMO_HINT) -> None:
-    """DemoPortBusy if ``port`` cannot be bound on every farm address (127.0.0.11-39).
+    """DemoPortBusy if ``port`` cannot be bound on every farm address (``SITES``:
+    127.0.0.11-15 and 127.0.0.20-43).
 
     The farm would otherwise move to a random port, and the demo's articles would get new
     URLs: a second demo run on the same database would store them all again; a second

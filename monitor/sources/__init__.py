@@ -25,11 +25,11 @@ from monitor.sources.config import (
 )
 from monitor.sources.cron import DEFAULT_TIMEZONE, crontab_trigger
 from monitor.sources.outlets import load_outlets
-from monitor.sources.urls import canonicalize, trusted_canonical
+from monitor.sources.urls import canonicalize, registered_domain, site_of, trusted_canonical
 
 __all__ = [
     "CONFIG_DIR", "DEFAULT_CONFIG", "DEFAULT_TIMEZONE", "DEMO_CONFIG", "PROFILES_FILE",
     "PROJECT_ROOT", "BoundedLoader", "ConfigError", "DateRule", "Settings", "SiteProfile", "Source",
     "canonicalize", "crontab_trigger", "discovery", "health", "load_outlets", "load_settings",
-    "seconds", "trusted_canonical",
+    "registered_domain", "seconds", "site_of", "trusted_canonical",
 ]

@@ -508,6 +508,9 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
             isinstance(entry, str) and _VARIABLE_ENTRY.fullmatch(entry) for entry in listed):
         raise ConfigError(f"{_where(path, index, ('variables',))}: expected a list of "
                           "variable names (NAME, or PREFIX_* for every name it starts)")
+    # each source's site as the file writes it (a placeholder, `${FARM_X_HOST}`, is a site
+    # of its own: what it stands for is the caller's, a farm's or a test's choice)
+    written = [_written_site(entry) for entry in data.get("sources") or []]
     given = dict(variables or {})  # the caller's own values (the farm's): always allowed
     merged = {**os.environ, **given}
     try:
@@ -525,10 +528,59 @@ def load_settings(path: str | Path = DEFAULT_CONFIG,
             f"{_where(path, index, missing.path)}: variable ${{{missing.name}}} is not set"
             + hint) from None
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems = [f"{_where(path, index, err['loc'])}: {_message(err)}"
                     for err in exc.errors()]
         shown = "\n".join(problems[:10])
         more = f"\n(and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise ConfigError(shown + more) from None
+    conflict = politeness_conflict(settings, written)
+    if conflict is not None:
+        number, field, message = conflict
+        loc: tuple[Any, ...] = ("sources", number, field)
+        if loc not in index:  # the default: said at the source's own line
+            loc = ("sources", number)
+            message = f"{field}: {message}"
+        raise ConfigError(f"{_where(path, index, loc)}: {message}")
+    return settings
+
+
+# what sources on one site must agree on: the site's one politeness budget
+SITE_LIMITS = ("download_delay", "concurrency", "target_concurrency")
+
+
+def _written_site(entry: Any) -> str | None:
+    """The site of a source entry as the file writes it: the registered domain of its
+    first domain, or the domain itself while it holds a ``${...}`` placeholder."""
+    from monitor.sources.urls import registered_domain
+
+    domains = entry.get("domains") if isinstance(entry, dict) else None
+    if not isinstance(domains, list) or not domains or not isinstance(domains[0], str):
+        return None
+    return domains[0] if "${" in domains[0] else registered_domain(domains[0])
+
+
+def politeness_conflict(settings: Settings, sites: Sequence[str | None] | None = None
+                        ) -> tuple[int, str, str] | None:
+    """The first source whose politeness differs from an earlier source on the same site,
+    as (its index, the field, a message), or None. Sources on one site take turns, each
+    with its own limits, so two limits would be two promises to one operator: the file
+    must state one (``SITE_LIMITS``; ``crawler.politeness``). ``sites``: each source's
+    site as its file writes it (``load_settings``: a placeholder is a site of its own);
+    default ``monitor.sources.urls.site_of`` (the registered domain)."""
+    from monitor.sources.urls import site_of
+
+    first: dict[str, Source] = {}
+    for number, source in enumerate(settings.sources):
+        site = (sites[number] if sites is not None and number < len(sites) else None) \
+            or site_of(source)
+        other = first.setdefault(site, source)
+        for field in SITE_LIMITS:
+            mine, theirs = getattr(source, field), getattr(other, field)
+            if mine != theirs:
+                return number, field, (
+                    f"{mine} differs from {theirs} of {other.name!r}, on the same site "
+                    f"({site}): sources on one site share one politeness budget, so give "
+                    f"them the same {', '.join(SITE_LIMITS)}")
+    return None

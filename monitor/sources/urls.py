@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
@@ -173,3 +175,28 @@ def trusted_canonical(page_url: str, declared: str | None,
         if parts.scheme in ("http", "https") and same_site:
             return canonicalize(fold_amp(absolute))
     return canonicalize(fold_amp(page_url))
+
+
+@lru_cache(maxsize=1)
+def _extract() -> Any:
+    """tldextract with the Public Suffix List snapshot it bundles: no download at run
+    time; private suffixes (blogspot.com, ...) count, so two blogs there are two sites.
+    Made on first use: importing tldextract costs every command 0.15 s otherwise."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+                                 include_psl_private_domains=True)
+
+
+@lru_cache(maxsize=4096)
+def registered_domain(host: str) -> str:
+    """The registered domain of ``host`` ("en.laodong.vn" -> "laodong.vn"); an IP address,
+    ``localhost`` or a host under no known suffix is its own site (lower-cased)."""
+    host = host.lower().rstrip(".")
+    return _extract()(host).top_domain_under_public_suffix or host
+
+
+def site_of(source: Any) -> str:
+    """The site of a source (what one operator runs, one politeness budget: crawler.
+    politeness): the registered domain of its first domain."""
+    return registered_domain(source.domains[0])

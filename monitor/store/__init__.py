@@ -11,7 +11,6 @@ requests commands leave for the running daemon; ``pauses`` the paused sources;
 from monitor.store import control, frontier, search
 from monitor.store.db import (
     COUNTS,
-    DATABASE_FULL,
     DEFAULT_DB,
     DUPLICATE,
     IRRELEVANT,
@@ -19,14 +18,18 @@ from monitor.store.db import (
     UNCHANGED,
     UPDATED,
     Store,
-    is_full,
     now,
 )
 from monitor.store.dbfile import (
+    DATABASE_FULL,
     DatabaseFileError,
+    DatabaseUnavailable,
     OutputFileError,
+    busy_timeout,
+    database_problem,
     database_to_write,
     existing_database,
+    is_full,
     output_file,
 )
 from monitor.store.frontier import BackfillLog, iso_utc, order_children, order_entries
@@ -37,11 +40,11 @@ from monitor.store.pauses import is_paused, pause_source, paused_sources, resume
 
 __all__ = [
     "COUNTS", "DATABASE_FULL", "DEFAULT_DB", "DUPLICATE", "IRRELEVANT", "LABEL_VERDICTS",
-    "NEW", "UNCHANGED", "UPDATED", "WITHDRAWN", "BackfillLog", "DaemonLock", "DaemonRunning",
-    "DatabaseFileError", "LabelError", "OutputFileError", "Store", "add_label",
-    "database_to_write", "existing_database",
-    "export_jsonl", "is_full", "is_paused", "pause_source", "paused_sources",
-    "resume_source", "iso_utc", "now", "order_children", "order_entries",
+    "NEW", "UNCHANGED", "UPDATED", "WITHDRAWN", "add_label", "BackfillLog", "busy_timeout",
+    "DaemonLock", "DaemonRunning", "database_problem", "database_to_write",
+    "DatabaseFileError", "DatabaseUnavailable", "existing_database", "export_jsonl", "is_full",
+    "is_paused", "iso_utc", "LabelError", "now", "order_children", "order_entries",
+    "OutputFileError", "pause_source", "paused_sources", "resume_source", "Store",
     "output_file",
     "control", "frontier", "search",
 ]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from monitor.sources import Source
+from monitor.store.dbfile import busy_timeout
 from monitor.store.owners import is_alive, process_identity
 
 DEFAULT_DB = Path("newswatch.db")
@@ -33,21 +34,12 @@ COUNTS = ("found", "new", "updated", "duplicate", "irrelevant", "unchanged", "sk
 # every connection a Store opens, in this process and in crawl children). A write that
 # would grow the file past it fails with SQLITE_FULL, exactly as on a full disk.
 MAX_PAGES_ENV = "NEWSWATCH_SQLITE_MAX_PAGES"
-DATABASE_FULL = "database is full (disk full or size limit)"
-
 
 # WAL checkpoint policy of every writing connection (see Store.__init__, BENCHMARKS.md
 # "Serving while the daemon writes"): pages between automatic PASSIVE checkpoints, and the
 # size in bytes the -wal file is truncated to when it restarts.
 WAL_AUTOCHECKPOINT = 1000
 WAL_SIZE_LIMIT = 8 * 1024 * 1024
-
-
-def is_full(exc: BaseException) -> bool:
-    """True when ``exc`` is SQLite's SQLITE_FULL ("database or disk is full")."""
-    return isinstance(exc, sqlite3.Error) and (
-        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-        or "database or disk is full" in str(exc))
 
 
 def now() -> str:
@@ -325,7 +317,7 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
-        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout() * 1000)}")
         if not self._ready():  # a new or older database: one process sets it up
             with _setup_lock(self.path):
                 self.db.enable_wal()

@@ -19,6 +19,7 @@ from typing import Any
 
 from monitor.sources import ConfigError
 from monitor.store.db import Store, now
+from monitor.store.dbfile import BUSY_TIMEOUT, busy_timeout
 
 # Dates in child sitemap URLs, most precise first (rules are data): a named group per
 # part; a child dated this way sorts at the end of its period (its newest possible entry).
@@ -30,8 +31,16 @@ CHILD_DATES = (
     re.compile(r"(?<![\d])(?P<y>(?:19|20)\d\d)(?![\d])"),
 )
 
-# Session states of a backfill (the ``backfills.state`` column).
-RUNNING, DONE, STOPPED, INTERRUPTED = "running", "done", "stopped", "interrupted"
+# Session states of a backfill (the ``backfills.state`` column), one meaning each
+# (docs/BACKFILL.md): running (a session is at work, or was killed before it could say
+# otherwise), done (nothing left), stopped (the session's --limit was reached: work left,
+# resume), interrupted (Ctrl-C, SIGTERM, the daemon's stop: resume), failed (a sitemap
+# index could not be fetched or read, e.g. the site was unreachable: nothing to resume,
+# run it again when the site answers).
+RUNNING, DONE, STOPPED, INTERRUPTED, FAILED = (
+    "running", "done", "stopped", "interrupted", "failed")
+STATES = (RUNNING, DONE, STOPPED, INTERRUPTED, FAILED)
+RESUMABLE = (STOPPED, INTERRUPTED)  # states whose summary prints the resume command
 
 
 def iso_utc(value: str | None) -> str | None:
@@ -102,8 +111,9 @@ class BackfillLog:
 
     def __init__(self, db_path: str | Path, source: str, since: str | None = None) -> None:
         Store(db_path).close()  # created and migrated
-        self.conn = sqlite3.connect(str(db_path), timeout=60)
-        self.conn.execute("pragma busy_timeout = 60000")
+        wait = busy_timeout(2 * BUSY_TIMEOUT)  # outlasts a Store's wait by default
+        self.conn = sqlite3.connect(str(db_path), timeout=wait)
+        self.conn.execute(f"pragma busy_timeout = {int(wait * 1000)}")
         self.source = source
         self.since = since
 
@@ -134,7 +144,7 @@ class BackfillLog:
                                   "where source = ? and state = 'failed'", [self.source])
 
     def end(self, state: str) -> None:
-        """End the session with ``state`` (done, stopped, interrupted)."""
+        """End the session with ``state`` (done, stopped, interrupted, failed)."""
         with self.conn:
             self.conn.execute("update backfills set state = ?, updated = ?, finished = ? "
                               "where source = ?", [state, now(), now(), self.source])
