@@ -184,3 +184,37 @@ def test_a_stop_that_only_waits_for_a_silent_server_ends_after_its_stall(
     assert took < MAX_GRACE_SECONDS / 2, took
     said = [r.getMessage() for r in caplog.records if "ran out of time" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("silent:") and "pages in hand" in said[0]
+
+
+def test_a_stop_while_a_source_waits_for_its_sites_turn(tmp_path: Path) -> None:
+    """Two sources on one site take turns; a stop while the first runs: the crawl ends
+    interrupted, in order (the waiting source's crawler has no stats yet: reading them
+    raised RuntimeError in the crawl process, which failed the crawl), and the second
+    never starts."""
+    import threading
+
+    from monitor.processes import Interrupt
+    from monitor.run import crawl
+    from monitor.sources import Settings
+
+    from .politeness_server import Site
+
+    with Site(["127.0.0.46"], pages=60, latency=lambda k: 0.2) as one, \
+            Site(["127.0.0.46"], pages=4) as two:
+        config = Settings.model_validate({"sources": [
+            one.source("first", concurrency=1, download_delay=0),
+            two.source("second", concurrency=1, download_delay=0)]})
+        stop = Interrupt()
+
+        def stop_once_articles_come() -> None:
+            deadline = time.monotonic() + 120
+            while len(one.article_hits()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            stop.request()
+
+        threading.Thread(target=stop_once_articles_come, daemon=True).start()
+        result = crawl(config, tmp_path / "turns.db", alerts=None, stop=stop,
+                       scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": -1})
+    assert result.interrupted
+    assert [run["source"] for run in result.runs] == ["first"]
+    assert two.hits == []

@@ -480,10 +480,17 @@ ENDED = {"finished": "done", "shutdown": INTERRUPTED, "database_full": "failed",
          "database_error": "failed"}
 
 
+def _stats(crawler: Any) -> Any:
+    """A crawler's stats, or None before its crawl started (a source waiting for its
+    site's turn): Scrapy's ``Crawler.stats`` raises RuntimeError until then."""
+    return getattr(crawler, "_stats", None)
+
+
 def _ended(crawler: Any) -> str | None:
     """The progress word of a crawler whose spider closed (``ENDED``; another finish
     reason is shown as it is), None while it runs."""
-    reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    stats = _stats(crawler)
+    reason = stats.get_value("finish_reason") if stats else None
     return ENDED.get(reason, f"stopped: {reason}") if reason else None
 
 
@@ -614,7 +621,7 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
             turns.setdefault(site_of(sources.source(name)), []).append((name, crawler))
 
         def next_turn(result: Any, queue: list[tuple[str, Any]], previous: Any = None) -> Any:
-            stats = getattr(previous, "stats", None)
+            stats = _stats(previous) if previous is not None else None
             if asked or (stats is not None
                          and stats.get_value("finish_reason") == "shutdown"):
                 return result  # asked to stop: the sources still waiting do not start
@@ -633,8 +640,8 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
             snapshot = {}
             starting = not pool_ready()
             for name, crawler in crawlers:
-                stats = crawler.stats
-                if stats is None:
+                stats = _stats(crawler)
+                if stats is None:  # a source waiting for its site's turn
                     continue
                 done = sum(stats.get_value(f"newswatch/{k}", 0)
                            for k in ("new", "irrelevant", "duplicate", "updated", "unchanged",
@@ -678,13 +685,14 @@ def _crawl_child(config: str | dict[str, Any], variables: dict[str, str], names:
         events.put(("unreachable", reach.unreachable()))
         # every run is closed and every batch stored (the pipelines awaited them): the
         # crawl is done; stopping the pool and the writer is only this process's teardown
-        events.put(("done", [c.stats.get_value("newswatch/run_id") for _, c in crawlers
-                             if c.stats is not None and c.stats.get_value("newswatch/run_id")]))
-        fatal = [c.stats.get_value("newswatch/fatal") for _, c in crawlers
-                 if c.stats is not None and c.stats.get_value("newswatch/fatal")]
+        started = [stats for _, c in crawlers if (stats := _stats(c)) is not None]
+        events.put(("done", [stats.get_value("newswatch/run_id") for stats in started
+                             if stats.get_value("newswatch/run_id")]))
+        fatal = [stats.get_value("newswatch/fatal") for stats in started
+                 if stats.get_value("newswatch/fatal")]
         if fatal:  # the database is full, or refused the run (crawler.pipelines)
-            kinds = [c.stats.get_value("newswatch/fatal_kind") for _, c in crawlers
-                     if c.stats is not None and c.stats.get_value("newswatch/fatal")]
+            kinds = [stats.get_value("newswatch/fatal_kind") for stats in started
+                     if stats.get_value("newswatch/fatal")]
             events.put(("fatal", ("; ".join(dict.fromkeys(fatal)), kinds)))
         shutdown_pool()
         shutdown_writers()
