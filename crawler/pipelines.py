@@ -22,6 +22,7 @@ from twisted.internet import task
 
 from crawler import ledger
 from crawler.ledger import Ledger
+from crawler.removals import recheck_bounds
 from monitor.alerts import AlertConfig, load_alert_config
 from monitor.processes import DatabaseFull, extract_checked, shared_pool
 from monitor.processes import submit as submit_batch
@@ -151,6 +152,9 @@ class StorePipeline:
         self.not_stored = 0  # articles lost to a full database (counted on the reactor)
         self.sizes: dict[int, int] = {}  # articles per batch in flight (crawler.ledger)
         self.book: dict[str, Any] | None = None  # the run's ledger when it closed
+        # the source's re-check bounds (min, max seconds): a new article's first schedule
+        # (monitor.changes.ingest), carried with each article to the writer
+        self.recheck_bounds: tuple[float, float] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -177,6 +181,8 @@ class StorePipeline:
                 self.crawler.stats.set_value("newswatch/fatal", f"{DATABASE_FULL}: {exc}")
             raise
         self.crawler.stats.set_value("newswatch/run_id", self.run_id)
+        bounds = recheck_bounds(self.crawler.spider.source)
+        self.recheck_bounds = (bounds.min, bounds.max)
         self.flusher = task.LoopingCall(self.flush)
         self.flusher.start(1.0, now=False)
 
@@ -196,6 +202,8 @@ class StorePipeline:
         if self.pending:
             batch, self.pending = self.pending, []
             source = self.crawler.spider.source.name
+            for item in batch:
+                item["article"]["recheck_bounds"] = self.recheck_bounds
             rows = [(item["article"], item["url"]) for item in batch]
             try:
                 write = submit_batch(self.db_path, source, rows, self.alerts)

@@ -129,6 +129,30 @@ def entry_date(written: Any, parsed: Any = None, tz: str | tzinfo | None = None,
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def lastmod(written: Any, tz: str | tzinfo | None = None) -> str | None:
+    """A modification time (a sitemap's ``<lastmod>``: W3C datetime; a feed's updated
+    time: ISO 8601 or RFC 822) as ISO 8601 UTC; None when absent, unreadable or not
+    ``plausible``. Only the two standard forms are read (no dateparser: a sitemap has
+    thousands); a time without a zone is in ``tz``."""
+    if not isinstance(written, str) or not written.strip() or len(written) > 64:
+        return None
+    value = written.strip()
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value) if _RFC822.match(value) else None
+        except (TypeError, ValueError):
+            when = None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone(tz))
+    if not plausible(when):
+        return None
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def _read_date(value: str, tz: tzinfo) -> datetime | None:
     if len(value) > 80:
         return None
@@ -235,6 +259,10 @@ class Entry:
     published: str | None = None  # ISO 8601 UTC
     title: str | None = None
     language: str | None = None
+    # when the source says the article last changed (a sitemap's <lastmod>, a feed
+    # entry's updated time), ISO 8601 UTC: a stored article modified after its last check
+    # is re-checked (monitor.changes.recheck)
+    modified: str | None = None
 
 
 @dataclass
@@ -287,7 +315,8 @@ def _json_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed |
                          "links": [{"href": item.get("external_url")}]}, base)
         published = entry_date(item.get("date_published"), tz=tz)
         entries.append(Entry(url, published, item.get("title"), item.get("language")
-                             or data.get("language")))
+                             or data.get("language"),
+                             modified=lastmod(item.get("date_modified"), tz)))
     return Feed("json", entries)
 
 
@@ -302,7 +331,8 @@ def parse_feed(body: bytes, base: str, tz: str | tzinfo | None = None) -> Feed:
     parsed = feedparser.parse(body, response_headers={"content-location": base})
     language = parsed.feed.get("language") if parsed.get("feed") else None
     entries = [Entry(entry_url(e, base), _feed_entry_date(e, tz),
-                     e.get("title"), e.get("language") or language)
+                     e.get("title"), e.get("language") or language,
+                     modified=lastmod(e.get("updated"), tz))
                for e in parsed.entries]
     error = None
     if parsed.bozo and not parsed.entries:
@@ -412,10 +442,11 @@ def parse_sitemap(body: bytes, tz: str | tzinfo | None = None,
                 if name in ("publication_date", "title", "language") and _text(child):
                     hints.setdefault(name, _text(child))
         published = entry_date(hints.get("publication_date"), tz=tz)
-        doc.entries.append(Entry(loc, published, hints.get("title"), hints.get("language")))
-        lastmod = _own_child(item, "lastmod", namespaces)
-        if lastmod:
-            doc.lastmods[loc] = lastmod
+        modified = _own_child(item, "lastmod", namespaces)
+        doc.entries.append(Entry(loc, published, hints.get("title"), hints.get("language"),
+                                 modified=lastmod(modified, tz)))
+        if modified:
+            doc.lastmods[loc] = modified
     return doc
 
 
