@@ -31,13 +31,15 @@ The synthetic edits (why this distribution)
 Assumptions, not measurements of the watched sites (no revision history of them exists),
 chosen from what is known of news revisions:
 
-- **Most edits come soon after publication**: NewsEdits (Spangher et al., NAACL 2022;
-  1.2 M articles, 4.6 M versions from 22 outlets) and the revisit schedules of the
-  news-diff trackers (NewsDiffs checks every 15 min in an article's first 3 hours, every
-  30 min in its first day, every 2 h in its first week) say where revisions are: the
-  first hours and days. Here 55 % of an edited article's edits fall at a lognormal age,
-  median 3 h (σ = 1: two thirds between 1 and 8 h), 25 % log-uniformly between 1 and 7
-  days (follow-ups, a corrected figure).
+- **Most edits come soon after publication**: the trackers that gathered the public
+  news revision corpora revisit an article most in its first hours and days, because that
+  is where its revisions are found (NewsDiffs, ``ecprice/newsdiffs``: every 15 min in an
+  article's first 3 hours, every 30 min in its first day, every 2 h in its first week, a
+  day in its first month, a week after; the NewsEdits corpus, Spangher et al., NAACL
+  2022, 1.2 M articles and 4.6 M versions from 22 outlets, was gathered by such
+  trackers). Here 55 % of an edited article's edits fall at a lognormal age, median 3 h
+  (σ = 1: two thirds between 1 and 8 h), 25 % log-uniformly between 1 and 7 days
+  (follow-ups, a corrected figure).
 - **A long tail months later**: the remaining 20 % fall log-uniformly between 7 days and a
   year: the quiet corrections of ministry and government pages that issue 29 is about
   (a name, a date, a sentence dropped weeks later). Log-uniform: as likely in days 7-14 as

@@ -63,18 +63,22 @@ def recheck_bounds(source: Any) -> recheck.Bounds:
 
 class RecheckPlan:
     """This crawl's re-checks of the source's stored articles (``monitor.changes.recheck``):
-    chosen when the spider opens, within the source's budget; the rest deferred."""
+    chosen when the spider opens, within the source's budget; the rest deferred. Its
+    ledger counts (``crawler.ledger``): ``due``, ``deferred`` and ``budget`` when it is
+    made, ``checked`` as each re-check request is made."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.loaded = False
         self.started = 0.0  # when the plan was made (epoch seconds)
         self.stored: dict[str, float] = {}  # every stored article: URL -> last check
+        self.removed: set[str] = set()  # stored articles found removed
         self.chosen: list[str] = []  # most valuable first
         self.chosen_set: set[str] = set()
         self.deferred: set[str] = set()
         self.budget = 0  # re-checks this crawl may make
-        self.checked = 0  # re-checks it made (chosen, and links a hint made due)
+        self.extra = 0  # re-checks beyond the chosen (a hint, a removed article linked)
+        self.checked: set[str] = set()  # re-check requests made
         self.hints: dict[str, float] = {}  # hinted changed, over budget: URL -> time
         self.dropped: set[str] = set()  # links to stored articles dropped in this crawl
         self.bounds = recheck.Bounds()
@@ -106,7 +110,7 @@ class RecheckPlan:
         self.started = now = time.time()
         store = Store(settings.get("NEWSWATCH_DB"))
         try:
-            self.stored = recheck.checked_urls(store, source.name)
+            self.stored, self.removed = recheck.checked_urls(store, source.name)
             due = recheck.due(store, source.name, now,
                               float(window) if window not in (None, "") else None)
             self.budget = recheck.run_budget(per_hour, recheck.spent(store, source.name, now))
@@ -115,35 +119,44 @@ class RecheckPlan:
         chosen, deferred = recheck.choose(((d.url, d.clock, d.relevant) for d in due), now,
                                           self.budget)
         self.chosen, self.chosen_set, self.deferred = chosen, set(chosen), set(deferred)
-        self.checked = len(chosen)
         ledger = Ledger.of(self.crawler)
         ledger.recheck("budget", self.budget)
         ledger.recheck("due", len(due))
-        ledger.recheck("checked", len(chosen))
         ledger.recheck("deferred", len(deferred))
+
+    def request(self, url: str) -> None:
+        """A re-check request for ``url`` is made (counted once)."""
+        if url not in self.checked:
+            self.checked.add(url)
+            Ledger.of(self.crawler).recheck("checked")
 
     def admit(self, url: str, hints: Mapping[str, Any] | None = None) -> bool | None:
         """Whether a link discovery found to ``url`` is requested: None when no article
         is stored there (a new one: always); True when it is one this crawl re-checks
-        (chosen, or flagged changed by its feed or sitemap while the budget lasts);
-        False when it is not due, or over the budget (then counted deferred)."""
+        (chosen; or, while the budget lasts, flagged changed by its feed or sitemap, or
+        found removed and linked again); False when it is not due, or over the budget
+        (then counted deferred)."""
         last = self.stored.get(url)
         if last is None:
             return None
         if url in self.chosen_set:
+            self.request(url)
             return True
         modified = recheck.epoch((hints or {}).get("modified"))
         # (times are whole seconds: a change in the second of the last check counts)
-        if modified is None or modified < last:
+        hinted = modified is not None and modified >= last
+        if not (hinted or url in self.removed):
             return False
-        if self.checked < self.budget:
-            self.checked += 1
-            Ledger.of(self.crawler).recheck("checked")
-            self.crawler.stats.inc_value("newswatch/recheck_hinted")
+        if len(self.chosen) + self.extra < self.budget:
+            self.extra += 1
+            self.request(url)
+            self.crawler.stats.inc_value("newswatch/recheck_hinted" if hinted
+                                         else "newswatch/recheck_relinked")
             return True
         if url not in self.deferred and url not in self.hints:
             Ledger.of(self.crawler).recheck("deferred")
-        self.hints[url] = modified
+        if modified is not None:
+            self.hints[url] = modified
         return False
 
     def readmit(self, url: str, hints: Mapping[str, Any] | None) -> bool:
@@ -239,6 +252,7 @@ class RecheckKnownMiddleware(BaseSpiderMiddleware):
             if url in seen:
                 continue
             seen.add(url)
+            plan.request(url)
             self.crawler.stats.inc_value("newswatch/rechecked")
             self.crawler.stats.inc_value("ledger/rechecked")  # crawler.ledger
             yield scrapy.Request(url, spider.parse_article, errback=spider.on_error,

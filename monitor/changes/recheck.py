@@ -11,12 +11,12 @@ The model
 **Prior edit hazard.** An article of age ``a`` is edited at rate ``A / (a + τ)``
 (``rules.RECHECK_PRIOR_EDITS``, ``rules.RECHECK_HAZARD_OFFSET``): most edits come within
 hours of publication and they thin out like 1/age, with a long tail (a correction months
-later). It is the shape of the revisit schedules news-diff trackers settled on (NewsDiffs,
-``ecprice/newsdiffs`` ``get_update_delay``: every 15 min under 3 h since the last change,
-30 min under a day, 2 h under a week, a day under a month, a week after), and of the
-revision histories of NewsEdits (Spangher et al., NAACL 2022: 1.2 M articles, 4.6 M
-versions, the revisions concentrated early). The expected number of edits between ages
-``a1`` and ``a2`` is ``A ln((a2 + τ) / (a1 + τ))``.
+later). It is the shape of the revisit schedule the news-diff trackers settled on
+(NewsDiffs, ``ecprice/newsdiffs`` ``get_update_delay``: every 15 min under 3 h since the
+last change, 30 min under a day, 2 h under a week, a day under a month, a week after;
+such trackers gathered the NewsEdits corpus, Spangher et al., NAACL 2022: 1.2 M articles,
+4.6 M versions). The expected number of edits between ages ``a1`` and ``a2`` is
+``A ln((a2 + τ) / (a1 + τ))``.
 
 **Its own history.** Each article has a multiplier ``ρ = (α + X) / (α + E)``: ``X`` changes
 its checks saw (an edit, a removal), ``E`` the edits the prior expected over the time it
@@ -29,16 +29,19 @@ it hides; that bias is small when intervals are short against the edit rate, the
 this schedule keeps (their "improved estimator" corrects it for long ones).
 
 **The next check.** ``Δ = clamp(c · t / ρ, min, max)`` after each check, ``c`` =
-``rules.RECHECK_FACTOR`` and ``t`` the article's age, counted from its last change seen
-when there is one: an edit makes an article young again (corrections come in rounds, and
-NewsDiffs' schedule too counts from the last update). So the interval is short after
-publication, stretches while checks find nothing (``t`` grows, ``ρ`` falls: the
-multiplicative back-off of StormCrawler's adaptive fetch schedule and Nutch's
-AdaptiveFetchSchedule, here with the age as its clock), and shortens again at once when an
-edit or a removal is seen. ``min`` and ``max`` are the source's bounds (``recheck:`` in
-the sources file): ``max`` guarantees every article is looked at again, ``min`` ("0s":
-every crawl) caps the cost of a busy one. A failed check (5xx, timeout) is no evidence:
-it is tried again after ``rules.RECHECK_RETRY``.
+``rules.RECHECK_FACTOR`` and ``t`` the article's age. A change seen makes the article
+young again (corrections come in rounds, and NewsDiffs' schedule too counts from the
+last update): its age then restarts from a point just before the change, keeping a share
+of it (``rules.RECHECK_AGE_KEPT``), and the next wait is never longer than the one
+before the change. So the interval is short after publication, stretches while checks
+find nothing (``t`` grows, ``ρ`` falls: the multiplicative back-off of StormCrawler's
+adaptive fetch schedule and Nutch's AdaptiveFetchSchedule, here with the age as its
+clock), and shortens at once when an edit or a removal is seen. An article's first wait
+is spread by its URL (50-100 %, :func:`spread_of`) so that articles stored together are
+not due together. ``min`` and ``max`` are the source's bounds (``recheck:`` in the
+sources file): ``max`` guarantees every article is looked at again, ``min`` ("0s": every
+crawl) caps the cost of a busy one. A failed check (5xx, timeout) is no evidence: it is
+tried again after ``rules.RECHECK_RETRY``.
 
 **Which first.** A due article's value is ``weight · P(changed since its last check)``,
 ``P = 1 - exp(-ρ A ln((t_now + τ) / (t_last + τ)))``: relevant articles first
@@ -309,12 +312,14 @@ def due(store: Any, source: str, now: float, window_days: float | None = None) -
     return [Due(url, bool(row["relevant"]), clock_of(row, now)) for url, row in found.items()]
 
 
-def checked_urls(store: Any, source: str) -> dict[str, float]:
-    """Every stored article of ``source`` by URL, with the time of its last check (epoch
-    seconds): one query, when a crawl starts."""
-    rows = store.db.execute("select url, coalesce(check_last, last_seen, first_seen) "
-                            "from articles where source = ?", [source]).fetchall()
-    return {url: epoch(last) or 0.0 for url, last in rows}
+def checked_urls(store: Any, source: str) -> tuple[dict[str, float], set[str]]:
+    """Every stored article of ``source`` by URL with the time of its last check (epoch
+    seconds), and the URLs of those found removed: one query, when a crawl starts."""
+    rows = store.db.execute("select url, coalesce(check_last, last_seen, first_seen), "
+                            "removed is not null from articles where source = ?",
+                            [source]).fetchall()
+    return ({url: epoch(last) or 0.0 for url, last, _ in rows},
+            {url for url, _, removed in rows if removed})
 
 
 def spent(store: Any, source: str, now: float) -> int:

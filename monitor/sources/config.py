@@ -35,7 +35,8 @@ DEMO_CONFIG = CONFIG_DIR / "demo.yaml"
 PROFILES_FILE = CONFIG_DIR / "profiles.yaml"
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"\d+[smhd]")  # a whole number and a unit: seconds() reads it
+_DURATION = re.compile(r"\d+[smh]")  # a whole number and a unit: seconds() reads it
+_LONG_DURATION = re.compile(r"\d+[smhd]")  # days too: the re-check bounds (``Recheck``)
 
 
 class ConfigError(ValueError):
@@ -188,7 +189,7 @@ class Recheck(_Model):
     @field_validator("min", "max")
     @classmethod
     def _duration(cls, value: str, info: ValidationInfo) -> str:
-        if not _DURATION.fullmatch(value):
+        if not _LONG_DURATION.fullmatch(value):
             raise ValueError(f"{value!r} is not a duration: a whole number and s, m, h or d "
                              "(0s, 30m, 2h, 7d)")
         if info.field_name == "max" and seconds(value) < 1:
@@ -259,8 +260,8 @@ class Source(_Model):
     @classmethod
     def _duration(cls, value: str, info: ValidationInfo) -> str:
         if not _DURATION.fullmatch(value):
-            raise ValueError(f"{value!r} is not a duration: a whole number and s, m, h or d "
-                             "(90s, 30m, 2h, 1d)")
+            raise ValueError(f"{value!r} is not a duration: a whole number and s, m or h "
+                             "(90s, 30m, 2h)")
         if info.field_name != "jitter" and seconds(value) < 1:
             raise ValueError(f"{value!r}: must be at least 1s")
         return value
