@@ -230,9 +230,9 @@ def summary(book: Mapping[str, Any] | None) -> str:
 
 def recheck_line(book: Mapping[str, Any] | None) -> str:
     """The run's re-checks for people: ``recheck: due 40, checked 12, deferred 28 (budget
-    12)``; empty when it planned none."""
+    12)``; empty when it had none to make."""
     counts = (book or {}).get("recheck")
-    if not counts:
+    if not counts or not any(counts.get(k) for k in ("due", "checked", "deferred")):
         return ""
     return (f"recheck: due {counts.get('due', 0)}, checked {counts.get('checked', 0)}, "
             f"deferred {counts.get('deferred', 0)} (budget {counts.get('budget', 0)})")

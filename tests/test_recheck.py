@@ -234,6 +234,10 @@ def test_due_articles_over_the_budget_are_deferred_and_said_so(farm: Farm,
     finally:
         store.close()
     assert run["new"] == run["updated"] == run["unchanged"] == 0  # none was requested
+    status = _cli(["status", "--db", str(db)], env)
+    assert status.returncode == 0
+    assert f"mofa_en: recheck deferred {stored} (due {stored}, budget 0)" in " ".join(
+        status.stdout.split())
 
 
 # -- on the farm, in real time -----------------------------------------------------------------
