@@ -9,9 +9,10 @@ crawler's stats (``ledger/…`` keys), and three identities that must hold exact
    ``<url>``, a listing page's ``<a href>``) ends under one ``LINK_OUTCOMES`` reason:
    ``discovered == sum(links)``.
 2. **Requests.** The article requests that leave the spider side are the links
-   ``requested``, plus stored articles re-checked for removal (``rechecked``), minus
-   those the recheck window skipped (``settled``): ``requested + rechecked - settled ==
-   issued``. (A backfill's requests are its own links ``requested``.)
+   ``requested``, plus stored articles re-checked that no link pointed at
+   (``rechecked``), minus the links to stored articles not re-checked in this run
+   (``settled``: not due, or over the re-check budget): ``requested + rechecked - settled
+   == issued``. (A backfill's requests are its own links ``requested``.)
 3. **Pages.** Every issued article request ends under one ``PAGE_OUTCOMES`` reason:
    ``issued == sum(pages)``. A run stopped early counts what was still queued or in
    flight as ``unfinished``; a run that finished has none.
@@ -22,6 +23,12 @@ crawler's stats (``ledger/…`` keys), and three identities that must hold exact
 Bounded discovery (the source's ``max_urls_per_round``) adds the link outcome
 ``over_cap``, and ``unread_sitemaps``: child sitemaps of an index not read at all once the
 round's links were taken (no link of theirs was read, so none is in the books).
+
+Beside the books, a run that re-checks stored articles (``crawler.removals.RecheckPlan``,
+``monitor.changes.recheck``) keeps ``recheck``: the articles ``due``, those ``checked``
+(requests for stored articles, within the budget), those ``deferred`` (due, or flagged
+changed by a feed or sitemap, but over the budget: they stay due) and the run's
+``budget``. Not an identity: a count the user sees ("recheck: ... deferred N").
 
 Counts are made where each thing happens (the spider, the middlewares, the pipelines, the
 writer's statuses, Scrapy's ``request_dropped``, ``spider_error`` and ``item_error``
@@ -66,6 +73,9 @@ LINK_OUTCOMES: dict[str, str] = {
     "over_cap": "beyond the source's max_urls_per_round for this crawl (the newest were "
                 "taken); left for newswatch backfill",
 }
+
+# what a run's re-checks of stored articles were (not outcomes: counts beside the books)
+RECHECK_KEYS = ("due", "checked", "deferred", "budget")
 
 # what became of an issued article request
 STORED = ("new", "updated", "unchanged", "duplicate", "irrelevant")
@@ -140,13 +150,23 @@ class Ledger:
         if n:
             self.stats.inc_value(f"ledger/{key}", n)
 
+    def recheck(self, key: str, n: int = 1) -> None:
+        """Re-check counts: ``due``, ``checked``, ``deferred`` (added to), ``budget`` (set)."""
+        if key not in RECHECK_KEYS:
+            raise ValueError(f"unknown re-check count {key!r}")
+        if key == "budget":
+            self.stats.set_value("ledger/recheck/budget", int(n))
+        elif n:
+            self.stats.inc_value(f"ledger/recheck/{key}", n)
+
     # -- reading ---------------------------------------------------------------------------
     def book(self) -> dict[str, Any]:
         """``{"discovered", "issued", "fetched", "rechecked", "settled": int,
         "links": {outcome: n}, "pages": {outcome: n}}``, outcomes with a count only; and
         ``"unread_sitemaps": int`` when child sitemaps were left unread because the
         source's ``max_urls_per_round`` was reached (their links are not counted: never
-        read)."""
+        read); plus ``"recheck": {"due", "checked", "deferred", "budget": int}`` when the
+        run planned re-checks."""
         stats = self.stats.get_stats()
         links = {k: int(stats[f"ledger/link/{k}"]) for k in LINK_OUTCOMES
                  if stats.get(f"ledger/link/{k}")}
@@ -160,6 +180,9 @@ class Ledger:
                 "links": links, "pages": pages}
         if stats.get("ledger/unread_sitemaps"):  # child sitemaps left unread (the cap)
             book["unread_sitemaps"] = int(stats["ledger/unread_sitemaps"])
+        if any(f"ledger/recheck/{k}" in stats for k in RECHECK_KEYS):
+            book["recheck"] = {k: int(stats.get(f"ledger/recheck/{k}", 0))
+                               for k in RECHECK_KEYS}
         return book
 
     def close(self, finished: bool, source: str) -> tuple[dict[str, Any], list[str]]:
@@ -221,8 +244,20 @@ def summary(book: Mapping[str, Any] | None) -> str:
     links, pages = book.get("links") or {}, book.get("pages") or {}
     unread = (f"; child sitemaps unread {book['unread_sitemaps']}"
               if book.get("unread_sitemaps") else "")
-    return (f"links {book.get('discovered', 0)}: {_terms(links)}; "
+    line = (f"links {book.get('discovered', 0)}: {_terms(links)}; "
             f"pages {book.get('issued', 0)}: {_terms(pages)}{unread}")
+    rechecks = recheck_line(book)
+    return f"{line}; {rechecks}" if rechecks else line
+
+
+def recheck_line(book: Mapping[str, Any] | None) -> str:
+    """The run's re-checks for people: ``recheck: due 40, checked 12, deferred 28 (budget
+    12)``; empty when it had none to make."""
+    counts = (book or {}).get("recheck")
+    if not counts or not any(counts.get(k) for k in ("due", "checked", "deferred")):
+        return ""
+    return (f"recheck: due {counts.get('due', 0)}, checked {counts.get('checked', 0)}, "
+            f"deferred {counts.get('deferred', 0)} (budget {counts.get('budget', 0)})")
 
 
 # outcomes that are the normal course of a crawl, left out of ``dropped``
@@ -285,6 +320,10 @@ def merge(books: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
         if book.get("unread_sitemaps"):
             total["unread_sitemaps"] = total.get("unread_sitemaps", 0) + int(
                 book["unread_sitemaps"])
+        if book.get("recheck"):
+            counts = total.setdefault("recheck", dict.fromkeys(RECHECK_KEYS, 0))
+            for key in RECHECK_KEYS:
+                counts[key] += int(book["recheck"].get(key, 0))
         for part in ("links", "pages"):
             for k, v in (book.get(part) or {}).items():
                 total[part][k] = total[part].get(k, 0) + int(v)

@@ -7,8 +7,9 @@ Three small components, each built by ``from_crawler`` and switched by a setting
 - ``ConditionalGetMiddleware`` (``NEWSWATCH_CONDITIONAL_GET``): sends If-None-Match /
   If-Modified-Since from that log for feeds, sitemaps, listings and articles due for a
   change check; a 304 answer is "not modified" and never reaches the spider.
-- ``RecheckWindowMiddleware`` (``NEWSWATCH_SKIP_STORED``, ``NEWSWATCH_RECHECK_DAYS``):
-  an article already stored and published more than N days ago is not requested again.
+- ``RecheckWindowMiddleware`` (``NEWSWATCH_SKIP_STORED``): a link to an article already
+  stored is requested only when this crawl re-checks it (its next check is due and it
+  fits the budget, or its feed or sitemap says it changed: ``crawler.removals.RecheckPlan``).
 
 The fetch log of the source's domains is read once (one query) and written once, in one
 transaction, when the spider closes; in between it lives in memory.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from w3lib.url import canonicalize_url, safe_url_string
 
+from crawler.removals import RecheckPlan
 from monitor.store import Store, now
 
 CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "listing"})
@@ -207,38 +209,27 @@ class ConditionalGetMiddleware:
 
 
 class RecheckWindowMiddleware(BaseSpiderMiddleware):
-    """Spider middleware: drop requests for stored articles published more than
-    ``NEWSWATCH_RECHECK_DAYS`` days ago (counted as ``newswatch/skipped``); the others
-    (recent, or without a date) are re-checked, conditionally."""
-
-    def __init__(self, crawler: Any, days: float) -> None:
-        super().__init__(crawler)
-        self.days = days
-        self.settled: set[str] | None = None
+    """Spider middleware: drop requests for stored articles this crawl does not re-check
+    (``crawler.removals.RecheckPlan``: not due, or over the budget), counted as
+    ``newswatch/skipped`` and ``settled``; a stored article it re-checks is requested
+    conditionally. New articles pass untouched."""
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RecheckWindowMiddleware:
         if not crawler.settings.getbool("NEWSWATCH_SKIP_STORED"):
             raise NotConfigured
-        return cls(crawler, crawler.settings.getfloat("NEWSWATCH_RECHECK_DAYS", 3))
-
-    def _settled(self) -> set[str]:
-        if self.settled is None:
-            source = self.crawler.spider.source
-            before = datetime.now(UTC) - timedelta(days=self.days)
-            store = Store(self.crawler.settings.get("NEWSWATCH_DB"))
-            try:
-                self.settled = store.settled_urls(
-                    source.name, before.isoformat(timespec="seconds"))
-            finally:
-                store.close()
-        return self.settled
+        return cls(crawler)
 
     def get_processed_request(self, request: Request,
                               response: Response | None) -> Request | None:
-        if request.meta.get("kind") != "article":
+        if request.meta.get("kind") != "article" or request.meta.get("recheck"):
             return request
-        if request.url in self._settled():
+        plan = RecheckPlan.of(self.crawler)
+        admitted = plan.admit(request.url, request.meta.get("hints"))
+        if admitted is None:
+            return request
+        if not admitted:
+            plan.dropped.add(request.url)  # a later link's lastmod may still make it due
             self.crawler.stats.inc_value("newswatch/skipped")
             self.crawler.stats.inc_value("ledger/settled")  # crawler.ledger
             return None

@@ -22,6 +22,7 @@ from twisted.internet import task
 
 from crawler import ledger
 from crawler.ledger import Ledger
+from crawler.removals import recheck_bounds
 from monitor.alerts import AlertConfig, load_alert_config
 from monitor.processes import DatabaseFull, extract_checked, shared_pool
 from monitor.processes import submit as submit_batch
@@ -152,6 +153,9 @@ class StorePipeline:
         self.sizes: dict[int, int] = {}  # articles per batch in flight (crawler.ledger)
         self.book: dict[str, Any] | None = None  # the run's ledger when it closed
         self.unopened = False  # the run record could not be written: nothing is stored
+        # the source's re-check bounds (min, max seconds): a new article's first schedule
+        # (monitor.changes.ingest), carried with each article to the writer
+        self.recheck_bounds: tuple[float, float] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -190,6 +194,8 @@ class StorePipeline:
             reactor.callLater(0, self._close_unopened)
             return
         self.crawler.stats.set_value("newswatch/run_id", self.run_id)
+        bounds = recheck_bounds(self.crawler.spider.source)
+        self.recheck_bounds = (bounds.min, bounds.max)
         self.flusher = task.LoopingCall(self.flush)
         self.flusher.start(1.0, now=False)
 
@@ -209,6 +215,8 @@ class StorePipeline:
         if self.pending:
             batch, self.pending = self.pending, []
             source = self.crawler.spider.source.name
+            for item in batch:
+                item["article"]["recheck_bounds"] = self.recheck_bounds
             rows = [(item["article"], item["url"]) for item in batch]
             try:
                 write = submit_batch(self.db_path, source, rows, self.alerts)

@@ -44,8 +44,12 @@ NEWSWATCH_STORE_BATCH = 50  # articles per SQLite transaction (flushed every sec
 # incremental crawling (crawler/middlewares.py; docs/USAGE.md "Incremental crawling")
 NEWSWATCH_FETCH_LOG = True  # record every response's validators in the `fetches` table
 NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that log; 304 = skip
-NEWSWATCH_SKIP_STORED = True  # stored articles older than the re-check window: not fetched
-NEWSWATCH_RECHECK_DAYS = 3  # stored articles published within this many days are re-checked
+NEWSWATCH_SKIP_STORED = True  # links to stored articles not due for a re-check: not fetched
+# the re-check schedule is each source's `recheck:` (min, max, budget; docs/USAGE.md
+# "Re-checks", monitor.changes.recheck). Legacy (before issue 29): stored articles
+# published within this many days are also due at every crawl (within the budget);
+# None: only the schedule
+NEWSWATCH_RECHECK_DAYS = None
 # SSRF guard (crawler/ssrf.py; docs/SECURITY.md): every host is resolved, the source's own
 # included, and refused when it answers a non-public address nobody allowed; the answer
 # checked is the one connected to (crawler.ssrf.PinnedResolver, below)
@@ -56,7 +60,7 @@ NEWSWATCH_SSRF_GUARD = True
 NEWSWATCH_ALLOW_PRIVATE = None
 NEWSWATCH_DNS_HOSTS: dict[str, list[str]] = {}  # {name: [address]}: answered before DNS
 TWISTED_DNS_RESOLVER = "crawler.ssrf.PinnedResolver"  # one lookup per host, pinned
-NEWSWATCH_CHECK_REMOVALS = True  # re-check recent relevant articles; gone ones: removed
+NEWSWATCH_CHECK_REMOVALS = True  # request due articles no link points at; gone ones: removed
 NEWSWATCH_HEALTH = True  # judge the source's health after each run (off in a backfill)
 NEWSWATCH_REFUSE_REDIRECT_LOOPS = True  # a redirect back into its own chain: one error line
 
@@ -103,8 +107,8 @@ SPIDER_MIDDLEWARES = {
     # depth bookkeeping and meta-copy checks only cost time on 2,000-link sitemaps
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
-    "crawler.middlewares.RecheckWindowMiddleware": 950,  # stored, settled articles: skipped
-    "crawler.removals.RecheckKnownMiddleware": 960,  # recent relevant ones: re-checked
+    "crawler.middlewares.RecheckWindowMiddleware": 950,  # stored, not due: skipped
+    "crawler.removals.RecheckKnownMiddleware": 960,  # due ones, within the budget: re-checked
     # outermost: counts every article request that leaves the spider side (crawler.ledger)
     "crawler.ledger.LedgerMiddleware": 10,
 }

@@ -28,7 +28,7 @@ from twisted.internet.defer import DeferredLock
 
 from crawler.ledger import Ledger
 from crawler.middlewares import FetchLog, NotModified, RedirectLoop
-from crawler.removals import Gone
+from crawler.removals import Gone, RecheckPlan
 from crawler.ssrf import Refused
 from monitor.sources import Source, canonicalize, discovery, load_settings
 from monitor.sources.health import failure_kind
@@ -411,6 +411,17 @@ class NewsSpider(scrapy.Spider):
             ledger.link("malformed")
             return
         if canonical in self.seen_articles:
+            plan = RecheckPlan.existing(self.crawler)
+            if hints is not None and hints.modified and plan is not None and plan.readmit(
+                    canonical, {"modified": hints.modified}):
+                # an earlier link to this stored article was dropped (not due); this
+                # one's lastmod says it changed since its last check: re-checked now (no
+                # longer a skipped article; the dropped request stays settled in the ledger)
+                self.crawler.stats.inc_value("newswatch/skipped", -1)
+                ledger.link("requested")
+                yield scrapy.Request(canonical, self.parse_article, errback=self.on_error,
+                                     meta={"kind": "article", "via": via, "recheck": True})
+                return
             ledger.link("seen")
             return
         if not self.source.is_article_url(canonical):
@@ -440,9 +451,10 @@ class NewsSpider(scrapy.Spider):
             self.record_error(canonical[:200], "article URL longer than URLLENGTH_LIMIT")
             return
         meta: dict[str, Any] = {"kind": "article", "via": via}
-        if hints is not None and (hints.published or hints.title or hints.language):
+        if hints is not None and (hints.published or hints.title or hints.language
+                                  or hints.modified):
             meta["hints"] = {"published": hints.published, "title": hints.title,
-                             "language": hints.language}
+                             "language": hints.language, "modified": hints.modified}
         try:  # a URL only Scrapy refuses (a port out of range) must not end the whole feed
             request = scrapy.Request(canonical, self.parse_article, errback=self.on_error,
                                      meta=meta)

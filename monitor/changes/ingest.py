@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.alerts import AlertConfig
-from monitor.changes import dedupe, edits, volatile
+from monitor.changes import dedupe, edits, recheck, volatile
 from monitor.changes.diff import unified_diff, word_diff_html
 from monitor.judge import Topic, judge
 from monitor.store import (
@@ -70,6 +70,18 @@ def _differs(existing: dict[str, Any], article: dict[str, Any]) -> bool:
                for k in ("title", "author") if new[k])
 
 
+def _first_check(url: str, published_utc: str | None, stamp: str,
+                 bounds: tuple[float, float] | None) -> dict[str, Any]:
+    """The re-check schedule of an article stored for the first time (``recheck``;
+    ``bounds``: the source's (min, max) interval in seconds, carried with the article by
+    the crawler; None: the defaults), its first wait spread by its URL."""
+    seen = recheck.epoch(stamp) or 0.0
+    clock = recheck.first_check(recheck.epoch(published_utc), seen,
+                                recheck.Bounds(*bounds) if bounds else recheck.Bounds(),
+                                recheck.spread_of(url))
+    return recheck.columns(clock)
+
+
 def _utc(published: str | None) -> str | None:
     parsed = dedupe.parse_time(published)
     return parsed.astimezone(UTC).isoformat(timespec="seconds") if parsed else None
@@ -118,6 +130,8 @@ class Ingestor:
         row = self._row(source, article, fetched_url, stamp)
         row.update({"first_seen": stamp, "updated": None, "version": 1, "story_id": story_id,
                     "link": link, "duplicate_of": duplicate_of})
+        row.update(_first_check(row["url"], row["published_utc"], stamp,
+                                article.get("recheck_bounds")))
         if story_id is None:
             row["story_id"] = self._new_story(article, stamp)
         article_id = self._insert("articles", row)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -58,17 +57,6 @@ def known_articles(store: Store, source: str) -> dict[str, dict[str, Any]]:
         "where source = ?", [source]).fetchall()
     return {url: {"id": i, "relevant": r, "removed": rm, "gone_checks": g}
             for url, i, r, rm, g in rows}
-
-
-def due_for_check(store: Store, source: str, days: float) -> list[str]:
-    """URLs of relevant, not removed articles of ``source`` published within ``days``
-    days (or undated): re-checked every crawl even when no feed or listing links them,
-    since a deleted article leaves its feed and listings too."""
-    since = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-    rows = store.db.execute(
-        "select url from articles where source = ? and relevant = 1 and removed is null "
-        "and (published_utc is null or published_utc >= ?) order by id", [source, since])
-    return [row[0] for row in rows.fetchall()]
 
 
 def record_checks(store: Store, observations: Mapping[str, tuple[str, str]],

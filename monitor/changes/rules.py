@@ -128,3 +128,32 @@ REMOVAL_NOTICES: list[str] = [
     r"(?:bài viết|nội dung|tin bài|trang) (?:này )?(?:không tồn tại|không còn tồn tại)\.?",
     r"(?:xin lỗi,?\s*)?(?:bài viết|nội dung) (?:bạn tìm )?không (?:tồn tại|còn)\.?",
 ]
+
+# --------------------------------------------------------------------------- re-checks
+# The re-check schedule of stored articles (monitor.changes.recheck, whose docstring gives
+# the model and where each number comes from; bench/recheck_sim.py measures them).
+# c: an article is looked at again after RECHECK_FACTOR x its age (counted from its last
+# change seen, when it has one), divided by its own edit-rate multiplier.
+RECHECK_FACTOR = 0.15
+# After a change is seen the age clock restarts from a point before it: this share of the
+# article's age at the change is kept (an edit makes it young again, not newborn).
+RECHECK_AGE_KEPT = 0.1
+# The prior edit hazard A / (age + tau): RECHECK_PRIOR_EDITS is A (edits per unit of
+# log-age: ~0.5 edits over an article's first year), RECHECK_HAZARD_OFFSET is tau (s).
+RECHECK_PRIOR_EDITS = 0.05
+RECHECK_HAZARD_OFFSET = 3600.0
+# Weight of the prior in the article's own rate multiplier (Gamma(a, a) prior, mean 1):
+# rho = (a + changes seen) / (a + prior edits expected over the time watched).
+RECHECK_PRIOR_WEIGHT = 0.5
+# Value of a check = weight x probability the article changed since its last check.
+RECHECK_RELEVANT_WEIGHT = 1.0
+RECHECK_OTHER_WEIGHT = 0.25  # an irrelevant article: an edit rarely makes it relevant
+# A check that failed (5xx, timeout) is tried again after this many seconds (within the
+# bounds): no evidence either way, and a site in trouble is not hammered.
+RECHECK_RETRY = 3600.0
+# The default budget: this share of what the source's download_delay allows (requests per
+# hour), the delay taken as at least RECHECK_BUDGET_MIN_DELAY seconds (0.5 s: 720 an hour).
+RECHECK_BUDGET_SHARE = 0.1
+RECHECK_BUDGET_MIN_DELAY = 0.5
+# The budget is per sliding window of this many seconds.
+RECHECK_BUDGET_WINDOW = 3600.0

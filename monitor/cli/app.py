@@ -3,8 +3,10 @@ consoles, one-line failures, tables that fit 80 columns."""
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,47 @@ def next_command(*words: str, keep: tuple[str, ...] = ("config", "db")) -> str:
 
 LOG_LEVELS = click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                           case_sensitive=False)
+
+
+class _Duration(click.ParamType):
+    """A duration as the sources file writes them: a whole number and s, m, h or d."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value).strip()
+        if not re.fullmatch(r"\d+[smhd]", text):
+            self.fail(f"{value!r} is not a duration: a whole number and s, m, h or d "
+                      "(0s, 30m, 2h, 7d)", param, ctx)
+        return text
+
+
+def recheck_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--recheck-min``, ``--recheck-max``, ``--recheck-budget``: the re-check schedule's
+    settings over every source's ``recheck:`` (docs/USAGE.md "Re-checks"); the command
+    gets them as ``recheck_min``, ``recheck_max``, ``recheck_budget`` (None: the file's)."""
+    options = [
+        click.option("--recheck-min", type=_Duration(), default=None,
+                     help="Shortest interval between two re-checks of an article "
+                          "(default: the sources file's recheck.min, else 0s)."),
+        click.option("--recheck-max", type=_Duration(), default=None,
+                     help="Longest interval: every stored article is re-checked at least "
+                          "this often (default: recheck.max, else 7d)."),
+        click.option("--recheck-budget", type=click.IntRange(min=0), default=None,
+                     metavar="N", help="Re-check requests per source per hour (default: "
+                                       "recheck.budget, else a tenth of what the source's "
+                                       "download_delay allows)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def recheck_overrides(recheck_min: str | None, recheck_max: str | None,
+                      recheck_budget: int | None) -> dict[str, Any]:
+    """The ``--recheck-*`` options given, as ``monitor.sources.with_recheck`` takes them."""
+    given = {"min": recheck_min, "max": recheck_max, "budget": recheck_budget}
+    return {k: v for k, v in given.items() if v is not None}
 _debug = False  # --debug: show the traceback of an unexpected error
 
 

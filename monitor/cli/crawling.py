@@ -21,6 +21,8 @@ from monitor.cli.app import (
     main,
     next_command,
     out,
+    recheck_options,
+    recheck_overrides,
     withhold_alert_secrets,
 )
 from monitor.cli.report import exit_for, report, report_problems, run_with_progress
@@ -40,9 +42,16 @@ from monitor.store import DEFAULT_DB
 @click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
               help="Alerts file whose rules queue alerts (default: config/alerts.yaml).")
 @click.option("--no-alerts", is_flag=True, help="Queue no alerts.")
+@recheck_options
 def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: str,
-                  alerts_config: Path | None = None, no_alerts: bool = False) -> None:
-    """Crawl all sources (or some) once, then print a summary."""
+                  alerts_config: Path | None = None, no_alerts: bool = False,
+                  recheck_min: str | None = None, recheck_max: str | None = None,
+                  recheck_budget: int | None = None) -> None:
+    """Crawl all sources (or some) once, then print a summary.
+
+    Stored articles whose next check is due are re-checked too (conditional GETs), the
+    most valuable first, within each source's re-check budget; see docs/USAGE.md
+    "Re-checks" for the --recheck-* options."""
     from monitor.store import database_to_write
 
     alerts_file = alerts_choice(alerts_config, no_alerts)
@@ -51,7 +60,9 @@ def crawl_command(config: Path, db: Path, sources: tuple[str, ...], log_level: s
     try:
         result = run_with_progress(config=config, db_path=db, sources=sources or None,
                                     scrapy_settings={"LOG_LEVEL": log_level.upper()},
-                                    alerts=alerts_file)
+                                    alerts=alerts_file,
+                                    recheck=recheck_overrides(recheck_min, recheck_max,
+                                                              recheck_budget))
     except ConfigError as exc:
         fail(str(exc), 2)
     except CrawlError as exc:

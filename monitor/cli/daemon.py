@@ -18,6 +18,8 @@ from monitor.cli.app import (
     narrow_table,
     next_command,
     out,
+    recheck_options,
+    recheck_overrides,
     short_time,
     withhold_alert_secrets,
 )
@@ -38,8 +40,11 @@ from monitor.store import DEFAULT_DB
               help="Seconds after which an alert left 'sending' by a crash is sent again.")
 @click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
 @click.option("--no-alerts", is_flag=True, help="Queue and deliver no alerts.")
+@recheck_options
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
-        claim_timeout: float, log_level: str, no_alerts: bool = False) -> None:
+        claim_timeout: float, log_level: str, no_alerts: bool = False,
+        recheck_min: str | None = None, recheck_max: str | None = None,
+        recheck_budget: int | None = None) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM.
 
     One daemon per database. Exit codes: 0 stopped (SIGTERM, SIGINT); 2 bad config, or
@@ -61,7 +66,8 @@ def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float
         # keep_secrets: the channels' variables leave the environment, so the crawl
         # processes start without them; the daemon delivers with the values it keeps
         daemon = Daemon(config, db, alerts=alerts_file, keep_secrets=True,
-                        deliver_every=deliver_every, claim_timeout=claim_timeout)
+                        deliver_every=deliver_every, claim_timeout=claim_timeout,
+                        recheck=recheck_overrides(recheck_min, recheck_max, recheck_budget))
     except ConfigError as exc:
         fail(str(exc), 2)
     try:
@@ -182,6 +188,16 @@ def _print_dropped(runs: list[dict[str, Any]]) -> None:
         out.print("inputs lost in the last runs (crawler.ledger):", highlight=False)
         for source, lost in lines:
             out.print(f"  {source}: {lost}", highlight=False, soft_wrap=True)
+    deferred = [(run["source"], ((ledger.load(run.get("ledger")) or {}).get("recheck") or {}))
+                for run in runs]
+    deferred = [(source, counts) for source, counts in deferred if counts.get("deferred")]
+    if deferred:  # due articles the budget left for later (docs/USAGE.md "Re-checks")
+        out.print("re-checks deferred in the last runs (over the budget; still due):",
+                  highlight=False)
+        for source, counts in deferred:
+            out.print(f"  {source}: recheck deferred {counts['deferred']} (due "
+                      f"{counts.get('due', 0)}, budget {counts.get('budget', 0)})",
+                      highlight=False, soft_wrap=True)
 
 
 def _health_rows(db: Path) -> list[dict[str, Any]]:

@@ -118,6 +118,10 @@ def report_ledger(result: CrawlResult) -> None:
         lost = ledger.dropped(book)
         if lost:
             out.print(f"  {source}: {lost}", highlight=False)
+        deferred = ((book or {}).get("recheck") or {}).get("deferred")
+        if deferred:  # due articles the budget left for later: never silent
+            out.print(f"  {source}: recheck deferred {deferred} (over the budget of "
+                      f"{book['recheck'].get('budget', 0)}; still due)", highlight=False)
 
 
 def report_problems(result: CrawlResult) -> None:

@@ -31,7 +31,7 @@ from monitor.processes import (
     quiet_resource_tracker,
     runtime,
 )
-from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from monitor.sources import DEFAULT_CONFIG, ConfigError, Settings, load_settings, with_recheck
 from monitor.store import (
     COUNTS,
     DatabaseFileError,
@@ -113,13 +113,16 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
           progress: Progress | None = None, scrapy_settings: Mapping[str, Any] | None = None,
           timeout: float | None = None,
           alerts: str | Path | AlertConfig | None = ALERTS_FILE,
-          stop: Interrupt | None = None) -> CrawlResult:
+          stop: Interrupt | None = None,
+          recheck: Mapping[str, Any] | None = None) -> CrawlResult:
     """Crawl ``sources`` (default: all in ``config``) into ``db_path``; blocks until done.
 
     ``config`` is a sources file, or settings already loaded (the daemon passes its last
     good config, so a broken file on disk does not stop its crawls). ``progress`` is
     called with ``{source: {"found", "done", "errors"}}`` as pages are stored. ``alerts``
     is the alerts file whose rules queue alerts with the articles (None: queue none).
+    ``recheck`` (``min``, ``max``: durations such as "0s", "7d"; ``budget``: re-checks per
+    hour) goes over every source's ``recheck:`` (``monitor.sources.with_recheck``).
     Raises ConfigError for a bad config or unknown source; before starting,
     DatabaseFileError for a database that cannot be written (a read-only file or folder,
     not SQLite) and DatabaseUnavailable for one locked by another process beyond the busy
@@ -136,10 +139,15 @@ def crawl(config: str | Path | Settings = DEFAULT_CONFIG, db_path: str | Path = 
     if alerts and not isinstance(alerts, AlertConfig):  # the caller's error, before any crawl
         alerts = load_alert_config(alerts)
     overrides = {"NEWSWATCH_ALERTS": alerts or "", **(scrapy_settings or {})}
+    config_arg: str | dict[str, Any]
     if isinstance(config, Settings):
-        settings, config_arg = config, config.model_dump()
+        settings = with_recheck(config, recheck)
+        config_arg = settings.model_dump()
     else:  # fail fast, in the caller, on bad config
         settings, config_arg = load_settings(config, variables), str(config)
+        if recheck and any(v is not None for v in recheck.values()):
+            settings = with_recheck(settings, recheck)
+            config_arg = settings.model_dump()  # the child crawls these, not the file
     names = list(sources) if sources else [s.name for s in settings.sources]
     for name in names:
         settings.source(name)

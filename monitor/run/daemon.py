@@ -48,6 +48,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawler import ledger
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config, withhold_secrets
 from monitor.processes import Interrupt, Wakeup
 from monitor.run.crawl import CrawlError, crawl
@@ -59,6 +60,7 @@ from monitor.sources import (
     crontab_trigger,
     load_settings,
     seconds,
+    with_recheck,
 )
 from monitor.store import (
     DaemonLock,
@@ -91,14 +93,18 @@ class Daemon:
                  deliver_every: float = DELIVERY_SECONDS,
                  claim_timeout: float = 300.0,
                  config_check_every: float = CONFIG_CHECK_SECONDS,
-                 keep_secrets: bool = False) -> None:
+                 keep_secrets: bool = False,
+                 recheck: Mapping[str, Any] | None = None) -> None:
         self.config = Path(config)
+        # the re-check schedule's settings over every source's (`newswatch run --recheck-*`),
+        # applied to each config loaded (monitor.sources.with_recheck)
+        self.recheck = {k: v for k, v in (recheck or {}).items() if v is not None}
         self.db_path = Path(db_path).resolve()
         self.lock = DaemonLock(self.db_path)  # one daemon per database (start .. stop)
         self.alerts = alerts
         self.variables = dict(variables or {})
         self.config_stamp = _stamp(self.config)
-        self.settings: Settings = load_settings(self.config, self.variables)
+        self.settings: Settings = self._load()
         # the alerts file, like the sources file: checked at the start (a broken one stops
         # it), then the last good one stays in use when a changed file does not load
         self.alerts_stamp = _stamp(Path(alerts)) if alerts else None
@@ -144,6 +150,10 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
         )
+
+    def _load(self) -> Settings:
+        """The sources file, with the daemon's re-check settings over it."""
+        return with_recheck(load_settings(self.config, self.variables), self.recheck)
 
     # -- jobs --------------------------------------------------------------------------------
     def crawl_source(self, name: str, check: bool = False) -> None:
@@ -193,6 +203,10 @@ class Daemon:
                             result.totals)
             else:
                 log.info("%s: %s", name, result.totals)
+            for run in result.runs:  # re-checks: due, checked, deferred over the budget
+                line = ledger.recheck_line(ledger.load(run.get("ledger")))
+                if line:
+                    log.info("%s: %s", name, line)
             for host, info in result.unreachable.items():  # one line per host
                 log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
                             info["failures"], info["reason"])
@@ -415,7 +429,7 @@ class Daemon:
                 return False
             self.config_stamp = stamp
             try:
-                settings = load_settings(self.config, self.variables)
+                settings = self._load()
             except ConfigError as exc:
                 self.config_error = str(exc)
                 log.error("config reload failed: %s; keeping the last good config (%d sources)",

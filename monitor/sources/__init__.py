@@ -17,11 +17,13 @@ from monitor.sources.config import (
     BoundedLoader,
     ConfigError,
     DateRule,
+    Recheck,
     Settings,
     SiteProfile,
     Source,
     load_settings,
     seconds,
+    with_recheck,
 )
 from monitor.sources.cron import DEFAULT_TIMEZONE, crontab_trigger
 from monitor.sources.outlets import load_outlets
@@ -29,7 +31,8 @@ from monitor.sources.urls import canonicalize, registered_domain, site_of, trust
 
 __all__ = [
     "CONFIG_DIR", "DEFAULT_CONFIG", "DEFAULT_TIMEZONE", "DEMO_CONFIG", "PROFILES_FILE",
-    "PROJECT_ROOT", "BoundedLoader", "ConfigError", "DateRule", "Settings", "SiteProfile", "Source",
-    "canonicalize", "crontab_trigger", "discovery", "health", "load_outlets", "load_settings",
-    "registered_domain", "seconds", "site_of", "trusted_canonical",
+    "PROJECT_ROOT", "BoundedLoader", "ConfigError", "DateRule", "Recheck", "Settings",
+    "SiteProfile", "Source", "canonicalize", "crontab_trigger", "discovery", "health",
+    "load_outlets", "load_settings", "registered_domain", "seconds", "site_of",
+    "trusted_canonical", "with_recheck",
 ]

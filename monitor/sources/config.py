@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from monitor.sources.cron import DEFAULT_TIMEZONE, parse_crontab, zone
@@ -36,6 +37,7 @@ PROFILES_FILE = CONFIG_DIR / "profiles.yaml"
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"\d+[smh]")  # a whole number and a unit: seconds() reads it
+_LONG_DURATION = re.compile(r"\d+[smhd]")  # days too: the re-check bounds (``Recheck``)
 
 
 class ConfigError(ValueError):
@@ -166,6 +168,42 @@ class SiteProfile(_Model):
         return values
 
 
+class Recheck(_Model):
+    """How a source's stored articles are looked at again for edits and removals (the
+    re-check schedule, ``monitor.changes.recheck``; docs/SOURCES.md "Re-checks").
+
+    Each article's next check comes from its age and its own history, kept between
+    ``min`` and ``max``; a crawl re-checks at most ``budget`` articles per hour (the
+    most valuable first), after the new articles discovery found. Every field may be
+    left out: the file's top-level ``recheck:`` fills it in, then these defaults."""
+
+    # the shortest time between two checks of one article ("0s": as often as the source
+    # is crawled, the right thing for articles a few hours old)
+    min: str = "0s"
+    # the longest: every stored article is looked at again at least this often (as the
+    # budget allows)
+    max: str = "7d"
+    # re-check requests per hour (a sliding hour); unset: a tenth of what the source's
+    # download_delay allows (at least 0.5 s between requests: 720 an hour)
+    budget: int | None = Field(default=None, ge=0, le=1_000_000)
+
+    @field_validator("min", "max")
+    @classmethod
+    def _duration(cls, value: str, info: ValidationInfo) -> str:
+        if not _LONG_DURATION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a duration: a whole number and s, m, h or d "
+                             "(0s, 30m, 2h, 7d)")
+        if info.field_name == "max" and seconds(value) < 1:
+            raise ValueError(f"{value!r}: must be at least 1s")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Recheck:
+        if seconds(self.min) > seconds(self.max):
+            raise ValueError(f"min {self.min} is longer than max {self.max}")
+        return self
+
+
 class Source(_Model):
     """One news site that newswatch watches."""
 
@@ -197,6 +235,7 @@ class Source(_Model):
     cron: str | None = None  # daemon: crontab schedule instead of the interval
     jitter: str = "60s"  # daemon: random delay up to (0s: none)
     crawl_timeout: str = "30m"  # daemon: kill after (at least 1s)
+    recheck: Recheck = Field(default_factory=Recheck)  # the re-check schedule's bounds, budget
     profile: SiteProfile = Field(default_factory=SiteProfile)
     profile_name: str | None = None  # the name in profiles.yaml (filled in by the loader)
     # The source of the same outlet's other-language edition. A hint, not a reference the
@@ -299,6 +338,32 @@ class Settings(_Model):
     # the zone the daemon reads every source's `cron:` in (an IANA name; docs/DAEMON.md),
     # whatever the machine's TZ; a source's own `timezone:` is the offset of its pages' dates
     timezone: str = DEFAULT_TIMEZONE
+    # the re-check schedule's defaults for every source (a source's own `recheck:` fields
+    # win, field by field)
+    recheck: Recheck | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recheck_defaults(cls, data: Any) -> Any:
+        """The top-level ``recheck:`` fields fill in each source's missing ones."""
+        if not isinstance(data, dict) or not isinstance(data.get("recheck"), dict):
+            return data
+        defaults = {k: v for k, v in data["recheck"].items() if v is not None}
+        sources = data.get("sources")
+        if not isinstance(sources, list):
+            return data
+        merged = []
+        for source in sources:
+            if isinstance(source, dict):
+                own = source.get("recheck")
+                own = dict(own) if isinstance(own, dict) else ({} if own is None else own)
+                if isinstance(own, dict):
+                    # a field the source left out (model_dump writes it None)
+                    own = {**defaults, **{k: v for k, v in own.items()
+                                          if v is not None or k not in defaults}}
+                source = {**source, "recheck": own}
+            merged.append(source)
+        return {**data, "sources": merged}
 
     @field_validator("timezone")
     @classmethod
@@ -329,6 +394,29 @@ class Settings(_Model):
         raise ConfigError(f"unknown source {name!r}{hint} (known: {', '.join(names)})")
 
 
+def with_recheck(settings: Settings, overrides: Mapping[str, Any] | None) -> Settings:
+    """``settings`` with ``overrides`` (``min``, ``max``: durations; ``budget``: re-checks
+    per hour; None or absent: keep the file's) over every source's ``recheck:``: what
+    ``newswatch crawl|run --recheck-*`` give. Raises ConfigError naming the source when a
+    result is invalid (a ``min`` longer than its ``max``)."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if not given:
+        return settings
+    unknown = sorted(set(given) - set(Recheck.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown re-check setting(s): {', '.join(unknown)} "
+                          "(known: min, max, budget)")
+    sources = []
+    for source in settings.sources:
+        try:
+            recheck = Recheck.model_validate({**source.recheck.model_dump(), **given})
+        except ValidationError as exc:
+            problem = "; ".join(_message(err) for err in exc.errors())
+            raise ConfigError(f"re-check settings for source {source.name}: {problem}") from None
+        sources.append(source.model_copy(update={"recheck": recheck}))
+    return settings.model_copy(update={"sources": sources})
+
+
 def _message(error: Any) -> str:
     """A pydantic error's message, without pydantic's "Value error, " before our own."""
     message = str(error["msg"])
@@ -338,8 +426,8 @@ def _message(error: Any) -> str:
 
 
 def seconds(duration: str) -> int:
-    """ "90s", "30m", "2h" -> seconds."""
-    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+    """ "90s", "30m", "2h", "7d" -> seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[duration[-1]]
 
 
 def _line_index(node: yaml.Node, path: tuple[Any, ...], index: dict[tuple[Any, ...], int]) -> None:

@@ -137,6 +137,30 @@ def entry_date(written: Any, parsed: Any = None, tz: str | tzinfo | None = None,
 _DATEPARSER = threading.Lock()
 
 
+def lastmod(written: Any, tz: str | tzinfo | None = None) -> str | None:
+    """A modification time (a sitemap's ``<lastmod>``: W3C datetime; a feed's updated
+    time: ISO 8601 or RFC 822) as ISO 8601 UTC; None when absent, unreadable or not
+    ``plausible``. Only the two standard forms are read (no dateparser: a sitemap has
+    thousands); a time without a zone is in ``tz``."""
+    if not isinstance(written, str) or not written.strip() or len(written) > 64:
+        return None
+    value = written.strip()
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value) if _RFC822.match(value) else None
+        except (TypeError, ValueError):
+            when = None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone(tz))
+    if not plausible(when):
+        return None
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def _read_date(value: str, tz: tzinfo) -> datetime | None:
     if len(value) > 80:
         return None
@@ -244,6 +268,10 @@ class Entry:
     published: str | None = None  # ISO 8601 UTC
     title: str | None = None
     language: str | None = None
+    # when the source says the article last changed (a sitemap's <lastmod>, a feed
+    # entry's updated time), ISO 8601 UTC: a stored article modified after its last check
+    # is re-checked (monitor.changes.recheck)
+    modified: str | None = None
 
 
 @dataclass
@@ -309,7 +337,7 @@ def _json_feed(body: bytes, base: str, tz: str | tzinfo | None = None,
                          "links": [{"href": item.get("external_url")}]}, base)
         published = entry_date(item.get("date_published"), tz=tz)
         entries.append(Entry(url, published, item.get("title"), item.get("language")
-                             or language))
+                             or language, modified=lastmod(item.get("date_modified"), tz)))
     return Feed("json", entries, total=total)
 
 
@@ -357,7 +385,8 @@ def _feedparser(body: bytes, base: str, tz: str | tzinfo | None) -> Feed:
     parsed = feedparser.parse(body, response_headers={"content-location": base})
     language = parsed.feed.get("language") if parsed.get("feed") else None
     entries = [Entry(entry_url(e, base), _feed_entry_date(e, tz),
-                     e.get("title"), e.get("language") or language)
+                     e.get("title"), e.get("language") or language,
+                     modified=lastmod(e.get("updated"), tz))
                for e in parsed.entries]
     error = None
     if parsed.bozo and not parsed.entries:
@@ -538,9 +567,9 @@ def parse_sitemap(body: bytes, tz: str | tzinfo | None = None,
         ranked: list[tuple[float, int, tuple[str, dict[str, str], str | None]]] = []
         for position, item in enumerate(items):
             doc.total += 1
-            _, hints, lastmod = item
+            _, hints, modified = item
             when = _rank_date(hints.get("publication_date")) if hints else UNDATED
-            entry = (when if when != UNDATED else _rank_date(lastmod), -position, item)
+            entry = (when if when != UNDATED else _rank_date(modified), -position, item)
             if len(ranked) < limit:
                 heapq.heappush(ranked, entry)
             elif ranked and entry[:2] > ranked[0][:2]:
@@ -548,11 +577,12 @@ def parse_sitemap(body: bytes, tz: str | tzinfo | None = None,
         order = (sorted(ranked, key=lambda k: -k[1]) if doc.total <= limit
                  else sorted(ranked, key=lambda k: k[:2], reverse=True))
         chosen = [item for _, _, item in order]
-    for loc, hints, lastmod in chosen:
+    for loc, hints, modified in chosen:
         published = entry_date(hints.get("publication_date"), tz=tz)
-        doc.entries.append(Entry(loc, published, hints.get("title"), hints.get("language")))
-        if lastmod:
-            doc.lastmods[loc] = lastmod
+        doc.entries.append(Entry(loc, published, hints.get("title"), hints.get("language"),
+                                 modified=lastmod(modified, tz)))
+        if modified:
+            doc.lastmods[loc] = modified
     return doc
 
 

@@ -217,6 +217,25 @@ def _m10_run_ledger(db: sqlite_utils.Database) -> None:
         db["crawl_runs"].add_column("ledger", str)
 
 
+def _m11_recheck_schedule(db: sqlite_utils.Database) -> None:
+    # issue 29: each article's re-check schedule (monitor.changes.recheck: its Clock), and
+    # the index a crawl's "which articles are due" query reads. Additive and idempotent
+    # (safe in any order with other branches' migrations).
+    for column, kind in (("check_next", str), ("check_last", str), ("check_count", int),
+                         ("check_changes", int), ("check_origin", str),
+                         ("check_exposure", float), ("check_hint", str)):
+        if column not in db["articles"].columns_dict:
+            db["articles"].add_column(column, kind)
+    db.execute("create index if not exists articles_check_next "
+               "on articles (source, check_next)")
+    # articles stored before: watched since they were last seen, their age counted from
+    # their publication, due at once (a crawl takes the most valuable first, within the
+    # source's budget: the backlog is worked off over the first hours)
+    db.execute("update articles set check_last = coalesce(last_seen, first_seen), "
+               "check_next = coalesce(last_seen, first_seen), check_count = 0, "
+               "check_changes = 0, check_exposure = 0 where check_next is null")
+
+
 def _m12_control_requests(db: sqlite_utils.Database) -> None:
     # issue 29: requests from commands to the running daemon (`newswatch check SOURCE`;
     # monitor.store.control). Additive and idempotent (safe in any order with other
@@ -265,11 +284,9 @@ def _m13_labels_pauses(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
     _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill,
-    _m9_run_owners, _m10_run_ledger,
-    # _m11 comes from another branch (issue 29's re-check schedule), merged before this
-    _m12_control_requests,
-    # _m13 is issue 30's (labels in force, paused sources)
-    _m13_labels_pauses]
+    _m9_run_owners, _m10_run_ledger, _m11_recheck_schedule,
+    _m12_control_requests,  # issue 29: requests to the running daemon (newswatch check)
+    _m13_labels_pauses]  # issue 30: labels in force, paused sources
 
 
 @contextmanager
@@ -513,11 +530,3 @@ class Store:
                     "fetched, changed) values (:url, :etag, :last_modified, :status, "
                     ":fetched, :changed)", rows)
         return len(rows)
-
-    def settled_urls(self, source: str, before: str) -> set[str]:
-        """Stored article URLs of ``source`` published before ``before`` (UTC ISO): not
-        due for a change check."""
-        rows = self.db.execute(
-            "select url from articles where source = ? and published_utc is not null "
-            "and published_utc < ?", [source, before]).fetchall()
-        return {row[0] for row in rows}
