@@ -165,7 +165,8 @@ def _evaluate(tmp_path: Path, url: str, expression: str, height: int = 1000) -> 
                    "location.href")["result"]["value"] != f"complete {url}":
             assert time.monotonic() < deadline, "the page did not load"
             time.sleep(0.1)
-        value = call("Runtime.evaluate", session, expression=expression)["result"]["value"]
+        value = call("Runtime.evaluate", session, expression=expression,
+                     returnByValue=True)["result"]["value"]
     finally:
         writer.close()
         reader.close()
@@ -256,3 +257,22 @@ def test_updated_articles_show_changes_as_the_article_page_does(
     assert _scroll_width(tmp_path, url) <= 1280
     screenshot(tmp_path, url, "updated-articles")
 
+
+FIRST_ROW = """(() => { const row = document.querySelector('table.rows-and-columns tbody tr');
+  return row ? [row.getBoundingClientRect().top, row.getBoundingClientRect().bottom] : [-1, -1];
+})()"""
+
+
+@needs_chromium
+def test_articles_table_shows_rows_in_the_first_screen(
+        farm_day: dict, home_server: str, tmp_path: Path) -> None:
+    """The articles table at 1280 x 800: its 28 column descriptions are folded into one
+    line (a <details> that opens them), so the first row ends within the first 800 px."""
+    url = f"{home_server}/news/articles"
+    dom = dump_dom(tmp_path, url)
+    help_box = dom.split('<details class="nw-column-help">', 1)[1].split("</details>", 1)[0]
+    assert "<dt>published_utc</dt>" in help_box  # the descriptions are one click away
+    top, bottom = _evaluate(tmp_path, url, FIRST_ROW, height=800)
+    screenshot(tmp_path, url, "articles-table")
+    assert 0 < top and bottom <= 800, f"first row from {top} to {bottom} px"
+    screenshot(tmp_path, url, "articles-table")
