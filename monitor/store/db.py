@@ -269,6 +269,16 @@ def _m13_labels_pauses(db: sqlite_utils.Database) -> None:
         source text primary key, paused text not null, paused_by text, note text)""")
 
 
+def _m14_findable_search(db: sqlite_utils.Database) -> None:
+    # issue 30: `sqlite-utils search DB articles ...` said "not configured for full-text
+    # search" since the index reads a view: the index is re-created with content="articles"
+    # in its SQL (monitor.store.search.FINDABLE), once; idempotent
+    from monitor.store.search import findable, install
+
+    if not findable(db.conn):
+        install(db.conn)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
@@ -277,7 +287,9 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     # _m11 comes from another branch (issue 29's re-check schedule), merged before this
     _m12_control_requests,
     # _m13 is issue 30's (labels in force, paused sources)
-    _m13_labels_pauses]
+    _m13_labels_pauses,
+    # _m14 is issue 30's too (the folded index findable by sqlite-utils and Datasette)
+    _m14_findable_search]
 
 
 @contextmanager
