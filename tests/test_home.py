@@ -95,13 +95,30 @@ def home_server(farm_day: dict) -> Iterator[str]:
 
 def _no_raw_json(dom: str) -> None:
     body = dom.split("<body", 1)[1]
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)  # not shown
     text = re.sub(r"<[^>]+>", " ", body)
     assert not re.search(r'\[\s*"|\{\s*"|&quot;\w+&quot;\s*:', text), "raw JSON on the page"
 
 
+# the width the page needs: the document's, or more when a box that scrolls sideways
+# (Datasette's table wrapper) holds something wider than itself (its own scrollbar)
+NEEDED_WIDTH = """Math.max(document.documentElement.scrollWidth, ...Array.from(
+  document.querySelectorAll('*'), e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+    && e.scrollWidth > e.clientWidth + 1
+    ? document.documentElement.clientWidth + e.scrollWidth - e.clientWidth : 0))"""
+
+
 def _scroll_width(tmp_path: Path, url: str) -> int:
-    """``document.documentElement.scrollWidth`` of ``url`` laid out in a 1280 px wide
-    window: Chromium driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``:
+    """The width ``url`` needs laid out in a 1280 px wide window
+    (``document.documentElement.scrollWidth``, or more when a box scrolls sideways)."""
+    width = _evaluate(tmp_path, url, NEEDED_WIDTH)
+    assert width >= 1000, width  # laid out in the 1280 px window
+    return int(width)
+
+
+def _evaluate(tmp_path: Path, url: str, expression: str, height: int = 1000) -> object:
+    """The value of the JavaScript ``expression`` on ``url`` loaded in a 1280 x ``height``
+    px window: Chromium driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``:
     JSON messages ending in NUL, written to its fd 3, read from its fd 4)."""
     to_chrome, chrome_in = os.pipe()
     chrome_out, from_chrome = os.pipe()
@@ -140,7 +157,7 @@ def _scroll_width(tmp_path: Path, url: str) -> int:
     try:
         target = call("Target.createTarget", url="about:blank")["targetId"]
         session = call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        call("Emulation.setDeviceMetricsOverride", session, width=1280, height=1000,
+        call("Emulation.setDeviceMetricsOverride", session, width=1280, height=height,
              deviceScaleFactor=1, mobile=False)
         call("Page.navigate", session, url=url)
         deadline = time.monotonic() + 60
@@ -148,15 +165,14 @@ def _scroll_width(tmp_path: Path, url: str) -> int:
                    "location.href")["result"]["value"] != f"complete {url}":
             assert time.monotonic() < deadline, "the page did not load"
             time.sleep(0.1)
-        width = call("Runtime.evaluate", session,
-                     expression="document.documentElement.scrollWidth")["result"]["value"]
+        value = call("Runtime.evaluate", session, expression=expression,
+                     returnByValue=True)["result"]["value"]
     finally:
         writer.close()
         reader.close()
         child.terminate()
         child.wait(timeout=30)
-    assert width >= 1000, width  # laid out in the 1280 px window
-    return int(width)
+    return value
 
 
 @needs_chromium
@@ -208,3 +224,55 @@ def test_watch_list_shows_every_source(farm_day: dict, home_server: str,
     _no_raw_json(dom)
     assert _scroll_width(tmp_path, f"{home_server}/-/watch") <= 1280
     screenshot(tmp_path, f"{home_server}/-/watch", "watch-list")
+
+
+def _cells(dom: str) -> str:
+    """The text of a Datasette results table's cells."""
+    body = dom.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+@needs_chromium
+def test_updated_articles_show_changes_as_the_article_page_does(
+        farm_day: dict, home_server: str, tmp_path: Path) -> None:
+    """The "Articles updated in the last 7 days" page: each edit's title links to its
+    article page, its kinds are words and its changed sentences are the article page's
+    sentence diff (no raw JSON, no word salad), all within a 1280 px window."""
+    conn = sqlite3.connect(farm_day["db"])
+    (article_id,) = conn.execute("select id from articles where url = ?",
+                                 [farm_day["urls"][0]]).fetchone()
+    conn.close()
+    url = f"{home_server}/news/updated_articles"
+    dom = dump_dom(tmp_path, url)
+    rows = dom.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert f'class="nw-title" href="/news/articles/{article_id}"' in rows  # title linked
+    assert '<ul class="nw-sdiff">' in rows and f"<ins>{EDIT}</ins>" in rows
+    assert "<del>The pact covers 50,000 semiconductor engineers" in rows  # whole sentences
+    assert '<span class="nw-kind">' in rows  # kinds as words
+    cells = _cells(dom)
+    assert '{"' not in cells and '[{"' not in cells and '["' not in cells, "raw JSON"
+    _no_raw_json(dom)
+    article_page = dump_dom(tmp_path, f"{home_server}/news/articles/{article_id}")
+    assert f"<ins>{EDIT}</ins>" in article_page  # the same diff as the article page
+    assert _scroll_width(tmp_path, url) <= 1280
+    screenshot(tmp_path, url, "updated-articles")
+
+
+FIRST_ROW = """(() => { const row = document.querySelector('table.rows-and-columns tbody tr');
+  return row ? [row.getBoundingClientRect().top, row.getBoundingClientRect().bottom] : [-1, -1];
+})()"""
+
+
+@needs_chromium
+def test_articles_table_shows_rows_in_the_first_screen(
+        farm_day: dict, home_server: str, tmp_path: Path) -> None:
+    """The articles table at 1280 x 800: its 28 column descriptions are folded into one
+    line (a <details> that opens them), so the first row ends within the first 800 px."""
+    url = f"{home_server}/news/articles"
+    dom = dump_dom(tmp_path, url)
+    help_box = dom.split('<details class="nw-column-help">', 1)[1].split("</details>", 1)[0]
+    assert "<dt>published_utc</dt>" in help_box  # the descriptions are one click away
+    top, bottom = _evaluate(tmp_path, url, FIRST_ROW, height=800)
+    screenshot(tmp_path, url, "articles-table")
+    assert 0 < top and bottom <= 800, f"first row from {top} to {bottom} px"
+    screenshot(tmp_path, url, "articles-table")

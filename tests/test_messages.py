@@ -29,6 +29,7 @@ from monitor.alerts.messages import (
     describe_relevance,
     render,
 )
+from monitor.alerts.messages import summary as summary_of
 from monitor.alerts.rules import Channel
 from monitor.farm import Farm
 from monitor.run import crawl
@@ -299,6 +300,8 @@ def test_chat_channel_gets_the_plain_text(farm: Farm, tmp_path: Path) -> None:
     assert got[0]["title"] == f"New: {doc['article']['title']}"
     message = got[0]["message"]
     assert "Why: " in message and "<" not in message and "{'" not in message
+    assert message.splitlines()[0] != got[0]["title"]  # the title is not said twice
+    assert doc["article"]["title"] not in message.splitlines()[0]
     assert f"Article in newswatch: https://nw.example.org/news/articles/{article_id}" in message
 
 
@@ -318,3 +321,29 @@ def test_every_template_with_missing_fields_shows_no_none() -> None:
     reasons = describe_reasons([{"group": "officials", "field": "title", "points": 3,
                                  "terms": ["deputy pm"]}])
     assert "Deputy PM" in reasons and "Pm" not in reasons
+
+
+def test_the_body_does_not_repeat_the_subject() -> None:
+    """Issue 30: every message repeated its subject as the body's first line. The
+    subject is shown above the body (email Subject, Apprise title, the webhook's
+    summary starts with it): a single alert's text and HTML start below it; a digest's
+    body starts at its first story, each item with its own headline and title."""
+    article = {"title": "Vietnam and US sign a chips pact", "source": "laodong_en",
+               "language": "en", "url": "https://example.org/a", "lead": "A lead.",
+               "published": "2026-11-30T09:00:00+07:00"}
+    for kind in ("new", "updated", "removed"):
+        message = render([{"kind": kind, "article": article, "story": {"id": 1}}])
+        first = message.text.splitlines()[0]
+        assert first != message.subject and article["title"] not in first, message.text
+        assert article["title"] not in message.text.split("\n\n")[0]
+        body = message.html.split("<body", 1)[1]
+        assert f">{article['title']}<" not in body and message.subject not in body
+    two = [{"kind": "new", "article": {**article, "title": f"Story {n}"}, "story": {"id": n}}
+           for n in (1, 2)]
+    digest = render(two)
+    assert digest.text.splitlines()[0] != digest.subject
+    assert digest.subject not in digest.text and digest.subject not in \
+        digest.html.split("<body", 1)[1]
+    assert "New: Story 1" in digest.text and "New: Story 2" in digest.text
+    hook = summary_of(two)
+    assert hook.startswith(digest.subject + "\n\n") and hook.count(digest.subject) == 1

@@ -304,3 +304,58 @@ def test_database_made_by_the_old_schema_migrates_in_place(tmp_path: Path) -> No
         assert store.db.execute("pragma integrity_check").fetchone()[0] == "ok"
     finally:
         store.close()
+
+
+SQLITE_UTILS = Path(sys.executable).with_name("sqlite-utils")
+
+
+@pytest.mark.skipif(not SQLITE_UTILS.exists(), reason="no sqlite-utils command")
+def test_sqlite_utils_search_finds_the_folded_index(tmp_path: Path) -> None:
+    """Issue 30: `sqlite-utils search newswatch.db articles "hợp tác"` said "Table
+    'articles' is not configured for full-text search" since the folded index reads a
+    view. The real command on a crawled farm database finds a Vietnamese article by an
+    unaccented and an accented query; Datasette's and sqlite-utils' detect_fts name the
+    index; an index made before (no marker) is re-created by the migration."""
+    from datasette.utils import detect_fts
+    from sqlite_utils import Database
+
+    from monitor.farm import Farm
+    from monitor.run import crawl
+    from monitor.sources import DEMO_CONFIG
+
+    db = tmp_path / "newswatch.db"
+    with Farm(sites=["laodong_vi"]) as farm:
+        assert crawl(DEMO_CONFIG, db, variables=farm.config_variables(), sources=["laodong_vi"],
+                     alerts=None).ok
+    conn = sqlite3.connect(db)
+    wanted = {row[0] for row in conn.execute(
+        "select id from articles where language = 'vi' and text like '%hợp tác%'")}
+    assert wanted, "the farm has a Vietnamese article with 'hợp tác'"
+    assert detect_fts(conn, "articles") == "articles_fts"
+    conn.close()
+    assert Database(db)["articles"].detect_fts() == "articles_fts"
+    for query in ("hop tac", "hợp tác"):
+        done = subprocess.run([str(SQLITE_UTILS), "search", str(db), "articles", query,
+                               "-c", "id", "-c", "title", "--nl"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        found = {json.loads(line)["id"] for line in done.stdout.splitlines() if line}
+        assert wanted <= found, (query, wanted, found)
+    # a database whose index was made without the marker: the next open re-creates it
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("pragma user_version = " + str(len(MIGRATIONS) - 1))
+        conn.execute("drop table articles_fts")
+        conn.execute("create virtual table articles_fts using fts5(title, text, "
+                     "content='articles_fts_source', content_rowid='id', "
+                     "tokenize='unicode61 remove_diacritics 2')")
+        conn.execute("insert into articles_fts(articles_fts) values ('rebuild')")
+    assert detect_fts(conn, "articles") is None
+    conn.close()
+    Store(db).close()
+    assert Database(db)["articles"].detect_fts() == "articles_fts"
+    store = Store(db)
+    try:
+        assert wanted <= {row["id"] for row in store.search("hop tac", limit=100)}
+    finally:
+        store.close()

@@ -52,12 +52,22 @@ def sentence_diff(old: str | None, new: str | None,
     return out
 
 
+def sentence_diff_json(old: str | None, new: str | None) -> str:
+    """:func:`sentence_diff` as a JSON list (the ``nw_sentence_diff(old, new)`` SQL
+    function of ``newswatch serve``: the change pages show a version as the article page
+    does)."""
+    return json.dumps(sentence_diff(old, new), ensure_ascii=False)
+
+
 def when(stamp: str | None, timezone: str = DEFAULT_TIMEZONE) -> str | None:
     """An ISO time as ``22 Dec 2024, 09:00 (UTC+07:00)`` in ``timezone``."""
     return local_time(stamp, ZoneInfo(timezone))
 
 
-def _kinds(value: Any) -> list[str]:
+def kind_words(value: Any) -> list[str]:
+    """A version's edit kinds (a JSON list, a list, or words separated by commas or
+    spaces) as words for a reader (``config/words.yaml`` ``edit_kinds``: ``numbers``,
+    ``paragraph added``, ...)."""
     if not value:
         return []
     if isinstance(value, str):
@@ -65,6 +75,8 @@ def _kinds(value: Any) -> list[str]:
             value = json.loads(value)
         except ValueError:
             value = value.replace(",", " ").split()
+    if not isinstance(value, list):
+        value = [value]
     names = words()["edit_kinds"]
     return [names.get(str(k), str(k).replace("_", " ")) for k in value]
 
@@ -110,7 +122,7 @@ def article_page(conn: sqlite3.Connection, article_id: Any,
     previous = None
     for version in versions:
         version["seen_local"] = when(version.get("seen"), timezone)
-        version["kinds"] = _kinds(version.get(kinds_column)) if kinds_column else []
+        version["kinds"] = kind_words(version.get(kinds_column)) if kinds_column else []
         version["changes"] = (sentence_diff(previous["text"], version["text"])
                               if previous else [])
         if previous and (previous.get("title") or "") != (version.get("title") or ""):
@@ -165,7 +177,8 @@ def story_page(conn: sqlite3.Connection, story_id: Any,
                                    "version > 1 order by version", [article["id"]]):
             timeline.append({"at": version.get("seen"), "event": f"edited (v{version['version']})",
                              "article": article,
-                             "kinds": _kinds(version.get(kinds_column)) if kinds_column else []})
+                             "kinds": (kind_words(version.get(kinds_column))
+                                       if kinds_column else [])})
         if article.get("removed"):
             timeline.append({"at": article["removed"], "event": "removed", "article": article,
                              "kinds": []})

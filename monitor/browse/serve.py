@@ -37,8 +37,12 @@ METADATA_DB_KEY = "newswatch"
 # the file read-only, ``?mode=ro``; writes are refused before they reach it, see read_only.)
 # Each query is cut after sql_time_limit_ms (Datasette's progress handler: the CPU one GET
 # can take); custom SQL (`?sql=`, `_where=`) is off unless `newswatch serve --allow-sql`.
+# A table page shows the first truncate_cells_html characters of a long cell (an article's
+# text, its signature) and "…": its rows stay a few lines tall (the row page and the JSON
+# have it all; the queries' text columns are rendered whole by newswatch's plugin).
 SETTINGS = {"sql_time_limit_ms": 3000, "default_page_size": 50, "allow_download": False,
-            "facet_time_limit_ms": 500, "default_allow_sql": False}
+            "facet_time_limit_ms": 500, "default_allow_sql": False,
+            "truncate_cells_html": 300}
 
 # SQLite limits on every served connection (issue 34): no string or blob over 8 MB is
 # made or read (`select zeroblob(300000000)` fails at once instead of taking 300 MB), no

@@ -280,13 +280,24 @@ def _m13_labels_pauses(db: sqlite_utils.Database) -> None:
         source text primary key, paused text not null, paused_by text, note text)""")
 
 
+def _m14_findable_search(db: sqlite_utils.Database) -> None:
+    # issue 30: `sqlite-utils search DB articles ...` said "not configured for full-text
+    # search" since the index reads a view: the index is re-created with content="articles"
+    # in its SQL (monitor.store.search.FINDABLE), once; idempotent
+    from monitor.store.search import findable, install
+
+    if not findable(db.conn):
+        install(db.conn)
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
     _m5_folded_search, _m6_edit_kinds_removals, _m7_source_health, _m8_backfill,
     _m9_run_owners, _m10_run_ledger, _m11_recheck_schedule,
     _m12_control_requests,  # issue 29: requests to the running daemon (newswatch check)
-    _m13_labels_pauses]  # issue 30: labels in force, paused sources
+    _m13_labels_pauses,  # issue 30: labels in force, paused sources
+    _m14_findable_search]  # issue 30: the folded index findable by sqlite-utils, Datasette
 
 
 @contextmanager
