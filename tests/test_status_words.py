@@ -130,10 +130,13 @@ def _status(db: Path) -> tuple[dict, str]:
     as_json = subprocess.run([*CLI, "status", "--db", str(db), "--json"], cwd=REPO,
                              capture_output=True, text=True, timeout=60)
     text = subprocess.run([*CLI, "status", "--db", str(db)], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "300"})
     assert as_json.returncode == 0 and text.returncode == 0, as_json.stderr + text.stderr
-    daemon_line = next(line for line in text.stdout.splitlines()
-                       if line.startswith("daemon:"))
+    lines = text.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("daemon:"))
+    daemon_line = lines[at]
+    if at + 1 < len(lines) and lines[at + 1].startswith("start it: "):  # (never started)
+        daemon_line += " " + lines[at + 1]
     return json.loads(as_json.stdout)["daemon"], daemon_line
 
 
@@ -150,7 +153,7 @@ def test_status_tells_a_clean_stop_from_a_daemon_that_died(tmp_path: Path) -> No
     Store(db).close()
     state, line = _status(db)
     assert state["state"] == "never started"
-    assert line.endswith(f"(start it: newswatch run --db {shlex.quote(str(db))})"), line
+    assert line.endswith(f"start it: newswatch run --db {shlex.quote(str(db))}"), line
 
     def start() -> subprocess.Popen[str]:
         daemon = subprocess.Popen([*CLI, "run", "--config", str(config), "--db", str(db),

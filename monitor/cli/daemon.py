@@ -172,9 +172,14 @@ def _print_daemon(daemon: dict[str, Any]) -> None:
                              f": not running; the last daemon (pid {pid}) stopped beating at "
                              f"{beat} UTC without a clean stop (killed? crashed?)")
     else:
-        line = Text.assemble("daemon: ", (word, "red"), " on this database (start it: "
-                             + next_command("run", keep=("db",)) + ")")
-    out.print(line, highlight=False, soft_wrap=True)
+        line = Text.assemble("daemon: ", (word, "red"), " on this database")
+    out.print(line, highlight=False)  # wrapped at spaces to the terminal's width
+    if word not in ("alive", "stopped", "died"):
+        # the command on a line of its own, whole (it is pasted), when it fits the width
+        command = next_command("run", keep=("db",))
+        if len(command) + 11 > out.width:
+            command = "newswatch run, with this --db"
+        out.print(f"start it: {command}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_dropped(runs: list[dict[str, Any]]) -> None:
