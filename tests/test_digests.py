@@ -145,7 +145,8 @@ def test_farm_day_digest_once_per_channel_after_kill(
     assert set(parts) == {"text/plain", "text/html"}
     html, text = parts["text/html"], parts["text/plain"]
     assert "{'" not in html and "{'" not in text
-    assert text.count("\n== ") == kinds["new"]  # one group per story
+    # one group per story ("== title ==" lines; the body no longer opens on the subject)
+    assert sum(line.startswith("== ") for line in text.splitlines()) == kinds["new"]
     # a story with both editions: EN and VI side by side in one group
     assert "Vietnamese edition" in html and html.count('class="edition"') > kinds["new"]
     body = receiver.bodies[-1]

@@ -217,7 +217,9 @@ def test_invisible_character_and_markup_changes_make_no_version(tmp_path: Path) 
             second = crawl(config, db, alerts=SHIPPED_ALERTS)
             show(3)  # a real edit of one article
             third = crawl(config, db, alerts=SHIPPED_ALERTS)
-            assert first.ok and first.totals["errors"] == 0
+            assert first.ok and first.totals["errors"] == 0, (
+                [(run["status"], run["error_detail"]) for run in first.runs],
+                first.unreachable)
             assert second.totals["updated"] == 0, profile
             assert second.totals["unchanged"] == len(RENDERINGS)
             assert third.totals["updated"] == 1

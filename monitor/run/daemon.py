@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import threading
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
@@ -330,6 +331,10 @@ class Daemon:
             return
         try:
             self.take_requests()
+        except sqlite3.Error as exc:  # a busy moment of the database (a crawl setting it
+            # up, a checkpoint): one line, read again at the next tick
+            log.warning("control requests not read (read again in %d s): %s",
+                        CONTROL_SECONDS, exc)
         except Exception:  # noqa: BLE001 - the daemon must outlive a bad request
             log.exception("reading the control requests failed")
 

@@ -386,7 +386,10 @@ def _feedparser(body: bytes, base: str, tz: str | tzinfo | None) -> Feed:
     language = parsed.feed.get("language") if parsed.get("feed") else None
     entries = [Entry(entry_url(e, base), _feed_entry_date(e, tz),
                      e.get("title"), e.get("language") or language,
-                     modified=lastmod(e.get("updated"), tz))
+                     # dict.get: the entry's own <updated>, not feedparser's fallback to
+                     # its publication date (a DeprecationWarning, removed in a future
+                     # feedparser: issue 310)
+                     modified=lastmod(dict.get(e, "updated"), tz))
                for e in parsed.entries]
     error = None
     if parsed.bozo and not parsed.entries:
