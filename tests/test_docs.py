@@ -189,9 +189,16 @@ def _long_running(args: list[str], env: dict[str, str], db: Path) -> None:
                 alive = db.exists() and any(r["status"] == "finished" for r in
                                             status(db)["last_runs"]
                                             if r["started"] > started)
-            else:  # farm: serving its sites
-                alive = True
-                time.sleep(2)
+            else:  # farm: serving its sites (its first site answers; on a loaded machine
+                # the interpreter alone can take longer than the 2 s this waited before)
+                port = args[args.index("--port") + 1] if "--port" in args else "8800"
+                try:
+                    with socket.create_connection(("127.0.0.11", int(port)), timeout=2):
+                        alive = True
+                except OSError:
+                    pass
+                if alive:
+                    time.sleep(1)  # its export lines are printed once every site listens
         assert alive and proc.poll() is None, proc.communicate(timeout=30)
         proc.send_signal(signal.SIGTERM if args[0] != "serve" else signal.SIGINT)
         out, err = proc.communicate(timeout=60)

@@ -97,7 +97,9 @@ def start_pool(workers: int = 0) -> threading.Thread:
             pool = shared_pool(workers)
             count = pool._max_workers  # noqa: SLF001 (the count shared_pool resolved)
             for future in [pool.submit(_warm_up) for _ in range(count)]:
-                future.add_done_callback(lambda f: f.exception())
+                # (a cancelled warm-up, at a stop: f.exception() would raise in the
+                # callback, a traceback in the crawl's log)
+                future.add_done_callback(lambda f: f.cancelled() or f.exception())
                 _warming.append(future)
         except (RuntimeError, BrokenProcessPool):
             pass  # the crawl ended (stopped at once) while its pool was starting
