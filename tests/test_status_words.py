@@ -15,7 +15,6 @@ import re
 import shlex
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from monitor.farm import Farm
 from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
+from .test_backfill_stop import _query
 
 CLI = [sys.executable, "-m", "monitor.cli"]
 
@@ -59,14 +59,6 @@ def _wait(predicate: Callable[[], bool], seconds: float, what: str) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"no {what} within {seconds:.0f} s"
         time.sleep(0.1)
-
-
-def _query(db: Path, sql: str) -> list[tuple]:
-    try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            return conn.execute(sql).fetchall()
-    except sqlite3.OperationalError:  # not created or not migrated yet
-        return []
 
 
 def _progress_word(stderr: str, source: str) -> str:

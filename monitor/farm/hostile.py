@@ -28,7 +28,7 @@ import zlib
 from collections import Counter
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from monitor.farm import render
 from monitor.farm.content import FarmArticle
@@ -202,7 +202,46 @@ def _pdf() -> bytes:
             + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
 
 
-class HostileSite:
+class _LoopbackSite:
+    """A server on one loopback address, on a thread: ``start``/``stop`` or ``with``;
+    ``base_url`` once started. Subclasses set ``host`` and ``port`` and name their
+    request handler (``_handler``)."""
+
+    host: str
+    port: int = 0
+    _server: ThreadingHTTPServer | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        server = _Server((self.host, self.port), self._handler())
+        server.site = self  # type: ignore[attr-defined]
+        self._server = server
+        threading.Thread(target=server.serve_forever, name=f"farm-{type(self).__name__}",
+                         daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class HostileSite(_LoopbackSite):
     """The hostile site on ``HOST``; use as a context manager or start()/stop()."""
 
     def __init__(self, host: str = HOST, port: int = 0) -> None:
@@ -215,30 +254,8 @@ class HostileSite:
         self._lock = threading.Lock()
         self._bomb = gzip.compress(b"\0" * BOMB_SIZE, compresslevel=9)
 
-    def start(self) -> HostileSite:
-        server = _Server((self.host, self.port), _Handler)
-        server.site = self  # type: ignore[attr-defined]
-        self._server = server
-        threading.Thread(target=server.serve_forever, name="farm-hostile", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> HostileSite:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -497,7 +514,7 @@ FLOOD_FEED = "/flood/feed.rss"
 FLOOD_CHILD = "/flood/child-"  # + n.xml; its URLs are /a/<n>-<k> (not pages: not_text)
 
 
-class DiscoveryFlood:
+class DiscoveryFlood(_LoopbackSite):
     """A site whose discovery documents are each within the size cap but hold hundreds of
     thousands of links: a sitemap index of ``children`` children of ``urls`` URLs each
     (``FLOOD_INDEX``; child n's ``<lastmod>`` is 2024-01-01 plus n days, so the last
@@ -514,30 +531,8 @@ class DiscoveryFlood:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
-    def start(self) -> DiscoveryFlood:
-        server = _Server((self.host, 0), _FloodHandler)
-        server.site = self  # type: ignore[attr-defined]
-        self._server = server
-        threading.Thread(target=server.serve_forever, name="farm-flood", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> DiscoveryFlood:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _FloodHandler
 
     def child(self, n: int) -> str:
         """The path of child sitemap ``n`` (0: the oldest)."""
