@@ -1,7 +1,9 @@
 """Labels act everywhere (issue 30): `newswatch label ID irrelevant` overrides the judge
 in `export --relevant-only`, the Atom feed, the latest-relevant and home pages and the
-alerts not yet sent (withdrawn with a reason, never deleted); the article page shows the
-label and who set it. A real SQLite file, the real CLI and the real Datasette app."""
+alerts not yet sent (withdrawn with a reason, never deleted); `label ID relevant` queues
+the alert the rules give a relevant article (once) and restores withdrawn ones; the
+article page shows the label and who set it. A real SQLite file, the real CLI, the real
+Datasette app and a real webhook receiver."""
 
 from __future__ import annotations
 
@@ -32,10 +34,18 @@ TEXTS = {
                          "Bộ trưởng Ngoại giao Việt Nam và Ngoại trưởng Mỹ ký thỏa thuận "
                          "hợp tác về chip bán dẫn giữa Việt Nam và Hoa Kỳ."),
 }
+IRRELEVANT_URL, NO_ALERTS_URL = "https://e.vn/b-1", "https://e.vn/b-2"
+JUDGED_IRRELEVANT = {
+    IRRELEVANT_URL: ("Giá lúa tại đồng bằng sông Cửu Long đi ngang",
+                     "Giá lúa tại đồng bằng sông Cửu Long đi ngang trong tuần qua, "
+                     "thương lái thu mua chậm."),
+    NO_ALERTS_URL: ("Xuất khẩu gạo 10 tháng vượt 7,5 triệu tấn",
+                    "Xuất khẩu gạo 10 tháng đạt hơn 7,5 triệu tấn, tăng so với cùng kỳ."),
+}
 
 
 def _article(url: str) -> dict:
-    title, text = TEXTS[url]
+    title, text = TEXTS.get(url) or JUDGED_IRRELEVANT[url]
     return {"url": url, "title": title, "author": None, "lead": None, "language": "vi",
             "published": datetime.now(UTC).isoformat(timespec="seconds"), "text": text,
             "content_hash": content_hash(text)}
@@ -119,3 +129,110 @@ def test_label_irrelevant_acts_everywhere(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from alerts where article_id = ? and "
                             "status = 'pending'", (target,)).fetchone() == (0,)
+
+
+
+
+def _signed_alerts(path: Path) -> Path:
+    """Alert rules for every event, to a signed webhook (the test's receiver)."""
+    path.write_text("""channels:
+  hook:
+    webhook: "${NW_HOOK_URL}"
+    secret: "${NW_HOOK_SECRET}"
+rules:
+  - name: all
+    kinds: [new, updated, removed]
+    channels: [hook]
+""", encoding="utf-8")
+    return path
+
+
+def test_label_relevant_queues_its_alert_once_and_restores_withdrawn_ones(
+        tmp_path: Path, receiver) -> None:
+    """An article the judge called irrelevant, labelled relevant, gets the alert the
+    rules give a relevant one (once: labelled again, nothing more is queued); labelled
+    irrelevant then relevant, the withdrawn alert comes back (not a second one); once
+    sent, relabelling queues nothing and nothing is sent twice. With --no-alerts no alert
+    is queued, and the command says why."""
+    from click.testing import CliRunner
+
+    from monitor.alerts import deliver_pending
+    from monitor.cli import main
+
+    from .channels import SECRET
+
+    db = tmp_path / "news.db"
+    config = _signed_alerts(tmp_path / "alerts.yaml")
+    alerts = load_alert_config(config)
+    store = Store(db)
+    urls = ["https://e.vn/a-2", IRRELEVANT_URL, NO_ALERTS_URL]
+    assert Ingestor(store, alerts).ingest("src", [(_article(u), u) for u in urls]) == [
+        "new", "irrelevant", "irrelevant"]
+    ids = {row["url"]: row["id"] for row in store.articles()}
+    store.close()
+    target = ids[IRRELEVANT_URL]
+
+    def label(verdict: str, article: int = target, *extra: str) -> list[str]:
+        result = CliRunner().invoke(main, ["label", str(article), verdict, "--db", str(db),
+                                           "--by", "lan", "--alerts-config", str(config),
+                                           *extra], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        return result.output.splitlines()
+
+    def outbox(article: int = target) -> list[tuple]:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select kind, rule, status, last_error from alerts where "
+                                "article_id = ? order by id", (article,)).fetchall()
+
+    def deliver() -> None:
+        store = Store(db)
+        try:
+            deliver_pending(store, alerts, env={"NW_HOOK_URL": receiver.url,
+                                                "NW_HOOK_SECRET": SECRET})
+        finally:
+            store.close()
+
+    assert outbox() == []  # the judge said irrelevant: nothing queued
+    assert label("relevant") == [
+        f"article {target} labelled relevant (the judge said irrelevant)",
+        f"1 alert(s) queued by the rules of {config}"]
+    assert outbox() == [("new", "all", "pending", None)]
+    assert f"newswatch:article:{target}" in {
+        e.id for e in feedparser.parse(get(db, "/DB/feed.atom")).entries}
+    assert f"/articles/{target}\"" in get(db, "/")  # on the home page
+    assert "labelled <b>relevant</b> by lan" in get(db, f"/DB/articles/{target}")
+
+    # labelled relevant again: its story's alert is queued already, nothing more
+    assert label("relevant")[1:] == [
+        "no alert queued: its story's alert is in the outbox already (1: queued, sent or "
+        "withdrawn before)"]
+    assert len(outbox()) == 1
+
+    # irrelevant, then relevant again: the withdrawn alert comes back, no second one
+    assert label("irrelevant")[1:] == [
+        "1 alert(s) not yet sent withdrawn (outbox status 'withdrawn')"]
+    assert outbox()[0][2] == "withdrawn"
+    assert label("relevant")[1:] == ["1 withdrawn alert(s) restored (outbox status 'pending')"]
+    assert outbox() == [("new", "all", "pending", None)]
+
+    deliver()  # a real delivery to the webhook receiver: both relevant articles' alerts
+    sent = [body["article"]["url"] for body in receiver.bodies]
+    assert sorted(sent) == sorted(["https://e.vn/a-2", IRRELEVANT_URL]), sent
+    assert outbox()[0][2] == "sent"
+
+    # sent: a label can neither withdraw it nor queue it again
+    assert label("irrelevant")[1:] == []
+    assert label("relevant")[1:] == [
+        "no alert queued: its story's alert is in the outbox already (1: queued, sent or "
+        "withdrawn before)"]
+    assert [row[2] for row in outbox()] == ["sent"]
+    deliver()
+    assert len(receiver.bodies) == 2, "nothing sent twice"
+
+    # --no-alerts: labelled relevant, no alert queued, and it says so
+    other = ids[NO_ALERTS_URL]
+    result = CliRunner().invoke(main, ["label", str(other), "relevant", "--db", str(db),
+                                       "--no-alerts"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == ["no alert queued: --no-alerts"]
+    assert outbox(other) == []

@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from monitor.cli.app import (
+    alerts_choice,
     cells,
     console,
     fail,
@@ -66,21 +67,34 @@ def _print_explained(verdict: dict[str, Any]) -> None:
               help="SQLite database file.")
 @click.option("--by", "analyst", default=None, help="Who labels (kept with the label).")
 @click.option("--note", default=None, help="Why (kept with the label).")
+@click.option("--alerts-config", type=click.Path(path_type=Path), default=None,
+              help="Alerts file whose rules queue the alert of an article labelled "
+                   "relevant (default: config/alerts.yaml).")
+@click.option("--no-alerts", is_flag=True, help="Queue no alert (withdrawn ones are "
+                                                "still restored).")
 def label(article_id: int, verdict: str, db: Path, analyst: str | None,
-          note: str | None) -> None:
+          note: str | None, alerts_config: Path | None = None, no_alerts: bool = False) -> None:
     """Mark a stored article relevant or irrelevant (table relevance_labels).
 
     The label overrides the judge at once: exports (--relevant-only), the feeds, the
-    home and latest-relevant pages and alert rules read it; labelled irrelevant, the
-    article's alerts not yet sent are withdrawn. The labels become labelled data for the
-    next tuning round: see `newswatch labels`.
+    home and latest-relevant pages and alert rules read it. Labelled irrelevant, the
+    article's alerts not yet sent are withdrawn; labelled relevant, the alerts a label
+    withdrew are restored and the alert rules queue its alert as if the judge had found
+    it relevant (once: not if its story's alert was queued or sent before). The labels
+    become labelled data for the next tuning round: see `newswatch labels`.
     """
+    from monitor.alerts import load_alert_config
     from monitor.store import LabelError, Store, add_label, database_to_write, existing_database
 
+    alerts_file = alerts_choice(alerts_config, no_alerts)
+    try:
+        rules = load_alert_config(alerts_file) if alerts_file else None
+    except ConfigError as exc:
+        fail(str(exc), 2)
     database_to_write(existing_database(db))  # a newswatch database this user can write
     store = Store(db)
     try:
-        row = add_label(store, article_id, verdict, analyst, note)
+        row = add_label(store, article_id, verdict, analyst, note, alerts=rules)
     except LabelError as exc:
         fail(str(exc), 2)
     finally:
@@ -91,6 +105,18 @@ def label(article_id: int, verdict: str, db: Path, analyst: str | None,
     if row["withdrawn"]:
         out.print(f"{row['withdrawn']} alert(s) not yet sent withdrawn (outbox status "
                   "'withdrawn')", highlight=False)
+    if row["restored"]:
+        out.print(f"{row['restored']} withdrawn alert(s) restored (outbox status "
+                  "'pending')", highlight=False)
+    if row["queued"]:
+        out.print(f"{row['queued']} alert(s) queued by the rules of {alerts_file}",
+                  highlight=False, soft_wrap=True)
+    elif verdict == "relevant" and not row["restored"]:  # say why no alert
+        why = ("its story's alert is in the outbox already "
+               f"({row['story_alerts']}: queued, sent or withdrawn before)"
+               if row["story_alerts"] else "--no-alerts" if rules is None
+               else f"no rule of {alerts_file} matches it")
+        out.print(f"no alert queued: {why}", highlight=False, soft_wrap=True)
 
 
 @main.command()

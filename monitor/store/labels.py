@@ -13,14 +13,20 @@ alert rules of later edits and removals). The article row keeps the verdict in f
 and when in ``label``, ``label_by`` and ``labelled`` (migration ``_m13``); its story's
 ``relevant`` is refreshed. Labelled irrelevant, its alerts not yet sent (``pending`` or
 ``failed`` rows of the ``alerts`` outbox) are *withdrawn*: ``status = 'withdrawn'`` with
-the reason in ``last_error``, never deleted.
+the reason in ``last_error``, never deleted. Labelled relevant, in the same transaction:
+the alerts an earlier irrelevant label withdrew are *restored* (``pending`` again, due
+now), and the alert rules given (``alerts``: the crawl's ``AlertConfig``) queue its
+"new" alert as if the judge had found it relevant: a rule still needs its kinds, topic,
+sources and ``min_score`` (the judge's score) to match. The outbox's idempotency key
+(rule, channel, story) makes it once: an alert of its story queued, sent or withdrawn
+before is never queued again.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.store.db import Store, now
 
@@ -28,6 +34,13 @@ TABLE = "relevance_labels"
 VERDICTS = {"relevant": True, "irrelevant": False}
 WITHDRAWN = "withdrawn"  # an alert outbox status: not to be sent, with its reason
 NOT_SENT = ("pending", "failed")  # the outbox statuses of alerts not yet sent
+WITHDRAWN_BY_LABEL = "labelled irrelevant"  # how a label's withdrawal reason begins
+
+
+class AlertRules(Protocol):
+    """What queues an article event's alerts (``monitor.alerts.AlertConfig``)."""
+
+    def enqueue(self, db: Any, kind: str, article: dict[str, Any], stamp: str) -> int: ...
 
 
 class LabelError(ValueError):
@@ -47,12 +60,15 @@ def ensure_table(store: Store) -> None:
 
 
 def add_label(store: Store, article_id: int, label: str, analyst: str | None = None,
-              note: str | None = None) -> dict[str, Any]:
+              note: str | None = None, alerts: AlertRules | None = None) -> dict[str, Any]:
     """Record ``label`` ("relevant" or "irrelevant") for a stored article and put it in
     force (see the module doc); returns the label's row, with what the judge had said
-    (``judged_relevant``, ``judged_score``) beside it and ``withdrawn``, the number of
-    alerts not yet sent that the label withdrew. LabelError for an unknown verdict or
-    article id."""
+    (``judged_relevant``, ``judged_score``) beside it, ``withdrawn`` (labelled
+    irrelevant: the alerts not yet sent it withdrew), ``restored`` (labelled relevant:
+    the withdrawn alerts put back to pending), ``story_alerts`` (labelled relevant: the
+    "new" alerts of its story in the outbox before, whatever their status) and
+    ``queued`` (labelled relevant: new alerts ``alerts``' rules queued; 0 without
+    ``alerts``). LabelError for an unknown verdict or article id."""
     if label not in VERDICTS:
         raise LabelError(f"label must be one of {', '.join(VERDICTS)}, not {label!r}")
     row = store.db.execute("select coalesce(judged_relevant, relevant), relevance, story_id "
@@ -74,7 +90,21 @@ def add_label(store: Store, article_id: int, label: str, analyst: str | None = N
             store.db.execute("update stories set relevant = (select max(relevant) from "
                              "articles where story_id = ?) where id = ?", [row[2], row[2]])
         record["withdrawn"] = 0 if relevant else withdraw_alerts(
-            store, article_id, f"labelled irrelevant by {analyst or 'an analyst'} at {stamp}")
+            store, article_id,
+            f"{WITHDRAWN_BY_LABEL} by {analyst or 'an analyst'} at {stamp}")
+        record["restored"] = restore_alerts(store, article_id, stamp) if relevant else 0
+        record["queued"] = 0
+        record["story_alerts"] = store.db.execute(
+            "select count(*) from alerts where story_id = ? and kind = 'new'",
+            [row[2]]).fetchone()[0] if relevant else 0
+        if relevant and alerts is not None:
+            article = store.db.execute(
+                "select id, story_id, version, source, topic, relevance, relevant, label "
+                "from articles where id = ?", [article_id]).fetchone()
+            names = ("id", "story_id", "version", "source", "topic", "relevance",
+                     "relevant", "label")
+            record["queued"] = alerts.enqueue(store.db, "new",
+                                              dict(zip(names, article, strict=True)), stamp)
     return record
 
 
@@ -86,6 +116,17 @@ def withdraw_alerts(store: Store, article_id: int, reason: str) -> int:
     cursor = store.db.execute(
         f"update alerts set status = ?, last_error = ? where article_id = ? "
         f"and status in ({marks})", [WITHDRAWN, reason, article_id, *NOT_SENT])
+    return cursor.rowcount
+
+
+def restore_alerts(store: Store, article_id: int, stamp: str) -> int:
+    """Put back the alerts of ``article_id`` that a label withdrew (status
+    :data:`WITHDRAWN`, reason beginning :data:`WITHDRAWN_BY_LABEL`): ``pending``, due at
+    ``stamp``, their attempts kept. Returns how many. Runs in the caller's transaction."""
+    cursor = store.db.execute(
+        "update alerts set status = 'pending', last_error = null, next_attempt = ? "
+        "where article_id = ? and status = ? and last_error like ?",
+        [stamp, article_id, WITHDRAWN, f"{WITHDRAWN_BY_LABEL}%"])
     return cursor.rowcount
 
 
