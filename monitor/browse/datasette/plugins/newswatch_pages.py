@@ -16,9 +16,10 @@ from monitor.store.search import SEARCHED, START, html_highlight
 from monitor.store.search import to_html as marked_html
 
 TIME_COLUMNS = frozenset({"published", "first_seen", "last_seen", "seen", "updated", "sent",
-                          "created"})
+                          "created", "atom_updated"})
 PAGES = {"articles": article_page, "stories": story_page}
-KIND_COLUMNS = frozenset({"kinds", "edit_kinds"})
+# edit kinds (a JSON list) shown as words; atom_categories: the changes feed's kinds
+KIND_COLUMNS = frozenset({"kinds", "edit_kinds", "atom_categories"})
 # a stored change's op ("-", "+": monitor.changes) or a sentence_diff op
 OPS = {"-": "removed", "+": "added", "removed": "removed", "added": "added", "same": "same",
        "gap": "gap"}

@@ -109,14 +109,35 @@ def render_cell(value, column, table, database, datasette):
         if column == "text":
             return Markup('<div class="nw-snippet">{}</div>').format(
                 html_snippet(value, searched))
+    # a whole article's diff or text in one cell is folded under one line that says
+    # what it holds (a click opens it): a row stays a few lines tall and the page fits
+    # a 1280 px window; the sentence diff (``changes``) is the column to read
     if column == "word_diff" and isinstance(value, str):
-        return Markup('<div class="nw-diff">{}</div>').format(sanitise_diff(value))
+        return _folded(f"word diff: {_count(value, '<ins>', 'insertion')}, "
+                       f"{_count(value, '<del>', 'deletion')}",
+                       Markup('<div class="nw-diff">{}</div>').format(sanitise_diff(value)))
     if column == "diff" and isinstance(value, str):
-        return Markup('<pre class="nw-udiff">{}</pre>').format(value)
+        lines = sum(1 for line in value.splitlines() if line[:1] in "+-"
+                    and not line.startswith(("+++", "---")))
+        return _folded(f"unified diff: {lines} line{'' if lines == 1 else 's'} changed",
+                       Markup('<pre class="nw-udiff">{}</pre>').format(value))
     if column == "text" and table is None and isinstance(value, str):
         # canned and custom queries (the article view); table pages keep truncation
-        return Markup('<div class="nw-text">{}</div>').format(paragraphs(value))
+        words = len(value.split())
+        return _folded(f"{words} word{'' if words == 1 else 's'}",
+                       Markup('<div class="nw-text">{}</div>').format(paragraphs(value)))
     return None
+
+
+def _count(html: str, tag: str, noun: str) -> str:
+    found = html.lower().count(tag)
+    return f"{found} {noun}{'' if found == 1 else 's'}"
+
+
+def _folded(summary: str, inner: Markup) -> Markup:
+    """``inner`` in a closed ``<details>`` whose one line is ``summary``."""
+    return Markup('<details class="nw-fold"><summary>{}</summary>{}</details>').format(
+        summary, inner)
 
 
 @hookimpl
