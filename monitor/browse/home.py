@@ -149,9 +149,11 @@ def watch_list(conn: sqlite3.Connection, timezone: str = DEFAULT_TIMEZONE,
     """One row per source (``sources``, else every source the database knows: the
     ``sources`` table, crawl runs and health), by name: ``{"source", "last_check",
     "last_check_status", "last_change", "articles", "relevant", "last_new",
-    "last_updated", "health", "health_reasons", "next_check", "paused", "paused_by"}``,
-    each time also as ``*_local``. ``next_check`` is the running daemon's schedule (its
-    heartbeat), None without a daemon."""
+    "last_updated", "health", "health_reasons", "next_check", "paused", "paused_by",
+    "skipped", "last_skipped"}``, each time also as ``*_local``. ``next_check`` is the
+    running daemon's schedule (its heartbeat), None without a daemon; ``skipped``: the
+    crawls the daemon skipped since a paused source was paused (its heartbeat), 0 when
+    not paused."""
     tables = _tables(conn)
     zone = ZoneInfo(timezone)
     names: set[str] = set(sources or ())
@@ -177,6 +179,7 @@ def watch_list(conn: sqlite3.Connection, timezone: str = DEFAULT_TIMEZONE,
         conn, "select source, paused, paused_by from source_pauses", [])
     } if "source_pauses" in tables else {}
     next_runs: dict[str, Any] = {}
+    skipped: dict[str, Any] = {}
     if "daemon" in tables:
         beat = conn.execute("select state from daemon limit 1").fetchone()
         try:
@@ -187,6 +190,7 @@ def watch_list(conn: sqlite3.Connection, timezone: str = DEFAULT_TIMEZONE,
             next_runs = {k.removeprefix("crawl:"): v
                          for k, v in (state.get("next_runs") or {}).items()
                          if k.startswith("crawl:")}
+        skipped = state.get("skipped") or {}  # the last daemon's, running or stopped
     out = []
     for name in sorted(names):
         run, count = runs.get(name, {}), counts.get(name, {})
@@ -200,8 +204,13 @@ def watch_list(conn: sqlite3.Connection, timezone: str = DEFAULT_TIMEZONE,
                "health_reasons": _reasons(health.get(name, {}).get("reasons")),
                "next_check": None if name in paused else next_runs.get(name),
                "paused": paused.get(name, {}).get("paused"),
-               "paused_by": paused.get(name, {}).get("paused_by")}
-        for key in ("last_check", "last_change", "next_check", "paused"):
+               "paused_by": paused.get(name, {}).get("paused_by"),
+               "skipped": 0, "last_skipped": None}
+        if name in paused and isinstance(skipped.get(name), dict) and skipped[name].get(
+                "since") == paused[name]["paused"]:  # skipped during this pause
+            row["skipped"] = int(skipped[name].get("paused") or 0)
+            row["last_skipped"] = skipped[name].get("last")
+        for key in ("last_check", "last_change", "next_check", "paused", "last_skipped"):
             row[f"{key}_local"] = local_time(row[key], zone) if row[key] else None
         out.append(row)
     return out

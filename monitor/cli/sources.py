@@ -234,6 +234,9 @@ def _watch_list(config: Path, db: Path, as_json: bool) -> None:
         health = row["health"] + (f": {' '.join(row['health_reasons'])}"
                                   if row["health_reasons"] else "")
         paused = f"yes, since {row['paused_local']}" if row["paused"] else "no"
+        if row["skipped"]:  # what the daemon did about it: nothing silent
+            paused += (f"; {row['skipped']} crawl(s) skipped by the daemon, last "
+                       f"{row['last_skipped_local']}")
         table.add_row(row["source"], row["last_check_local"] or "never",
                       row["last_change_local"] or "none", str(row["articles"]),
                       str(row["relevant"]), Text(health),

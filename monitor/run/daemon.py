@@ -69,8 +69,8 @@ from monitor.store import (
     DatabaseUnavailable,
     Store,
     control,
-    is_paused,
     now,
+    paused_sources,
 )
 
 log = logging.getLogger("newswatch.daemon")
@@ -141,6 +141,9 @@ class Daemon:
         self.next_checks: dict[str, list[int]] = {}  # source -> requests its next crawl answers
         self.queued: dict[str, int] = {}  # source -> its crawls not started yet (waiting)
         self.running: dict[str, str] = {}  # source -> when its running crawl started
+        # source -> {"paused": crawls skipped since it was paused, "last": when, "since":
+        # the pause's time}: the heartbeat's "skipped" (sources --status, the watch list)
+        self.skipped: dict[str, dict[str, Any]] = {}
         # the running crawls' stop request: once = stop in order, twice = kill them now
         self.interrupt = Interrupt()
         # crawls on their own pool (threads start on demand; sources can be added by a
@@ -175,13 +178,24 @@ class Daemon:
             source = settings.source(name)
             if self.interrupt:  # stopping: no new crawl
                 return
-            if self._paused(name):  # `newswatch sources pause NAME`: not crawled
-                log.info("%s: paused, crawl skipped (newswatch sources resume %s)", name, name)
+            pause = self._pause_of(name)
+            if pause is not None:  # `newswatch sources pause NAME`: not crawled
                 with self.control_lock:
                     ids = self.next_checks.pop(name, [])
+                    skipped = self.skipped.get(name)
+                    if skipped is None or skipped["since"] != pause["paused"]:  # a new pause
+                        skipped = self.skipped[name] = {"paused": 0, "last": None,
+                                                        "since": pause["paused"]}
+                    skipped["paused"] += 1
+                    skipped["last"] = now()
+                log.info("%s: paused, crawl skipped (%d since the pause; newswatch sources "
+                         "resume %s)", name, skipped["paused"], name)
                 ended = (control.REFUSED, "the source is paused (newswatch sources resume "
                          f"{name})", None)
+                self._beat_now()  # the watch list counts it at once
                 return
+            with self.control_lock:  # not paused (or resumed): no skip to count
+                self.skipped.pop(name, None)
             # sources on one site take turns (one budget), then wait for one of the
             # daemon's crawl slots (max_parallel_crawls); the time limit starts after both
             with self._site_lock(source), self._crawl_slot(name):
@@ -229,11 +243,12 @@ class Daemon:
                                                 "its end (see the daemon's log)", None)
                 self._answer(ids, state, note, run_id)
 
-    def _paused(self, name: str) -> bool:
-        """Whether ``name`` is paused (``monitor.store.pauses``), read before each crawl."""
+    def _pause_of(self, name: str) -> dict[str, Any] | None:
+        """The pause of ``name`` (``monitor.store.pauses``: ``{"source", "paused",
+        "paused_by", "note"}``), None when it is not paused; read before each crawl."""
         store = Store(self.db_path)
         try:
-            return is_paused(store, name)
+            return paused_sources(store).get(name)
         finally:
             store.close()
 
@@ -261,8 +276,9 @@ class Daemon:
             store = Store(self.db_path)
             try:
                 rows = control.pending(store)
+                paused = paused_sources(store) if rows else {}
                 for row in rows:
-                    state, note = self._take(row)
+                    state, note = self._take(row, paused)
                     control.mark(store, [row["id"]], state, note, daemon=os.getpid(),
                                  only=[control.PENDING])
                     log.info("control request %d (%s %s): %s: %s", row["id"], row["kind"],
@@ -271,10 +287,12 @@ class Daemon:
                 store.close()
         return len(rows)
 
-    def _take(self, row: dict[str, Any]) -> tuple[str, str]:
+    def _take(self, row: dict[str, Any],
+              paused: Mapping[str, Any] | None = None) -> tuple[str, str]:
         """(state, note) for one pending request (under ``control_lock``). A crawl of
         the source that has not started yet answers it; else a crawl is added now (it
-        waits, as every crawl does, for its site's turn and a crawl slot)."""
+        waits, as every crawl does, for its site's turn and a crawl slot). A paused
+        source's (``paused``: ``monitor.store.paused_sources``) is refused."""
         name = row["source"]
         if row["kind"] != control.CRAWL:
             return control.REFUSED, f"unknown request kind {row['kind']!r}"
@@ -282,6 +300,8 @@ class Daemon:
             return control.REFUSED, "the daemon is stopping"
         if name not in {s.name for s in self.settings.sources}:
             return control.REFUSED, f"{name!r} is not a source of its config ({self.config})"
+        if paused and name in paused:
+            return control.REFUSED, f"the source is paused (newswatch sources resume {name})"
         if name in self.next_checks:  # a crawl that will answer is already on its way
             first = self.next_checks[name][0]
             self.next_checks[name].append(row["id"])
@@ -411,6 +431,7 @@ class Daemon:
                             "max_parallel_crawls": self.settings.max_parallel_crawls,
                             "waiting": sorted(self.waiting),
                             "crawling": dict(sorted(self.running.items())),
+                            "skipped": {k: dict(v) for k, v in sorted(self.skipped.items())},
                             "control": self.control_signal,
                             "config": str(self.config), "config_loaded": self.config_loaded,
                             "config_error": self.config_error,
