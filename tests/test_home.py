@@ -1,8 +1,9 @@
 # ruff: noqa: F811  (pytest fixtures imported from test_serve, used as arguments)
 """The analyst's pages (issue 30), in headless Chromium over `newswatch serve`: the home
-page lists a farm day's new stories (EN and VI editions), its edits with their kinds in
-words and the one unhealthy source; the watch list shows every source. No page has a
-horizontal scrollbar at 1280 px or shows raw JSON. Real crawls of the farm."""
+page lists a farm day's new story (its EN and VI editions joined as one story), its edit
+with its kinds in words and the one unhealthy source; the watch list shows every source.
+No page the browse tests visit has a horizontal scrollbar at 1280 px or shows raw JSON
+(the versions table and the change pages included). Real crawls of the farm."""
 
 from __future__ import annotations
 
