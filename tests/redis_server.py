@@ -26,7 +26,7 @@ SKIP_REASON = ("redis-server is not installed (.ci/run installs Debian's redis-s
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # in the child, before exec: SIGKILL when the test dies
+def die_with_parent() -> None:  # in the child, before exec: SIGKILL when the test dies
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
@@ -65,7 +65,7 @@ class RedisServer:
         if self.password:
             args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                     stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 15) -> None:

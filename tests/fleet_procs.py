@@ -1,0 +1,101 @@
+"""The processes of the fleet tests (tests/test_fleet_*.py), run as
+``python -m tests.fleet_procs MODE ...``: each dies with the test that started it
+(``PR_SET_PDEATHSIG``) and prints one JSON line per event on stdout.
+
+- ``hold URL WORKER LEASE``: take one job, print ``{"taken": id}``, renew it while alive.
+- ``take-all URL WORKER``: take jobs until none is queued, print ``{"took": [ids]}``.
+- ``writer URL DB [--drain]``: the database's writer (``Intake``); ``--drain``: stop once
+  no entry is waiting or pending, print its counts; otherwise run until SIGTERM.
+- ``sender URL COUNT SIZE``: send COUNT batches of SIZE analysed articles (and a run),
+  then print ``{"sent": [entry ids]}``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from monitor.changes import analyze
+from monitor.extract import content_hash
+from monitor.fleet import ArticleStream, Intake, JobQueue, Keys, connect
+from monitor.store import Store
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _say(**event: Any) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def article(n: int, edition: str = "") -> tuple[dict[str, Any], str]:
+    """Analysed article number ``n`` (distinct text, an https://e.org URL)."""
+    text = (f"Report {n}{edition}: Vietnam and the United States held talks in Hanoi on "
+            f"trade item {n * 7919 % 104729} and port number {n}. " * 12)
+    url = f"https://e.org/news/{n}"
+    return analyze({"url": url, "title": f"Talks number {n}", "author": None,
+                    "published": "2026-12-01T07:15:00+07:00", "language": "en",
+                    "lead": None, "text": text, "content_hash": content_hash(text)}), url
+
+
+def batches(count: int, size: int) -> list[list[tuple[dict[str, Any], str]]]:
+    return [[article(b * size + i) for i in range(size)] for b in range(count)]
+
+
+def main(argv: list[str]) -> None:
+    _die_with_parent()
+    mode, url = argv[0], argv[1]
+    client = connect(url)
+    if mode == "hold":
+        queue = JobQueue(client, Keys("t"), lease_seconds=float(argv[3]))
+        while (lease := queue.take(argv[2])) is None:
+            time.sleep(0.05)
+        with lease.keep_alive(every=0.1):
+            _say(taken=lease.job_id)
+            while not lease.lost.is_set():
+                time.sleep(0.1)
+        _say(lost=lease.job_id)
+    elif mode == "take-all":
+        queue = JobQueue(client, Keys("t"), lease_seconds=30)
+        took = []
+        while (lease := queue.take(argv[2])) is not None:
+            took.append(lease.job_id)
+        _say(took=took)
+    elif mode == "writer":
+        store = Store(argv[2])
+        intake = Intake(client, store, Keys("t"))
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if "--drain" in argv:
+            intake.start()
+            while intake.poll(block_ms=200) or client.xpending(
+                    Keys("t").stream, Keys("t").group)["pending"]:
+                pass
+        else:
+            intake.run(stop, block_ms=200)
+        _say(counts=dict(intake.counts), warnings=intake.warnings)
+    elif mode == "sender":
+        stream = ArticleStream(client, Keys("t"), worker="sender", retry_seconds=60)
+        sent = []
+        for batch in batches(int(argv[2]), int(argv[3])):
+            sent.append(stream.send("src", batch, job="r1/e.org"))
+            _say(sent_one=sent[-1])
+            time.sleep(0.02)
+        sent.append(stream.send_run("src", "finished", {"found": len(sent), "new": 0},
+                                    ledger={"pages": {"stored": len(sent)}}, job="r1/e.org"))
+        _say(sent=sent)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
