@@ -6,8 +6,9 @@
 - ``take-all URL WORKER``: take jobs until none is queued, print ``{"took": [ids]}``.
 - ``writer URL DB [--drain]``: the database's writer (``Intake``); ``--drain``: stop once
   no entry is waiting or pending, print its counts; otherwise run until SIGTERM.
-- ``sender URL COUNT SIZE``: send COUNT batches of SIZE analysed articles (and a run),
-  then print ``{"sent": [entry ids]}``.
+- ``sender URL COUNT SIZE [PAUSE_AT]``: send COUNT batches of SIZE analysed articles (and
+  a run), then print ``{"sent": [entry ids]}``; with PAUSE_AT, after that many batches
+  print ``{"paused": n}`` and wait for a line on stdin.
 """
 
 from __future__ import annotations
@@ -86,10 +87,12 @@ def main(argv: list[str]) -> None:
     elif mode == "sender":
         stream = ArticleStream(client, Keys("t"), worker="sender", retry_seconds=60)
         sent = []
-        for batch in batches(int(argv[2]), int(argv[3])):
+        pause_at = int(argv[4]) if len(argv) > 4 else -1
+        for n, batch in enumerate(batches(int(argv[2]), int(argv[3]))):
+            if n == pause_at:
+                _say(paused=n)
+                sys.stdin.readline()
             sent.append(stream.send("src", batch, job="r1/e.org"))
-            _say(sent_one=sent[-1])
-            time.sleep(0.02)
         sent.append(stream.send_run("src", "finished", {"found": len(sent), "new": 0},
                                     ledger={"pages": {"stored": len(sent)}}, job="r1/e.org"))
         _say(sent=sent)

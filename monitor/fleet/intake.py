@@ -60,7 +60,8 @@ class Intake:
     writes outbox rows for (as the crawl's writer does).
 
     ``counts``: entries, stored, articles, runs, already_stored, refused, deleted (an
-    entry deleted from the stream before it was read: data Redis lost), and the articles'
+    entry deleted from the stream before it was read: data Redis lost), redis_unreachable
+    (times ``run`` lost Redis and waited for it), redelivered, redis_rewound, and the articles'
     statuses (new, updated, ...). ``warnings``: what the writer found lost."""
 
     def __init__(self, client: redis.Redis, store: Store, keys: Keys | None = None,
@@ -122,8 +123,9 @@ class Intake:
 
     # -- reading -------------------------------------------------------------------------
     def poll(self, block_ms: int = 1000) -> int:
-        """Read and store new entries, waiting up to ``block_ms`` for the first; how
-        many were handled."""
+        """Read and store new entries, waiting up to ``block_ms`` for the first; when
+        none came, the entries delivered to this writer and not acknowledged (counted
+        ``redelivered``); how many were handled."""
         answer = self.redis.xreadgroup(self.keys.group, self.consumer,
                                        {self.keys.stream: ">"}, count=self.count,
                                        block=block_ms)
@@ -132,6 +134,20 @@ class Intake:
             for entry_id, fields in entries:
                 self._handle(str(entry_id), fields)
                 handled += 1
+        if not handled:
+            # idle: entries delivered to this writer but never handled (a reply lost when
+            # Redis went away, which redis-py's own retry hides) are read again, by id
+            answer = self.redis.xreadgroup(self.keys.group, self.consumer,
+                                           {self.keys.stream: "0"}, count=self.count)
+            for _, entries in answer or []:
+                for entry_id, fields in entries:
+                    if fields is None:  # deleted from the stream before it was handled
+                        self.counts["deleted"] += 1
+                        self._acknowledge(str(entry_id))
+                        continue
+                    self.counts["redelivered"] += 1
+                    self._handle(str(entry_id), fields)
+                    handled += 1
         return handled
 
     def run(self, stop: threading.Event, block_ms: int = 1000) -> None:
@@ -146,6 +162,8 @@ class Intake:
                     started = True
                 self.poll(block_ms)
             except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+                if started:
+                    self.counts["redis_unreachable"] += 1
                 started = False
                 stop.wait(0.2)
 
