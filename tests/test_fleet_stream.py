@@ -179,7 +179,8 @@ def test_an_entry_sent_twice_is_stored_once_and_garbage_is_refused(
     """An XADD retried after a lost reply (the same message id in two entries) is stored
     once; an entry that is not JSON (a pickle that would write a file if loaded), of an
     unknown kind or without its fields is refused with an inbox row, acknowledged, and
-    never run."""
+    never run; a batch the store cannot take is rolled back whole and refused, and the
+    entries behind it are stored."""
     client = connect(redis_server.url)
     stream = ArticleStream(client, KEYS, worker="w1")
     first = stream.send("src", [article(1)])
@@ -196,20 +197,28 @@ def test_an_entry_sent_twice_is_stored_once_and_garbage_is_refused(
                               "data": pickle.dumps(Exploit()).decode("latin-1")})
     client.xadd(KEYS.stream, {"kind": "script", "message": "m-kind", "data": "{}"})
     client.xadd(KEYS.stream, {"kind": "batch", "message": "m-fields", "data": '{"x": 1}'})
+    broken, url = article(2)
+    del broken["text"]  # read, but the store cannot take it: refused, not retried forever
+    stream.send("src", [article(3), (broken, url)])
+    last = stream.send("src", [article(4)])
     store = Store(tmp_path / "fleet.db")
     intake = Intake(client, store, KEYS)
     intake.start()
     while intake.poll(block_ms=100):
         pass
     assert not marker.exists()
-    assert intake.counts["stored"] == 1 and intake.counts["already_stored"] == 1
-    assert intake.counts["refused"] == 3 and intake.counts["articles"] == 1
+    assert intake.counts["stored"] == 2 and intake.counts["already_stored"] == 1
+    assert intake.counts["refused"] == 4 and intake.counts["articles"] == 2
+    assert intake.counts["refused_articles"] == 2  # the broken one and article 3 with it
     outcomes = dict(store.db.execute("select message, outcome from fleet_inbox").fetchall())
     assert outcomes[fields["message"]] == "stored"
     assert outcomes["m-pickle"].startswith("refused: not JSON")
     assert outcomes["m-kind"] == "refused: unknown kind 'script'"
     assert outcomes["m-fields"].startswith("refused:")
-    assert len(store.articles()) == 1 and first
+    refused = [o for o in outcomes.values() if "not storable" in o]
+    assert refused == ["refused: not storable: KeyError: 'text'"]
+    assert {a["url"] for a in store.articles()} == {article(1)[1], article(4)[1]}  # not 3
+    assert first and last
     assert client.xlen(KEYS.stream) == 0
     store.close()
 

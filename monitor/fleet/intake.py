@@ -15,9 +15,12 @@ next start (``start``) the writer first claims every pending entry of the group
 those already stored in the inbox, acknowledges them without storing them again, and
 stores the rest. Every entry is therefore stored exactly once.
 
-An entry that cannot be read (not JSON, an unknown kind, fields missing) is never run: it
-gets an inbox row ``refused: <reason>`` and is acknowledged (counted ``refused``). A SQLite
-error (a full disk) is raised with the entry left pending: it is stored on a later start.
+An entry that cannot be read (not JSON, an unknown kind, fields missing) is never run, and
+one the store cannot take (an article without its text, a field of the wrong type; its
+transaction rolled back) is not retried: either gets an inbox row ``refused: <reason>``
+and is acknowledged (counted ``refused``), so it never holds up the entries behind it. The
+database's own trouble (``sqlite3.OperationalError``: a full disk, a lock, I/O) is raised
+with the entry left pending: it is stored on a later start.
 
 If Redis lost entries (restarted without its append-only file, or the stream deleted),
 ``start`` says so in ``warnings``: the highest id stored in the inbox is above the
@@ -59,9 +62,10 @@ class Intake:
     group. ``count``: entries read per call; ``alerts``: the alert rules the Ingestor
     writes outbox rows for (as the crawl's writer does).
 
-    ``counts``: entries, stored, articles, runs, already_stored, refused, deleted (an
-    entry deleted from the stream before it was read: data Redis lost), redis_unreachable
-    (times ``run`` lost Redis and waited for it), redelivered, redis_rewound, and the articles'
+    ``counts``: entries, stored, articles, runs, already_stored, refused,
+    refused_articles (the articles of batches refused whole), deleted (an entry deleted
+    from the stream before it was read: data Redis lost), redis_unreachable (times
+    ``run`` lost Redis and waited for it), redelivered, redis_rewound, and the articles'
     statuses (new, updated, ...). ``warnings``: what the writer found lost."""
 
     def __init__(self, client: redis.Redis, store: Store, keys: Keys | None = None,
@@ -188,13 +192,7 @@ class Intake:
                     if kind == BATCH else [])
         except (WireError, KeyError, TypeError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                inbox.remember(conn, entry_id, message, self.keys.stream, self.consumer,
-                               f"refused: {reason}", kind=str(kind)[:20])
-            self.counts["refused"] += 1
-            self._committed()
-            self._acknowledge(entry_id)
+            self._refuse(entry_id, message, kind, reason)
             return
 
         def remember(c: sqlite3.Connection) -> None:
@@ -203,17 +201,43 @@ class Intake:
                            worker=payload.get("worker"), job=payload.get("job"),
                            articles=len(rows))
 
+        try:
+            if kind == BATCH:
+                statuses = self.ingestor.ingest(source, rows, within=remember)
+            else:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    inbox.add_run(conn, payload)
+                    remember(conn)
+        except sqlite3.OperationalError:
+            raise  # the database's trouble (full, locked, I/O): the entry waits, pending
+        except Exception as exc:  # noqa: BLE001 - the entry's content: refused, not retried
+            # (rolled back) an article or run the store cannot take (a field missing or
+            # of the wrong type): retried it would fail again and hold up every entry
+            # behind it, so it is refused with its reason, like an entry that is not JSON
+            self._refuse(entry_id, message, kind,
+                         f"not storable: {type(exc).__name__}: {exc}".splitlines()[0][:300],
+                         articles=len(rows))
+            return
         if kind == BATCH:
-            statuses = self.ingestor.ingest(source, rows, within=remember)
             self.counts.update(statuses)
             self.counts["articles"] += len(rows)
         else:
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                inbox.add_run(conn, payload)
-                remember(conn)
             self.counts["runs"] += 1
         self.counts["stored"] += 1
+        self._committed()
+        self._acknowledge(entry_id)
+
+    def _refuse(self, entry_id: str, message: str, kind: str | None, reason: str,
+                articles: int = 0) -> None:
+        """An inbox row ``refused: reason`` (with the entry's article count), counted."""
+        conn = self.store.db.conn
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            inbox.remember(conn, entry_id, message, self.keys.stream, self.consumer,
+                           f"refused: {reason}", kind=str(kind)[:20], articles=articles)
+        self.counts["refused"] += 1
+        self.counts["refused_articles"] += articles
         self._committed()
         self._acknowledge(entry_id)
 

@@ -67,8 +67,9 @@ def add_run(conn: sqlite3.Connection, run: dict[str, Any]) -> int:
 def last_stream_id(conn: sqlite3.Connection, stream: str) -> str | None:
     """The highest entry id of ``stream`` stored here (None before the first): if Redis
     ever hands out lower ids again, it lost the entries in between."""
-    rows = conn.execute("select stream_id from fleet_inbox where stream = ?",
-                        [stream]).fetchall()
-    if not rows:
-        return None
-    return max((r[0] for r in rows), key=lambda s: tuple(int(p) for p in s.split("-")))
+    row = conn.execute(
+        "select stream_id from fleet_inbox where stream = ? order by "
+        "cast(substr(stream_id, 1, instr(stream_id, '-') - 1) as integer) desc, "
+        "cast(substr(stream_id, instr(stream_id, '-') + 1) as integer) desc limit 1",
+        [stream]).fetchone()
+    return row[0] if row else None
