@@ -6,6 +6,10 @@
 - ``take-all URL WORKER``: take jobs until none is queued, print ``{"took": [ids]}``.
 - ``writer URL DB [--drain]``: the database's writer (``Intake``); ``--drain``: stop once
   no entry is waiting or pending, print its counts; otherwise run until SIGTERM.
+- ``worker URL NAME LEASE HANG_AFTER``: a ``Worker`` whose crawl sends 4 batches of 3
+  articles per source of its job, then the source's run, printing ``{"sent": job, "source":
+  name, "batch": n}`` after each batch; after HANG_AFTER batches in all it hangs (-1:
+  never); it stops once nothing is queued or held, printing its counts.
 - ``sender URL COUNT SIZE [PAUSE_AT]``: send COUNT batches of SIZE analysed articles (and
   a run), then print ``{"sent": [entry ids]}``; with PAUSE_AT, after that many batches
   print ``{"paused": n}`` and wait for a line on stdin.
@@ -23,7 +27,15 @@ from typing import Any
 
 from monitor.changes import analyze
 from monitor.extract import content_hash
-from monitor.fleet import ArticleStream, Intake, JobQueue, Keys, connect
+from monitor.fleet import (
+    ArticleStream,
+    Intake,
+    JobOutput,
+    JobQueue,
+    Keys,
+    Worker,
+    connect,
+)
 from monitor.store import Store
 
 
@@ -38,11 +50,11 @@ def _say(**event: Any) -> None:
     print(json.dumps(event), flush=True)
 
 
-def article(n: int, edition: str = "") -> tuple[dict[str, Any], str]:
-    """Analysed article number ``n`` (distinct text, an https://e.org URL)."""
-    text = (f"Report {n}{edition}: Vietnam and the United States held talks in Hanoi on "
+def article(n: int, host: str = "e.org") -> tuple[dict[str, Any], str]:
+    """Analysed article number ``n`` of ``host`` (distinct text)."""
+    text = (f"Report {n} of {host}: Vietnam and the United States held talks in Hanoi on "
             f"trade item {n * 7919 % 104729} and port number {n}. " * 12)
-    url = f"https://e.org/news/{n}"
+    url = f"https://{host}/news/{n}"
     return analyze({"url": url, "title": f"Talks number {n}", "author": None,
                     "published": "2026-12-01T07:15:00+07:00", "language": "en",
                     "lead": None, "text": text, "content_hash": content_hash(text)}), url
@@ -84,6 +96,31 @@ def main(argv: list[str]) -> None:
         else:
             intake.run(stop, block_ms=200)
         _say(counts=dict(intake.counts), warnings=intake.warnings)
+    elif mode == "worker":
+        worker = Worker(client, Keys("t"), name=argv[2], lease_seconds=float(argv[3]),
+                        beat_every=0.2)
+        hang_after, sent = int(argv[4]), 0
+
+        def crawl(job: dict[str, Any], out: JobOutput) -> None:
+            nonlocal sent
+            for source in job["sources"]:
+                name = source["name"]
+                for b in range(4):
+                    if sent == hang_after:
+                        _say(hanging=job["id"])
+                        sys.stdin.readline()
+                    out.send(name, [article(b * 3 + i, f"{name}.example") for i in range(3)])
+                    sent += 1
+                    _say(sent=job["id"], source=name, batch=b)
+                out.send_run(name, "finished", {"found": 12}, ledger={"pages": {"stored": 12}})
+
+        while True:
+            if worker.run_one(crawl) is None:
+                if not worker.queue.queued() and not worker.queue.holders():
+                    break
+                time.sleep(0.05)
+        worker.registry.leave(worker.name)
+        _say(counts=dict(worker.counts))
     elif mode == "sender":
         stream = ArticleStream(client, Keys("t"), worker="sender", retry_seconds=60)
         sent = []
