@@ -97,15 +97,15 @@ def test_two_takers_never_hold_one_job(redis_server: RedisServer) -> None:
 def test_a_lease_renewed_is_kept_and_one_not_renewed_goes_to_another(
         redis_server: RedisServer) -> None:
     client = connect(redis_server.url)
-    queue = JobQueue(client, KEYS, lease_seconds=1.0)
+    queue = JobQueue(client, KEYS, lease_seconds=2.0)  # renewed every 0.2 s
     queue.offer(job("laodong.vn", "laodong_en", "laodong_vi"))
     lease = queue.take("w1")
     assert lease is not None and lease.attempt == 1
     assert lease.job["sources"] == [{"name": "laodong_en"}, {"name": "laodong_vi"}]
     first_deadline = lease.deadline
     with lease.keep_alive(every=0.2):
-        # past the first deadline by a whole lease: still held by w1, never re-offered
-        wait_for(lambda: server_ms(client) > first_deadline + 1000, what="two leases' time")
+        # past the first deadline by half a lease: still held by w1, never re-offered
+        wait_for(lambda: server_ms(client) > first_deadline + 1000, what="1.5 leases' time")
         assert queue.take("w2") is None
         assert not lease.lost.is_set()
     assert lease.deadline > first_deadline
