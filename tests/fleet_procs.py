@@ -25,8 +25,6 @@ import threading
 import time
 from typing import Any
 
-from monitor.changes import analyze
-from monitor.extract import content_hash
 from monitor.fleet import (
     ArticleStream,
     Intake,
@@ -36,7 +34,6 @@ from monitor.fleet import (
     Worker,
     connect,
 )
-from monitor.store import Store
 
 
 def _die_with_parent() -> None:
@@ -52,6 +49,9 @@ def _say(**event: Any) -> None:
 
 def article(n: int, host: str = "e.org") -> tuple[dict[str, Any], str]:
     """Analysed article number ``n`` of ``host`` (distinct text)."""
+    from monitor.changes import analyze  # (imported when needed: a taker starts faster)
+    from monitor.extract import content_hash
+
     text = (f"Report {n} of {host}: Vietnam and the United States held talks in Hanoi on "
             f"trade item {n * 7919 % 104729} and port number {n}. " * 12)
     url = f"https://{host}/news/{n}"
@@ -84,6 +84,8 @@ def main(argv: list[str]) -> None:
             took.append(lease.job_id)
         _say(took=took)
     elif mode == "writer":
+        from monitor.store import Store
+
         store = Store(argv[2])
         intake = Intake(client, store, Keys("t"))
         stop = threading.Event()
