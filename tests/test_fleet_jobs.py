@@ -28,12 +28,13 @@ from monitor.fleet import (
     Registry,
     WireError,
     connect,
+    offer_round,
     redacted,
     site_jobs,
     status,
     wire,
 )
-from monitor.sources import DEFAULT_CONFIG, load_settings
+from monitor.sources import DEFAULT_CONFIG, load_settings, site_of
 
 from .conftest import REPO
 from .redis_server import (
@@ -166,6 +167,13 @@ def test_one_job_per_site_and_sources_once_per_round(redis_server: RedisServer) 
     taken = queue.take("w1")
     assert [s["name"] for s in taken.job["sources"]] == ["laodong_new"]
     assert queue.counters()["duplicate"] == 3
+    # a round of the real sources: one job per site; laodong.vn's job is still held: busy
+    sources = load_settings(DEFAULT_CONFIG).sources
+    first = offer_round(queue, sources, "r9")
+    assert first["busy"] == ["laodong.vn"] and first["dropped"] == []
+    assert len(first["queued"]) == len({site_of(s) for s in sources}) - 1
+    second = offer_round(queue, sources, "r10")
+    assert second["queued"] == [] and len(second["busy"]) == len(first["queued"]) + 1
     with pytest.raises(ValueError, match="a job needs sources"):
         queue.offer({"id": "x", "round": "r1", "site": "x.vn", "sources": []})
 

@@ -13,7 +13,7 @@ fleet's key names; ``wire`` JSON only on the wire, never pickle, never a secret.
 from monitor.fleet import wire
 from monitor.fleet.connect import DEFAULT_FLEET, Keys, RedisUnavailable, connect, redacted
 from monitor.fleet.intake import KILL_AFTER_COMMIT_ENV, Intake
-from monitor.fleet.jobs import JobQueue, Lease, LeaseLost, Offered, site_jobs
+from monitor.fleet.jobs import JobQueue, Lease, LeaseLost, Offered, offer_round, site_jobs
 from monitor.fleet.registry import Registry, status, worker_name
 from monitor.fleet.transport import ArticleStream
 from monitor.fleet.wire import WireError
@@ -21,6 +21,7 @@ from monitor.fleet.worker import JobOutput, Worker
 
 __all__ = [
     "ArticleStream", "connect", "DEFAULT_FLEET", "Intake", "JobOutput", "JobQueue", "Keys",
-    "KILL_AFTER_COMMIT_ENV", "Lease", "LeaseLost", "Offered", "redacted", "Registry",
+    "KILL_AFTER_COMMIT_ENV", "Lease", "LeaseLost", "Offered", "offer_round", "redacted",
+    "Registry",
     "RedisUnavailable", "site_jobs", "status", "WireError", "wire", "Worker", "worker_name",
 ]

@@ -258,6 +258,22 @@ def site_jobs(sources: Iterable[Source], round_name: str,
             for site, group in by_site.items()]
 
 
+def offer_round(queue: JobQueue, sources: Iterable[Source], round_name: str,
+                context: dict[str, dict[str, Any]] | None = None) -> dict[str, list[str]]:
+    """Offer one round's jobs (``site_jobs``) and say what became of each, for the
+    daemon's log and ``status``: ``{"queued": [job ids], "busy": [sites whose previous
+    job is still queued or held], "dropped": [sources already offered this round]}``."""
+    found: dict[str, list[str]] = {"queued": [], "busy": [], "dropped": []}
+    for job in site_jobs(sources, round_name, context):
+        offered = queue.offer(job)
+        found["dropped"] += offered.dropped
+        if offered.status == "queued":
+            found["queued"].append(str(offered.job_id))
+        elif offered.status == "busy":
+            found["busy"].append(job["site"])
+    return found
+
+
 class JobQueue:
     """The leased job queue of one fleet (``keys``) on ``client`` (``connect``).
 
