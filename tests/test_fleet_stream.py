@@ -155,7 +155,9 @@ def test_redis_restarted_mid_stream_loses_nothing(
         assert all(int(i.split("-")[0]) <= stopped for i in done["sent"][:15])
         wait_for(lambda: stored(db)["(inbox)"] >= 31, what="all 31 entries stored")
         writer.send_signal(signal.SIGTERM)
-        counts = finish(writer)["counts"]
+        said = finish(writer)
+        counts = said["counts"]
+        assert said["warnings"] == []  # AOF kept the stream: no loss reported
         after = stored(db)
         articles = {k: v for k, v in after.items() if "(" not in k}
         assert len(articles) == 90 and set(articles.values()) == {1}
@@ -226,7 +228,9 @@ def test_an_entry_sent_twice_is_stored_once_and_garbage_is_refused(
 def test_redis_that_lost_its_data_is_reported(redis_server: RedisServer,
                                               tmp_path: Path) -> None:
     """Entries stored, then Redis loses everything (as after a restart without its
-    append-only file): the writer's next start says so."""
+    append-only file): the writer's next start says so, once; a writer running when it
+    happens starts over, says so, and stores what comes next. The end of the stream
+    lost (the last entries the writer stored gone): said too."""
     client = connect(redis_server.url)
     ArticleStream(client, KEYS, worker="w1").send("src", [article(1)])
     store = Store(tmp_path / "fleet.db")
@@ -237,6 +241,40 @@ def test_redis_that_lost_its_data_is_reported(redis_server: RedisServer,
     client.flushall()
     again = Intake(client, store, KEYS)
     again.start()
-    assert again.counts["redis_rewound"] == 1
-    assert "Redis lost stream entries" in again.warnings[0]
+    assert again.counts["redis_lost"] == 1
+    assert again.warnings[0].startswith("Redis lost its data")
+    third = Intake(client, store, KEYS)
+    third.start()
+    assert third.warnings == []  # reported once
+    # a writer running when Redis loses everything starts over, says so, and goes on
+    import threading
+
+    stop = threading.Event()
+    made: list[Intake] = []
+
+    def writer() -> None:  # (the Store is used on the thread that opened it: sqlite3's rule)
+        made.append(Intake(client, Store(tmp_path / "fleet.db"), KEYS))
+        made[0].run(stop, block_ms=100)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    running = wait_for(lambda: made and made[0], what="the writer thread")
+    try:
+        wait_for(lambda: running.counts["starts"] == 1, what="the first start")
+        client.flushall()  # the group is gone: its next read fails with NOGROUP
+        ArticleStream(client, KEYS, worker="w1").send("src", [article(2)])
+        wait_for(lambda: running.counts["stored"] == 1, what="the entry after the loss")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert running.counts["starts"] == 2 and running.counts["redis_lost"] == 1
+    assert {a["url"] for a in store.articles()} == {article(1)[1], article(2)[1]}
+    # the stream's end lost, the rest kept (the epoch key survives): said once too
+    client.delete(KEYS.stream)
+    fourth = Intake(client, store, KEYS)
+    fourth.start()
+    assert fourth.warnings[0].startswith("Redis lost stream entries: this database stored")
+    fifth = Intake(client, store, KEYS)
+    fifth.start()
+    assert fifth.warnings == []
     store.close()

@@ -132,6 +132,10 @@ class Keys:
 
     group = "writer"  # the stream's consumer group: the database's one writer
 
+    @property
+    def epoch(self) -> str:  # STRING: a token the writer sets once; gone if Redis lost it
+        return self.key("epoch")
+
     # workers (monitor.fleet.registry)
     @property
     def workers(self) -> str:  # HASH worker -> JSON {host, pid, started, job, ...}

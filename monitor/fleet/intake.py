@@ -22,9 +22,10 @@ and is acknowledged (counted ``refused``), so it never holds up the entries behi
 database's own trouble (``sqlite3.OperationalError``: a full disk, a lock, I/O) is raised
 with the entry left pending: it is stored on a later start.
 
-If Redis lost entries (restarted without its append-only file, or the stream deleted),
-``start`` says so in ``warnings``: the highest id stored in the inbox is above the
-stream's last id. Jobs lost with it are offered again by the next round.
+If Redis lost data (restarted without its append-only file, flushed), ``start`` says so
+in ``warnings`` (counted ``redis_lost``): the fleet's epoch key, which the writer set and
+recorded, is gone, or the stream's last id is below the highest id the inbox stored.
+Jobs lost with it are offered again by the next round.
 
 Test hook: ``NEWSWATCH_FLEET_KILL_AFTER_COMMIT=N`` makes the writer SIGKILL itself right
 after its Nth commit, before the acknowledgement (tests/test_fleet_stream.py).
@@ -37,6 +38,7 @@ import signal
 import sqlite3
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -60,12 +62,14 @@ def _id_key(stream_id: str) -> tuple[int, int]:
 class Intake:
     """Reads a fleet's article stream into ``store`` as consumer ``consumer`` of the
     group. ``count``: entries read per call; ``alerts``: the alert rules the Ingestor
-    writes outbox rows for (as the crawl's writer does).
+    writes outbox rows for (as the crawl's writer does). Call ``start``, ``poll`` and
+    ``run`` on the thread that opened ``store`` (sqlite3 keeps a connection to its
+    thread): the daemon opens the writer's Store on the writer's thread.
 
     ``counts``: entries, stored, articles, runs, already_stored, refused,
     refused_articles (the articles of batches refused whole), deleted (an entry deleted
     from the stream before it was read: data Redis lost), redis_unreachable (times
-    ``run`` lost Redis and waited for it), redelivered, redis_rewound, and the articles'
+    ``run`` lost Redis and waited for it), redelivered, redis_lost, starts, and the articles'
     statuses (new, updated, ...). ``warnings``: what the writer found lost."""
 
     def __init__(self, client: redis.Redis, store: Store, keys: Keys | None = None,
@@ -88,6 +92,7 @@ class Intake:
         """Create the group if needed, say what Redis lost (``warnings``), then store the
         group's pending entries (a previous writer's, read but not acknowledged); how many
         entries were handled."""
+        self.counts["starts"] += 1
         ensure_group(self.redis, self.keys)
         self._check_continuity()
         handled, cursor = 0, "0-0"
@@ -113,17 +118,37 @@ class Intake:
         return cursor, [(str(i), f) for i, f in entries if f is not None], deleted
 
     def _check_continuity(self) -> None:
-        stored = inbox.last_stream_id(self.store.db.conn, self.keys.stream)
-        if stored is None:
-            return
-        last = str(self.redis.xinfo_stream(self.keys.stream)["last-generated-id"])
-        if _id_key(last) < _id_key(stored):
-            self.counts["redis_rewound"] += 1
-            self.warnings.append(
-                f"Redis lost stream entries: this database stored entry {stored}, the "
-                f"stream's last entry is now {last} (restarted without its append-only "
-                "file?): articles sent in between were not stored; the next round crawls "
-                "their sources again")
+        """Warn when Redis lost data since this database last read it: the fleet's epoch
+        key (set by the first writer, persisted like every key) is gone or another (all
+        data lost: no append-only file, a flush, another server), or the stream's last
+        id is below the highest id stored here (the end of the stream lost). Each loss
+        is reported once."""
+        conn = self.store.db.conn
+        stored = inbox.last_stream_id(conn, self.keys.stream)
+        recorded = inbox.state(conn, "redis_epoch")
+        current = self.redis.get(self.keys.epoch)
+        if current is None:
+            self.redis.set(self.keys.epoch, uuid.uuid4().hex, nx=True)
+            current = self.redis.get(self.keys.epoch)
+        lost = None
+        if recorded is not None and current != recorded:
+            lost = ("Redis lost its data (the fleet's epoch key is gone: restarted without "
+                    "its append-only file, flushed, or another server)")
+        elif stored is not None and inbox.state(conn, "lost_after") != stored:
+            last = str(self.redis.xinfo_stream(self.keys.stream)["last-generated-id"])
+            if _id_key(last) < _id_key(stored):
+                lost = (f"Redis lost stream entries: this database stored entry {stored}, "
+                        f"the stream's last entry is now {last}")
+        values = {"redis_epoch": str(current)}
+        if lost:
+            self.counts["redis_lost"] += 1
+            self.warnings.append(f"{lost}: articles sent since were not stored; the next "
+                                 "round crawls their sources again")
+            if stored is not None:
+                values["lost_after"] = stored
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            inbox.set_state(conn, values)
 
     # -- reading -------------------------------------------------------------------------
     def poll(self, block_ms: int = 1000) -> int:
@@ -157,7 +182,8 @@ class Intake:
     def run(self, stop: threading.Event, block_ms: int = 1000) -> None:
         """``start``, then ``poll`` until ``stop`` is set. While Redis is unreachable (a
         restart) it waits and reads again, starting over (pending entries first) once
-        Redis answers; SQLite errors are raised."""
+        Redis answers; a Redis that came back without the stream (its data lost) is
+        started over too, and ``start`` says what was lost. SQLite errors are raised."""
         started = False
         while not stop.is_set():
             try:
@@ -170,6 +196,12 @@ class Intake:
                     self.counts["redis_unreachable"] += 1
                 started = False
                 stop.wait(0.2)
+            except redis.ResponseError as exc:
+                # the stream or its group is gone (a read blocked on it is UNBLOCKED, the
+                # next one says NOGROUP): Redis lost its data; start() says so
+                if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
+                    raise
+                started = False
 
     # -- one entry -----------------------------------------------------------------------
     def _handle(self, entry_id: str, fields: dict[str, str]) -> None:

@@ -303,6 +303,9 @@ def _m15_fleet_inbox(db: sqlite_utils.Database) -> None:
         worker text, job text, articles integer, outcome text not null)""")
     db.execute("create unique index if not exists fleet_inbox_message "
                "on fleet_inbox (message)")
+    # what the writer knows of the Redis it reads: the fleet's epoch token (a Redis that
+    # lost its data has another or none), the last entry id it reported lost
+    db.execute("create table if not exists fleet_state (key text primary key, value text)")
 
 
 # Append only: a released migration is never edited.

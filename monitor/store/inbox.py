@@ -73,3 +73,15 @@ def last_stream_id(conn: sqlite3.Connection, stream: str) -> str | None:
         "cast(substr(stream_id, instr(stream_id, '-') + 1) as integer) desc limit 1",
         [stream]).fetchone()
     return row[0] if row else None
+
+
+def state(conn: sqlite3.Connection, key: str) -> str | None:
+    """A value the fleet's writer keeps about the Redis it reads (``fleet_state``)."""
+    row = conn.execute("select value from fleet_state where key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_state(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    """Set ``fleet_state`` values (in the caller's transaction)."""
+    conn.executemany("insert or replace into fleet_state (key, value) values (?, ?)",
+                     list(values.items()))
