@@ -158,3 +158,4 @@ from .burners import (  # noqa: E402,F401  (--burners N: a loaded machine)
     pytest_unconfigure,
 )
 from .channels import receiver, smtp  # noqa: E402,F401  (real SMTP and webhook fixtures)
+from .redis_server import redis_server  # noqa: E402,F401  (a real redis-server, monitor.fleet)

@@ -15,6 +15,8 @@ runs in the extraction workers; ``Ingestor`` does the lookups and writes.
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,9 +97,12 @@ class Ingestor:
         self.db = store.db
         self.alerts = alerts or AlertConfig()
 
-    def ingest(self, source: str, batch: list[tuple[dict[str, Any], str]]) -> list[str]:
+    def ingest(self, source: str, batch: list[tuple[dict[str, Any], str]],
+               within: Callable[[sqlite3.Connection], None] | None = None) -> list[str]:
         """Store a batch in one transaction; a status per article, in order:
-        new, irrelevant, duplicate, updated or unchanged."""
+        new, irrelevant, duplicate, updated or unchanged. ``within`` runs last inside the
+        transaction, before the commit, for writes that must commit with the batch or not
+        at all (monitor.fleet.intake: the stream entry's inbox row)."""
         stamp = now()
         self._touched: set[int] = set()
         with self.db.conn:
@@ -110,6 +115,8 @@ class Ingestor:
                         for article, fetched_url in batch]
             for story_id in self._touched:  # once per story per batch
                 self._refresh_story(story_id, stamp)
+            if within is not None:
+                within(self.db.conn)
         return statuses
 
     # -- one article -----------------------------------------------------------------------

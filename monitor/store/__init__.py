@@ -5,10 +5,11 @@ crawl runs; ``search`` is full-text search as analysts type it; ``labels`` the a
 relevance labels; ``frontier`` a backfill's cursor; ``owners`` the process identities and
 the daemon's lock that make rows left by dead processes recognisable; ``control`` the
 requests commands leave for the running daemon; ``pauses`` the paused sources;
-``dbfile`` the one rule for opening an existing database file.
+``dbfile`` the one rule for opening an existing database file; ``inbox`` the Redis Stream
+entries a fleet's writer stored (monitor.fleet).
 """
 
-from monitor.store import control, frontier, search
+from monitor.store import control, frontier, inbox, search
 from monitor.store.db import (
     COUNTS,
     DEFAULT_DB,
@@ -46,5 +47,5 @@ __all__ = [
     "is_paused", "iso_utc", "LabelError", "now", "order_children", "order_entries",
     "OutputFileError", "pause_source", "paused_sources", "resume_source", "Store",
     "output_file",
-    "control", "frontier", "search",
+    "control", "frontier", "inbox", "search",
 ]

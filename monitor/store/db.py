@@ -290,6 +290,24 @@ def _m14_findable_search(db: sqlite_utils.Database) -> None:
         install(db.conn)
 
 
+def _m15_fleet_inbox(db: sqlite_utils.Database) -> None:
+    # issue 32: the article stream's entries this database has stored (monitor.fleet.intake):
+    # one row per Redis Stream entry, written in the transaction that stores the entry's
+    # articles or run, so an entry read again after a crash is recognised and skipped.
+    # ``message`` is the sender's id for the entry (an XADD retried after a lost reply
+    # makes a second entry with the same message). Additive and idempotent (safe in any
+    # order with other branches' migrations).
+    db.execute("""create table if not exists fleet_inbox (
+        stream_id text primary key, message text not null, stream text not null,
+        consumer text not null, received text not null, kind text, source text,
+        worker text, job text, articles integer, outcome text not null)""")
+    db.execute("create unique index if not exists fleet_inbox_message "
+               "on fleet_inbox (message)")
+    # what the writer knows of the Redis it reads: the fleet's epoch token (a Redis that
+    # lost its data has another or none), the last entry id it reported lost
+    db.execute("create table if not exists fleet_state (key text primary key, value text)")
+
+
 # Append only: a released migration is never edited.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial, _m2_stories_versions, _m3_event_keys, _m4_outbox_fetches_daemon,
@@ -297,7 +315,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m9_run_owners, _m10_run_ledger, _m11_recheck_schedule,
     _m12_control_requests,  # issue 29: requests to the running daemon (newswatch check)
     _m13_labels_pauses,  # issue 30: labels in force, paused sources
-    _m14_findable_search]  # issue 30: the folded index findable by sqlite-utils, Datasette
+    _m14_findable_search,  # issue 30: the folded index findable by sqlite-utils, Datasette
+    _m15_fleet_inbox]  # issue 32: the Redis Stream entries stored (monitor.fleet.intake)
 
 
 @contextmanager
