@@ -31,6 +31,7 @@ from monitor.store import (
     Store,
     database_problem,
     database_to_write,
+    existing_database,
 )
 from monitor.store.db import MAX_PAGES_ENV
 from monitor.store.dbfile import BUSY_TIMEOUT_ENV
@@ -325,3 +326,32 @@ def test_a_process_killed_while_it_creates_the_database_leaves_it_usable(
         assert {"sources", "articles", "crawl_runs"} <= set(store.db.table_names())
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("check", [database_to_write, existing_database])
+def test_checking_the_file_keeps_this_process_s_sqlite_locks(tmp_path: Path, check) -> None:
+    """The daemon checks the database file before each crawl while its other threads hold
+    connections. Reading the header with open()/close() dropped the process's POSIX locks
+    on the file: another process's last connection then deleted the -wal and -shm under
+    the open connection, whose next write no other process could see (and the next opener
+    got "disk I/O error", test_docs' `newswatch run`)."""
+    db = tmp_path / "newswatch.db"
+    conn = sqlite3.connect(db)
+    conn.execute("pragma journal_mode = wal")
+    conn.executescript("create table articles (x); create table crawl_runs (x); "
+                       "insert into articles values (1);")
+    conn.execute("select count(*) from articles").fetchall()
+    check(db)
+
+    def other(sql: str) -> str:  # another process: opens, runs, closes (its last close)
+        code = (f"import sqlite3; c = sqlite3.connect({str(db)!r}); "
+                f"print(c.execute({sql!r}).fetchall()); c.commit(); c.close()")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, timeout=60).stdout.strip()
+
+    other("insert into articles values (2)")
+    assert Path(f"{db}-shm").exists(), "the -shm was deleted under an open connection"
+    conn.execute("insert into articles values (3)")
+    conn.commit()
+    assert other("select count(*) from articles") == "[(3,)]"
+    conn.close()

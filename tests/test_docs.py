@@ -22,9 +22,9 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -146,11 +146,14 @@ def doc_env(crawled: CrawlResult, farm: Farm, receiver: Receiver,
     """A database filled by a real crawl, a work folder, the environment (farm addresses,
     the webhook channel's receiver)."""
     db = tmp_path / "newswatch.db"
-    shutil.copy(crawled.db_path, db)
-    for suffix in ("-wal", "-shm"):
-        wal = Path(str(crawled.db_path) + suffix)
-        if wal.exists():
-            shutil.copy(wal, str(db) + suffix)
+    # SQLite's online backup, not a copy of the files: a copied -shm index that no longer
+    # matches its -wal made the copy answer "disk I/O error" to the next process
+    source, copy = sqlite3.connect(crawled.db_path), sqlite3.connect(db)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
     work = tmp_path / "work"
     work.mkdir()
     (work / "items.jsonl").write_text(

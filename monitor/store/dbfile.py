@@ -143,6 +143,47 @@ def database_problem(exc: BaseException, db: str | Path | None
     return None
 
 
+def read_header(path: Path) -> bytes:
+    """The first 16 bytes of ``path`` (``SQLITE_HEADER`` for a SQLite 3 database; b"" for
+    an empty file), read without ever closing a descriptor of the file in this process.
+
+    Why not ``open()``: POSIX advisory locks belong to the process, and closing *any*
+    descriptor of a file drops every lock the process holds on it ("How To Corrupt An
+    SQLite Database File", section 2.2). In a process whose other threads hold SQLite
+    connections (the daemon checks the file before each crawl) that silently dropped their
+    shared lock: another process's last connection then deleted the -wal and -shm files
+    under them, a later write was lost to every other reader, and the next opener got
+    "disk I/O error". SQLite's own open shares its descriptors and locks within the
+    process, so the header is read through a read-only SQLite connection; a file SQLite
+    does not recognise is refused by its header as before. DatabaseFileError when the
+    file cannot be read."""
+    try:
+        if path.stat().st_size == 0:
+            return b""
+    except OSError as exc:
+        raise DatabaseFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            conn.execute("pragma schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        code = code & 0xFF if isinstance(code, int) else _MESSAGES.get(str(exc).lower())
+        if code == _NOTADB:
+            return b"not SQLite"
+        if code == _CANTOPEN:  # unreadable; or a WAL file in a read-only folder (said next)
+            if not os.access(path, os.R_OK):
+                raise DatabaseFileError(f"{path}: cannot read: permission denied") from None
+            return SQLITE_HEADER
+        problem = database_problem(exc, path)
+        if problem is not None:
+            raise problem from None
+        raise
+    return SQLITE_HEADER
+
+
 def existing_database(db: str | Path) -> Path:
     """``db`` if it is a newswatch SQLite database; DatabaseFileError (one line, naming
     the file and what is wrong; DatabaseUnavailable for a disk I/O error) otherwise. Reads
@@ -153,11 +194,7 @@ def existing_database(db: str | Path) -> Path:
         raise DatabaseFileError(f"{path}: database not found (create one with {CREATED_BY})")
     if not path.is_file():
         raise DatabaseFileError(f"{path}: not a database file (a directory?)")
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise DatabaseFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    header = read_header(path)
     if not header:
         raise DatabaseFileError(f"{path}: empty file, not a newswatch database "
                                 f"(create one with {CREATED_BY})")
@@ -209,11 +246,7 @@ def database_to_write(db: str | Path, make_folder: bool = False) -> Path:
     if path.exists():
         if not path.is_file():
             raise DatabaseFileError(f"{path}: not a database file (a directory?)")
-        try:
-            with path.open("rb") as handle:
-                header = handle.read(len(SQLITE_HEADER))
-        except OSError as exc:
-            raise DatabaseFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        header = read_header(path)
         if header and header != SQLITE_HEADER:
             raise DatabaseFileError(f"{path}: not a SQLite database; refusing to write it")
         for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
