@@ -27,6 +27,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -174,6 +175,15 @@ def _long_running(args: list[str], env: dict[str, str], db: Path) -> None:
     """Start, see it doing its job, stop it; it must stop cleanly."""
     proc = subprocess.Popen([*CLI, *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    printed: list[str] = []  # the farm's standard output, read as it comes
+    reader = None
+    if args[0] == "farm":
+        def read() -> None:
+            for line in proc.stdout:
+                printed.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
     try:
         deadline = time.monotonic() + 60
         alive = False
@@ -192,19 +202,18 @@ def _long_running(args: list[str], env: dict[str, str], db: Path) -> None:
                 alive = db.exists() and any(r["status"] == "finished" for r in
                                             status(db)["last_runs"]
                                             if r["started"] > started)
-            else:  # farm: serving its sites (its first site answers; on a loaded machine
-                # the interpreter alone can take longer than the 2 s this waited before)
-                port = args[args.index("--port") + 1] if "--port" in args else "8800"
-                try:
-                    with socket.create_connection(("127.0.0.11", int(port)), timeout=2):
-                        alive = True
-                except OSError:
-                    pass
-                if alive:
-                    time.sleep(1)  # its export lines are printed once every site listens
+            else:  # farm: its export lines, printed once every site listens (at a load
+                # of 25 they came more than a second after its first site answered)
+                alive = any("export FARM_LAODONG_EN=" in line for line in printed)
         assert alive and proc.poll() is None, proc.communicate(timeout=30)
         proc.send_signal(signal.SIGTERM if args[0] != "serve" else signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        if reader is None:
+            out, err = proc.communicate(timeout=60)
+        else:
+            err = proc.stderr.read()
+            proc.wait(60)
+            reader.join(60)
+            out = "".join(printed)
     finally:
         if proc.poll() is None:
             proc.kill()
