@@ -17,6 +17,11 @@ from monitor.run import CrawlResult, crawl
 from monitor.sources import DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
+# A wait on a condition gives up after its stated seconds times PATIENCE: the seconds say
+# what an idle machine needs, the deadline is only there so that a broken test ends. The
+# whole suite beside two CPU burners and other work (a load of 25 on 2 cores) took 3-4x
+# an idle machine's time: a daemon's first crawl took more than 40 s there.
+PATIENCE = 4.0
 # what the interpreter, not newswatch, prints when something goes wrong: a leaked
 # semaphore's warning, a warning of any category, a traceback (issue 31: none on any stop)
 INTERPRETER_NOISE = re.compile(r"resource_tracker|leaked semaphore|\b[A-Z]\w*Warning\b|Traceback")

@@ -23,7 +23,7 @@ from monitor.farm.sites import SITES
 from monitor.store import order_children, order_entries
 from monitor.store.frontier import url_date
 
-from .conftest import REPO
+from .conftest import PATIENCE, REPO
 
 CLI = [sys.executable, "-m", "monitor.cli"]
 ARCHIVE = 1500  # archive articles on baochinhphu_en
@@ -75,7 +75,7 @@ def test_backfill_newest_first_stopped_and_resumed(archive_farm: Farm, tmp_path:
     assert len(months) >= 5 and months == sorted(months)
 
     proc = _backfill(farm, db)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 60 * PATIENCE
     while _stored(db) < ARCHIVE // 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()
@@ -95,7 +95,7 @@ def test_backfill_newest_first_stopped_and_resumed(archive_farm: Farm, tmp_path:
 
     archive.reset_log()
     proc = _backfill(farm, db)
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=120 * PATIENCE)
     assert proc.returncode == 0, err[-2000:]
     assert "backfill baochinhphu_en: done" in out, out
     second = archive.order.tolist()

@@ -21,10 +21,12 @@ import pytest
 import yaml
 
 from monitor.farm import Farm
-from monitor.processes import GRACE_SECONDS
+from monitor.processes.lifecycle import MAX_GRACE_SECONDS
 from monitor.sources import DEMO_CONFIG
 
 from .conftest import REPO
+
+KILLED = "ran out of time"  # the warning of a stop killed when its grace ran out
 
 pytestmark = pytest.mark.timing  # CI runs it with CPU burners beside it (tests/burners.py)
 
@@ -139,7 +141,9 @@ def test_early_ctrl_c_counts_agree_with_the_database(farm: Farm, tmp_path: Path,
         proc = _start(farm.config_variables(), DEMO_CONFIG, db, "--limit", "60")
         _when(proc, db, moment)
         out, err, took = _interrupt(proc)
-        assert took < GRACE_SECONDS, (took, err[-2000:])
+        # ended in order (not killed when its grace ran out); the grace adapts to the
+        # load (monitor.processes.StopGrace), so the time is bounded by its bound only
+        assert took < MAX_GRACE_SECONDS and KILLED not in err, (took, err[-2000:])
         _agrees(proc, out, err, db)
 
 
@@ -162,7 +166,8 @@ def test_stop_behind_a_download_delay_ends_in_order(farm: Farm, tmp_path: Path) 
     assert _when(proc, db, f"select count(*) >= {before + 2} from articles", timeout=90), \
         proc.communicate()
     out, err, took = _interrupt(proc)
-    assert took < GRACE_SECONDS / 2, (took, err[-2000:])
+    # the 12 s of queue were not waited for, and the stop was not a kill
+    assert took < 12 and KILLED not in err, (took, err[-2000:])
     _agrees(proc, out, err, db, before)
     assert "interrupted" in out
     assert _query(db, "select count(*) from backfill_urls where state = 'failed'") == [(0,)]
@@ -230,7 +235,8 @@ def test_host_that_does_not_resolve_is_unreachable(tmp_path: Path,
     assert not result.crawl.ok and result.state != "done"
 
 
-def test_stop_while_a_retry_after_is_waited_ends_in_order(tmp_path: Path) -> None:
+def test_stop_while_a_retry_after_is_waited_ends_in_order(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A 503 with ``Retry-After: 30``: its retry's wait keeps the request in progress,
     and an orderly stop waited for it, past the grace period (the group killed). The wait
     now ends when the crawl is asked to stop; the retry is not sent."""
@@ -267,7 +273,8 @@ def test_stop_while_a_retry_after_is_waited_ends_in_order(tmp_path: Path) -> Non
         watcher.join(5)
     assert result.interrupted and [r["status"] for r in result.runs] == ["interrupted"]
     assert sum(1 for h in site.article_hits() if h.status == 503) == 1  # no retry sent
-    assert took < GRACE_SECONDS / 2, took  # not the 30 s wait, nor the grace kill
+    assert took < 30, took  # not the 30 s wait
+    assert KILLED not in caplog.text  # nor the grace's kill
     stored = _query(tmp_path / "r.db", "select count(*) from articles")[0][0]
     assert result.runs[0]["new"] + result.runs[0]["irrelevant"] + \
         result.runs[0]["duplicate"] == stored

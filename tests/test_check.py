@@ -22,7 +22,7 @@ from monitor.run import check, status
 from monitor.sources import DEMO_CONFIG
 from monitor.store import Store
 
-from .conftest import REPO
+from .conftest import PATIENCE, REPO
 from .test_removals import _story
 
 CLI = [sys.executable, "-m", "monitor.cli"]
@@ -39,7 +39,7 @@ def _config(tmp_path: Path) -> Path:
 
 
 def _wait(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + seconds * PATIENCE
     while time.monotonic() < deadline:
         if predicate():
             return

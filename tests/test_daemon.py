@@ -18,7 +18,7 @@ from monitor.sources import DEMO_CONFIG
 from monitor.store import Store
 
 from .channels import Mailbox, Receiver
-from .conftest import REPO
+from .conftest import PATIENCE, REPO
 from .test_alerts import _alerts_file, _env
 
 CLI = [sys.executable, "-m", "monitor.cli"]
@@ -63,7 +63,7 @@ def _article(slug: str, title: str, minutes_ago: int) -> dict:
 
 
 def _wait(predicate, seconds: float, what: str) -> None:
-    deadline = time.time() + seconds
+    deadline = time.time() + seconds * PATIENCE
     while time.time() < deadline:
         if predicate():
             return

@@ -238,7 +238,7 @@ def test_config_reload_with_an_error_keeps_the_last_good_config(tmp_path: Path) 
              str(no_alerts), "--log-level", "INFO"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
         try:
-            _wait(lambda: db.exists() and _finished(db, "laodong_en"), 40,
+            _wait(lambda: db.exists() and _finished(db, "laodong_en"), 60,
                   "a first crawl: " + log_file.read_text()[-2000:])
             status = _status(db)["daemon"]
             assert status["config_error"] is None and status["config_loaded"]

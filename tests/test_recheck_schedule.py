@@ -24,7 +24,7 @@ from monitor.sources import DEMO_CONFIG, ConfigError, Recheck, load_settings, wi
 from monitor.store import Store
 
 from .channels import SECRET, Receiver
-from .conftest import REPO
+from .conftest import PATIENCE, REPO
 from .pages import alerts_file
 
 DAY = 86400.0
@@ -309,7 +309,7 @@ def _daemon_config(tmp_path: Path) -> Path:
 
 
 def _wait(predicate, seconds: float, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + seconds * PATIENCE
     while time.monotonic() < deadline:
         if predicate():
             return

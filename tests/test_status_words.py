@@ -26,7 +26,7 @@ import yaml
 from monitor.farm import Farm
 from monitor.sources import DEMO_CONFIG
 
-from .conftest import REPO
+from .conftest import PATIENCE, REPO
 from .test_backfill_stop import _query
 
 CLI = [sys.executable, "-m", "monitor.cli"]
@@ -55,7 +55,7 @@ def _env(variables: dict[str, str]) -> dict[str, str]:
 
 
 def _wait(predicate: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + seconds * PATIENCE
     while not predicate():
         assert time.monotonic() < deadline, f"no {what} within {seconds:.0f} s"
         time.sleep(0.1)
