@@ -319,9 +319,10 @@ def _print_round(entry: dict[str, Any]) -> None:
     print(f"  articles    : {check['listed']} listed by the farm; {words}; missing: "
           f"trafilatura {check['trafilatura']['missing_count']}, "
           f"newswatch {check['newswatch']['missing_count']}")
-    print(f"  ratio       : newswatch {entry['newswatch']['articles_per_s'] / entry['trafilatura']['articles_per_s']:.2f}x "
-          f"trafilatura's articles/s, "
-          f"{entry['newswatch']['cpu_ms_per_article'] / entry['trafilatura']['cpu_ms_per_article']:.2f}x "
+    ours, theirs = entry["newswatch"], entry["trafilatura"]
+    print(f"  ratio       : newswatch "
+          f"{ours['articles_per_s'] / theirs['articles_per_s']:.2f}x trafilatura's "
+          f"articles/s, {ours['cpu_ms_per_article'] / theirs['cpu_ms_per_article']:.2f}x "
           "its CPU per article")
 
 
