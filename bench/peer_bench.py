@@ -91,6 +91,16 @@ class CpuMeter:
         if self.path is not None:
             (self.path / "cgroup.procs").write_text(str(os.getpid()))
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every process in the cgroup has exited (the command's children may
+        end a moment after it: a forkserver reads its EOF, a resource tracker its pipe),
+        at most ``timeout`` seconds; their CPU counts."""
+        if self.path is None:
+            return
+        deadline = time.monotonic() + timeout
+        while (self.path / "cgroup.procs").read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def seconds(self) -> float:
         """CPU seconds (user + system) used so far by the command's tree."""
         if self.path is None:
@@ -99,7 +109,8 @@ class CpuMeter:
 
     def close(self) -> int:
         """Kill what is left in the cgroup (processes the command started that outlived
-        it: none is expected), remove the cgroup; the number of such processes."""
+        it by ``settle``'s wait: none is expected), remove the cgroup; the number of such
+        processes."""
         if self.path is None:
             return 0
         left = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
@@ -150,6 +161,7 @@ def run_measured(label: str, argv: list[str], workdir: Path, env: dict[str, str]
                                 preexec_fn=meter.preexec)  # noqa: PLW1509 (no threads here)
         code = proc.wait()
     wall = time.perf_counter() - started
+    meter.settle()
     cpu = meter.seconds()
     leftover = meter.close()
     return {"wall_s": wall, "cpu_s": cpu, "exit": code, "load": load,
@@ -312,6 +324,9 @@ def _print_round(entry: dict[str, Any]) -> None:
               f"{run['articles_per_s']:6.1f} articles/s; CPU {run['cpu_s']:6.2f} s = "
               f"{run['cpu_ms_per_article']:5.2f} ms/article; exit {run['exit']}; "
               f"load {run['load']:.1f}; farm CPU {run['farm_cpu_s']:.2f} s")
+        if run["leftover_processes"]:
+            print(f"  {tool:<12}: {run['leftover_processes']} processes left running 10 s "
+                  "after its exit (killed)")
     check = entry["articles_check"]
     words = "same article set" if check["same_set"] else (
         f"article sets differ: {check['only_trafilatura']} only trafilatura, "
