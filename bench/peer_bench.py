@@ -3,6 +3,7 @@
 ``newswatch crawl`` with everything on, over the same farm pages, in alternated rounds.
 
     python bench/peer_bench.py [--extra 2000] [--rounds 3] [--sources a,b] [--json]
+                               [--baseline DIR]
 
 The farm (``newswatch farm --prerender``, its own process) serves its replica sites on
 127.0.0.0/8. Its sitemaps give the article URL list once, outside every timed section.
@@ -29,6 +30,9 @@ the cgroup cannot be made (not root, no cgroup v1), the bench falls back to
 ``RUSAGE_CHILDREN`` and says so: that undercounts newswatch (the forkserver's tree is
 reparented when the crawl process exits). Wall time runs from the command's start to
 its exit (interpreter start-up and imports included, for both).
+
+``--baseline DIR`` adds a third command to every round: ``newswatch crawl`` from another
+checkout (``git worktree add DIR COMMIT``), to compare commits in the same session.
 
 Prints, per round and over all rounds, articles/s and CPU-ms per article of both tools,
 newswatch's ratios to trafilatura (articles/s: higher is better; CPU per article: lower
@@ -241,8 +245,11 @@ def main() -> int:
                         "all of config/demo.yaml)")
     parser.add_argument("--trafilatura-args", default=TRAFILATURA_ARGS,
                         help="the trafilatura CLI's output flags")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout whose "
+                        "`newswatch crawl` runs in every round too (e.g. the commit before)")
     parser.add_argument("--json", action="store_true", help="print figures as JSON")
     args = parser.parse_args()
+    tools = ["trafilatura", "newswatch", *(["baseline"] if args.baseline else [])]
     sources = [name for name in args.sources.split(",") if name]
 
     farm, variables = start_farm(args.extra)
@@ -256,7 +263,7 @@ def main() -> int:
             urls_file = Path(tmp) / "urls.txt"
             urls_file.write_text("\n".join(listed) + "\n", encoding="utf-8")
             for number in range(1, args.rounds + 1):
-                order = ["trafilatura", "newswatch"]
+                order = list(tools)
                 if number % 2 == 0:
                     order.reverse()
                 runs: dict[str, dict[str, Any]] = {}
@@ -267,8 +274,9 @@ def main() -> int:
                         runs[tool], found[tool] = run_trafilatura(
                             workdir, urls_file, args.trafilatura_args, farm.pid)
                     else:
-                        runs[tool], found[tool] = run_newswatch(workdir, variables, sources,
-                                                                farm.pid)
+                        runs[tool], found[tool] = run_newswatch(
+                            workdir, variables, sources, farm.pid,
+                            args.baseline.resolve() if tool == "baseline" else REPO)
                     runs[tool].update(_rates(runs[tool]))
                 rounds.append({"round": number, "order": order, **runs,
                                "articles_check": _set_check(set(listed), found)})
@@ -286,7 +294,7 @@ def main() -> int:
     else:
         _print_summary(figures)
     ok = all(r[t]["exit"] == 0 and r["articles_check"][t]["missing_count"] == 0
-             for r in rounds for t in ("trafilatura", "newswatch"))
+             for r in rounds for t in tools)
     return 0 if ok else 1
 
 
@@ -294,7 +302,7 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Both tools over all rounds (total articles over total wall and CPU time), and
     newswatch's ratios per round and overall."""
     out: dict[str, Any] = {}
-    for tool in ("trafilatura", "newswatch"):
+    for tool in [t for t in ("trafilatura", "newswatch", "baseline") if t in rounds[0]]:
         total = {"articles": sum(r[tool]["articles"] for r in rounds),
                  "wall_s": sum(r[tool]["wall_s"] for r in rounds),
                  "cpu_s": sum(r[tool]["cpu_s"] for r in rounds)}
@@ -311,6 +319,12 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                              / out["trafilatura"]["cpu_ms_per_article"], 2)
     out["speed_ratio_median"] = round(statistics.median(speed), 2)
     out["cpu_ratio_median"] = round(statistics.median(cpu), 2)
+    if "baseline" in out:
+        out["baseline_ratio"] = {
+            "speed": round(out["newswatch"]["articles_per_s"]
+                           / out["baseline"]["articles_per_s"], 2),
+            "cpu": round(out["newswatch"]["cpu_ms_per_article"]
+                         / out["baseline"]["cpu_ms_per_article"], 2)}
     out["cpu_method"] = rounds[0]["newswatch"]["cpu_method"]
     out["cgroup_why_not"] = rounds[0]["newswatch"]["cgroup_why_not"]
     return out
@@ -318,7 +332,7 @@ def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _print_round(entry: dict[str, Any]) -> None:
     print(f"round {entry['round']} ({' then '.join(entry['order'])})")
-    for tool in ("trafilatura", "newswatch"):
+    for tool in [t for t in ("trafilatura", "newswatch", "baseline") if t in entry]:
         run = entry[tool]
         print(f"  {tool:<12}: {run['articles']:>5} articles in {run['wall_s']:6.2f} s = "
               f"{run['articles_per_s']:6.1f} articles/s; CPU {run['cpu_s']:6.2f} s = "
@@ -346,12 +360,15 @@ def _print_summary(figures: dict[str, Any]) -> None:
     first = figures["rounds"][0]
     print(f"all rounds ({len(figures['rounds'])}, {figures['pages_listed']} pages listed, "
           f"{figures['cores']} cores, trafilatura {figures['trafilatura_version']}):")
-    for tool in ("trafilatura", "newswatch"):
+    for tool in [t for t in ("trafilatura", "newswatch", "baseline") if t in summary]:
         print(f"  {tool:<12}: {summary[tool]['articles_per_s']} articles/s, "
               f"{summary[tool]['cpu_ms_per_article']} CPU-ms per article")
     print(f"  newswatch / trafilatura: articles/s {summary['speed_ratio']}x "
           f"(rounds {summary['speed_ratio_per_round']}), CPU per article "
           f"{summary['cpu_ratio']}x (rounds {summary['cpu_ratio_per_round']})")
+    if "baseline_ratio" in summary:
+        print(f"  newswatch / baseline: articles/s {summary['baseline_ratio']['speed']}x, "
+              f"CPU per article {summary['baseline_ratio']['cpu']}x")
     why = f" ({summary['cgroup_why_not']})" if summary["cgroup_why_not"] else ""
     print(f"  CPU counted by: {summary['cpu_method']}{why}")
     print(f"  commands: {first['trafilatura']['command']}")
