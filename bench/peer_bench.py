@@ -190,6 +190,8 @@ def run_trafilatura(workdir: Path, urls_file: Path, extra_args: str, farm_pid: i
             if url:
                 urls.add(url)
     figures["articles"] = documents
+    # the URL is in the output only with --with-metadata: without it, only the count checks
+    figures["urls_known"] = bool(urls) or not documents
     figures["command"] = shlex.join(["trafilatura", *argv[len(trafilatura_command()):]])
     return figures, urls
 
@@ -278,8 +280,13 @@ def main() -> int:
                             workdir, variables, sources, farm.pid,
                             args.baseline.resolve() if tool == "baseline" else REPO)
                     runs[tool].update(_rates(runs[tool]))
+                check = _set_check(set(listed), found)
+                if not runs["trafilatura"]["urls_known"]:
+                    check["same_set"] = None  # not known: compared by count only
+                    check["trafilatura"]["missing_count"] = len(listed) - runs[
+                        "trafilatura"]["articles"]
                 rounds.append({"round": number, "order": order, **runs,
-                               "articles_check": _set_check(set(listed), found)})
+                               "articles_check": check})
                 if not args.json:
                     _print_round(rounds[-1])
     finally:
@@ -342,9 +349,10 @@ def _print_round(entry: dict[str, Any]) -> None:
             print(f"  {tool:<12}: {run['leftover_processes']} processes left running 10 s "
                   "after its exit (killed)")
     check = entry["articles_check"]
-    words = "same article set" if check["same_set"] else (
+    words = ("trafilatura's output names no URL (no --with-metadata): counts compared only"
+             if check["same_set"] is None else "same article set" if check["same_set"] else (
         f"article sets differ: {check['only_trafilatura']} only trafilatura, "
-        f"{check['only_newswatch']} only newswatch")
+        f"{check['only_newswatch']} only newswatch"))
     print(f"  articles    : {check['listed']} listed by the farm; {words}; missing: "
           f"trafilatura {check['trafilatura']['missing_count']}, "
           f"newswatch {check['newswatch']['missing_count']}")
