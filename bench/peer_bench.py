@@ -289,6 +289,7 @@ def main() -> int:
                                "articles_check": check})
                 if not args.json:
                     _print_round(rounds[-1])
+                    sys.stdout.flush()  # a round is minutes: show it as it ends
     finally:
         farm.terminate()
         farm.wait(timeout=10)
