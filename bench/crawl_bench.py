@@ -149,13 +149,15 @@ def start_farm(extra: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
     return proc, variables
 
 
-def fetch_all_articles(variables: dict[str, str]) -> list[tuple[str, bytes]]:
-    """Every article page the farm lists in its sitemaps, fetched once."""
-    from scrapy.utils.sitemap import Sitemap
+def _read(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
 
-    def read(url: str) -> bytes:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.read()
+
+def article_urls(variables: dict[str, str]) -> list[str]:
+    """Every article URL the farm lists in its sitemaps (sitemap indexes followed), site
+    by site in the order of ``variables``."""
+    from scrapy.utils.sitemap import Sitemap
 
     urls: list[str] = []
     for name, base in variables.items():
@@ -163,10 +165,15 @@ def fetch_all_articles(variables: dict[str, str]) -> list[tuple[str, bytes]]:
             continue
         todo = [base + "/sitemap.xml"]
         while todo:
-            sitemap = Sitemap(read(todo.pop()))
+            sitemap = Sitemap(_read(todo.pop()))
             locs = [entry["loc"] for entry in sitemap]
             (todo if sitemap.type == "sitemapindex" else urls).extend(locs)
-    return [(url, read(url)) for url in urls]
+    return urls
+
+
+def fetch_all_articles(variables: dict[str, str]) -> list[tuple[str, bytes]]:
+    """Every article page the farm lists in its sitemaps, fetched once."""
+    return [(url, _read(url)) for url in article_urls(variables)]
 
 
 def farm_pages(extra: int) -> tuple[list[tuple[str, bytes]], dict[str, str]]:

@@ -24,8 +24,7 @@ from crawler import ledger
 from crawler.ledger import Ledger
 from crawler.removals import recheck_bounds
 from monitor.alerts import AlertConfig, load_alert_config
-from monitor.processes import DatabaseFull, extract_checked, shared_pool
-from monitor.processes import submit as submit_batch
+from monitor.processes import DatabaseFull, extract_checked, shared_pool, submit_many
 from monitor.store import COUNTS, DATABASE_FULL, Store, database_problem, is_full
 
 log = logging.getLogger(__name__)
@@ -112,6 +111,68 @@ def _health_signals(stats: Any, article: dict[str, Any], hints: dict[str, Any] |
             article["published"] = hints["published"]
 
 
+_NO_ALERTS = AlertConfig()  # the rules of a crawl that queues no alert
+
+
+class SharedFlush:
+    """One flush a second for every StorePipeline of a database in this crawl process:
+    the articles each buffered go to the writer process together, as one transaction
+    (``monitor.processes.submit_many``), each pipeline's batch with a future of its own.
+
+    Each source flushing on its own timer sent the writer about a thousand transactions
+    of two articles in a farm crawl of 29 sources (2,095 articles): a commit each, and a
+    process-pool round trip each on the reactor. The wait is the same (an article is
+    handed over within a second); a pipeline whose buffer reaches its batch size still
+    flushes it at once, alone."""
+
+    _by_db: dict[str, SharedFlush] = {}
+
+    def __init__(self, db_path: str) -> None:
+        self.db_path = db_path
+        self.pipelines: list[StorePipeline] = []
+        self.loop = task.LoopingCall(self.flush)
+
+    @classmethod
+    def join(cls, pipeline: StorePipeline) -> SharedFlush:
+        """The database's shared flush, with ``pipeline`` in it (started with the first)."""
+        shared = cls._by_db.get(pipeline.db_path)
+        if shared is None:
+            shared = cls._by_db[pipeline.db_path] = cls(pipeline.db_path)
+        shared.pipelines.append(pipeline)
+        if not shared.loop.running:
+            shared.loop.start(1.0, now=False)
+        return shared
+
+    def leave(self, pipeline: StorePipeline) -> None:
+        """``pipeline`` is closing (its own buffer flushed first); the timer stops with
+        the last one."""
+        if pipeline in self.pipelines:
+            self.pipelines.remove(pipeline)
+        if not self.pipelines:
+            if self.loop.running:
+                self.loop.stop()
+            if self._by_db.get(self.db_path) is self:
+                del self._by_db[self.db_path]
+
+    def flush(self, only: StorePipeline | None = None) -> None:
+        """Hand every pipeline's buffered articles (or ``only``'s) to the writer: one
+        transaction per alerts configuration (a crawl process has one)."""
+        taken = [(pipeline, pipeline.take()) for pipeline in
+                 ([only] if only is not None else list(self.pipelines))]
+        groups: dict[int, list[tuple[StorePipeline, list[tuple[dict[str, Any], str]]]]] = {}
+        for pipeline, rows in taken:
+            if rows:
+                groups.setdefault(id(pipeline.alerts), []).append((pipeline, rows))
+        for members in groups.values():
+            futures = submit_many(self.db_path,
+                                  [(p.crawler.spider.source.name, rows) for p, rows in members],
+                                  members[0][0].alerts)
+            for (pipeline, rows), future in zip(members, futures, strict=True):
+                pipeline.track(future, len(rows))
+        for pipeline, _ in taken:
+            pipeline._count(wait=False)  # noqa: SLF001 - the batches finished so far
+
+
 class StorePipeline:
     """Save articles in SQLite, a batch per transaction, and keep the crawl-run record.
 
@@ -139,7 +200,7 @@ class StorePipeline:
         self.crawler = crawler
         self.db_path = db_path
         self.batch_size = batch_size
-        self.alerts = alerts or AlertConfig()
+        self.alerts = alerts or _NO_ALERTS  # one object: the sources' batches flush together
         # the run record and health (a few writes per run); batches: monitor.processes.writer
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-db")
         self.store: Store | None = None  # created, used and closed on that thread
@@ -147,7 +208,7 @@ class StorePipeline:
         self.run_id: int | None = None
         self.pending: list[dict[str, Any]] = []
         self.writes: list[Future[list[str]]] = []
-        self.flusher: task.LoopingCall | None = None
+        self.flusher: SharedFlush | None = None  # the crawl process's flush, once a second
         self.stopping = False  # the reactor's view: the crawl is being stopped
         self.not_stored = 0  # articles lost to a full database (counted on the reactor)
         self.sizes: dict[int, int] = {}  # articles per batch in flight (crawler.ledger)
@@ -196,8 +257,7 @@ class StorePipeline:
         self.crawler.stats.set_value("newswatch/run_id", self.run_id)
         bounds = recheck_bounds(self.crawler.spider.source)
         self.recheck_bounds = (bounds.min, bounds.max)
-        self.flusher = task.LoopingCall(self.flush)
-        self.flusher.start(1.0, now=False)
+        self.flusher = SharedFlush.join(self)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         if self.stopping:  # the database is full: counted, not stored
@@ -210,23 +270,30 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
-        """Hand the buffered articles to the writer process (one transaction), and count
-        the batches it has finished."""
-        if self.pending:
-            batch, self.pending = self.pending, []
-            source = self.crawler.spider.source.name
-            for item in batch:
-                item["article"]["recheck_bounds"] = self.recheck_bounds
-            rows = [(item["article"], item["url"]) for item in batch]
-            try:
-                write = submit_batch(self.db_path, source, rows, self.alerts)
-            except Exception as exc:  # noqa: BLE001 - the writer refused it: a failed batch
-                write = Future()
-                write.set_exception(exc)
-            write.add_done_callback(self._written)
-            self.writes.append(write)
-            self.sizes[id(write)] = len(batch)
+        """Hand this pipeline's buffered articles to the writer process now (one
+        transaction), and count the batches it has finished. The once-a-second flush
+        hands every pipeline's together (``SharedFlush``)."""
+        if self.flusher is not None:
+            self.flusher.flush(only=self)
+            return
+        rows = self.take()
+        if rows:
+            self.track(submit_many(self.db_path, [(self.crawler.spider.source.name, rows)],
+                                   self.alerts)[0], len(rows))
         self._count(wait=False)
+
+    def take(self) -> list[tuple[dict[str, Any], str]]:
+        """The buffered articles as the writer's rows ``(article, url)``, the buffer emptied."""
+        batch, self.pending = self.pending, []
+        for item in batch:
+            item["article"]["recheck_bounds"] = self.recheck_bounds
+        return [(item["article"], item["url"]) for item in batch]
+
+    def track(self, write: Future[list[str]], size: int) -> None:
+        """A batch of ``size`` articles handed to the writer: counted when it finishes."""
+        write.add_done_callback(self._written)
+        self.writes.append(write)
+        self.sizes[id(write)] = size
 
     def _written(self, write: Future[list[str]]) -> None:
         """A batch the writer process finished (on the pool's thread): a full database
@@ -281,9 +348,10 @@ class StorePipeline:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="database_full"))
 
     async def close_spider(self) -> None:
-        if self.flusher is not None and self.flusher.running:
-            self.flusher.stop()
         self.flush()
+        if self.flusher is not None:
+            self.flusher.leave(self)
+            self.flusher = None
         for write in self.writes:  # awaited, not waited for: other sources keep crawling
             try:
                 await asyncio.wrap_future(write)

@@ -27,6 +27,7 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening port in a daemon that reads the web
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.logformatter.OneLineLogFormatter"  # "Dropped: reason", no item dump
+STATS_CLASS = "crawler.stats.CrawlStatsCollector"  # Scrapy's, without its per-access shim
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 

@@ -227,3 +227,24 @@ def test_references_to_control_characters_are_recognised() -> None:
     for ref in ("&#39;", "&#x27;", "&#8217;", "&#x2014;", "&#10;", "&#13;", "&#9;", "&#127;",
                 "&#123;", "&#x1F600;", "&#655350;"):
         assert not _NOT_XML_REFERENCE.search(f"a {ref} b"), ref
+
+
+def test_raw_control_characters_never_reach_the_tree() -> None:
+    """The tree walk runs only for numeric references: the control characters themselves
+    are deleted by trafilatura's ``load_html`` before parsing (the same set as ``_NOT_XML``),
+    so a page holding them raw still gives its article, without them."""
+    from trafilatura.utils import INVALID_XML_CHARS
+
+    from monitor.extract.article import _NOT_XML
+
+    every = "".join(map(chr, range(0x10000)))  # both sets lie in the BMP
+    assert INVALID_XML_CHARS.findall(every) == _NOT_XML.findall(every)
+    raw = "".join(chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20),
+                                   0xFFFE, 0xFFFF])
+    paragraph = "The ministers met in Hanoi on Tuesday to discuss trade and security. "
+    html = (f"<html><head><title>Talks{raw}</title></head><body><article><h1>Talks</h1>"
+            + "".join(f"<p>{paragraph * 3}{raw}end {i}.</p>" for i in range(4))
+            + "</article></body></html>")
+    result = extract(html, "https://example.com/talks-1.html")
+    assert result is not None and "end 3." in result.text
+    assert not _NOT_XML.search(result.text) and not _NOT_XML.search(result.title or "")

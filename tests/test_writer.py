@@ -1,6 +1,7 @@
 """The crawl's writer process (monitor.processes.writer): batches stored in order by one process
 forked from the forkserver, statuses back, SQLITE_FULL crossing the process boundary as
-DatabaseFull with its count, and nothing left running after shutdown.
+DatabaseFull with its count, batches grouped in one transaction (submit_many), and nothing
+left running after shutdown.
 
 Each case runs in a Python process of its own, as a crawl process does: the forkserver
 the writer is forked from belongs to that process, not to the test session."""
@@ -39,7 +40,10 @@ first = [(article(t, f"https://e.org/a-{n}"), f"https://e.org/a-{n}")
 again = [(article(texts[0] + " Edited.", "https://e.org/a-0"), "https://e.org/a-0"),
          first[1]]
 out = {"me": os.getpid()}
-futures = [writer.submit(db, "src", first, None), writer.submit(db, "src", again, None)]
+if os.environ.get("WRITER_GROUP"):  # both batches in one transaction (submit_many)
+    futures = writer.submit_many(db, [("src", first), ("src", again)], None)
+else:
+    futures = [writer.submit(db, "src", first, None), writer.submit(db, "src", again, None)]
 for key, future in zip(("first", "again"), futures):
     try:
         out[key] = future.result(timeout=60)
@@ -116,3 +120,32 @@ def test_the_crawl_process_runtime_settings_apply_and_freeze_keeps_startup_objec
 
     assert tuple(thresholds) == GC_THRESHOLDS and interval == SWITCH_INTERVAL
     assert frozen > 5_000  # every object of the modules imported so far
+
+
+def test_batches_grouped_in_one_transaction_give_each_its_statuses(tmp_path: Path) -> None:
+    """submit_many (the crawl's sources flushed together): one transaction, a future per
+    batch with the statuses it would have had alone, the later batch seeing the earlier."""
+    db = tmp_path / "g.db"
+    out = _run(db, 3, {"WRITER_GROUP": "1"})
+    assert out["first"] == ["new", "new", "new"]
+    assert out["again"] == ["updated", "unchanged"]
+    store = Store(db)
+    try:
+        assert store.db["articles"].count == 3
+    finally:
+        store.close()
+
+
+def test_a_full_database_fails_every_grouped_batch_with_its_own_count(tmp_path: Path) -> None:
+    db = tmp_path / "gfull.db"
+    Store(db).close()
+    conn = sqlite3.connect(db)
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    out = _run(db, 40, {MAX_PAGES_ENV: str(pages + 5), "WRITER_GROUP": "1"})
+    assert out["first"] == ["DatabaseFull", 40] and out["again"] == ["DatabaseFull", 2]
+    store = Store(db)
+    try:
+        assert store.db["articles"].count == 0  # the transaction rolled back whole
+    finally:
+        store.close()

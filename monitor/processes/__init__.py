@@ -24,9 +24,10 @@ from monitor.processes.workers import (
     shutdown_pool,
     start_pool,
 )
-from monitor.processes.writer import DatabaseFull, shutdown_writers, submit
+from monitor.processes.writer import DatabaseFull, shutdown_writers, submit, submit_many
 
 __all__ = ["GRACE_SECONDS", "DatabaseFull", "Interrupt", "StopGrace", "Wakeup",
            "die_with_parent", "extract_checked", "group_activity", "kill_group",
            "pool_ready", "quiet_resource_tracker", "runtime",
-           "shared_pool", "shutdown_pool", "shutdown_writers", "start_pool", "submit"]
+           "shared_pool", "shutdown_pool", "shutdown_writers", "start_pool", "submit",
+           "submit_many"]

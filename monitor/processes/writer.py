@@ -2,8 +2,9 @@
 
 Every source's crawler in a crawl process hands its batches of analysed articles
 (``crawler.pipelines.StorePipeline``) to one writer process per database file, which
-runs ``monitor.changes.ingest.Ingestor`` on its own connection, one transaction per batch, in
-the order the batches were sent.
+runs ``monitor.changes.ingest.Ingestor`` on its own connection, one transaction per batch
+(``submit``) or per group of batches (``submit_many``: the crawl's sources flushed
+together once a second), in the order they were sent.
 
 Why a process: the writer's lookups, story matching and inserts are Python, about 1 ms
 per article. On a thread of the crawl process they held the GIL that Scrapy's reactor
@@ -76,6 +77,27 @@ def ingest_batch(source: str, rows: list[tuple[dict[str, Any], str]],
         raise
 
 
+def ingest_batches(batches: list[tuple[str, list[tuple[dict[str, Any], str]]]],
+                   alerts: AlertConfig | None) -> list[list[str]]:
+    """In the writer process: store several sources' batches in one transaction
+    (``Ingestor.ingest_many``: each batch's statuses, in order). Errors as
+    ``ingest_batch``'s, for all the batches together (all rolled back); DatabaseFull
+    counts every article of them."""
+    global _full
+    from monitor.changes import Ingestor
+
+    count = sum(len(rows) for _, rows in batches)
+    if _full:
+        raise DatabaseFull(count)
+    try:
+        return Ingestor(_store, alerts).ingest_many(batches)
+    except sqlite3.Error as exc:
+        if is_full(exc):
+            _full = True
+            raise DatabaseFull(count) from None
+        raise
+
+
 def shared_writer(db_path: str) -> ProcessPoolExecutor:
     """This process's writer for ``db_path`` (started on first use; one process). A
     writer that died abruptly is replaced; the batches it held fail with
@@ -100,6 +122,37 @@ def submit(db_path: str, source: str, rows: list[tuple[dict[str, Any], str]],
     """Queue a batch for the writer of ``db_path``; the future resolves to its statuses
     (or raises what ``ingest_batch`` raised)."""
     return shared_writer(db_path).submit(ingest_batch, source, rows, alerts)
+
+
+def submit_many(db_path: str, batches: list[tuple[str, list[tuple[dict[str, Any], str]]]],
+                alerts: AlertConfig | None) -> list[Future[list[str]]]:
+    """Queue several sources' batches for the writer of ``db_path`` as one transaction
+    (``ingest_batches``); a future per batch, resolving to its statuses. When the
+    transaction fails every batch's future raises: DatabaseFull with that batch's own
+    count, any other error as it is (all of them were rolled back)."""
+    futures: list[Future[list[str]]] = [Future() for _ in batches]
+    try:
+        group = shared_writer(db_path).submit(ingest_batches, batches, alerts)
+    except Exception as exc:  # noqa: BLE001 - the writer refused them: every batch fails
+        for future in futures:
+            future.set_exception(exc)
+        return futures
+
+    def settle(done: Future[list[list[str]]]) -> None:
+        try:
+            results = done.result()
+        except DatabaseFull:
+            for future, (_, rows) in zip(futures, batches, strict=True):
+                future.set_exception(DatabaseFull(len(rows)))
+        except BaseException as exc:  # noqa: BLE001 - handed to every batch's future
+            for future in futures:
+                future.set_exception(exc)
+        else:
+            for future, statuses in zip(futures, results, strict=True):
+                future.set_result(statuses)
+
+    group.add_done_callback(settle)
+    return futures
 
 
 def shutdown_writers() -> None:
