@@ -79,6 +79,9 @@ log = logging.getLogger("newswatch.daemon")
 HEARTBEAT_SECONDS = 5
 CONFIG_CHECK_SECONDS = 5
 DELIVERY_SECONDS = 15
+# a crawl that stored new articles runs a delivery pass at once, when the delivery
+# interval is at most this (a longer one is a choice to batch: it is kept)
+DELIVER_SOON_SECONDS = 60
 PRUNE_HOURS = 6
 FETCH_LOG_DAYS = 30
 CONTROL_SECONDS = 1.0  # the control job: pending requests read at least this often
@@ -224,7 +227,8 @@ class Daemon:
                 log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
                             info["failures"], info["reason"])
             ended = _answer_of(result)
-            if any(int(run.get(k) or 0) for run in result.runs for k in ("new", "updated")):
+            if self.deliver_every <= DELIVER_SOON_SECONDS and any(
+                    int(run.get(k) or 0) for run in result.runs for k in ("new", "updated")):
                 self._deliver_soon()  # alerts queued with the articles: out now
         except (CrawlError, ConfigError, DatabaseFileError, DatabaseUnavailable) as exc:
             log.error("%s: crawl failed: %s", name, exc)  # one line naming the cause
