@@ -198,6 +198,7 @@ def _daemon_config(tmp_path: Path, sites: list[str], interval: str) -> Path:
 def _run_daemon(tmp_path: Path, db: Path, farm: Farm, sites: list[str],
                 interval: str) -> subprocess.Popen:
     config = _daemon_config(tmp_path, sites, interval)
+    (tmp_path / "none.yaml").write_text("channels: {}\nrules: []\n", encoding="utf-8")
     return subprocess.Popen(
         [*CLI, "run", "--config", str(config), "--db", str(db), "--alerts-config",
          str(tmp_path / "none.yaml"), "--log-level", "WARNING"],
@@ -226,8 +227,8 @@ def test_the_daemon_polls_through_one_service_process(tmp_path: Path) -> None:
     with Farm(sites=["laodong_en", "mofa_en"]) as farm:
         proc = _run_daemon(tmp_path, db, farm, ["laodong_en", "mofa_en"], "2s")
         try:
-            _wait(lambda: sum(r["status"] == "finished" for r in _runs(db)) >= 6, 180,
-                  "six finished polls")
+            _wait(lambda: sum(r["status"] == "finished" for r in _runs(db)) >= 6
+                  or proc.poll() is not None, 180, "six finished polls")
         finally:
             code, err, started = _stop(proc)
     owners = {r["owner_pid"] for r in _runs(db)}
@@ -244,8 +245,8 @@ def test_daemon_sigterm_mid_crawl_stops_the_job_in_order(tmp_path: Path) -> None
     with Farm(extra=1500, sites=["laodong_en"]) as farm:
         proc = _run_daemon(tmp_path, db, farm, ["laodong_en"], "1h")
         try:
-            _wait(lambda: any(r["status"] == "running" for r in _runs(db)), 120,
-                  "a running crawl")
+            _wait(lambda: any(r["status"] == "running" for r in _runs(db))
+                  or proc.poll() is not None, 120, "a running crawl")
             time.sleep(1.0)  # pages in hand
         finally:
             code, err, started = _stop(proc)

@@ -52,6 +52,7 @@ import signal
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -518,11 +519,16 @@ class CrawlService:
         self.rss_read = 0.0
         self.rss = 0  # the last RSS measured (bytes)
         self.pids: list[int] = []  # every service process started, in order
+        # every service process is started from this one thread, which lives as long as
+        # the CrawlService: Linux sends the parent-death signal (die_with_parent) when
+        # the *thread* that started a process ends, and a restart or a recycle happens
+        # on short-lived threads
+        self.starter = ThreadPoolExecutor(1, thread_name_prefix="newswatch-service-start")
 
     # -- the process -----------------------------------------------------------------------
     def _start(self) -> _Instance:
         quiet_resource_tracker()
-        instance = _Instance(self.db_path, self.overrides)
+        instance = self.starter.submit(_Instance, self.db_path, self.overrides).result()
         self.pids.append(instance.pid)
         threading.Thread(target=self._dispatch, args=(instance,), daemon=True,
                          name=f"newswatch-service-{instance.pid}").start()
@@ -650,6 +656,7 @@ class CrawlService:
             self.lock.notify_all()
         if instance is not None:
             self._stop_instance(instance, now)
+        self.starter.shutdown(wait=False)
 
     def start(self, wait: float | None = START_SECONDS) -> int:
         """Start the service now (else at the first job); with ``wait``, until it says
