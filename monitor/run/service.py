@@ -188,8 +188,9 @@ def serve(jobs: JobSource, db_path: str, overrides: Mapping[str, Any],
 
     base = ScrapySettings()
     base.setmodule(crawler_settings, priority="project")
-    base.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING", **overrides},
-                priority="cmdline")
+    # the fetch log as saved stays in memory between jobs (crawler.middlewares.FetchLog)
+    base.update({"NEWSWATCH_DB": db_path, "LOG_LEVEL": "WARNING",
+                 "NEWSWATCH_FETCH_LOG_CACHE": True, **overrides}, priority="cmdline")
     allowance(base)  # NEWSWATCH_ALLOW_PRIVATE: checked once (the caller checked it)
     install_reactor(base["TWISTED_REACTOR"], base["ASYNCIO_EVENT_LOOP"])
     from twisted.internet import reactor
