@@ -97,10 +97,11 @@ def _urls(doc: Any) -> list[str]:
     return found
 
 
-def _config(farm: Farm, path: Path, interval: int, mode: str, parallel: int) -> Path:
+def _config(farm: Farm, path: Path, interval: int, jitter: int, mode: str,
+            parallel: int) -> Path:
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     template = next(s for s in data["sources"] if s["name"] == BASE)
-    template = {**template, "interval": f"{interval}s", "jitter": f"{max(1, interval // 2)}s",
+    template = {**template, "interval": f"{interval}s", "jitter": f"{jitter}s",
                 "crawl_timeout": "120s"}
     data = {"sources": farm.source_entries(template), "max_parallel_crawls": parallel,
             "crawl_service": mode}
@@ -156,7 +157,8 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     farm = Farm.many(args.sources, base=BASE, articles=args.articles).start()
     receiver = Receiver()
     db = work / f"{mode}.db"
-    config = _config(farm, work / f"{mode}.yaml", args.interval, mode, args.parallel)
+    jitter = args.jitter if args.jitter is not None else max(1, args.interval // 10)
+    config = _config(farm, work / f"{mode}.yaml", args.interval, jitter, mode, args.parallel)
     alerts = _alerts(work / f"{mode}-alerts.yaml", receiver.url)
     group = _cgroup(f"newswatch-watch-bench-{os.getpid()}-{mode}")
     procs = str(group / "cgroup.procs")
@@ -252,6 +254,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=100)
     parser.add_argument("--interval", type=int, default=60, help="poll interval, seconds")
+    parser.add_argument("--jitter", type=int, default=None,
+                        help="poll jitter, seconds (default: a tenth of the interval)")
     parser.add_argument("--minutes", type=float, default=3.0, help="the measured window")
     parser.add_argument("--modes", default="warm,process")
     parser.add_argument("--parallel", type=int, default=8, help="max_parallel_crawls")

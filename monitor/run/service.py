@@ -152,6 +152,7 @@ class _Job:
     chains: int = 0  # site turn chains still running
     errors: list[str] = field(default_factory=list)
     abandoned: str | None = None  # the status its runs were closed with
+    hooks: list[Any] = field(default_factory=list)  # its signal handlers (weakly connected)
 
 
 def serve(jobs: JobSource, db_path: str, overrides: Mapping[str, Any],
@@ -331,6 +332,21 @@ def serve(jobs: JobSource, db_path: str, overrides: Mapping[str, Any],
         running.pop(job.id, None)
         report(job)
         detach(job)
+        if job.stop == "limit":  # stopped in order at its time limit: recorded as such
+            status = f"aborted: no end after {job.timeout:.0f} s"
+            ids = run_ids(job)
+            store = Store(db_path)
+            try:
+                store.abort_running(job.names, status, owner=pid)
+                if ids:
+                    marks = ",".join("?" * len(ids))
+                    with store.db.conn:
+                        store.db.execute(f"update crawl_runs set status = ? where id in "
+                                         f"({marks})", [status, *ids])
+            finally:
+                store.close()
+            send(job, "aborted", {"status": status, "runs": ids})
+            return
         send(job, "unreachable", job.reach.unreachable())
         started = [stats for _, c in job.crawlers if (stats := _stats(c)) is not None]
         fatal = [stats.get_value("newswatch/fatal") for stats in started
@@ -374,9 +390,15 @@ def serve(jobs: JobSource, db_path: str, overrides: Mapping[str, Any],
             crawler.signals.connect(job.reach.response_received,
                                     signal=signals.response_received)
             crawler.signals.connect(router.attach, signal=signals.engine_started)
-            crawler.signals.connect(
-                lambda crawler=crawler: stop_in_order(crawler) if job.stop else None,
-                signal=signals.engine_started, weak=False)
+            # a stop asked while this crawler was opening: it closes once its engine
+            # starts. Held by the job and connected weakly: a strong connection would
+            # keep every crawler of the service's life in pydispatch's registry
+            def hook(crawler: Any = crawler) -> None:
+                if job.stop:
+                    stop_in_order(crawler)
+
+            job.hooks.append(hook)
+            crawler.signals.connect(hook, signal=signals.engine_started)
             job.crawlers.append((name, crawler))
             turns.setdefault(site_of(settings.source(name)), []).append((name, crawler))
 
@@ -421,8 +443,10 @@ def serve(jobs: JobSource, db_path: str, overrides: Mapping[str, Any],
 
     def tick() -> None:
         current = time.monotonic()
-        if asked and not closing:  # SIGTERM / SIGINT to the service itself
-            shutdown(len(asked) >= 2)
+        if len(asked) >= 2:  # SIGTERM / SIGINT to the service itself: twice, at once
+            shutdown(True)
+        elif asked and not closing:  # once: every job stops in order
+            shutdown(False)
         for job in list(running.values()):
             report(job)
             if (job.stop is None and job.timeout is not None
