@@ -79,6 +79,29 @@ def test_polls_run_in_one_service_process(tmp_path: Path) -> None:
     assert pid not in processes()  # closed: its process group is gone
 
 
+def test_the_service_is_recycled_after_its_jobs(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """``recycle_jobs`` 2: the third poll runs in a new service process, said in one
+    line; the old one is gone."""
+    db = tmp_path / "recycle.db"
+    with Farm(sites=["mofa_en"]) as farm:
+        settings = load_settings(DEMO_CONFIG, farm.config_variables())
+        service = CrawlService(db, scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": 1},
+                               recycle_jobs=2)
+        try:
+            with caplog.at_level(logging.INFO, logger="newswatch.service"):
+                results = [service.crawl(settings, ["mofa_en"], timeout=120)
+                           for _ in range(3)]
+            first, second = service.pids
+        finally:
+            service.close()
+    assert all(r.ok for r in results)
+    assert [r["owner_pid"] for r in _runs(db)] == [first, first, second]
+    said = [r.getMessage() for r in caplog.records if "recycled" in r.getMessage()]
+    assert said == [f"crawl service (pid {first}) recycled after 2 jobs: new pid {second}"]
+    assert first not in processes() and second not in processes()
+
+
 def test_a_hanging_source_hits_its_time_limit_while_another_job_completes(
         tmp_path: Path) -> None:
     """A source whose server never answers its articles: its job is stopped at its time
@@ -125,7 +148,7 @@ def test_an_extraction_worker_killed_mid_job_does_not_stop_the_service(
     the service keeps its process, and the next job stores the rest."""
     db = tmp_path / "workers.db"
     killed: list[int] = []
-    with Farm(extra=400, sites=["laodong_en"]) as farm:
+    with Farm(extra=200, sites=["laodong_en"]) as farm:
         settings = load_settings(DEMO_CONFIG, farm.config_variables())
         service = CrawlService(db, scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": 2})
         try:
@@ -157,7 +180,7 @@ def test_an_extraction_worker_killed_mid_job_does_not_stop_the_service(
 def test_a_service_killed_with_sigkill_is_restarted_and_its_runs_recorded_aborted(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db = tmp_path / "killed.db"
-    with Farm(extra=600, sites=["laodong_en", "mofa_en"]) as farm:
+    with Farm(extra=300, sites=["laodong_en", "mofa_en"]) as farm:
         settings = load_settings(DEMO_CONFIG, farm.config_variables())
         service = CrawlService(db, scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": 1})
         try:
