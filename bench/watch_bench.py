@@ -150,6 +150,23 @@ def _polls(db: Path) -> tuple[int, int]:
         store.close()
 
 
+def _stored_as(db: Path, urls: list[str]) -> list[dict[str, Any]]:
+    """How the articles whose alert never came were stored (not at all, irrelevant, a
+    duplicate of another)."""
+    store = Store(db)
+    try:
+        out = []
+        for url in urls:
+            row = store.db.execute("select relevant, link from articles where url = ?",
+                                   [url]).fetchone()
+            out.append({"url": url, "stored": row is not None,
+                        "relevant": row[0] if row else None,
+                        "duplicate": bool(row[1]) if row else None})
+        return out
+    finally:
+        store.close()
+
+
 def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     rng = random.Random(args.seed)
     stories = [a for a in load_corpus() if a.topic == "vn-us" and a.site != BASE]
@@ -212,6 +229,8 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         while time.monotonic() < deadline and not all(u in receiver.arrived for u in published):
             time.sleep(1)
         polls = polls1 - polls0
+        missing = [u for u in published if u not in receiver.arrived]
+        out["missing"] = _stored_as(db, missing)
         delays = sorted(receiver.arrived[u] - t for u, t in published.items()
                         if u in receiver.arrived)
         out.update({
@@ -221,7 +240,8 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "polls_per_s": round(polls / (t1 - t0), 2),
             "cores": round((cpu1 - cpu0) / (t1 - t0), 2),
             "rss_mb": {"start": rss[0] // 2**20, "end": rss[-1] // 2**20,
-                       "peak": max(rss) // 2**20},
+                       "peak": max(rss) // 2**20,
+                       "per_minute": [r // 2**20 for r in rss[::6]]},
             "published": len(published), "alerted": len(delays),
             "delay_median_s": round(statistics.median(delays), 1) if delays else None,
             "delay_p95_s": (round(delays[max(0, int(0.95 * len(delays) + 0.5) - 1)], 1)
