@@ -53,6 +53,18 @@ class RedirectLoop(IgnoreRequest):
     """A redirect back to a URL already in the request's redirect chain."""
 
 
+# The fetch log as saved, per (database, source domains), kept between crawls by a
+# long-lived crawl process (the warm crawl service, monitor.run.service) that sets
+# NEWSWATCH_FETCH_LOG_CACHE: a poll then reads no SQLite rows to know its validators (the
+# query scans the whole log: tens of milliseconds once it holds a month of articles).
+# Only saved rows enter it (a crawl that does not save its fetches leaves it as it was);
+# another process's writes to the log are not seen (a one-off crawl beside the daemon):
+# the cost is a full fetch where a 304 would have done. Sources whose log holds more than
+# FETCH_CACHE_MAX rows are read from SQLite each time (memory).
+_SAVED: dict[tuple[str, tuple[str, ...]], dict[str, dict[str, Any]]] = {}
+FETCH_CACHE_MAX = 50_000
+
+
 class FetchLog:
     """The fetch log of one crawl, shared by the middlewares (one per crawler)."""
 
@@ -77,8 +89,19 @@ class FetchLog:
     def spider_opened(self, spider: Any) -> None:
         self._load()
 
+    def _key(self) -> tuple[str, tuple[str, ...]] | None:
+        """This crawl's key in the saved-log cache (None: the cache is off)."""
+        if not self.crawler.settings.getbool("NEWSWATCH_FETCH_LOG_CACHE"):
+            return None
+        source = getattr(self.crawler.spider, "source", None)
+        return str(self.db_path), tuple(getattr(source, "domains", None) or [])
+
     def _load(self) -> dict[str, dict[str, Any]]:
         if self.entries is None:
+            key = self._key()
+            if key is not None and key in _SAVED:
+                self.entries = dict(_SAVED[key])  # rows are replaced, never changed
+                return self.entries
             source = getattr(self.crawler.spider, "source", None)
             domains = list(getattr(source, "domains", None) or [])
             store = Store(self.db_path)
@@ -86,6 +109,8 @@ class FetchLog:
                 self.entries = store.fetches_for(domains)
             finally:
                 store.close()
+            if key is not None and len(self.entries) <= FETCH_CACHE_MAX:
+                _SAVED[key] = dict(self.entries)
         return self.entries
 
     def get(self, url: str) -> dict[str, Any] | None:
@@ -143,6 +168,9 @@ class FetchLog:
             store.save_fetches(self.dirty.values())
         finally:
             store.close()
+        key = self._key()
+        if key is not None and key in _SAVED:
+            _SAVED[key].update(self.dirty)
         self.crawler.stats.set_value("newswatch/fetches_logged", len(self.dirty))
         self.dirty = {}
 

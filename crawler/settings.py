@@ -45,6 +45,7 @@ NEWSWATCH_STORE_BATCH = 50  # articles per SQLite transaction (flushed every sec
 # incremental crawling (crawler/middlewares.py; docs/USAGE.md "Incremental crawling")
 NEWSWATCH_FETCH_LOG = True  # record every response's validators in the `fetches` table
 NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that log; 304 = skip
+NEWSWATCH_FETCH_LOG_CACHE = False  # the log as saved kept between crawls (the warm crawl service)
 NEWSWATCH_SKIP_STORED = True  # links to stored articles not due for a re-check: not fetched
 # the re-check schedule is each source's `recheck:` (min, max, budget; docs/USAGE.md
 # "Re-checks", monitor.changes.recheck). Legacy (before issue 29): stored articles

@@ -116,12 +116,50 @@ class Farm:
         self.redesigned: set[str] = set()  # sites serving their articles in a new layout
         self.forbidden: set[str] = set()  # sites answering 403 to every request
 
+    @classmethod
+    def many(cls, count: int, base: str = "laodong_en", articles: int = 3,
+             port: int = 0) -> Farm:
+        """A farm of ``count`` synthetic sites (benchmarks: a daemon watching hundreds of
+        sources): clones of the site ``base`` named ``w0000``, ``w0001``, ..., each on
+        its own loopback address (127.1.<i // 200>.<i % 200 + 1>: distinct hosts, so
+        distinct sites and politeness budgets) with the first ``articles`` of
+        ``base``'s corpus. ``source_entries`` gives their sources."""
+        if not 0 < count <= 50_000:
+            raise FarmError(f"many: {count} sites (1 to 50,000)")
+        farm = cls(articles=[], sites=[], port=port)
+        spec = SITES[base]
+        corpus = [a for a in load_corpus() if a.site == base][:articles]
+        for i in range(count):
+            name = f"w{i:04d}"
+            clone = with_changes(spec, name=name, address=f"127.1.{i // 200}.{i % 200 + 1}")
+            state = _SiteState(clone)
+            for article in corpus:
+                state.add(with_changes(article, site=name))
+            farm.sites[name] = state
+        farm.base = base  # type: ignore[attr-defined]
+        return farm
+
+    def source_entries(self, template: dict[str, Any]) -> list[dict[str, Any]]:
+        """One source per served site, from ``template`` (a source of config/demo.yaml
+        for the clones' base site, its ``${FARM_...}`` placeholders unresolved): the
+        base site's URLs and host replaced by each site's."""
+        base = getattr(self, "base", None)
+        if base is None:
+            raise FarmError("source_entries: not a Farm.many farm")
+        url_var, host_var = f"${{FARM_{base.upper()}}}", f"${{FARM_{base.upper()}_HOST}}"
+        entries = []
+        for name in self.sites:
+            text = json.dumps(template).replace(url_var, self.base_url(name)).replace(
+                host_var, urlsplit(self.base_url(name)).hostname or "")
+            entries.append({**json.loads(text), "name": name, "edition": None})
+        return entries
+
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Farm:
         """Bind every site and serve in background threads."""
         port = self.port
         for name, state in self.sites.items():
-            host = f"127.0.0.{state.spec.host_index}"
+            host = state.spec.address or f"127.0.0.{state.spec.host_index}"
             server = _bind(host, port)
             port = port or server.server_address[1]  # same port on every host when free
             server.farm = self  # type: ignore[attr-defined]

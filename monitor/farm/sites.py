@@ -38,6 +38,7 @@ class SiteSpec:
     page_size: int = 10
     menu: tuple[str, ...] = field(default_factory=tuple)
     agency: str = ""  # the agency tag this site puts before its sapo ("TTO - ", "VOV.VN - ")
+    address: str = ""  # the loopback address it listens on ("": 127.0.0.<host_index>)
 
 
 SITES: dict[str, SiteSpec] = {

@@ -9,11 +9,13 @@ crawler of a crawl process; ``writer``: the one SQLite writer process per databa
 from monitor.processes import runtime
 from monitor.processes.lifecycle import (
     GRACE_SECONDS,
+    MAX_GRACE_SECONDS,
     Interrupt,
     StopGrace,
     Wakeup,
     die_with_parent,
     group_activity,
+    group_rss,
     kill_group,
     quiet_resource_tracker,
 )
@@ -26,8 +28,8 @@ from monitor.processes.workers import (
 )
 from monitor.processes.writer import DatabaseFull, shutdown_writers, submit, submit_many
 
-__all__ = ["GRACE_SECONDS", "DatabaseFull", "Interrupt", "StopGrace", "Wakeup",
-           "die_with_parent", "extract_checked", "group_activity", "kill_group",
+__all__ = ["GRACE_SECONDS", "MAX_GRACE_SECONDS", "DatabaseFull", "Interrupt", "StopGrace", "Wakeup",
+           "die_with_parent", "extract_checked", "group_activity", "group_rss", "kill_group",
            "pool_ready", "quiet_resource_tracker", "runtime",
            "shared_pool", "shutdown_pool", "shutdown_writers", "start_pool", "submit",
            "submit_many"]

@@ -302,3 +302,9 @@ def rss_bytes(pids: Iterable[int]) -> int:
         except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def group_rss(pgid: int) -> int:
+    """Summed resident set size (bytes) of the live processes of process group
+    ``pgid`` (a crawl service and its forkserver, workers and writer)."""
+    return rss_bytes(group_members(pgid))

@@ -4,8 +4,10 @@
 progress; ``daemon`` schedules crawls per source (APScheduler), delivers alerts and
 reports ``status``; ``control`` asks the running daemon to crawl a source now
 (``newswatch check``); ``recheck`` fetches one stored article again (``newswatch
-recheck``); ``backfill`` reads a source's archive from its sitemaps; ``demo`` crawls the
-replica farm; ``reach`` sums up hosts a crawl could not reach.
+recheck``); ``service`` is the warm crawl service the daemon runs its crawls in
+(one long-lived crawl process, jobs as JSON-able dicts); ``backfill`` reads a source's
+archive from its sitemaps; ``demo`` crawls the replica farm; ``reach`` sums up hosts a
+crawl could not reach.
 """
 
 from monitor.run.backfill import backfill
@@ -14,7 +16,8 @@ from monitor.run.crawl import CrawlError, CrawlResult, crawl
 from monitor.run.daemon import Daemon, status
 from monitor.run.reach import host_of
 from monitor.run.recheck import RecheckResult, UnknownArticle, recheck
+from monitor.run.service import CrawlService
 
-__all__ = ["ControlError", "CrawlError", "CrawlResult", "Daemon", "NoDaemon", "NotTaken",
-           "RecheckResult", "Refused", "UnknownArticle", "backfill", "check", "crawl",
+__all__ = ["ControlError", "CrawlError", "CrawlResult", "CrawlService", "Daemon", "NoDaemon",
+           "NotTaken", "RecheckResult", "Refused", "UnknownArticle", "backfill", "check", "crawl",
            "host_of", "recheck", "status"]

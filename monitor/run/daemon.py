@@ -53,6 +53,7 @@ from crawler import ledger
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config, withhold_secrets
 from monitor.processes import Interrupt, Wakeup
 from monitor.run.crawl import CrawlError, crawl
+from monitor.run.service import CrawlService
 from monitor.sources import (
     DEFAULT_CONFIG,
     ConfigError,
@@ -78,6 +79,9 @@ log = logging.getLogger("newswatch.daemon")
 HEARTBEAT_SECONDS = 5
 CONFIG_CHECK_SECONDS = 5
 DELIVERY_SECONDS = 15
+# a crawl that stored new articles runs a delivery pass at once, when the delivery
+# interval is at most this (a longer one is a choice to batch: it is kept)
+DELIVER_SOON_SECONDS = 60
 PRUNE_HOURS = 6
 FETCH_LOG_DAYS = 30
 CONTROL_SECONDS = 1.0  # the control job: pending requests read at least this often
@@ -95,7 +99,8 @@ class Daemon:
                  claim_timeout: float = 300.0,
                  config_check_every: float = CONFIG_CHECK_SECONDS,
                  keep_secrets: bool = False,
-                 recheck: Mapping[str, Any] | None = None) -> None:
+                 recheck: Mapping[str, Any] | None = None,
+                 service_options: Mapping[str, Any] | None = None) -> None:
         self.config = Path(config)
         # the re-check schedule's settings over every source's (`newswatch run --recheck-*`),
         # applied to each config loaded (monitor.sources.with_recheck)
@@ -146,6 +151,11 @@ class Daemon:
         self.skipped: dict[str, dict[str, Any]] = {}
         # the running crawls' stop request: once = stop in order, twice = kill them now
         self.interrupt = Interrupt()
+        # the warm crawl service (``crawl_service: warm``), started at the first crawl;
+        # service_options: CrawlService's recycle_jobs, recycle_rss, scrapy_settings
+        self.service: CrawlService | None = None
+        self.service_lock = threading.Lock()
+        self.service_options = dict(service_options or {})
         # crawls on their own pool (threads start on demand; sources can be added by a
         # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
         self.pools = [_Pool(max(8, 2 * len(self.settings.sources))), _Pool(4)]
@@ -210,9 +220,14 @@ class Daemon:
                     self.running[name] = now()
                     ran = True
                 self._answer(ids, control.STARTED)
-                result = crawl(settings, self.db_path, sources=[name],
-                               variables=self.variables, alerts=self.alert_config,
-                               timeout=seconds(source.crawl_timeout), stop=self.interrupt)
+                if settings.crawl_service == "warm":  # a job of the warm crawl service
+                    result = self._service().crawl(
+                        settings, [name], timeout=seconds(source.crawl_timeout),
+                        stop=self.interrupt, alerts=self.alerts)
+                else:  # a crawl process tree of its own
+                    result = crawl(settings, self.db_path, sources=[name],
+                                   variables=self.variables, alerts=self.alert_config,
+                                   timeout=seconds(source.crawl_timeout), stop=self.interrupt)
             if result.interrupted:
                 log.warning("%s: crawl interrupted by the daemon's stop: %s", name,
                             result.totals)
@@ -226,6 +241,9 @@ class Daemon:
                 log.warning("%s: %s unreachable: %d failures, e.g. %s", name, host,
                             info["failures"], info["reason"])
             ended = _answer_of(result)
+            if self.deliver_every <= DELIVER_SOON_SECONDS and any(
+                    int(run.get(k) or 0) for run in result.runs for k in ("new", "updated")):
+                self._deliver_soon()  # alerts queued with the articles: out now
         except (CrawlError, ConfigError, DatabaseFileError, DatabaseUnavailable) as exc:
             log.error("%s: crawl failed: %s", name, exc)  # one line naming the cause
             ended = (control.FAILED, f"crawl failed: {exc}", None)
@@ -242,6 +260,22 @@ class Daemon:
                 state, note, run_id = ended or (control.FAILED, "the crawl did not run to "
                                                 "its end (see the daemon's log)", None)
                 self._answer(ids, state, note, run_id)
+
+    def _service(self) -> CrawlService:
+        """The warm crawl service, started on first use (``monitor.run.service``)."""
+        with self.service_lock:
+            if self.service is None:
+                self.service = CrawlService(self.db_path, **self.service_options)
+            return self.service
+
+    def _deliver_soon(self) -> None:
+        """Run the delivery job now (a crawl stored new articles and queued their
+        alerts): an alert waits for no delivery interval. The job never runs twice at
+        once; the interval stays the backstop."""
+        try:
+            self.scheduler.modify_job("deliver", next_run_time=datetime.now(UTC))
+        except Exception:  # noqa: BLE001 - stopping: the scheduler has no such job now
+            pass
 
     def _pause_of(self, name: str) -> dict[str, Any] | None:
         """The pause of ``name`` (``monitor.store.pauses``: ``{"source", "paused",
@@ -432,6 +466,8 @@ class Daemon:
                             "waiting": sorted(self.waiting),
                             "crawling": dict(sorted(self.running.items())),
                             "skipped": {k: dict(v) for k, v in sorted(self.skipped.items())},
+                            "crawl_service": self.settings.crawl_service,
+                            "service_pid": self.service.pid if self.service else None,
                             "control": self.control_signal,
                             "config": str(self.config), "config_loaded": self.config_loaded,
                             "config_error": self.config_error,
@@ -613,6 +649,8 @@ class Daemon:
         if wait:
             for pool in self.pools:
                 pool.join()
+        if self.service is not None:  # its jobs have ended (or were stopped at once)
+            self.service.close(now=self.interrupt.count >= 2 or not wait)
         try:
             self._expire_requests()
             self.beat("stopped")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -335,6 +335,10 @@ class Settings(_Model):
     # forkserver, extraction workers and writer, 300-500 MB together) run at once; a due
     # crawl waits for a slot, its time limit starts when it starts (docs/DAEMON.md)
     max_parallel_crawls: int = Field(default=4, ge=1, le=64)
+    # the daemon's crawls: "warm" runs them as jobs of one long-lived crawl process
+    # (monitor.run.service: reactor, extraction pool and writer kept warm), "process"
+    # starts a crawl process tree per crawl (monitor.run.crawl); docs/DAEMON.md
+    crawl_service: Literal["warm", "process"] = "warm"
     # the zone the daemon reads every source's `cron:` in (an IANA name; docs/DAEMON.md),
     # whatever the machine's TZ; a source's own `timezone:` is the offset of its pages' dates
     timezone: str = DEFAULT_TIMEZONE
