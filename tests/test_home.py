@@ -326,6 +326,12 @@ def test_articles_table_shows_rows_in_the_first_screen(
     dom = dump_dom(tmp_path, url)
     help_box = dom.split('<details class="nw-column-help">', 1)[1].split("</details>", 1)[0]
     assert "<dt>published_utc</dt>" in help_box  # the descriptions are one click away
+    # its columns past a 1280 px window folded, named, one click away
+    line = dom.split('<span class="nw-folded-columns">', 1)[1].split("</span>", 1)[0]
+    assert "folded: url, author," in line and "signature" in line
+    assert "_nw_columns=all" in line and "Show all" in line
+    every = dump_dom(tmp_path, f"{url}?_nw_columns=all")  # the link: every column shown
+    assert '<td class="col-signature' in every and "nw-folded-columns" not in every
     top, bottom = _evaluate(tmp_path, url, FIRST_ROW, height=800)
     screenshot(tmp_path, url, "articles-table")
     assert 0 < top <= 700 and bottom > top, f"first row from {top} to {bottom} px"
@@ -364,7 +370,8 @@ def test_no_page_scrolls_sideways_or_shows_raw_json(farm_day: dict, home_server:
              f"/news/stories/{story}", "/news/updated_articles", "/news/changes",
              f"/news/article?id={en}", "/news/versions", f"/news/versions/{version}",
              "/news/latest_relevant", f"/news/story?story={story}",
-             "/news/search?q=semiconductor", "/news/removed_articles", "/news/feed"]
+             "/news/search?q=semiconductor", "/news/removed_articles", "/news/feed",
+             "/news/articles"]
     shots = {"/news/versions": "versions-table", "/news/changes": "changes-page",
              f"/news/articles/{copy}": "copy-page"}
     seen: dict[str, dict] = {}
@@ -386,6 +393,9 @@ def test_no_page_scrolls_sideways_or_shows_raw_json(farm_day: dict, home_server:
     assert versions["folded"] >= 1 and re.search(r"word diff: \d+ insertions?, \d+ deletions?",
                                                  versions["text"])
     assert EDIT in versions["text"]  # the changed sentences, shown
+    table = seen["/news/articles"]["text"]  # the articles table: its other columns named
+    assert re.search(r"\d+ shown here, \d+ folded: url, author", table), table[:600]
+    assert "Show all" in table
     assert {copy, original} == {en, vi}
     assert "This article is another-language edition of" in seen[
         f"/news/articles/{copy}"]["text"]

@@ -27,6 +27,14 @@ from monitor.store.search import to_html as marked_html
 
 _SEARCH = TYPED_SEARCH  # the table search as typed (monitor.store.search)
 
+# The articles table page shows these columns (its 34 do not fit a 1280 px window); the
+# rest are folded by CSS (templates/table.html), named in a line above the rows with a
+# link (?_nw_columns=all) that shows them all. A ?_col= or ?_nocol= choice is the
+# reader's own: nothing is folded then. JSON, CSV and the row pages keep every column.
+ARTICLE_COLUMNS = ("id", "title", "source", "language", "published", "text", "relevant",
+                   "story_id", "version", "updated", "removed")
+ALL_COLUMNS = ("_nw_columns", "all")  # the link that shows every column
+
 # Datasette 0.65 prints every handled error with rich when rich is importable (it is, for
 # newswatch's CLI); outside an except block (404 and 405 paths) that raises, and a refused
 # POST becomes a 500. Plain error pages instead.
@@ -140,10 +148,25 @@ def _folded(summary: str, inner: Markup) -> Markup:
         summary, inner)
 
 
+def _shown_columns(table: str | None, request) -> dict:
+    """``{"nw_shown": ARTICLE_COLUMNS, "nw_all_url": "/db/articles?...&_nw_columns=all"}``
+    on the articles table page when the reader chose no columns; else ``{}``."""
+    if table != "articles" or request is None:
+        return {}
+    args = parse_qsl(request.query_string, keep_blank_values=True)
+    if any(key in ("_col", "_nocol", ALL_COLUMNS[0]) for key, _ in args):
+        return {}
+    query = urlencode([*args, ALL_COLUMNS])
+    return {"nw_shown": ARTICLE_COLUMNS, "nw_all_url": f"{request.path}?{query}"}
+
+
 @hookimpl
-def extra_template_vars(template, datasette):
-    if template == "table.html" and _SEARCH.get():
-        return {"search": _SEARCH.get()}  # the search box shows what was typed
+def extra_template_vars(template, table, request, datasette):
+    if template == "table.html":
+        found = _shown_columns(table, request)
+        if _SEARCH.get():
+            found["search"] = _SEARCH.get()  # the search box shows what was typed
+        return found
     if template != "index.html":
         return {}
     described = {}
