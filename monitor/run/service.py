@@ -628,7 +628,9 @@ class CrawlService:
             if self.closed:
                 return
             self.restarts += 1
-            new = self.instance = self._start()
+            if self.instance is None:  # else a caller's _instance() started one meanwhile
+                self.instance = self._start()  # (both did: one was left behind, orphaned)
+            new = self.instance
             self.lock.notify_all()
         log.error("crawl service (pid %d) died (exit code %s): %d running run(s) marked "
                   "aborted; restarted as pid %d", instance.pid, code, closed, new.pid)
