@@ -3,6 +3,7 @@ full database, a config reload with an error."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -359,3 +360,29 @@ def _finished(db: Path, source: str, after: int = 0) -> bool:
 
 def _last_id(db: Path) -> int:
     return max((r["id"] for r in _runs(db)), default=0)
+
+
+def test_a_crawler_opened_after_the_alerts_file_broke_queues_with_the_last_good_rules(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The warm crawl service checks the alerts file when a job starts and hands its
+    crawlers the path; a crawler opening later (seconds, under load) found the file broken
+    and its new articles were stored with no alert queued. Its pipeline now keeps the
+    rules the file last loaded to in the process, said once; a file that never loaded
+    there is still an error."""
+    from crawler.pipelines import _alert_config
+
+    path = tmp_path / "alerts.yaml"
+    path.write_text('channels:\n  hook:\n    webhook: "http://127.0.0.1:9/"\n'
+                    "rules:\n  - name: vn-us\n    channels: [hook]\n", encoding="utf-8")
+    good = _alert_config(str(path))
+    assert [rule.name for rule in good.rules] == ["vn-us"]
+    path.write_text("rules: [\n", encoding="utf-8")  # broken meanwhile
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))  # a new stamp, surely
+    with caplog.at_level(logging.WARNING):
+        assert _alert_config(str(path)) is good
+        assert _alert_config(str(path)) is good  # every source's crawler: one line
+    assert caplog.text.count("does not load") == 1
+    never = tmp_path / "never.yaml"
+    never.write_text("rules: [\n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        _alert_config(str(never))
