@@ -206,10 +206,14 @@ def test_daemon_crawls_sources_of_one_site_in_turn(tmp_path: Path) -> None:
         daemon = Daemon(config, tmp_path / "d.db", alerts=None)
         threads = [threading.Thread(target=daemon.crawl_source, args=(name,))
                    for name in ("first", "second")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(120)
+        finally:  # the daemon's warm crawl service, never started through daemon.start()
+            if daemon.service is not None:
+                daemon.service.close()
     spans = sorted((min(h.start for h in site.hits), max(h.end for h in site.hits))
                    for site in (one, two))
     assert all(len(site.article_hits()) == 6 for site in (one, two))
