@@ -15,8 +15,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,16 @@ def environment() -> dict[str, str]:
     from .conftest import REPO
 
     return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """``condition()``'s first true value; AssertionError after ``timeout`` x PATIENCE s."""
+    from .conftest import PATIENCE
+
+    deadline = time.monotonic() + timeout * PATIENCE
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or condition}")

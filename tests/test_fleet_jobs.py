@@ -11,8 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +41,11 @@ from .redis_server import (
     RedisServer,
     die_with_parent,
     environment,
+    wait_for,
 )
 
 KEYS = Keys("t")
 
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 def job(site: str, *sources: str, round_name: str = "r1") -> dict[str, Any]:

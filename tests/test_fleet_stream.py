@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,10 @@ from monitor.store import Store
 
 from .conftest import REPO
 from .fleet_procs import article, batches
-from .redis_server import RedisServer, environment
+from .redis_server import RedisServer, environment, wait_for
 
 KEYS = Keys("t")
 
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 def start(*args: str, env: dict[str, str] | None = None,

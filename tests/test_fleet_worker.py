@@ -11,8 +11,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +18,10 @@ from monitor.fleet import JobQueue, Keys, connect, status
 from monitor.store import Store
 
 from .conftest import REPO
-from .redis_server import RedisServer, environment
+from .redis_server import RedisServer, environment, wait_for
 
 KEYS = Keys("t")
 
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 def start(*args: str) -> subprocess.Popen[str]:
