@@ -136,6 +136,55 @@ def _rss(group: Path) -> int:
     return total
 
 
+def _role(pid: str, daemon_pid: int) -> str:
+    """What a process of the cgroup is: daemon, service (the warm crawl service),
+    forkserver, worker (extraction), writer, or other (its command line's last word)."""
+    if pid == str(daemon_pid):
+        return "daemon"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "gone"
+    ppid = next((line.split()[1] for line in status.splitlines()
+                 if line.startswith("PPid:")), "")
+    if "forkserver" in cmd:
+        return "forkserver"
+    if ppid == str(daemon_pid):
+        return "service"
+    return "worker/writer" if "multiprocessing" in cmd else "other"
+
+
+def _memory(group: Path, daemon_pid: int) -> dict[str, Any]:
+    """Memory of the cgroup's processes: RSS and PSS (proportional set size: shared pages
+    split among the processes sharing them, /proc/PID/smaps_rollup), both in MB, summed
+    and by role (``_role``); the daemon's thread count."""
+    out: dict[str, Any] = {"rss": 0.0, "pss": 0.0, "roles": {}, "daemon_threads": None}
+    for pid in (group / "cgroup.procs").read_text().split():
+        try:
+            fields = dict(line.split(":", 1) for line in
+                          Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+            rss = int(fields["Rss"].split()[0]) / 1024
+            pss = int(fields["Pss"].split()[0]) / 1024
+            if pid == str(daemon_pid):
+                out["daemon_threads"] = len(os.listdir(f"/proc/{pid}/task"))
+        except (OSError, KeyError, ValueError):
+            continue
+        role = _role(pid, daemon_pid)
+        out["rss"] += rss
+        out["pss"] += pss
+        mine = out["roles"].setdefault(role, {"n": 0, "rss": 0.0, "pss": 0.0})
+        mine["n"] += 1
+        mine["rss"] += rss
+        mine["pss"] += pss
+    return out
+
+
+def _roles(sample: dict[str, Any]) -> dict[str, str]:
+    return {role: f"{v['n']} proc, RSS {v['rss']:.0f}, PSS {v['pss']:.0f}"
+            for role, v in sorted(sample["roles"].items())}
+
+
 def _polls(db: Path) -> tuple[int, int]:
     """(runs ended, sources with a run ended)."""
     if not db.exists():
@@ -203,6 +252,7 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         out["first_round_sources"] = _polls(db)[1]
         cpu0, (polls0, _), t0 = _usage(group), _polls(db), time.monotonic()
         rss = [_rss(group)]
+        mem = [_memory(group, daemon.pid)]
         published: dict[str, float] = {}
         end = t0 + args.minutes * 60
         next_pub = t0 + rng.uniform(0, 2 * args.publish_every)
@@ -221,10 +271,12 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 next_pub = now + rng.uniform(0, 2 * args.publish_every)
             if now >= next_rss:
                 rss.append(_rss(group))
+                mem.append(_memory(group, daemon.pid))
                 next_rss = now + 10
             time.sleep(0.2)
         cpu1, (polls1, _), t1 = _usage(group), _polls(db), time.monotonic()
         rss.append(_rss(group))
+        mem.append(_memory(group, daemon.pid))
         deadline = time.monotonic() + args.interval + 60  # the last ones' alerts
         while time.monotonic() < deadline and not all(u in receiver.arrived for u in published):
             time.sleep(1)
@@ -242,6 +294,13 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "rss_mb": {"start": rss[0] // 2**20, "end": rss[-1] // 2**20,
                        "peak": max(rss) // 2**20,
                        "per_minute": [r // 2**20 for r in rss[::6]]},
+            "pss_mb": {"start": round(mem[0]["pss"]), "end": round(mem[-1]["pss"]),
+                       "peak": round(max(m["pss"] for m in mem)),
+                       "per_minute": [round(m["pss"]) for m in mem[::6]]},
+            "by_role_mb": {"start": _roles(mem[0]), "end": _roles(mem[-1])},
+            "daemon_threads": {"start": mem[0]["daemon_threads"],
+                               "end": mem[-1]["daemon_threads"],
+                               "peak": max(m["daemon_threads"] or 0 for m in mem)},
             "published": len(published), "alerted": len(delays),
             "delay_median_s": round(statistics.median(delays), 1) if delays else None,
             "delay_p95_s": (round(delays[max(0, int(0.95 * len(delays) + 0.5) - 1)], 1)

@@ -108,3 +108,45 @@ def test_a_crawl_waiting_for_a_slot_is_shown_by_status(tmp_path: Path) -> None:
     if daemon.service is not None:  # (a crawl's warm service: it crawled nothing here)
         daemon.service.close()
     assert status(db)["daemon"]["waiting"] == []
+
+
+def test_sources_due_at_once_wait_in_a_queue_not_in_a_thread_each(tmp_path: Path) -> None:
+    """All 29 sources due at once with one crawl slot (held): the crawl pool starts at
+    most ``crawl_threads(1)`` threads (not one per source, as it did: 1,009 threads for
+    1,000 sources in issue 33's memory run), every source is listed as waiting, and the
+    daemon's stop lets each queued job end without a crawl."""
+    from monitor.run import Daemon, status
+    from monitor.run.daemon import crawl_threads
+
+    data = yaml.safe_load((REPO / "config" / "sources.yaml").read_text(encoding="utf-8"))
+    data["max_parallel_crawls"] = 1
+    config, db = tmp_path / "sources.yaml", tmp_path / "queue.db"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    daemon = Daemon(config, db, alerts=None)
+    Store(db).close()
+    names = {s.name for s in daemon.settings.sources}
+    assert len(names) > crawl_threads(1)
+    daemon.crawl_slots.acquire()  # a crawl holds the one slot
+    for source in daemon.settings.sources:
+        daemon._add_crawl_job(source)
+    daemon.scheduler.start()
+    try:
+        threads = crawl_threads(1)
+        _wait(lambda: len(daemon.pools[0].waiting()) == len(names) - threads, 30,
+              "every thread busy and the other sources' crawls queued")
+        assert len(daemon.pools[0].threads._threads) == threads
+        queued = {job.split(":")[1] for job in daemon.pools[0].waiting()}
+        daemon.beat()
+        shown = set(status(db)["daemon"]["waiting"])
+        # listed: those queued for a thread and those (in a thread) waiting for the slot
+        # (the others wait for their site's turn: another source of the site waits first)
+        assert shown == queued | daemon.waiting and len(shown) >= len(names) - 4
+    finally:
+        daemon.interrupt.request()  # stopping: the queued jobs crawl nothing
+        daemon.crawl_slots.release()
+        daemon.scheduler.shutdown(wait=False)
+        daemon.pools[0].join()
+    assert daemon.pools[0].waiting() == [] and daemon.waiting == set()
+    assert _runs(db) == []
+    if daemon.service is not None:
+        daemon.service.close()

@@ -36,7 +36,7 @@ import os
 import signal
 import sqlite3
 import threading
-from collections import ChainMap
+from collections import ChainMap, Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -44,6 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import BasePoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -156,9 +157,10 @@ class Daemon:
         self.service: CrawlService | None = None
         self.service_lock = threading.Lock()
         self.service_options = dict(service_options or {})
-        # crawls on their own pool (threads start on demand; sources can be added by a
-        # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
-        self.pools = [_Pool(max(8, 2 * len(self.settings.sources))), _Pool(4)]
+        # crawls on their own pool, so housekeeping (heartbeat, config, delivery) never
+        # waits for a crawl; its threads are bounded (crawl_threads): a due crawl beyond
+        # them waits in the pool's queue (``pending``), not in a thread of its own
+        self.pools = [_Pool(crawl_threads(self.settings.max_parallel_crawls)), _Pool(4)]
         self.scheduler = BackgroundScheduler(
             executors={"default": self.pools[0], "house": self.pools[1]},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -341,7 +343,8 @@ class Daemon:
             self.next_checks[name].append(row["id"])
             return control.TAKEN, (f"queued: joins request {first}, whose crawl of {name} "
                                    "has not started yet")
-        if self.queued.get(name, 0):  # its due crawl waits for its turn: that one answers
+        if self.queued.get(name, 0) or name in self._pending_crawls():
+            # its due crawl waits for its turn (or a thread): that one answers
             self.next_checks[name] = [row["id"]]
             return control.TAKEN, (f"queued: the due crawl of {name}, waiting for its "
                                    "site's turn or a crawl slot, answers it")
@@ -391,6 +394,11 @@ class Daemon:
                         CONTROL_SECONDS, exc)
         except Exception:  # noqa: BLE001 - the daemon must outlive a bad request
             log.exception("reading the control requests failed")
+
+    def _pending_crawls(self) -> set[str]:
+        """Sources whose due crawl waits in the crawl pool's queue for a thread."""
+        return {job_id.split(":")[1] for job_id in self.pools[0].waiting()
+                if job_id.startswith(("crawl:", "check:"))}
 
     @contextmanager
     def _crawl_slot(self, name: str) -> Iterator[None]:
@@ -463,7 +471,7 @@ class Daemon:
                             "status": state, "next_runs": jobs,
                             "sources": sorted(s.name for s in self.settings.sources),
                             "max_parallel_crawls": self.settings.max_parallel_crawls,
-                            "waiting": sorted(self.waiting),
+                            "waiting": sorted(self.waiting | self._pending_crawls()),
                             "crawling": dict(sorted(self.running.items())),
                             "skipped": {k: dict(v) for k, v in sorted(self.skipped.items())},
                             "crawl_service": self.settings.crawl_service,
@@ -502,6 +510,7 @@ class Daemon:
                 if settings.max_parallel_crawls != old.max_parallel_crawls:
                     # crawls running keep (and release) the old slots; new ones take these
                     self.crawl_slots = threading.BoundedSemaphore(settings.max_parallel_crawls)
+                    self.pools[0].resize(crawl_threads(settings.max_parallel_crawls))
                 self._reschedule(old, settings)
                 self.config_loaded, self.config_error = now(), None
                 log.info("config reloaded: %d sources", len(settings.sources))
@@ -721,14 +730,60 @@ class Daemon:
         return 0
 
 
+def crawl_threads(max_parallel_crawls: int) -> int:
+    """Threads of the daemon's crawl pool: each running crawl holds one, and so does a
+    crawl waiting for its site's turn or a crawl slot; twice the slots and 8 more leave
+    room for those, and a thousand sources due at once no longer start a thousand threads
+    (each thread's stack and malloc arena stay with the daemon: issue 33's memory run).
+    Due crawls beyond them wait in the pool's queue, in the order they came due."""
+    return 2 * max_parallel_crawls + 8
+
+
 class _Pool(BasePoolExecutor):
     """APScheduler's thread-pool executor, except that the scheduler's shutdown never
     waits for its threads (it would, holding the scheduler's job-store lock, which a
-    running job may need): ``join`` waits for them, outside that lock."""
+    running job may need): ``join`` waits for them, outside that lock. ``waiting()``:
+    the ids of jobs submitted and not started (they wait for a free thread)."""
 
     def __init__(self, max_workers: int) -> None:
         self.threads = ThreadPoolExecutor(max_workers)
+        self._queued: Counter[str] = Counter()
+        self._queued_lock = threading.Lock()
         super().__init__(self.threads)
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        # (APScheduler's BasePoolExecutor._do_submit_job, with the job counted as
+        # waiting until a thread starts it)
+        def start(*args: Any) -> Any:
+            with self._queued_lock:
+                self._queued[job.id] -= 1
+                if self._queued[job.id] <= 0:
+                    del self._queued[job.id]
+            return run_job(*args)
+
+        def callback(future: Any) -> None:
+            exc = future.exception()
+            if exc:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        with self._queued_lock:
+            self._queued[job.id] += 1
+        future = self._pool.submit(start, job, job._jobstore_alias, run_times,
+                                   self._logger.name)
+        future.add_done_callback(callback)
+
+    def waiting(self) -> list[str]:
+        """Ids of the jobs submitted that wait for a thread."""
+        with self._queued_lock:
+            return list(self._queued)
+
+    def resize(self, max_workers: int) -> None:
+        """At most ``max_workers`` threads from now on (a reload that changed
+        ``max_parallel_crawls``): new threads start only below it; threads already
+        started stay (concurrent.futures ends them at shutdown only)."""
+        self.threads._max_workers = max_workers  # (read by each submit: _adjust_thread_count)
 
     def shutdown(self, wait: bool = True) -> None:
         """Take no new jobs; never waits (see ``join``)."""
