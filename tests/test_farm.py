@@ -138,3 +138,20 @@ def test_sigterm_while_the_farm_starts_is_an_orderly_stop() -> None:
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "Traceback" not in err, err[-2000:]
+
+
+def test_the_farm_counts_what_each_site_saw() -> None:
+    """``Farm.load``: per site, requests, the most in flight at once, the most started in
+    one second, the shortest gap between two starts (politeness counted by the server:
+    issue 32's three workers). Four requests one after another to one site, one to
+    another, none to a third."""
+    with Farm(sites=["mofa_en", "laodong_en", "vov_en"]) as farm:
+        for _ in range(4):
+            assert _get(farm.base_url("mofa_en") + "/robots.txt")[0] == 200
+        assert _get(farm.base_url("laodong_en") + "/robots.txt")[0] == 200
+        load = farm.load()
+    assert load["mofa_en"]["requests"] == 4 and load["mofa_en"]["most_in_flight"] == 1
+    assert 1 <= load["mofa_en"]["most_per_second"] <= 4 and load["mofa_en"]["min_gap"] > 0
+    assert load["laodong_en"] == {"requests": 1, "most_in_flight": 1, "most_per_second": 1,
+                                  "min_gap": None}
+    assert "vov_en" not in load

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import replace as with_changes
@@ -113,6 +115,9 @@ class Farm:
         self.volatile = False  # counters, relative times, related blocks change per request
         self.served: dict[tuple[str, str], int] = {}  # volatile mode: requests per page
         self.requests = 0
+        # per site: requests answered, in flight now, the most ever in flight at once,
+        # and each request's start (monotonic seconds): ``load`` (politeness, counted here)
+        self._load: dict[str, dict[str, Any]] = {}
         self.redesigned: set[str] = set()  # sites serving their articles in a new layout
         self.forbidden: set[str] = set()  # sites answering 403 to every request
 
@@ -344,6 +349,41 @@ class Farm:
         with self._lock:
             self._faults[(site, path)] = [status, requests]
 
+    def _started(self, site: str) -> None:
+        with self._lock:
+            load = self._load.setdefault(site, {"requests": 0, "in_flight": 0,
+                                                "most_in_flight": 0, "starts": []})
+            load["requests"] += 1
+            load["in_flight"] += 1
+            load["most_in_flight"] = max(load["most_in_flight"], load["in_flight"])
+            load["starts"].append(time.monotonic())
+
+    def _ended(self, site: str) -> None:
+        with self._lock:
+            self._load[site]["in_flight"] -= 1
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        """What each site saw of its crawlers, counted by the server (politeness across
+        processes and machines): ``{site: {"requests": n, "most_in_flight": n (the most
+        requests it was answering at once), "most_per_second": n (the most requests
+        that started within any one second), "min_gap": seconds (the shortest time
+        between two starts; None below two requests)}}``."""
+        with self._lock:
+            out = {}
+            for site, load in self._load.items():
+                starts = sorted(load["starts"])
+                most, first = 0, 0
+                for last, at in enumerate(starts):
+                    while at - starts[first] >= 1.0:
+                        first += 1
+                    most = max(most, last - first + 1)
+                gaps = [b - a for a, b in itertools.pairwise(starts)]
+                out[site] = {"requests": load["requests"],
+                             "most_in_flight": load["most_in_flight"],
+                             "most_per_second": most,
+                             "min_gap": round(min(gaps), 4) if gaps else None}
+            return out
+
     def _fault(self, site: str, target: str) -> tuple[int, str | None] | None:
         """(status, Location) to answer instead of the page, if one is set."""
         path = urlsplit(target).path
@@ -573,6 +613,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, json.dumps({"url": url}).encode(), "application/json")
 
     def _serve(self, head: bool) -> None:
+        site = self.server.site  # type: ignore[attr-defined]
+        self.farm._started(site)
+        try:
+            self._answer(head)
+        finally:
+            self.farm._ended(site)
+
+    def _answer(self, head: bool) -> None:
         self.farm.requests += 1
         if self.server.site in self.farm.forbidden:  # type: ignore[attr-defined]
             self._send(HTTPStatus.FORBIDDEN, b"<html><body><h1>403 Forbidden</h1></body></html>",
