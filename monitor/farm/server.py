@@ -360,14 +360,17 @@ class Farm:
 
     def _ended(self, site: str) -> None:
         with self._lock:
-            self._load[site]["in_flight"] -= 1
+            load = self._load.get(site)
+            if load is not None:  # (None: a reset while it was in flight)
+                load["in_flight"] = max(0, load["in_flight"] - 1)
 
-    def load(self) -> dict[str, dict[str, Any]]:
+    def load(self, reset: bool = False) -> dict[str, dict[str, Any]]:
         """What each site saw of its crawlers, counted by the server (politeness across
         processes and machines): ``{site: {"requests": n, "most_in_flight": n (the most
         requests it was answering at once), "most_per_second": n (the most requests
         that started within any one second), "min_gap": seconds (the shortest time
-        between two starts; None below two requests)}}``."""
+        between two starts; None below two requests)}}``. ``reset``: forget it after
+        (the next measure starts afresh)."""
         with self._lock:
             out = {}
             for site, load in self._load.items():
@@ -382,6 +385,8 @@ class Farm:
                              "most_in_flight": load["most_in_flight"],
                              "most_per_second": most,
                              "min_gap": round(min(gaps), 4) if gaps else None}
+            if reset:
+                self._load = {}
             return out
 
     def _fault(self, site: str, target: str) -> tuple[int, str | None] | None:
