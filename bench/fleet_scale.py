@@ -41,14 +41,24 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fleet_bench import _redis  # noqa: E402
 
 from monitor.farm import Farm  # noqa: E402
 from monitor.fleet import Intake, JobQueue, Keys, Registry, connect, offer_round  # noqa: E402
 from monitor.sources import DEMO_CONFIG, load_settings  # noqa: E402
 from monitor.store import Store  # noqa: E402
+
+
+
+def _redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """bench/fleet_bench.py's redis-server (AOF on, ``appendfsync everysec``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fleet_bench", REPO / "bench" / "fleet_bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._redis(directory)
+
 
 CPU = Path("/sys/fs/cgroup/cpu")
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
