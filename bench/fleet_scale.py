@@ -48,7 +48,6 @@ from monitor.sources import DEMO_CONFIG, load_settings  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 
-
 def _redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     """bench/fleet_bench.py's redis-server (AOF on, ``appendfsync everysec``)."""
     import importlib.util
