@@ -21,6 +21,7 @@ the figures.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import random
@@ -232,6 +233,8 @@ def run_mode(mode: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     def enter() -> None:  # in the daemon's process, before exec: it and its children
         with open(procs, "w") as handle:
             handle.write(str(os.getpid()))
+        # and it dies with the bench (SIGTERM: its orderly stop), even a bench killed
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
     log = open(work / f"{mode}.log", "w")  # noqa: SIM115
     daemon = subprocess.Popen(
