@@ -1,0 +1,246 @@
+"""Crawl workers on the farm (``newswatch worker``, monitor.run.worker; issue 32): real
+`newswatch worker` processes (the warm crawl service, real Scrapy crawls of farm sites on
+loopback), a real redis-server, the database's one writer (``monitor.fleet.Intake``, run
+as ``python -m tests.fleet_procs writer``) and real SQLite files. Workers run in
+directories of their own and are never given the daemon's database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.farm import Farm
+from monitor.fleet import JobQueue, Keys, connect, job_context, offer_round, site_jobs
+from monitor.sources import DEMO_CONFIG, Source, load_settings
+from monitor.store import Store
+
+from .conftest import REPO
+from .redis_server import RedisServer, environment, wait_for
+
+pytestmark = pytest.mark.timing  # real processes and crawls on a shared machine
+
+KEYS = Keys("t")
+SITES = ["baochinhphu_en", "laodong_en", "laodong_vi", "vietnam_vn", "mofa_en"]
+CLI = [sys.executable, "-m", "monitor.cli"]
+
+
+def _sources(farm: Farm, names: list[str]) -> list[Source]:
+    settings = load_settings(DEMO_CONFIG, farm.config_variables())
+    return [settings.source(name) for name in names]
+
+
+def _worker(url: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """``newswatch worker`` in ``cwd`` (its scratch state in ./newswatch-worker)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([*CLI, "worker", "--fleet", "t", *args],
+                            cwd=cwd, env={**environment(), "NEWSWATCH_REDIS": url},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _writer(url: str, db: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tests.fleet_procs", "writer", url, str(db)],
+                            cwd=REPO, env=environment(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _drained(client: Any) -> bool:
+    """Every entry sent was stored and acknowledged (the writer deletes what it acked)."""
+    try:
+        pending = client.xpending(KEYS.stream, KEYS.group)["pending"]
+    except Exception:  # noqa: BLE001 - the group does not exist yet
+        return False
+    return client.xlen(KEYS.stream) == 0 and pending == 0
+
+
+def _stop_writer(writer: subprocess.Popen[str]) -> dict[str, Any]:
+    writer.send_signal(signal.SIGTERM)
+    out, err = writer.communicate(timeout=30)
+    assert writer.returncode == 0, err[-3000:]
+    return json.loads(out.splitlines()[-1])
+
+
+def _stored(db: Path) -> dict[str, Any]:
+    store = Store(db)
+    try:
+        rows = store.db.execute("select source, url from articles").fetchall()
+        versions = store.db.execute("select article_id, count(*) from versions "
+                                    "group by article_id having count(*) > 1").fetchall()
+        runs = list(store.db.query("select source, status, found, new, irrelevant, "
+                                   "duplicate, unchanged, ledger from crawl_runs order by id"))
+        fetches = store.db.execute("select count(*) from fetches").fetchone()[0]
+    finally:
+        store.close()
+    return {"urls": sorted(url for _, url in rows), "by_source": rows,
+            "versions_twice": versions, "runs": runs, "fetches": fetches}
+
+
+def test_three_workers_store_every_article_once_as_one_machine_does(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """Three `newswatch worker` processes crawl a round of five farm sites (one job per
+    site) while the writer stores the stream: every article once, the same set of URLs
+    as `newswatch crawl` of the same farm on one machine, a finished run per source."""
+    client = connect(redis_server.url)
+    db = tmp_path / "daemon" / "newswatch.db"
+    db.parent.mkdir()
+    Store(db).close()
+    with Farm(sites=SITES) as farm:
+        sources = _sources(farm, SITES)
+        store = Store(db)
+        try:
+            offered = offer_round(JobQueue(client, KEYS), sources, "r1",
+                                  job_context(store, sources))
+        finally:
+            store.close()
+        assert len(offered["queued"]) == len(SITES), offered
+        writer = _writer(redis_server.url, db)
+        workers = [_worker(redis_server.url, tmp_path / f"machine{n}", "--once", "--lease",
+                           "20") for n in range(3)]
+        try:
+            results = [w.communicate(timeout=150) for w in workers]
+            for worker, (_, err) in zip(workers, results, strict=True):
+                assert worker.returncode == 0, err[-3000:]
+            wait_for(lambda: _drained(client), 30, "the stream stored")
+            counts = _stop_writer(writer)["counts"]
+        finally:
+            for proc in (*workers, writer):
+                if proc.poll() is None:
+                    proc.kill()
+        # one machine: `newswatch crawl` of the same farm into another database
+        reference = tmp_path / "one-machine.db"
+        one = subprocess.run([*CLI, "crawl", "--config", str(DEMO_CONFIG), "--db",
+                              str(reference), "--no-alerts",
+                              *(arg for name in SITES for arg in ("--source", name))],
+                             cwd=REPO, env={**environment(), **farm.config_variables()},
+                             capture_output=True, text=True, timeout=150)
+        assert one.returncode == 0, one.stderr[-3000:]
+    fleet, alone = _stored(db), _stored(reference)
+    assert fleet["urls"] == alone["urls"] and len(fleet["urls"]) >= 60
+    assert len(set(fleet["urls"])) == len(fleet["urls"]) and not fleet["versions_twice"]
+    # every article sent once: stored new/irrelevant/duplicate, none seen twice
+    assert counts["articles"] == len(fleet["urls"]) and not counts.get("unchanged")
+    assert not counts.get("refused") and counts["runs"] == len(SITES)
+    assert sorted(r["source"] for r in fleet["runs"]) == sorted(SITES)
+    assert all(r["status"] == "finished" for r in fleet["runs"]), fleet["runs"]
+    assert fleet["fetches"] > 0  # the runs' fetch logs came back with them
+    # the worker's runs carry the crawl's own counts and ledger, as one machine's do
+    by_source = {r["source"]: r for r in fleet["runs"]}
+    for run in alone["runs"]:
+        mine = by_source[run["source"]]
+        assert (mine["found"], mine["new"] + mine["irrelevant"] + mine["duplicate"]) == (
+            run["found"], run["new"] + run["irrelevant"] + run["duplicate"]), (mine, run)
+        # (which of them are duplicates is the daemon's word: a worker sees one site only)
+        assert sum(json.loads(mine["ledger"])["pages"].values()) == sum(
+            json.loads(run["ledger"])["pages"].values())
+    # each machine kept only its own scratch database; none was given the daemon's
+    for n in range(3):
+        files = {p.name for p in (tmp_path / f"machine{n}").rglob("*") if p.is_file()}
+        assert {f.removeprefix("scratch.db") for f in files} <= {
+            "", "-wal", "-shm", ".setup-lock"}, files
+
+
+def test_a_worker_killed_mid_crawl_has_its_site_crawled_again_by_another(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """`kill -9` of a `newswatch worker` in the middle of a real crawl (some batches
+    stored): its job is re-offered when its short lease expires, another worker crawls
+    the site again; every article stored once (the re-sent ones are `unchanged`), no
+    version twice, the source's run stored once."""
+    client = connect(redis_server.url)
+    db = tmp_path / "daemon" / "newswatch.db"
+    db.parent.mkdir()
+    Store(db).close()
+    with Farm(sites=["laodong_en"]) as farm:
+        # a polite site (0.4 s between requests): the crawl lasts long enough to be cut
+        source = _sources(farm, ["laodong_en"])[0].model_copy(update={"download_delay": 0.4})
+        assert JobQueue(client, KEYS).offer(site_jobs([source], "r1")[0]).status == "queued"
+        writer = _writer(redis_server.url, db)
+        doomed = _worker(redis_server.url, tmp_path / "machine0", "--lease", "3")
+        survivor = None
+        try:
+            def batches() -> int:
+                store = Store(db)
+                try:
+                    return store.db.execute("select count(*) from fleet_inbox where "
+                                            "kind = 'batch'").fetchone()[0]
+                finally:
+                    store.close()
+
+            wait_for(lambda: batches() >= 1 or doomed.poll() is not None, 60,
+                     "a first batch stored")
+            assert doomed.poll() is None, doomed.communicate()[1][-3000:]
+            os.kill(doomed.pid, signal.SIGKILL)
+            assert doomed.wait(timeout=10) == -signal.SIGKILL
+            sent_before = batches()
+            killed = time.monotonic()
+            survivor = _worker(redis_server.url, tmp_path / "machine1", "--once", "--lease",
+                               "20")
+            _, err = survivor.communicate(timeout=150)
+            assert survivor.returncode == 0, err[-3000:]
+            assert time.monotonic() - killed >= 2.5  # (not before the lease expired)
+            wait_for(lambda: _drained(client), 30, "the stream stored")
+            counts = _stop_writer(writer)["counts"]
+        finally:
+            for proc in (doomed, survivor, writer):
+                if proc is not None and proc.poll() is None:
+                    proc.kill()
+    stored = _stored(db)
+    assert sent_before >= 1 and counts.get("unchanged", 0) >= 1  # sent twice, stored once
+    assert len(stored["urls"]) == len(set(stored["urls"])) >= 15
+    assert not stored["versions_twice"]
+    assert [r["source"] for r in stored["runs"]] == ["laodong_en"]  # the survivor's run
+    run = stored["runs"][0]
+    assert run["status"] == "finished"
+    # nothing lost: the survivor's crawl sent every article the site has
+    assert run["new"] + run["irrelevant"] + run["duplicate"] + run["unchanged"] == len(
+        stored["urls"])
+    assert JobQueue(client, KEYS).counters().get("reoffered") == 1
+
+
+def test_a_second_round_reads_its_context_not_the_database(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """A round's context (the fetch log, stored URLs and their re-check schedule, read
+    from the daemon's database by ``job_context``) makes a worker's next crawl of a site
+    conditional: fewer requests, nothing new; its size per stored article is printed."""
+    from monitor.fleet import Intake
+    from monitor.run.worker import CrawlWorker
+
+    client = connect(redis_server.url)
+    db = tmp_path / "daemon.db"
+    store = Store(db)
+    worker = None
+    try:
+        with Farm(sites=["mofa_en"]) as farm:
+            sources = _sources(farm, ["mofa_en"])
+            runs, sizes = [], []
+            for round_name in ("r1", "r2"):
+                context = job_context(store, sources)
+                sizes.append((len(json.dumps(context)),
+                              len(json.dumps(context["mofa_en"]["articles"])),
+                              len(context["mofa_en"]["articles"]["rows"])))
+                offer_round(JobQueue(client, KEYS), sources, round_name, context)
+                worker = CrawlWorker(redis_server.url, "t", tmp_path / "machine",
+                                     scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": 1})
+                counts = worker.run(once=True)
+                assert counts["jobs"] == 1 and counts["runs"] == 1, counts
+                intake = Intake(client, store, KEYS)
+                intake.start()
+                while intake.poll(block_ms=100):
+                    pass
+                runs.append(store.runs()[-1])
+    finally:
+        store.close()
+    first, second = runs
+    assert first["new"] + first["irrelevant"] >= 10 and first["status"] == "finished"
+    assert second["status"] == "finished" and second["new"] + second["irrelevant"] == 0
+    assert second["requests"] < first["requests"]  # 304s and settled URLs
+    _, article_bytes, articles = sizes[1]
+    assert articles == first["new"] + first["irrelevant"] + first["duplicate"]
+    print(f"context: {article_bytes / articles:.0f} bytes per stored article "
+          f"({sizes[1][0]} bytes for {articles} articles with the fetch log)")
