@@ -209,7 +209,7 @@ def test_a_second_round_reads_its_context_not_the_database(
     from the daemon's database by ``job_context``) makes a worker's next crawl of a site
     conditional: fewer requests, nothing new; its size per stored article is printed."""
     from monitor.fleet import Intake
-    from monitor.run.worker import CrawlWorker
+    from monitor.run import CrawlWorker
 
     client = connect(redis_server.url)
     db = tmp_path / "daemon.db"

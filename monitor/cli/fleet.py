@@ -44,12 +44,12 @@ def worker(redis_url: str | None, fleet: str | None, workdir: Path | None, lease
     import logging
 
     from monitor.fleet import RedisUnavailable, redacted
-    from monitor.run.worker import DEFAULT_WORKDIR, CrawlWorker
+    from monitor.run import CrawlWorker
 
     if not redis_url:
         fail(f"no Redis URL: give --redis URL or set {REDIS_ENV}", EXIT_BAD_INPUT)
     assert redis_url is not None
-    directory = workdir if workdir is not None else Path(DEFAULT_WORKDIR)
+    directory = workdir if workdir is not None else Path(CrawlWorker.DEFAULT_WORKDIR)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         if not os.access(directory, os.W_OK | os.X_OK):

@@ -70,6 +70,8 @@ class CrawlWorker:
     errors, lost (``Worker``'s), not_sent (jobs failed for a batch not sent),
     not_sent_articles, interrupted, died, runs (sent)."""
 
+    DEFAULT_WORKDIR = DEFAULT_WORKDIR
+
     def __init__(self, redis_url: str, fleet: str | None = None,
                  workdir: str | Path = DEFAULT_WORKDIR, lease_seconds: float = 60.0,
                  scrapy_settings: dict[str, Any] | None = None, name: str | None = None,
