@@ -244,3 +244,24 @@ def test_a_second_round_reads_its_context_not_the_database(
     assert articles == first["new"] + first["irrelevant"] + first["duplicate"]
     print(f"context: {article_bytes / articles:.0f} bytes per stored article "
           f"({sizes[1][0]} bytes for {articles} articles with the fetch log)")
+
+
+@pytest.mark.parametrize(("args", "env", "code", "said"), [
+    ([], {}, 2, "error: no Redis URL: give --redis URL or set NEWSWATCH_REDIS"),
+    (["--fleet", "a b"], {"NEWSWATCH_REDIS": "redis://127.0.0.1:9/0"}, 2,
+     "error: --fleet: fleet name 'a b'"),
+    (["--redis", "redis://:s3cret-pw@127.0.0.1:9/0"], {}, 3,
+     "error: redis://***@127.0.0.1:9/0: cannot connect"),
+])
+def test_worker_errors_are_one_line_with_their_exit_code(
+        args: list[str], env: dict[str, str], code: int, said: str, tmp_path: Path) -> None:
+    """No Redis URL, a bad fleet name (2), a Redis that cannot be reached (3): one line,
+    the password never shown."""
+    base = {k: v for k, v in environment().items() if k != "NEWSWATCH_REDIS"}
+    proc = subprocess.run([*CLI, "worker", "--workdir", str(tmp_path / "w"), *args],
+                          cwd=REPO, env={**base, **env}, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(said), proc.stderr
+    assert "s3cret" not in proc.stderr + proc.stdout
