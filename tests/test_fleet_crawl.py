@@ -265,3 +265,59 @@ def test_worker_errors_are_one_line_with_their_exit_code(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(said), proc.stderr
     assert "s3cret" not in proc.stderr + proc.stdout
+
+
+def test_a_batch_redis_refuses_fails_the_job_which_is_crawled_again(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """Redis refuses writes (full: `maxmemory` with `noeviction`) while a worker crawls:
+    the batch it refuses is not stored in the scratch database either, the job fails
+    (counted `not_sent`), is released, and is crawled again once Redis takes writes:
+    every article stored once, one run for the source."""
+    import threading
+
+    from monitor.fleet import Intake
+    from monitor.run import CrawlWorker
+
+    client = connect(redis_server.url)
+    db = tmp_path / "daemon.db"
+    with Farm(sites=["laodong_en"]) as farm:
+        source = _sources(farm, ["laodong_en"])[0].model_copy(update={"download_delay": 0.4})
+        JobQueue(client, KEYS).offer(site_jobs([source], "r1")[0])
+        worker = CrawlWorker(redis_server.url, "t", tmp_path / "machine", lease_seconds=30,
+                             scrapy_settings={"NEWSWATCH_EXTRACT_WORKERS": 1})
+        done: list[Any] = []
+        thread = threading.Thread(target=lambda: done.append(worker.run(once=True)),
+                                  daemon=True)
+        thread.start()
+        try:
+            wait_for(lambda: client.xlen(KEYS.stream) >= 1, 60, "a first batch sent")
+            client.config_set("maxmemory", "1")  # full: every write refused (noeviction)
+
+            def refused() -> int:
+                stats = client.info("commandstats").get("cmdstat_xadd", {})
+                return int(stats.get("rejected_calls", 0))
+
+            wait_for(lambda: refused() >= 1, 60, "a batch refused")
+            client.config_set("maxmemory", "0")
+            thread.join(timeout=150 * 4)
+        finally:
+            client.config_set("maxmemory", "0")
+            worker.request_stop()
+            thread.join(timeout=60)
+    counts = done[0]
+    assert counts["not_sent"] == 1 and counts["not_sent_articles"] >= 1, counts
+    assert counts["errors"] == 1 and counts["jobs"] == 1 and counts["runs"] == 1, counts
+    assert JobQueue(client, KEYS).counters().get("released") == 1
+    store = Store(db)
+    try:
+        intake = Intake(client, store, KEYS)
+        intake.start()
+        while intake.poll(block_ms=100):
+            pass
+        urls = [r[0] for r in store.db.execute("select url from articles").fetchall()]
+        runs = store.runs()
+    finally:
+        store.close()
+    assert len(urls) == len(set(urls)) >= 15 and not intake.counts.get("refused")
+    assert [(r["source"], r["status"]) for r in runs] == [("laodong_en", "finished")]
+    assert runs[0]["new"] + runs[0]["irrelevant"] + runs[0]["duplicate"] == len(urls)
