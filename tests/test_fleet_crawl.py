@@ -207,7 +207,9 @@ def test_a_second_round_reads_its_context_not_the_database(
         redis_server: RedisServer, tmp_path: Path) -> None:
     """A round's context (the fetch log, stored URLs and their re-check schedule, read
     from the daemon's database by ``job_context``) makes a worker's next crawl of a site
-    conditional: fewer requests, nothing new; its size per stored article is printed."""
+    conditional: fewer requests, nothing new; the three articles due are re-checked and
+    their new schedules come back to the daemon's database, the one the site deleted
+    with its first gone check. Its size per stored article is printed."""
     from monitor.fleet import Intake
     from monitor.run import CrawlWorker
 
@@ -220,6 +222,17 @@ def test_a_second_round_reads_its_context_not_the_database(
             sources = _sources(farm, ["mofa_en"])
             runs, sizes = [], []
             for round_name in ("r1", "r2"):
+                if round_name == "r2":  # three articles due now, one of them deleted
+                    due = [r[0] for r in store.db.execute(
+                        "select url from articles order by id limit 3").fetchall()]
+                    with store.db.conn:
+                        store.db.execute(f"update articles set check_next = "
+                                         f"'2000-01-01T00:00:00Z' where url in "
+                                         f"({', '.join('?' * len(due))})", due)
+                    state = farm.sites["mofa_en"]
+                    slug = next(a.slug for a in state.articles
+                                if farm.url_of("mofa_en", a.slug) == due[0])
+                    farm.unpublish("mofa_en", slug)
                 context = job_context(store, sources)
                 sizes.append((len(json.dumps(context)),
                               len(json.dumps(context["mofa_en"]["articles"])),
@@ -234,8 +247,12 @@ def test_a_second_round_reads_its_context_not_the_database(
                 while intake.poll(block_ms=100):
                     pass
                 runs.append(store.runs()[-1])
+        checked = {r[0]: r[1:] for r in store.db.execute(
+            "select url, check_count, gone_checks, check_next > '2001' from articles "
+            "where url in (?, ?, ?)", due).fetchall()}
     finally:
         store.close()
+    assert checked == {due[0]: (1, 1, 1), due[1]: (1, 0, 1), due[2]: (1, 0, 1)}, checked
     first, second = runs
     assert first["new"] + first["irrelevant"] >= 10 and first["status"] == "finished"
     assert second["status"] == "finished" and second["new"] + second["irrelevant"] == 0

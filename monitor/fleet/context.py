@@ -41,14 +41,19 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from monitor.alerts import AlertConfig
 from monitor.changes import recheck
 from monitor.sources import Source
 from monitor.store import Store
 
+# what a crawl's checks of stored articles change (crawler.removals: removals.record_checks,
+# recheck.record): sent back with the run (``checks_since``), applied by the daemon's
+# writer (``apply_checks``)
+STATE_COLUMNS = ("removed", "removed_reason", "gone_checks", "check_next", "check_last",
+                 "check_count", "check_changes", "check_origin", "check_exposure",
+                 "check_hint")
 ARTICLE_COLUMNS = ("url", "content_hash", "version", "relevant", "published_utc",
-                   "first_seen", "last_seen", "removed", "gone_checks", "check_next",
-                   "check_last", "check_count", "check_changes", "check_origin",
-                   "check_exposure", "check_hint")
+                   "first_seen", "last_seen", *STATE_COLUMNS)
 FETCH_COLUMNS = ("url", "etag", "last_modified", "status", "fetched", "changed")
 # what a worker's scratch database is emptied of before each job (``seed_context``): every table
 # a crawl or its local ingest writes, except the robots.txt cache and the sources
@@ -121,3 +126,65 @@ def seed_context(store: Store, context: Mapping[str, Mapping[str, Any]]) -> dict
             counts["articles"] += len(a_rows)
             counts["fetches"] += len(f_rows)
     return counts
+
+
+def checks_since(store: Store, context: Mapping[str, Mapping[str, Any]]
+                 ) -> dict[str, list[dict[str, Any]]]:
+    """In a worker's scratch database after a job's crawl: the stored articles of the
+    context whose check state (``STATE_COLUMNS``: re-check clock, gone checks, removal)
+    the crawl changed, by source: ``{source: [{"url", STATE_COLUMNS...}]}`` (sent with
+    the source's run: ``ArticleStream.send_run(checks=)``)."""
+    changed: dict[str, list[dict[str, Any]]] = {}
+    columns = ", ".join(STATE_COLUMNS)
+    for name, part in context.items():
+        a_cols, a_rows = _rows(part.get("articles"), ARTICLE_COLUMNS)
+        if not a_rows:
+            continue
+        before = {row[a_cols.index("url")]: dict(zip(a_cols, row, strict=True))
+                  for row in a_rows}
+        found = []
+        for row in store.db.execute(f"select url, {columns} from articles where source = ?",
+                                    [name]).fetchall():
+            old = before.get(row[0])
+            now_state = dict(zip(STATE_COLUMNS, row[1:], strict=True))
+            if old is not None and any(old.get(c, now_state[c]) != now_state[c]
+                                       for c in STATE_COLUMNS):
+                found.append({"url": row[0], **now_state})
+        if found:
+            changed[name] = found
+    return changed
+
+
+def apply_checks(store: Store, source: str, rows: Iterable[Mapping[str, Any]],
+                 alerts: AlertConfig | None = None) -> int:
+    """In the daemon's writer, inside the transaction that stores a worker's run: set the
+    check state a crawl of ``source`` found (``checks_since``'s rows) on the stored
+    articles; an article found removed now queues its ``removed`` alerts, as a crawl on
+    the daemon's machine does (``monitor.changes.removals.record_checks``). Returns how
+    many articles were updated. Raises ValueError for a row without a URL."""
+    alerts = alerts or AlertConfig()
+    db = store.db
+    stamp = recheck.stamp(time.time())
+    done = 0
+    for row in rows:
+        url = row.get("url") if isinstance(row, Mapping) else None
+        if not isinstance(url, str):
+            raise ValueError("a check row without its url")
+        found = db.execute("select id, story_id, version, source, topic, relevance, "
+                           "relevant, removed from articles where url = ? and source = ?",
+                           [url, source]).fetchone()
+        if found is None:
+            continue
+        article_id, story_id, version, _, topic, relevance, relevant, removed = found
+        values = {c: row.get(c) for c in STATE_COLUMNS if c in row}
+        if not values:
+            continue
+        db.execute("update articles set " + ", ".join(f"{c} = ?" for c in values)
+                   + " where id = ?", [*values.values(), article_id])
+        done += 1
+        if removed is None and values.get("removed"):
+            alerts.enqueue(db, "removed", {
+                "id": article_id, "story_id": story_id, "version": version or 1,
+                "source": source, "topic": topic, "relevance": relevance,
+                "relevant": relevant}, stamp)
+    return done

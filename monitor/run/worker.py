@@ -18,8 +18,10 @@ Per job (``crawl_job``):
    articles to the fleet's article stream, tagged with the job, then stores it in the
    scratch database (its counts, ledger and re-check state stay the crawl's own;
    ``monitor.processes.writer``);
-3. each source's run (status, counts, ledger, times, error lines, and the fetch-log rows
-   it saved) is sent with ``send_run``, after its batches.
+3. each source's run (status, counts, ledger, times, error lines, the fetch-log rows it
+   saved, and the check state its crawl changed on stored articles: re-check clocks,
+   gone checks, removals, ``monitor.fleet.context.checks_since``) is sent with
+   ``send_run``, after its batches.
 
 A job fails, and is released (re-offered at once, ``Worker.counts["errors"]``), when a
 batch could not be sent (Redis away longer than the stream's retry: counted
@@ -42,7 +44,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from monitor.fleet import JobOutput, Keys, Worker, connect, seed_context
+from monitor.fleet import JobOutput, Keys, Worker, checks_since, connect, seed_context
 from monitor.processes import Interrupt
 from monitor.run.crawl import CrawlError
 from monitor.run.service import CrawlService, ServiceDied
@@ -149,6 +151,11 @@ class CrawlWorker:
             self.counts["interrupted"] += 1
             raise JobFailed(f"job {out.job_id} stopped before its end")
         runs = self._runs()
+        store = Store(self.scratch)
+        try:  # the check state the crawl changed on stored articles, sent with the runs
+            checks = checks_since(store, job.get("context") or {})
+        finally:
+            store.close()
         failed = sum(int(((run.get("ledger") or {}).get("pages") or {}).get("store_failed", 0))
                      for run in runs)
         if failed:
@@ -161,7 +168,8 @@ class CrawlWorker:
         for run in runs:
             out.send_run(run["source"], run["status"], run["counts"], ledger=run["ledger"],
                          started=run["started"], finished=run["finished"],
-                         error_detail=run["error_detail"], fetches=run["fetches"])
+                         error_detail=run["error_detail"], fetches=run["fetches"],
+                         checks=checks.pop(run["source"], []))
             self.counts["runs"] += 1
 
     def _runs(self) -> list[dict[str, Any]]:
