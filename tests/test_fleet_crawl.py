@@ -338,3 +338,31 @@ def test_a_batch_redis_refuses_fails_the_job_which_is_crawled_again(
     assert len(urls) == len(set(urls)) >= 15 and not intake.counts.get("refused")
     assert [(r["source"], r["status"]) for r in runs] == [("laodong_en", "finished")]
     assert runs[0]["new"] + runs[0]["irrelevant"] + runs[0]["duplicate"] == len(urls)
+
+
+def test_sigterm_stops_the_crawl_in_order_releases_the_job_and_exits_0(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    """SIGTERM to `newswatch worker` mid-crawl: the crawl stops in order, no run is sent,
+    the job is released (re-offered at once, not after its lease), the worker leaves the
+    registry and exits 0."""
+    client = connect(redis_server.url)
+    with Farm(sites=["laodong_en"]) as farm:
+        source = _sources(farm, ["laodong_en"])[0].model_copy(update={"download_delay": 0.4})
+        queue = JobQueue(client, KEYS)
+        queue.offer(site_jobs([source], "r1")[0])
+        worker = _worker(redis_server.url, tmp_path / "machine", "--lease", "600")
+        try:
+            wait_for(lambda: client.xlen(KEYS.stream) >= 1 or worker.poll() is not None, 60,
+                     "a first batch sent")
+            worker.send_signal(signal.SIGTERM)
+            _, err = worker.communicate(timeout=90)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    assert worker.returncode == 0, err[-3000:]
+    assert "Traceback" not in err
+    assert len(queue.queued()) == 1  # re-offered at once
+    assert queue.counters().get("released") == 1 and not queue.holders()
+    kinds = [fields["kind"] for _, fields in client.xrange(KEYS.stream)]
+    assert "batch" in kinds and "run" not in kinds, kinds
+    assert not client.hgetall(KEYS.workers)  # it left the registry
