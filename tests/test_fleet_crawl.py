@@ -143,7 +143,7 @@ def test_three_workers_store_every_article_once_as_one_machine_does(
     for n in range(3):
         files = {p.name for p in (tmp_path / f"machine{n}").rglob("*") if p.is_file()}
         assert {f.removeprefix("scratch.db") for f in files} <= {
-            "", "-wal", "-shm", ".setup-lock"}, files
+            "", "-wal", "-shm", ".setup-lock", "worker.lock"}, files
 
 
 def test_a_worker_killed_mid_crawl_has_its_site_crawled_again_by_another(
@@ -354,6 +354,15 @@ def test_sigterm_stops_the_crawl_in_order_releases_the_job_and_exits_0(
         try:
             wait_for(lambda: client.xlen(KEYS.stream) >= 1 or worker.poll() is not None, 60,
                      "a first batch sent")
+            # a second worker in the same directory is refused: the scratch database is
+            # the first one's (exit 2, one line)
+            second = _worker(redis_server.url, tmp_path / "machine", "--once")
+            _, second_err = second.communicate(timeout=60)
+            assert second.returncode == 2, second_err
+            assert second_err.strip().splitlines() == [
+                f"error: --workdir {tmp_path / 'machine' / 'newswatch-worker'} is in use by "
+                f"another worker (pid {worker.pid}); give each worker a --workdir of its "
+                "own"], second_err
             worker.send_signal(signal.SIGTERM)
             _, err = worker.communicate(timeout=90)
         finally:

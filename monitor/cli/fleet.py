@@ -39,8 +39,8 @@ def worker(redis_url: str | None, fleet: str | None, workdir: Path | None, lease
     in order and is re-offered).
 
     Exit codes: 0 stopped (SIGTERM, SIGINT, --once, --max-jobs); 2 bad input (no Redis
-    URL, a bad fleet name or working directory); 3 Redis cannot be reached now (down,
-    wrong password, older than 7.0)."""
+    URL, a bad fleet name or working directory, or one another worker uses); 3 Redis
+    cannot be reached now (down, wrong password, older than 7.0)."""
     import logging
 
     from monitor.fleet import RedisUnavailable, redacted
@@ -62,6 +62,8 @@ def worker(redis_url: str | None, fleet: str | None, workdir: Path | None, lease
         crawl_worker = CrawlWorker(redis_url, fleet, directory, lease_seconds=lease)
     except ValueError as exc:  # a fleet name that is not letters, digits, '._-'
         fail(f"--fleet: {exc}", EXIT_BAD_INPUT)
+    except CrawlWorker.WorkdirBusy as exc:  # another worker's scratch database
+        fail(f"--workdir {exc}", EXIT_BAD_INPUT)
     except RedisUnavailable as exc:
         fail(str(exc), EXIT_DATABASE)
 

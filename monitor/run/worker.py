@@ -36,8 +36,10 @@ cut off from Redis longer than the lease) is stopped; its new holder crawls it a
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -54,8 +56,30 @@ from monitor.store import COUNTS, Store
 log = logging.getLogger("newswatch.worker")
 
 SCRATCH_DB = "scratch.db"  # the worker's scratch database, in its working directory
+LOCK_FILE = "worker.lock"  # held by the worker using the directory (one at a time)
 DEFAULT_WORKDIR = "newswatch-worker"  # under the current directory
 DEFAULT_TIMEOUT = 3600.0  # seconds: a job's time limit when its sources give none
+
+
+class WorkdirBusy(Exception):
+    """Another worker uses the working directory (its scratch database is that worker's)."""
+
+
+def _lock_workdir(workdir: Path) -> int:
+    """Hold ``workdir/worker.lock`` (an exclusive ``flock``) for this process's life; the
+    lock's file descriptor. Raises WorkdirBusy when another worker holds it."""
+    path = workdir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise WorkdirBusy(f"{workdir} is in use by another worker (pid {holder}); give each "
+                          "worker a --workdir of its own") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
 
 
 class JobFailed(CrawlError):
@@ -67,12 +91,14 @@ class CrawlWorker:
     ``CrawlService`` on the scratch database in ``workdir``.
 
     ``redis_url``: the fleet's Redis (password, TLS: ``monitor.fleet.connect``); raises
-    ``monitor.fleet.RedisUnavailable`` when it cannot be reached. ``scrapy_settings``:
+    ``monitor.fleet.RedisUnavailable`` when it cannot be reached, ``WorkdirBusy`` when
+    another worker uses ``workdir``, ValueError for a bad fleet name. ``scrapy_settings``:
     Scrapy settings over the project's for every job (as the daemon's). ``counts``: jobs,
     errors, lost (``Worker``'s), not_sent (jobs failed for a batch not sent),
     not_sent_articles, interrupted, died, runs (sent)."""
 
     DEFAULT_WORKDIR = DEFAULT_WORKDIR
+    WorkdirBusy = WorkdirBusy
 
     def __init__(self, redis_url: str, fleet: str | None = None,
                  workdir: str | Path = DEFAULT_WORKDIR, lease_seconds: float = 60.0,
@@ -84,6 +110,7 @@ class CrawlWorker:
         self.worker = Worker(self.client, self.keys, name=name, lease_seconds=lease_seconds)
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_workdir(self.workdir)  # one worker per working directory
         self.scratch = self.workdir / SCRATCH_DB
         Store(self.scratch).close()  # created (migrated) before the service opens it
         self.retry_seconds = retry_seconds
@@ -150,7 +177,7 @@ class CrawlWorker:
         if interrupted:
             self.counts["interrupted"] += 1
             raise JobFailed(f"job {out.job_id} stopped before its end")
-        runs = self._runs()
+        runs = self._runs(settings)
         store = Store(self.scratch)
         try:  # the check state the crawl changed on stored articles, sent with the runs
             checks = checks_since(store, job.get("context") or {})
@@ -172,7 +199,7 @@ class CrawlWorker:
                          checks=checks.pop(run["source"], []))
             self.counts["runs"] += 1
 
-    def _runs(self) -> list[dict[str, Any]]:
+    def _runs(self, settings: Settings) -> list[dict[str, Any]]:
         """The runs of the job that just ended (the scratch database holds only its own),
         each with the fetch-log rows it saved."""
         store = Store(self.scratch)
@@ -199,10 +226,7 @@ class CrawlWorker:
             store = Store(self.scratch)
             try:
                 for run in runs:
-                    source = store.db.execute("select domains from sources where name = ?",
-                                              [run["source"]]).fetchone()
-                    domains = json.loads(source[0]) if source and source[0] else []
-                    mine = store.fetches_for(domains)
+                    mine = store.fetches_for(settings.source(run["source"]).domains)
                     run["fetches"] = [f for f in run["fetches"] if f["url"] in mine]
             finally:
                 store.close()
@@ -212,8 +236,9 @@ class CrawlWorker:
     def run(self, max_jobs: int | None = None, once: bool = False,
             idle: float = 1.0) -> Counter[str]:
         """Take and crawl jobs until ``request_stop`` (or, with ``once``, until no job is
-        queued or held; with ``max_jobs``, after that many jobs); closes the service at
-        the end. Returns ``counts``."""
+        queued or held; with ``max_jobs``, after that many jobs); closes the service and
+        frees the working directory at the end (a worker runs once). Returns
+        ``counts``."""
         queue = self.worker.queue
         self.service.start()
         done = 0
@@ -250,6 +275,7 @@ class CrawlWorker:
         finally:
             beating.set()
             self.service.close()
+            os.close(self._lock)  # the working directory is free for the next worker
             try:
                 self.worker.registry.leave(self.name)
             except Exception:  # noqa: BLE001, S110 - Redis away: its heartbeat goes stale
