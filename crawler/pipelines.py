@@ -181,14 +181,16 @@ class SharedFlush:
         transaction per alerts configuration (a crawl process has one)."""
         taken = [(pipeline, pipeline.take()) for pipeline in
                  ([only] if only is not None else list(self.pipelines))]
-        groups: dict[int, list[tuple[StorePipeline, list[tuple[dict[str, Any], str]]]]] = {}
+        groups: dict[tuple[int, str | None],
+                     list[tuple[StorePipeline, list[tuple[dict[str, Any], str]]]]] = {}
         for pipeline, rows in taken:
             if rows:
-                groups.setdefault(id(pipeline.alerts), []).append((pipeline, rows))
+                job = (pipeline.fleet or {}).get("job")
+                groups.setdefault((id(pipeline.alerts), job), []).append((pipeline, rows))
         for members in groups.values():
             futures = submit_many(self.db_path,
                                   [(p.crawler.spider.source.name, rows) for p, rows in members],
-                                  members[0][0].alerts)
+                                  members[0][0].alerts, members[0][0].fleet)
             for (pipeline, rows), future in zip(members, futures, strict=True):
                 pipeline.track(future, len(rows))
         for pipeline, _ in taken:
@@ -239,6 +241,10 @@ class StorePipeline:
         # the source's re-check bounds (min, max seconds): a new article's first schedule
         # (monitor.changes.ingest), carried with each article to the writer
         self.recheck_bounds: tuple[float, float] | None = None
+        # a crawl worker's (issue 32): each batch also goes to its fleet's article stream,
+        # tagged with the job (monitor.processes.writer; monitor.run.worker sets it)
+        fleet = crawler.settings.getdict("NEWSWATCH_FLEET")
+        self.fleet: dict[str, Any] | None = dict(fleet) if fleet else None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -301,7 +307,7 @@ class StorePipeline:
         rows = self.take()
         if rows:
             self.track(submit_many(self.db_path, [(self.crawler.spider.source.name, rows)],
-                                   self.alerts)[0], len(rows))
+                                   self.alerts, self.fleet)[0], len(rows))
         self._count(wait=False)
 
     def take(self) -> list[tuple[dict[str, Any], str]]:

@@ -42,6 +42,9 @@ NEWSWATCH_DB = "newswatch.db"
 NEWSWATCH_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 NEWSWATCH_ALERTS = "config/alerts.yaml"  # alert rules and channels ("" = no alerts)
 NEWSWATCH_STORE_BATCH = 50  # articles per SQLite transaction (flushed every second anyway)
+# a crawl worker's (issue 32; set per job by monitor.run.worker): {"redis": URL, "fleet":
+# name, "worker": name, "job": id}: every batch also goes to the fleet's article stream
+NEWSWATCH_FLEET: dict[str, object] = {}
 # incremental crawling (crawler/middlewares.py; docs/USAGE.md "Incremental crawling")
 NEWSWATCH_FETCH_LOG = True  # record every response's validators in the `fetches` table
 NEWSWATCH_CONDITIONAL_GET = True  # If-None-Match / If-Modified-Since from that log; 304 = skip

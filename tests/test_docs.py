@@ -258,6 +258,40 @@ def _with_daemon(args: list[str], env: dict[str, str], db: Path, work: Path) -> 
     assert daemon.returncode == 0, err[-3000:]
 
 
+def _worker(args: list[str], env: dict[str, str], work: Path) -> None:
+    """`worker`: a real redis-server (skipped without one) as NEWSWATCH_REDIS, a job of one
+    farm site offered to the fleet the command names, its --workdir in the work folder;
+    run with `--once`, it must crawl the job, send its articles and run, and exit 0."""
+    from monitor.fleet import JobQueue, Keys, connect, offer_round
+    from monitor.sources import load_settings
+
+    from .redis_server import REDIS_SERVER, SKIP_REASON, RedisServer
+
+    if REDIS_SERVER is None:
+        pytest.skip(SKIP_REASON)
+    args = list(args)
+    if "--workdir" in args:
+        args[args.index("--workdir") + 1] = str(work / "worker")
+    fleet = args[args.index("--fleet") + 1] if "--fleet" in args else None
+    (work / "redis").mkdir()
+    server = RedisServer(work / "redis")
+    server.start()
+    try:
+        client = connect(server.url)
+        keys = Keys(fleet) if fleet else Keys()
+        settings = load_settings(REPO / "config" / "demo.yaml", env)
+        offer_round(JobQueue(client, keys), [settings.source("laodong_en")], "docs")
+        proc = subprocess.run([*CLI, *args, "--once"], cwd=REPO,
+                              env={**env, "NEWSWATCH_REDIS": server.url},
+                              capture_output=True, text=True, timeout=180)
+        _clean(proc.stderr + proc.stdout)
+        assert proc.returncode == 0, (args, proc.stderr[-3000:])
+        kinds = [fields["kind"] for _, fields in client.xrange(keys.stream)]
+        assert "batch" in kinds and kinds[-1] == "run", kinds
+    finally:
+        server.stop()
+
+
 started = ""
 
 
@@ -275,6 +309,9 @@ def test_documented_command_runs(doc: str, command: str,
                  str(work / "profiles.yaml")]
     if args[0] == "check":
         _with_daemon(args, env, db, work)
+        return
+    if args[0] == "worker":
+        _worker(args, env, work)
         return
     if args[0] in LONG_RUNNING:
         from monitor.store import now

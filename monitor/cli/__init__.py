@@ -30,7 +30,7 @@ def _command(argv: list[str]) -> str | None:
 if sys.argv[0] == "-m" or Path(sys.argv[0]).name == "newswatch":  # the command itself
     # (``python -m monitor.cli`` imports this package while argv[0] is still "-m")
     signal.signal(signal.SIGINT, _interrupted)
-    if _command(sys.argv[1:]) in ("run", "serve"):  # the services: a stop is exit 0
+    if _command(sys.argv[1:]) in ("run", "serve", "worker"):  # services: a stop is exit 0
         signal.signal(signal.SIGINT, _stopped_before_start)
         signal.signal(signal.SIGTERM, _stopped_before_start)
     if _command(sys.argv[1:]) == "farm":  # SIGTERM is an orderly stop from the very start
@@ -50,6 +50,7 @@ from monitor.cli import (  # noqa: E402,F401
     crawling,
     daemon,
     farm,
+    fleet,
     judging,
     profiles,
     sources,

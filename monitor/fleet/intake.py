@@ -5,8 +5,10 @@ For each stream entry (``monitor.fleet.transport``), in stream order:
 1. skip it if the inbox (``monitor.store.inbox``) already holds its id or its sender's
    message id (counted ``already_stored``);
 2. otherwise store it (a batch: ``monitor.changes.Ingestor``, as the crawl's writer process
-   does, ``monitor.processes.writer.ingest_batch``; a run: one closed ``crawl_runs`` row and
-   its fetch log) and write its inbox row in the SAME SQLite transaction;
+   does, ``monitor.processes.writer.ingest_batch``; a run: one closed ``crawl_runs`` row, its
+   fetch log and the check state its crawl changed, ``monitor.fleet.context.apply_checks``,
+   with the ``removed`` alerts of articles found removed) and write its inbox row in the
+   SAME SQLite transaction;
 3. after the commit, acknowledge it in Redis (XACK) and delete it from the stream (XDEL).
 
 A writer killed between 2 and 3 leaves the entry pending in the consumer group. On its
@@ -47,6 +49,7 @@ import redis
 from monitor.alerts import AlertConfig
 from monitor.changes import Ingestor
 from monitor.fleet.connect import Keys
+from monitor.fleet.context import apply_checks
 from monitor.fleet.transport import BATCH, RUN, ensure_group
 from monitor.fleet.wire import WireError, loads
 from monitor.store import Store, inbox
@@ -240,6 +243,9 @@ class Intake:
                 with conn:
                     conn.execute("BEGIN IMMEDIATE")
                     inbox.add_run(conn, payload)
+                    # the check state its crawl changed (re-check clocks, removals)
+                    apply_checks(self.store, source, payload.get("checks") or [],
+                                 self.ingestor.alerts)
                     remember(conn)
         except sqlite3.OperationalError:
             raise  # the database's trouble (full, locked, I/O): the entry waits, pending

@@ -31,6 +31,46 @@ from monitor.store import DATABASE_FULL, is_full
 _writers: dict[str, ProcessPoolExecutor] = {}
 _store: Any = None  # in the writer process: its Store
 _full = False  # in the writer process: the database said SQLITE_FULL, later batches fail
+_streams: dict[tuple[str, str, str], Any] = {}  # in the writer process: (url, fleet, worker)
+
+
+class NotSent(Exception):
+    """A crawl worker's batch could not be sent to its fleet's article stream (Redis away
+    longer than the stream's retry, or an article that is not JSON): nothing of it was
+    stored, and the worker fails the job (monitor.run.worker)."""
+
+    def __init__(self, count: int, reason: str) -> None:
+        super().__init__(f"not sent to the article stream: {count} articles ({reason})")
+        self.count, self.reason = count, reason
+
+    def __reduce__(self) -> tuple[type[NotSent], tuple[int, str]]:
+        return NotSent, (self.count, self.reason)  # crosses the process boundary whole
+
+
+def _send(fleet: dict[str, Any] | None,
+          batches: list[tuple[str, list[tuple[dict[str, Any], str]]]]) -> None:
+    """In the writer process of a crawl worker (``fleet``: ``{"redis": URL, "fleet":
+    name, "worker": name, "job": id}``, the crawl's ``NEWSWATCH_FLEET`` setting): send
+    each batch to the fleet's article stream, tagged with the job, before it is stored
+    in the worker's scratch database. Raises NotSent (nothing stored)."""
+    if not fleet:
+        return
+    import redis
+
+    from monitor.fleet import ArticleStream, Keys, RedisUnavailable, WireError, connect
+
+    key = (str(fleet["redis"]), str(fleet.get("fleet") or ""), str(fleet.get("worker") or ""))
+    try:
+        stream = _streams.get(key)
+        if stream is None:
+            stream = _streams[key] = ArticleStream(
+                connect(key[0]), Keys(key[1]) if key[1] else Keys(), worker=key[2],
+                retry_seconds=float(fleet.get("retry_seconds") or 30.0))
+        for source, rows in batches:
+            stream.send(source, rows, job=fleet.get("job"))
+    except (redis.RedisError, RedisUnavailable, WireError, OSError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise NotSent(sum(len(rows) for _, rows in batches), reason) from None
 
 
 class DatabaseFull(Exception):
@@ -59,15 +99,17 @@ def _writer_init(db_path: str) -> None:
 
 
 def ingest_batch(source: str, rows: list[tuple[dict[str, Any], str]],
-                 alerts: AlertConfig | None) -> list[str]:
+                 alerts: AlertConfig | None, fleet: dict[str, Any] | None = None) -> list[str]:
     """In the writer process: store one batch (``Ingestor.ingest``: a status per article,
-    in order). Raises DatabaseFull on SQLITE_FULL (the batch rolled back) and for every
-    batch after it; other SQLite errors as they are (the batch rolled back)."""
+    in order); a crawl worker's (``fleet``) is sent to its article stream first
+    (``_send``). Raises DatabaseFull on SQLITE_FULL (the batch rolled back) and for every
+    batch after it; NotSent; other SQLite errors as they are (the batch rolled back)."""
     global _full
     from monitor.changes import Ingestor
 
     if _full:
         raise DatabaseFull(len(rows))
+    _send(fleet, [(source, rows)])
     try:
         return Ingestor(_store, alerts).ingest(source, rows)
     except sqlite3.Error as exc:
@@ -78,9 +120,11 @@ def ingest_batch(source: str, rows: list[tuple[dict[str, Any], str]],
 
 
 def ingest_batches(batches: list[tuple[str, list[tuple[dict[str, Any], str]]]],
-                   alerts: AlertConfig | None) -> list[list[str]]:
+                   alerts: AlertConfig | None,
+                   fleet: dict[str, Any] | None = None) -> list[list[str]]:
     """In the writer process: store several sources' batches in one transaction
-    (``Ingestor.ingest_many``: each batch's statuses, in order). Errors as
+    (``Ingestor.ingest_many``: each batch's statuses, in order); a crawl worker's
+    (``fleet``) are sent to its article stream first, one entry per batch. Errors as
     ``ingest_batch``'s, for all the batches together (all rolled back); DatabaseFull
     counts every article of them."""
     global _full
@@ -89,6 +133,7 @@ def ingest_batches(batches: list[tuple[str, list[tuple[dict[str, Any], str]]]],
     count = sum(len(rows) for _, rows in batches)
     if _full:
         raise DatabaseFull(count)
+    _send(fleet, batches)
     try:
         return Ingestor(_store, alerts).ingest_many(batches)
     except sqlite3.Error as exc:
@@ -118,21 +163,25 @@ def shared_writer(db_path: str) -> ProcessPoolExecutor:
 
 
 def submit(db_path: str, source: str, rows: list[tuple[dict[str, Any], str]],
-           alerts: AlertConfig | None) -> Future[list[str]]:
+           alerts: AlertConfig | None, fleet: dict[str, Any] | None = None
+           ) -> Future[list[str]]:
     """Queue a batch for the writer of ``db_path``; the future resolves to its statuses
-    (or raises what ``ingest_batch`` raised)."""
-    return shared_writer(db_path).submit(ingest_batch, source, rows, alerts)
+    (or raises what ``ingest_batch`` raised). ``fleet``: a crawl worker's stream
+    (``ingest_batch``)."""
+    return shared_writer(db_path).submit(ingest_batch, source, rows, alerts, fleet)
 
 
 def submit_many(db_path: str, batches: list[tuple[str, list[tuple[dict[str, Any], str]]]],
-                alerts: AlertConfig | None) -> list[Future[list[str]]]:
+                alerts: AlertConfig | None, fleet: dict[str, Any] | None = None
+                ) -> list[Future[list[str]]]:
     """Queue several sources' batches for the writer of ``db_path`` as one transaction
     (``ingest_batches``); a future per batch, resolving to its statuses. When the
     transaction fails every batch's future raises: DatabaseFull with that batch's own
-    count, any other error as it is (all of them were rolled back)."""
+    count, NotSent with its own count, any other error as it is (all of them were rolled
+    back). ``fleet``: a crawl worker's stream (``ingest_batches``)."""
     futures: list[Future[list[str]]] = [Future() for _ in batches]
     try:
-        group = shared_writer(db_path).submit(ingest_batches, batches, alerts)
+        group = shared_writer(db_path).submit(ingest_batches, batches, alerts, fleet)
     except Exception as exc:  # noqa: BLE001 - the writer refused them: every batch fails
         for future in futures:
             future.set_exception(exc)
@@ -144,6 +193,9 @@ def submit_many(db_path: str, batches: list[tuple[str, list[tuple[dict[str, Any]
         except DatabaseFull:
             for future, (_, rows) in zip(futures, batches, strict=True):
                 future.set_exception(DatabaseFull(len(rows)))
+        except NotSent as exc:
+            for future, (_, rows) in zip(futures, batches, strict=True):
+                future.set_exception(NotSent(len(rows), exc.reason))
         except BaseException as exc:  # noqa: BLE001 - handed to every batch's future
             for future in futures:
                 future.set_exception(exc)

@@ -7,7 +7,8 @@ reports ``status``; ``control`` asks the running daemon to crawl a source now
 recheck``); ``service`` is the warm crawl service the daemon runs its crawls in
 (one long-lived crawl process, jobs as JSON-able dicts); ``backfill`` reads a source's
 archive from its sitemaps; ``demo`` crawls the replica farm; ``reach`` sums up hosts a
-crawl could not reach.
+crawl could not reach; ``worker`` is a fleet's crawl worker (``newswatch worker``: the
+warm crawl service fed by jobs from Redis, docs/SCALE.md).
 """
 
 from monitor.run.backfill import backfill
@@ -17,7 +18,9 @@ from monitor.run.daemon import Daemon, status
 from monitor.run.reach import host_of
 from monitor.run.recheck import RecheckResult, UnknownArticle, recheck
 from monitor.run.service import CrawlService
+from monitor.run.worker import CrawlWorker
 
-__all__ = ["ControlError", "CrawlError", "CrawlResult", "CrawlService", "Daemon", "NoDaemon",
+__all__ = ["ControlError", "CrawlError", "CrawlResult", "CrawlService", "CrawlWorker",
+           "Daemon", "NoDaemon",
            "NotTaken", "RecheckResult", "Refused", "UnknownArticle", "backfill", "check", "crawl",
            "host_of", "recheck", "status"]

@@ -723,12 +723,14 @@ class CrawlService:
     # -- jobs ------------------------------------------------------------------------------
     def crawl(self, settings: Settings, names: Sequence[str], timeout: float | None = None,
               stop: Interrupt | None = None, alerts: str | Path | None = None,
-              progress: Callable[[dict[str, dict[str, int]]], None] | None = None
-              ) -> CrawlResult:
+              progress: Callable[[dict[str, dict[str, int]]], None] | None = None,
+              scrapy_settings: Mapping[str, Any] | None = None) -> CrawlResult:
         """Crawl ``names`` (sources of ``settings``; several only when they share a
         site, which then take turns) in the service, within ``timeout`` seconds;
         ``alerts`` is the alerts file whose rules queue alerts (its last good version).
-        ``stop`` asks the job to stop (once: in order; twice: at once). Blocks until the
+        ``stop`` asks the job to stop (once: in order; twice: at once);
+        ``scrapy_settings``: this job's Scrapy settings over the service's (JSON-able: a
+        crawl worker's ``NEWSWATCH_FLEET``). Blocks until the
         job ended; returns its ``CrawlResult`` or raises ``CrawlError`` (a time limit:
         the runs closed ``aborted: no end after N s``; the service died:
         ``ServiceDied``)."""
@@ -745,7 +747,7 @@ class CrawlService:
             instance.jobs.put({"type": "job", "id": job_id, "sources": sources,
                                "contact": settings.contact, "timezone": settings.timezone,
                                "timeout": timeout, "alerts": str(alerts) if alerts else None,
-                               "settings": {}})
+                               "settings": dict(scrapy_settings or {})})
             result = self._watch(instance, job_id, events, names, timeout, stop, progress)
         finally:
             with self.lock:
