@@ -137,6 +137,8 @@ class Daemon:
         self.wake = Wakeup()  # the main thread: stop or reload (given by signal handlers)
         self.deliver = deliver or self._deliver_alerts
         self.deliver_every = deliver_every
+        self.delivering = False  # a delivery pass runs (deliver_job)
+        self.deliver_again = False  # asked for one while it ran: one more pass
         self.claim_timeout = timedelta(seconds=claim_timeout)
         self.stop_event = threading.Event()
         # at most max_parallel_crawls crawl process trees at once (a reload sets a new one)
@@ -284,7 +286,11 @@ class Daemon:
     def _deliver_soon(self) -> None:
         """Run the delivery job now (a crawl stored new articles and queued their
         alerts): an alert waits for no delivery interval. The job never runs twice at
-        once; the interval stays the backstop."""
+        once: asked while it runs, it runs one more pass at its end; the interval stays
+        the backstop."""
+        if self.delivering:
+            self.deliver_again = True
+            return
         try:
             self.scheduler.modify_job("deliver", next_run_time=datetime.now(UTC))
         except Exception:  # noqa: BLE001 - stopping: the scheduler has no such job now
@@ -444,11 +450,20 @@ class Daemon:
             store.close()
 
     def deliver_job(self) -> None:
-        """Deliver pending alerts; a failure is logged, the daemon goes on."""
+        """Deliver pending alerts (again at the end when ``_deliver_soon`` asked
+        meanwhile); a failure is logged, the daemon goes on."""
+        self.delivering = True
         try:
-            self.deliver()
-        except Exception:  # noqa: BLE001 - the daemon must outlive a bad delivery pass
-            log.exception("alert delivery failed")
+            while True:
+                self.deliver_again = False
+                try:
+                    self.deliver()
+                except Exception:  # noqa: BLE001 - the daemon must outlive a bad pass
+                    log.exception("alert delivery failed")
+                if not self.deliver_again or self.stop_event.is_set():
+                    break
+        finally:
+            self.delivering = False
 
     def fleet_job(self) -> None:
         """The ``fleet`` job (``newswatch run --redis``): offer the due sources, reap

@@ -56,6 +56,9 @@ except ImportError:  # not there yet: no context (correct, only conditional GETs
 log = logging.getLogger("newswatch.daemon")
 
 TICK_SECONDS = 1.0  # offer due sources, reap leases, follow `check` jobs, log warnings
+# a source due for less than this waits for the next tick: sources of one site that come
+# due together (at the daemon's start, on one schedule) go out as one job
+GATHER_SECONDS = 0.3
 LEASE_SECONDS = 60.0
 SHOWN_IDS = 20  # queued / held / failed job ids kept in the heartbeat (with their counts)
 
@@ -82,6 +85,7 @@ class Dispatch:
         self.queue: JobQueue | None = None
         self.lock = threading.Lock()
         self.due: dict[str, list[int]] = {}  # source -> the check requests its offer answers
+        self.due_since: dict[str, float] = {}  # source -> when it came due (monotonic)
         self.busy: dict[str, dict[str, Any]] = {}  # source -> {"site", "since", "times"}
         self.checks: dict[str, dict[str, Any]] = {}  # job id -> {"ids", "started"}
         self.counts: Counter[str] = Counter()
@@ -151,6 +155,7 @@ class Dispatch:
         check``): offered at the next tick, with the other due sources."""
         with self.lock:
             self.due.setdefault(name, []).extend(ids)
+            self.due_since.setdefault(name, time.monotonic())
 
     def check(self, name: str, request: int, settings: Settings,
               answer: Callable[[list[int], str, str], None]) -> tuple[str, str]:
@@ -214,13 +219,16 @@ class Dispatch:
         per wait). Raises redis.RedisError (nothing is lost: they stay due)."""
         assert self.queue is not None
         with self.lock:
-            names = [n for n in self.due if only is None or n in only]
+            ripe = time.monotonic() - GATHER_SECONDS
+            names = [n for n in self.due if n in only] if only is not None else [
+                n for n in self.due if self.due_since.get(n, 0) <= ripe]
             if not names:
                 return {}
             known = {s.name: s for s in settings.sources}
             gone = [n for n in names if n not in known]
             for name in gone:  # removed from the config (a reload) while due
                 ids = self.due.pop(name)
+                self.due_since.pop(name, None)
                 self.busy.pop(name, None)
                 answer(ids, control.FAILED, f"{name} left the config before it was offered")
             sources: list[Source] = [known[n] for n in names if n in known]
@@ -246,6 +254,7 @@ class Dispatch:
                         wait["times"] += 1
                     continue
                 ids = self.due.pop(source.name)
+                self.due_since.pop(source.name, None)
                 waited = self.busy.pop(source.name, None)
                 if source.name in found["dropped"]:  # already in this round: not again
                     self.counts["dropped"] += 1
