@@ -42,16 +42,18 @@ from typing import Any
 
 import redis
 
+import monitor.fleet
 from monitor.alerts import AlertConfig
 from monitor.fleet import Intake, JobQueue, Keys, connect, offer_round, redacted
 from monitor.fleet import status as fleet_status
 from monitor.sources import Settings, Source, site_of
 from monitor.store import Store, control, now
 
-try:  # the worker side's (monitor.fleet.context): what a job's crawl reads from SQLite
-    from monitor.fleet import job_context  # type: ignore[attr-defined]
-except ImportError:  # not there yet: no context (correct, only conditional GETs lost)
-    job_context = None
+# the worker side's ``monitor.fleet.job_context(store, sources) -> {source: context}``
+# (monitor/fleet/context.py, issue 32): what a job's crawl reads from SQLite. Until it is
+# in monitor.fleet's API the jobs go without context (correct: only conditional GETs lost)
+job_context: Callable[[Store, list[Source]], dict[str, dict[str, Any]]] | None = getattr(
+    monitor.fleet, "job_context", None)
 
 log = logging.getLogger("newswatch.daemon")
 
