@@ -24,7 +24,7 @@ import yaml
 
 from monitor.fleet import KILL_AFTER_COMMIT_ENV, site_jobs
 from monitor.sources import DEMO_CONFIG, load_settings
-from monitor.store import Store
+from monitor.store import Store, control
 
 from .channels import SECRET, Receiver
 from .conftest import REPO
@@ -136,6 +136,20 @@ class Setup:
         return subprocess.run([*CLI, "status", "--db", str(self.db), *extra], cwd=REPO,
                               env=self.env, capture_output=True, text=True, timeout=60)
 
+    def check(self, source: str) -> subprocess.CompletedProcess[str]:
+        """`newswatch check SOURCE`, which must be taken (exit 0)."""
+        proc = subprocess.run([*CLI, "check", source, "--db", str(self.db)], cwd=REPO,
+                              env=self.env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    def request(self, request_id: int) -> dict[str, Any]:
+        store = Store(self.db)
+        try:
+            return control.get(store, request_id) or {}
+        finally:
+            store.close()
+
     def fleet(self) -> dict[str, Any]:
         """The fleet in the daemon's last heartbeat, as `newswatch status --json` shows
         it (read in this process for polling loops)."""
@@ -186,18 +200,32 @@ def _all_once(s: Setup) -> dict[str, Any]:
 def test_the_daemon_offers_jobs_and_stores_what_a_worker_sends_once(
         redis_server: RedisServer, receiver: Receiver, tmp_path: Path) -> None:
     """`newswatch run --redis` offers one job per site of its config (laodong_en and
-    laodong_vi share one); a worker takes them and sends batches and runs; the daemon
-    stores every article once, queues each alert once and delivers it; `newswatch
+    laodong_vi share one); `newswatch check laodong_en` while that job is queued waits for
+    its site (busy: counted, in status); a worker takes the jobs and sends batches and
+    runs; the daemon stores every article once, queues each alert once and delivers it;
+    the waiting check is offered once its site is free and ends `done`; `newswatch
     status` (text and --json) shows the fleet: the worker, jobs, stream backlog."""
     with setup(tmp_path, redis_server, receiver) as s:
         daemon = s.daemon()
-        jobs = s.jobs()
-        assert len(jobs) == 2
+        assert len(s.jobs()) == 2
         wait_for(lambda: s.fleet().get("jobs", {}).get("queued") == 2, timeout=30,
                  what="both jobs queued, no worker yet")
+        asked = s.check("laodong_en")
+        assert "its site" in asked.stdout and "has a job queued or held" in asked.stdout, asked
+        fleet = wait_for(lambda: (f := s.fleet()) and "laodong_en" in f["busy"] and f,
+                         what="laodong_en waiting for its site")
+        assert fleet["counts"]["busy"] >= 1
+        text = s.status()
+        assert "waiting for their site's job to end: laodong_en (" in text.stdout, text.stdout
+        assert "workers: none" in text.stdout, text.stdout
+
         worker = s.worker("w1")
         found = _all_once(s)
-        assert found["runs"] == {name: 1 for name in SOURCES}
+        wait_for(lambda: s.stored()["runs"] == {"laodong_en": 2, "laodong_vi": 1,
+                                                "vietnam_vn": 1},
+                 what="laodong_en crawled again for the check, once its site was free")
+        wait_for(lambda: s.request(1)["state"] == "done", what="the check request done")
+        assert len(s.stored()["alerts"]) == len(found["alerts"])  # (unchanged: no alert)
         wait_for(lambda: len(receiver.bodies) == len(found["alerts"]), what="webhooks")
         assert len(set(receiver.keys)) == len(receiver.keys)  # each alert delivered once
 
@@ -205,8 +233,9 @@ def test_the_daemon_offers_jobs_and_stores_what_a_worker_sends_once(
             "state") == "alive" and f["jobs"]["queued"] == 0 and f["jobs"]["held"] == 0
             and f["stream"]["pending"] == 0 and f["stream"]["lag"] == 0 and f,
             what="status: worker w1, jobs done, backlog drained")
-        assert fleet["counts"]["jobs"] == 2 and fleet["counts"]["sources"] == 3
-        assert fleet["intake"]["articles"] == ARTICLES and fleet["intake"]["runs"] == 3
+        assert fleet["counts"]["jobs"] == 3 and fleet["counts"]["sources"] == 4
+        assert fleet["intake"]["articles"] == ARTICLES + 12 and fleet["intake"]["runs"] == 4
+        assert fleet["intake"]["unchanged"] == 12 and fleet["busy"] == {}
         assert fleet["redis"] == redis_server.url and fleet["warnings"] == []
         shown = s.status("--json")
         assert shown.returncode == 0, shown.stderr
@@ -217,11 +246,17 @@ def test_the_daemon_offers_jobs_and_stores_what_a_worker_sends_once(
         assert "stream backlog: pending 0, lag 0" in text.stdout, text.stdout
         assert "w1" in text.stdout and "alive" in text.stdout, text.stdout
 
+        # a check of a source whose site is free: offered at once
+        asked = s.check("vietnam_vn")
+        assert "offered to the fleet as job" in asked.stdout, asked
+        wait_for(lambda: s.request(2)["state"] == "done", what="the second check done")
+        assert s.stored()["runs"]["vietnam_vn"] == 2
         assert s.stop(worker) == 0
         assert s.stop(daemon) == 0
     log = _log(s)
     assert "Traceback" not in log, log[-3000:]
-    assert "round" in log and "offered 2 job(s) (3 source(s))" in log, log[-3000:]
+    assert "offered 2 job(s) (3 source(s))" in log, log[-3000:]
+    assert "laodong_en due, but its site" in log, log[-3000:]
 
 
 def test_the_daemon_killed_between_commit_and_acknowledge_stores_everything_once(
