@@ -70,9 +70,11 @@ class Dispatch:
     ``where`` is the URL with ``***``), fleet ``name``, database ``db_path``.
 
     ``counts``: ticks, rounds (rounds offered), jobs (jobs queued), sources (sources in
-    them), busy (times a due source found its site busy), dropped (sources already in
+    them), busy (due sources that found their site busy), dropped (sources already in
     their round), reoffered (leases reaped), redis_unreachable (ticks without Redis),
-    checks (``newswatch check`` requests offered). ``warnings``: what the Intake found
+    checks (``newswatch check`` requests offered); a source waiting for its site counts
+    ``busy`` once per wait and is offered again only once the site's job is gone (one
+    HMGET a tick for all waiting sites). ``warnings``: what the Intake found
     lost, in order."""
 
     def __init__(self, url: str, name: str, db_path: Any, secrets: Iterable[str] = (),
@@ -88,9 +90,10 @@ class Dispatch:
         self.lock = threading.Lock()
         self.due: dict[str, list[int]] = {}  # source -> the check requests its offer answers
         self.due_since: dict[str, float] = {}  # source -> when it came due (monotonic)
-        self.busy: dict[str, dict[str, Any]] = {}  # source -> {"site", "since", "times"}
+        self.busy: dict[str, dict[str, Any]] = {}  # source -> {"site", "since"}
         self.checks: dict[str, dict[str, Any]] = {}  # job id -> {"ids", "started"}
         self.counts: Counter[str] = Counter()
+        # (busy: due sources that found their site's job queued or held, once per wait)
         self.warnings: list[str] = []
         self.redis_error: str | None = None
         self.snapshot: dict[str, Any] = {}
@@ -224,6 +227,13 @@ class Dispatch:
             ripe = time.monotonic() - GATHER_SECONDS
             names = [n for n in self.due if n in only] if only is not None else [
                 n for n in self.due if self.due_since.get(n, 0) <= ripe]
+            waiting = {self.busy[n]["site"] for n in names if n in self.busy}
+            if waiting:  # one HMGET, not an offer per waiting site and tick
+                sites = sorted(waiting)
+                held = dict(zip(sites, self.client.hmget(self.keys.sites, sites),  # type: ignore[union-attr]
+                                strict=True))
+                names = [n for n in names if n not in self.busy
+                         or held.get(self.busy[n]["site"]) is None]
             if not names:
                 return {}
             known = {s.name: s for s in settings.sources}
@@ -246,14 +256,12 @@ class Dispatch:
             for source in sources:
                 site = site_of(source)
                 if site in busy_sites:
-                    self.counts["busy"] += 1
                     wait = self.busy.get(source.name)
                     if wait is None:
-                        self.busy[source.name] = {"site": site, "since": now(), "times": 1}
+                        self.counts["busy"] += 1
+                        self.busy[source.name] = {"site": site, "since": now()}
                         log.info("fleet: %s due, but its site %s has a job queued or held; "
                                  "offered when it ends", source.name, site)
-                    else:
-                        wait["times"] += 1
                     continue
                 ids = self.due.pop(source.name)
                 self.due_since.pop(source.name, None)
@@ -272,8 +280,8 @@ class Dispatch:
                 offered[source.name] = job
                 self.counts["sources"] += 1
                 if waited:
-                    log.info("fleet: %s offered after its site was busy %d time(s)",
-                             source.name, waited["times"])
+                    log.info("fleet: %s offered; it waited for its site since %s",
+                             source.name, waited["since"])
                 if ids:  # (taken already: take_requests); followed to their end
                     follow = self.checks.setdefault(job, {"ids": [], "started": False})
                     follow["ids"] += ids
