@@ -14,9 +14,9 @@
   ``newswatch worker`` beside a real daemon (``newswatch run --redis``): ``Worker.serve``
   until SIGTERM, whose crawl sends, per source of each job, 4 batches of 3 articles
   (``article(n, "<source>.example")``: the same articles at every crawl) and the source's
-  run, printing ``{"took": job, "context": [sources with context]}`` and ``{"sent": job,
-  "source": name, "batch": n}``; after HANG_AFTER batches in all it prints
-  ``{"hanging": job}`` and waits for a line on stdin (once).
+  run (with health signals), printing ``{"took": job, "context": [sources with
+  context]}`` and ``{"sent": job, "source": name, "batch": n}``; after HANG_AFTER
+  batches in all it prints ``{"hanging": job}`` and waits for a line on stdin (once).
 - ``sender URL COUNT SIZE [PAUSE_AT]``: send COUNT batches of SIZE analysed articles (and
   a run), then print ``{"sent": [entry ids]}``; with PAUSE_AT, after that many batches
   print ``{"paused": n}`` and wait for a line on stdin.
@@ -149,7 +149,12 @@ def main(argv: list[str]) -> None:
                     out.send(name, [article(b * 3 + i, f"{name}.example") for i in range(3)])
                     sent += 1
                     _say(sent=job["id"], source=name, batch=b)
-                out.send_run(name, "finished", {"found": 12}, ledger={"pages": {"stored": 12}})
+                from monitor.sources import health
+
+                stats = {"requests": 13, "found": 12, "pages": 12, "extracted": 12,
+                         "text_chars": 12 * 900, "discovery_ok": 1}
+                out.send_run(name, "finished", {"found": 12}, ledger={"pages": {"stored": 12}},
+                             health=health.collect(stats.get, {"found": 12, "new": 12}))
 
         worker.serve(serve_crawl, stop, idle=0.1)
         _say(counts=dict(worker.counts))

@@ -143,6 +143,13 @@ class Setup:
         assert proc.returncode == 0, proc.stderr
         return proc
 
+    def health(self) -> dict[str, str]:
+        store = Store(self.db)
+        try:
+            return dict(store.db.execute("select source, state from source_health"))
+        finally:
+            store.close()
+
     def request(self, request_id: int) -> dict[str, Any]:
         store = Store(self.db)
         try:
@@ -236,6 +243,9 @@ def test_the_daemon_offers_jobs_and_stores_what_a_worker_sends_once(
         assert fleet["counts"]["jobs"] == 3 and fleet["counts"]["sources"] == 4
         assert fleet["intake"]["articles"] == ARTICLES + 12 and fleet["intake"]["runs"] == 4
         assert fleet["intake"]["unchanged"] == 12 and fleet["busy"] == {}
+        # each run's health judged by the daemon, from the signals the worker sent
+        assert fleet["counts"]["health_judged"] == 4
+        assert s.health() == {name: "ok" for name in SOURCES}
         assert fleet["redis"] == redis_server.url and fleet["warnings"] == []
         shown = s.status("--json")
         assert shown.returncode == 0, shown.stderr

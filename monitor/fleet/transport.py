@@ -8,7 +8,8 @@ second entry the writer recognises) and ``data`` (JSON, ``monitor.fleet.wire``):
     batch: {"worker", "job", "source", "rows": [[analysed article, fetched URL], ...]}
     run:   {"worker", "job", "source", "started", "finished", "status",
             "counts": {COUNTS}, "ledger": {...}, "error_detail": [str],
-            "fetches": [{url, etag, last_modified, status, fetched, changed}]}
+            "fetches": [{url, etag, last_modified, status, fetched, changed}],
+            "health": {signals} | None}
 
 An analysed article is ``monitor.changes.analyze``'s dict (its ``signature`` bytes travel
 as base64). A batch holds what one transaction of the writer stores (the crawl's batches
@@ -89,11 +90,15 @@ class ArticleStream:
     def send_run(self, source: str, status: str, counts: dict[str, int],
                  ledger: dict[str, Any] | None = None, started: str | None = None,
                  finished: str | None = None, error_detail: list[str] | None = None,
-                 fetches: list[dict[str, Any]] | None = None, job: str | None = None) -> str:
+                 fetches: list[dict[str, Any]] | None = None, job: str | None = None,
+                 health: dict[str, Any] | None = None) -> str:
         """Send a finished crawl run of ``source``: its status, counts (``COUNTS``),
-        ledger (``crawler.ledger``), errors and the fetch log to save; the entry's id.
-        Sent after the run's last batch (the stream keeps their order)."""
+        ledger (``crawler.ledger``), errors, the fetch log to save and its health signals
+        (``monitor.sources.health.collect``'s dict, which the daemon judges the source
+        by; None: not judged); the entry's id. Sent after the run's last batch (the
+        stream keeps their order)."""
         return self._add(RUN, {"worker": self.worker, "job": job, "source": source,
                                "status": status, "counts": counts, "ledger": ledger,
                                "started": started, "finished": finished,
-                               "error_detail": error_detail or [], "fetches": fetches or []})
+                               "error_detail": error_detail or [], "fetches": fetches or [],
+                               "health": health})

@@ -691,7 +691,7 @@ class Daemon:
                                id="control", next_run_time=datetime.now(UTC),
                                executor="house")
         if self.fleet is not None:
-            self.fleet.start(self.alert_config)
+            self.fleet.start(self.alert_config, lambda: self.settings)
             self.scheduler.add_job(self.fleet_job, IntervalTrigger(seconds=TICK_SECONDS),
                                    id="fleet", next_run_time=datetime.now(UTC),
                                    executor="house")

@@ -46,7 +46,7 @@ import monitor.fleet
 from monitor.alerts import AlertConfig
 from monitor.fleet import Intake, JobQueue, Keys, connect, offer_round, redacted
 from monitor.fleet import status as fleet_status
-from monitor.sources import Settings, Source, site_of
+from monitor.sources import ConfigError, Settings, Source, health, site_of
 from monitor.store import Store, control, now
 
 # the worker side's ``monitor.fleet.job_context(store, sources) -> {source: context}``
@@ -72,10 +72,11 @@ class Dispatch:
     ``counts``: ticks, rounds (rounds offered), jobs (jobs queued), sources (sources in
     them), busy (due sources that found their site busy), dropped (sources already in
     their round), reoffered (leases reaped), redis_unreachable (ticks without Redis),
-    checks (``newswatch check`` requests offered); a source waiting for its site counts
-    ``busy`` once per wait and is offered again only once the site's job is gone (one
-    HMGET a tick for all waiting sites). ``warnings``: what the Intake found
-    lost, in order."""
+    checks (``newswatch check`` requests offered), health_judged and health_unjudged
+    (runs whose source's health was judged, or not: no signals sent); a source waiting
+    for its site counts ``busy`` once per wait and is offered again only once the site's
+    job is gone (one HMGET a tick for all waiting sites). ``warnings``: what the Intake
+    found lost, in order."""
 
     def __init__(self, url: str, name: str, db_path: Any, secrets: Iterable[str] = (),
                  lease_seconds: float = LEASE_SECONDS) -> None:
@@ -99,6 +100,7 @@ class Dispatch:
         self.snapshot: dict[str, Any] = {}
         self.intake: Intake | None = None
         self.alerts: AlertConfig | None = None
+        self.settings: Callable[[], Settings] | None = None
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
         self.intake_error: str | None = None
@@ -111,9 +113,11 @@ class Dispatch:
         self.queue = JobQueue(self.client, self.keys, lease_seconds=self.lease_seconds,
                               secrets=self.secrets)
 
-    def start(self, alerts: AlertConfig | None) -> None:
-        """Start the Intake's thread (the one writer) with the alert rules ``alerts``."""
+    def start(self, alerts: AlertConfig | None, settings: Callable[[], Settings]) -> None:
+        """Start the Intake's thread (the one writer) with the alert rules ``alerts``;
+        ``settings()``: the config in use (the sources whose health a run judges)."""
         self.alerts = alerts
+        self.settings = settings
         self.thread = threading.Thread(target=self._intake_loop, name="fleet-intake",
                                        daemon=True)
         self.thread.start()
@@ -137,7 +141,8 @@ class Dispatch:
             try:
                 if store is None:
                     store = Store(self.db_path)  # on this thread: sqlite3's rule
-                    self.intake = Intake(self.client, store, self.keys, alerts=self.alerts)
+                    self.intake = Intake(self.client, store, self.keys, alerts=self.alerts,
+                                         after_run=self._health)
                 self.intake.run(self.stop)  # type: ignore[union-attr]
             except sqlite3.Error as exc:  # the database's trouble: the entry stays pending
                 self._intake_trouble(f"the database refused an entry ({exc}); the entry "
@@ -147,6 +152,24 @@ class Dispatch:
                 self._intake_trouble(f"{type(exc).__name__}: {exc}".splitlines()[0])
         if store is not None:
             store.close()
+
+    def _health(self, run: dict[str, Any], run_id: int) -> None:
+        """Judge the source of a run a worker sent (``monitor.sources.health.after_run``,
+        as a local crawl does; a ``health`` alert queued when its state turns), from the
+        run's ``health`` signals. A run without them, or of a source the config no longer
+        has, is not judged (counted ``health_unjudged``)."""
+        assert self.intake is not None
+        signals = run.get("health")
+        try:
+            source = self.settings().source(str(run.get("source")))
+        except ConfigError:
+            source = None
+        if not isinstance(signals, dict) or source is None:
+            self.counts["health_unjudged"] += 1
+            return
+        health.after_run(self.intake.store.db, run_id, source, signals, str(run["status"]),
+                         self.alerts, at=run.get("finished"))
+        self.counts["health_judged"] += 1
 
     def _intake_trouble(self, why: str) -> None:
         if why != self.intake_error:
