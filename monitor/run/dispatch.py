@@ -103,7 +103,8 @@ class Dispatch:
         self.settings: Callable[[], Settings] | None = None
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
-        self.intake_error: str | None = None
+        self.intake_error: str | None = None  # why the writer last stopped
+        self.intake_error_stored = 0  # entries it had stored then
 
     # -- start, stop ---------------------------------------------------------------------
     def connect(self) -> None:
@@ -148,8 +149,8 @@ class Dispatch:
                 self._intake_trouble(f"the database refused an entry ({exc}); the entry "
                                      "stays in Redis, read again in 5 s")
             except Exception as exc:  # noqa: BLE001 - the writer must outlive it
-                log.exception("fleet intake failed")
-                self._intake_trouble(f"{type(exc).__name__}: {exc}".splitlines()[0])
+                self._intake_trouble(f"{type(exc).__name__}: {exc}".splitlines()[0],
+                                     trace=True)
         if store is not None:
             store.close()
 
@@ -158,7 +159,7 @@ class Dispatch:
         as a local crawl does; a ``health`` alert queued when its state turns), from the
         run's ``health`` signals. A run without them, or of a source the config no longer
         has, is not judged (counted ``health_unjudged``)."""
-        assert self.intake is not None
+        assert self.intake is not None and self.settings is not None
         signals = run.get("health")
         try:
             source = self.settings().source(str(run.get("source")))
@@ -171,10 +172,13 @@ class Dispatch:
                          self.alerts, at=run.get("finished"))
         self.counts["health_judged"] += 1
 
-    def _intake_trouble(self, why: str) -> None:
+    def _intake_trouble(self, why: str, trace: bool = False) -> None:
+        """Say why the writer stopped (once per reason; the traceback of an unexpected
+        error with it), wait 5 s; ``status`` shows it until the writer stores again."""
         if why != self.intake_error:
-            log.error("fleet intake: %s", why)
+            log.error("fleet intake: %s", why, exc_info=trace)
         self.intake_error = why
+        self.intake_error_stored = self.intake.counts["stored"] if self.intake else 0
         self.stop.wait(5)
 
     # -- what is due ---------------------------------------------------------------------
@@ -377,6 +381,8 @@ class Dispatch:
         ``monitor.fleet.status`` at the last tick (``jobs``: ``queued``, ``held``,
         ``failed`` counts with up to ``SHOWN_IDS`` ids each)."""
         intake = self.intake
+        if self.intake_error and intake and intake.counts["stored"] > self.intake_error_stored:
+            self.intake_error = None  # it stores again
         with self.lock:
             busy = {k: dict(v) for k, v in sorted(self.busy.items())}
             due = sorted(self.due)
