@@ -10,7 +10,7 @@
   articles per source of its job, then the source's run, printing ``{"sent": job, "source":
   name, "batch": n}`` after each batch; after HANG_AFTER batches in all it hangs (-1:
   never); it stops once nothing is queued or held, printing its counts.
-- ``serve URL FLEET NAME [HANG_AFTER]``: a worker of fleet FLEET standing in for
+- ``serve URL FLEET NAME [HANG_AFTER [LEASE]]``: a worker of fleet FLEET standing in for
   ``newswatch worker`` beside a real daemon (``newswatch run --redis``): ``Worker.serve``
   until SIGTERM, whose crawl sends, per source of each job, 4 batches of 3 articles
   (``article(n, "<source>.example")``: the same articles at every crawl) and the source's
@@ -131,7 +131,8 @@ def main(argv: list[str]) -> None:
         worker.registry.leave(worker.name)
         _say(counts=dict(worker.counts))
     elif mode == "serve":
-        worker = Worker(client, Keys(argv[2]), name=argv[3], lease_seconds=10,
+        worker = Worker(client, Keys(argv[2]), name=argv[3],
+                        lease_seconds=float(argv[5]) if len(argv) > 5 else 10.0,
                         beat_every=0.2)
         hang_after, sent = (int(argv[4]) if len(argv) > 4 else -1), 0
         stop = threading.Event()

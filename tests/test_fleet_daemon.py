@@ -5,7 +5,8 @@ the daemon's jobs and sends, per source, 4 batches of 3 articles and the source'
 The daemon offers each site's job, stores what the worker sends once, queues each alert
 once and delivers it (a real webhook receiver), and `newswatch status` shows the worker
 and the backlog; killed between a commit and its acknowledgement, or with Redis
-restarted under it, it still stores everything once, and says what Redis lost."""
+restarted under it, or with a worker killed mid-job, it still stores everything once,
+and says what Redis lost."""
 
 from __future__ import annotations
 
@@ -101,10 +102,11 @@ class Setup:
         self.procs.append(proc)
         return proc
 
-    def worker(self, name: str, hang_after: int = -1) -> subprocess.Popen[str]:
+    def worker(self, name: str, hang_after: int = -1,
+               lease: float = 10.0) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.fleet_procs", "serve", self.redis.url, FLEET, name,
-             str(hang_after)], cwd=REPO, env=self.env, stdin=subprocess.PIPE,
+             str(hang_after), str(lease)], cwd=REPO, env=self.env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.procs.append(proc)
         return proc
@@ -291,6 +293,43 @@ def test_the_daemon_killed_between_commit_and_acknowledge_stores_everything_once
         again = _all_once(s)
         assert again["alerts"] == found["alerts"]
         assert s.stop(worker) == 0
+        assert s.stop(daemon) == 0
+    assert "Traceback" not in _log(s), _log(s)[-3000:]
+
+
+def test_a_worker_killed_mid_job_has_its_job_reoffered_by_the_daemon(
+        redis_server: RedisServer, receiver: Receiver, tmp_path: Path) -> None:
+    """A worker killed with SIGKILL mid-job (5 batches sent, its lease 3 s): the
+    daemon's tick reaps the expired lease and re-offers the job (logged), another worker
+    crawls the site again; every article is stored once, each alert queued once, and
+    the fleet's status counts the re-offer, the dead worker holding nothing."""
+    with setup(tmp_path, redis_server, receiver) as s:
+        daemon = s.daemon()
+        doomed = s.worker("doomed", hang_after=5, lease=3)
+        assert doomed.stdout is not None
+        events = []
+        while '"hanging"' not in (line := doomed.stdout.readline()):
+            assert line, doomed.stderr.read() if doomed.stderr else ""
+            events.append(json.loads(line))
+        hung = json.loads(line)["hanging"]
+        again = 3 * sum(1 for e in events if e.get("sent") == hung)  # to be sent again
+        wait_for(lambda: len(s.stored()["urls"]) == 15, what="the first 5 batches stored")
+        doomed.kill()
+        doomed.wait(timeout=10)
+        wait_for(lambda: "re-offered" in _log(s), what="the daemon re-offering the job")
+        survivor = s.worker("survivor")
+        _all_once(s)
+        # a source of the dead job whose run it had sent is crawled again whole: 2 runs
+        done = {e["source"] for e in events if e.get("sent") == hung and e["batch"] == 3}
+        wait_for(lambda: s.stored()["runs"] == {name: 2 if name in done else 1
+                                                for name in SOURCES}, what="every run")
+        fleet = wait_for(lambda: (f := s.fleet()) and f["jobs"]["queued"] == 0
+                         and f["jobs"]["held"] == 0 and f, what="jobs done")
+        assert fleet["counts"]["reoffered"] == 1
+        assert fleet["counters"]["reoffered"] == 1
+        assert fleet["intake"]["unchanged"] == again  # the dead job's batches, sent again
+        assert fleet["workers"]["doomed"]["holds"] == []  # (it holds nothing any more)
+        assert s.stop(survivor) == 0
         assert s.stop(daemon) == 0
     assert "Traceback" not in _log(s), _log(s)[-3000:]
 
