@@ -161,8 +161,6 @@ class Daemon:
         self.service: CrawlService | None = None
         self.service_lock = threading.Lock()
         self.service_options = dict(service_options or {})
-        # crawls on their own pool (threads start on demand; sources can be added by a
-        # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
         # with a Redis URL (`newswatch run --redis`), due crawls become jobs of the fleet
         # (monitor.run.dispatch): workers crawl, this daemon is the one writer
         self.fleet: Dispatch | None = None
@@ -170,6 +168,8 @@ class Daemon:
             self.fleet = Dispatch(redis_url, fleet or DEFAULT_FLEET, self.db_path,
                                   secrets=self.secrets.values())
         self.fleet_changes = 0  # the fleet's new + updated articles at the last tick
+        # crawls on their own pool (threads start on demand; sources can be added by a
+        # reload), so housekeeping (heartbeat, config, delivery) never waits for a crawl
         self.pools = [_Pool(max(8, 2 * len(self.settings.sources))), _Pool(4)]
         self.scheduler = BackgroundScheduler(
             executors={"default": self.pools[0], "house": self.pools[1]},
@@ -584,9 +584,9 @@ class Daemon:
             self.alerts_error = None
             if self.keep_secrets:  # a new channel's variables leave the environment too
                 self.secrets.update(withhold_secrets(self.alert_config))
-            if self.fleet is not None:
-                self.fleet.secrets = [s for s in self.secrets.values() if s]
-                self.fleet.set_alerts(self.alert_config)
+            if self.fleet is not None:  # its rules for the articles stored next; a new
+                self.fleet.set_alerts(self.alert_config)  # channel's secrets never sent
+                self.fleet.set_secrets(self.secrets.values())
             log.info("alerts config reloaded: %d channels, %d rules",
                      len(self.alert_config.channels), len(self.alert_config.rules))
         return True

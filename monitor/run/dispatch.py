@@ -129,6 +129,12 @@ class Dispatch:
         if self.intake is not None:
             self.intake.ingestor.alerts = alerts or AlertConfig()
 
+    def set_secrets(self, secrets: Iterable[str]) -> None:
+        """The values no job may hold (the alert channels' secrets, after a reload)."""
+        self.secrets = [s for s in secrets if s]
+        if self.queue is not None:
+            self.queue.secrets = list(self.secrets)
+
     def close(self, timeout: float = 30.0) -> None:
         """Stop the Intake (it finishes the entry it is storing) and wait for it."""
         self.stop.set()
