@@ -92,11 +92,13 @@ class Setup:
         self.procs: list[subprocess.Popen[str]] = []
 
     def daemon(self, **env: str) -> subprocess.Popen[str]:
+        """`newswatch run --redis`; an alert a killed daemon left `sending` is sent
+        again after 3 s (--claim-timeout; delivery is at least once, queueing once)."""
         with self.log.open("a") as err:
             proc = subprocess.Popen(
                 [*CLI, "run", "--config", str(self.config), "--db", str(self.db),
                  "--alerts-config", str(self.alerts), "--deliver-every", "1",
-                 "--redis", self.redis.url, "--fleet", FLEET],
+                 "--claim-timeout", "3", "--redis", self.redis.url, "--fleet", FLEET],
                 cwd=REPO, env={**self.env, **env}, stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=err, text=True)
         self.procs.append(proc)

@@ -36,6 +36,7 @@ import logging
 import sqlite3
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -94,6 +95,7 @@ class Dispatch:
         self.busy: dict[str, dict[str, Any]] = {}  # source -> {"site", "since"}
         self.checks: dict[str, dict[str, Any]] = {}  # job id -> {"ids", "started"}
         self.counts: Counter[str] = Counter()
+        self.token = uuid.uuid4().hex[:6]  # this daemon's, in its rounds' names
         # (busy: due sources that found their site's job queued or held, once per wait)
         self.warnings: list[str] = []
         self.redis_error: str | None = None
@@ -280,7 +282,9 @@ class Dispatch:
             if not sources:
                 return {}
             context = self._context(sources)
-            round_name = f"{now()}#{self.counts['rounds'] + 1}"
+            # unique across daemons (a restart within the second must not find its
+            # sources "already offered" in the previous daemon's round)
+            round_name = f"{now()}#{self.token}.{self.counts['rounds'] + 1}"
             found = offer_round(self.queue, sources, round_name, context)
             self.counts["rounds"] += 1
             queued = {job.split("/", 1)[1]: job for job in found["queued"]}
