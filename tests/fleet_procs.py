@@ -10,6 +10,13 @@
   articles per source of its job, then the source's run, printing ``{"sent": job, "source":
   name, "batch": n}`` after each batch; after HANG_AFTER batches in all it hangs (-1:
   never); it stops once nothing is queued or held, printing its counts.
+- ``serve URL FLEET NAME [HANG_AFTER [LEASE]]``: a worker of fleet FLEET standing in for
+  ``newswatch worker`` beside a real daemon (``newswatch run --redis``): ``Worker.serve``
+  until SIGTERM, whose crawl sends, per source of each job, 4 batches of 3 articles
+  (``article(n, "<source>.example")``: the same articles at every crawl) and the source's
+  run (with health signals), printing ``{"took": job, "context": [sources with
+  context]}`` and ``{"sent": job, "source": name, "batch": n}``; after HANG_AFTER
+  batches in all it prints ``{"hanging": job}`` and waits for a line on stdin (once).
 - ``sender URL COUNT SIZE [PAUSE_AT]``: send COUNT batches of SIZE analysed articles (and
   a run), then print ``{"sent": [entry ids]}``; with PAUSE_AT, after that many batches
   print ``{"paused": n}`` and wait for a line on stdin.
@@ -122,6 +129,35 @@ def main(argv: list[str]) -> None:
                     break
                 time.sleep(0.05)
         worker.registry.leave(worker.name)
+        _say(counts=dict(worker.counts))
+    elif mode == "serve":
+        worker = Worker(client, Keys(argv[2]), name=argv[3],
+                        lease_seconds=float(argv[5]) if len(argv) > 5 else 10.0,
+                        beat_every=0.2)
+        hang_after, sent = (int(argv[4]) if len(argv) > 4 else -1), 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+        def serve_crawl(job: dict[str, Any], out: JobOutput) -> None:
+            nonlocal sent
+            _say(took=job["id"], context=sorted(job.get("context") or {}))
+            for source in job["sources"]:
+                name = source["name"]
+                for b in range(4):
+                    if sent == hang_after:
+                        _say(hanging=job["id"])
+                        sys.stdin.readline()
+                    out.send(name, [article(b * 3 + i, f"{name}.example") for i in range(3)])
+                    sent += 1
+                    _say(sent=job["id"], source=name, batch=b)
+                from monitor.sources import health
+
+                stats = {"requests": 13, "found": 12, "pages": 12, "extracted": 12,
+                         "text_chars": 12 * 900, "discovery_ok": 1}
+                out.send_run(name, "finished", {"found": 12}, ledger={"pages": {"stored": 12}},
+                             health=health.collect(stats.get, {"found": 12, "new": 12}))
+
+        worker.serve(serve_crawl, stop, idle=0.1)
         _say(counts=dict(worker.counts))
     elif mode == "sender":
         stream = ArticleStream(client, Keys("t"), worker="sender", retry_seconds=60)

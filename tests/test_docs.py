@@ -11,7 +11,10 @@ and docs/*.md is run here, as written, with only these substitutions:
 - long-running commands (`run`, `serve`, `farm`) are started, checked alive and doing
   their job, then stopped with SIGTERM/SIGINT;
 - `check SOURCE` runs against a daemon started for it on the database (SOURCE on a
-  schedule that does not fire), which is stopped after.
+  schedule that does not fire), which is stopped after;
+- a `--redis URL` becomes the URL of a real `redis-server` started for the command
+  (tests/redis_server.py; skipped where it is not installed): `run --redis` is alive once
+  it offered its jobs to the fleet (no worker runs: they stay queued).
 
 Each must exit as documented (0; `alerts test` reaches a real webhook receiver), print no
 traceback, and no usage error.
@@ -196,6 +199,11 @@ def _long_running(args: list[str], env: dict[str, str], db: Path) -> None:
                         alive = r.status == 200
                 except OSError:
                     pass
+            elif args[0] == "run" and "--redis" in args:  # jobs offered to the fleet
+                from monitor.run import status
+
+                fleet = status(db).get("fleet") if db.exists() else None
+                alive = bool(fleet and fleet.get("counts", {}).get("jobs"))
             elif args[0] == "run":
                 from monitor.run import status
 
@@ -307,6 +315,21 @@ def test_documented_command_runs(doc: str, command: str,
         (work / "sources.yaml").write_text("sources:\n", encoding="utf-8")
         args += ["--config", str(work / "sources.yaml"), "--profiles",
                  str(work / "profiles.yaml")]
+    if "--redis" in args:  # a real redis-server for it (skipped where not installed)
+        from .redis_server import REDIS_SERVER, SKIP_REASON, RedisServer
+
+        if REDIS_SERVER is None:
+            pytest.skip(SKIP_REASON)
+        (work / "redis").mkdir()
+        server = RedisServer(work / "redis")
+        server.start()
+        args[args.index("--redis") + 1] = server.url
+        try:
+            assert args[0] in LONG_RUNNING, args  # (`run --redis`, the one shown)
+            _long_running(args, env, db)
+        finally:
+            server.stop(signal.SIGKILL)
+        return
     if args[0] == "check":
         _with_daemon(args, env, db, work)
         return

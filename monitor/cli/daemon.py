@@ -40,19 +40,43 @@ from monitor.store import DEFAULT_DB
               help="Seconds after which an alert left 'sending' by a crash is sent again.")
 @click.option("--log-level", default="INFO", show_default=True, type=LOG_LEVELS)
 @click.option("--no-alerts", is_flag=True, help="Queue and deliver no alerts.")
+@click.option("--redis", "redis_url", envvar="NEWSWATCH_REDIS", default=None,
+              metavar="URL", show_envvar=True,
+              help="Crawl through a fleet of workers: due crawls become jobs in this Redis "
+                   "(redis://[:PASSWORD@]HOST:PORT/DB, rediss:// for TLS); the daemon "
+                   "stores what they send (docs/SCALE.md).")
+@click.option("--fleet", "fleet", default=None, metavar="NAME",
+              help="The fleet's name in Redis (its keys nw:{NAME}:...; default newswatch).")
 @recheck_options
 def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float,
         claim_timeout: float, log_level: str, no_alerts: bool = False,
+        redis_url: str | None = None, fleet: str | None = None,
         recheck_min: str | None = None, recheck_max: str | None = None,
         recheck_budget: int | None = None) -> None:
     """Run the daemon: scheduled crawls, alert delivery, heartbeat. Stops on SIGTERM.
 
-    One daemon per database. Exit codes: 0 stopped (SIGTERM, SIGINT); 2 bad config, or
-    another daemon already runs on the database."""
+    One daemon per database. With --redis (or NEWSWATCH_REDIS), crawls are offered to
+    workers (`newswatch worker`) as jobs and this daemon is the one writer. Exit codes:
+    0 stopped (SIGTERM, SIGINT); 2 bad config, a bad --redis URL or --fleet name, or
+    another daemon already runs on the database; 3 the database cannot be written now,
+    or Redis cannot be reached (refused, wrong password, older than 7.0)."""
     import logging
 
+    from monitor.fleet import Keys, RedisUnavailable, redacted
     from monitor.run import Daemon
     from monitor.store import DaemonRunning, database_to_write
+
+    if fleet is not None and not redis_url:
+        fail("--fleet needs --redis URL (or NEWSWATCH_REDIS)", 2)
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://",
+                                                           "unix://")):
+        fail(f"--redis {redacted(redis_url)}: not a Redis URL (redis://HOST:PORT/DB, "
+             "rediss:// for TLS)", 2)
+    if fleet is not None:
+        try:
+            Keys(fleet)
+        except ValueError as exc:  # a name the fleet's keys cannot hold
+            fail(f"--fleet: {exc}", 2)
 
     alerts_file = alerts_choice(alerts_config, no_alerts)
     database_to_write(db)
@@ -67,13 +91,16 @@ def run(config: Path, db: Path, alerts_config: Path | None, deliver_every: float
         # processes start without them; the daemon delivers with the values it keeps
         daemon = Daemon(config, db, alerts=alerts_file, keep_secrets=True,
                         deliver_every=deliver_every, claim_timeout=claim_timeout,
-                        recheck=recheck_overrides(recheck_min, recheck_max, recheck_budget))
+                        recheck=recheck_overrides(recheck_min, recheck_max, recheck_budget),
+                        redis_url=redis_url or None, fleet=fleet)
     except ConfigError as exc:
         fail(str(exc), 2)
     try:
         sys.exit(daemon.run_forever())
     except DaemonRunning as exc:  # one daemon per database
         fail(str(exc), 2)
+    except RedisUnavailable as exc:  # (the message holds no password)
+        fail(f"Redis unreachable: {exc}", 3)
 
 
 @main.command()
@@ -129,7 +156,59 @@ def status(db: Path, as_json: bool) -> None:
     alerts = report["alerts"]
     out.print("alerts: " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.items()))
                             or "none"))
+    if report.get("fleet"):
+        _print_fleet(report["fleet"])
     _print_health(report["health"])
+
+
+def _print_fleet(fleet: dict[str, Any]) -> None:
+    """The fleet's part of ``newswatch status`` (``newswatch run --redis``): Redis, its
+    jobs and stream backlog, what waits, what Redis lost, and a table of workers."""
+    from rich.markup import escape
+
+    jobs = fleet.get("jobs") or {}
+    stream = fleet.get("stream") or {}
+    counts = fleet.get("counts") or {}
+    out.print(f"fleet {fleet['name']} on Redis {fleet['redis']} (as of "
+              f"{short_time(fleet.get('updated'))} UTC): jobs queued {jobs.get('queued', 0)}, "
+              f"held {jobs.get('held', 0)}, failed {jobs.get('failed', 0)}; stream backlog: "
+              f"pending {stream.get('pending', 0)}, lag {stream.get('lag')}, entries "
+              f"{stream.get('entries', 0)}", highlight=False, soft_wrap=True, markup=False)
+    intake = fleet.get("intake") or {}
+    out.print(f"  offered: {counts.get('jobs', 0)} jobs ({counts.get('sources', 0)} sources), "
+              f"busy {counts.get('busy', 0)}, re-offered {counts.get('reoffered', 0)}; "
+              f"stored: {intake.get('articles', 0)} articles, {intake.get('runs', 0)} runs, "
+              f"already stored {intake.get('already_stored', 0)}, refused "
+              f"{intake.get('refused', 0)}", highlight=False, soft_wrap=True, markup=False)
+    if fleet.get("redis_error"):
+        out.print(f"[red]  Redis unreachable:[/] {escape(fleet['redis_error'])} (retrying)",
+                  highlight=False, soft_wrap=True)
+    if fleet.get("intake_error"):
+        out.print(f"[red]  writer:[/] {escape(fleet['intake_error'])}", highlight=False,
+                  soft_wrap=True)
+    for warning in fleet.get("warnings") or []:
+        out.print(f"[red]  lost:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    if fleet.get("busy"):
+        out.print("  waiting for their site's job to end: " + ", ".join(
+            f"{name} ({info['site']})" for name, info in fleet["busy"].items()),
+            highlight=False, soft_wrap=True, markup=False)
+    for job, info in (jobs.get("failed_ids") or {}).items():
+        out.print(f"  failed job {job}: {info.get('reason')}", highlight=False,
+                  soft_wrap=True, markup=False)
+    workers = fleet.get("workers") or {}
+    if not workers:
+        out.print("  workers: none (start one: newswatch worker --redis URL)",
+                  highlight=False, markup=False)
+        return
+    table = narrow_table("fleet workers")
+    table.add_column("worker", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("last beat", justify="right", no_wrap=True)
+    table.add_column("job", overflow="fold")
+    for name, info in sorted(workers.items()):
+        table.add_row(*cells(name, info.get("state", "?"), f"{info.get('age', '?')} s ago",
+                              ", ".join(info.get("holds") or []) or str(info.get("job") or "-")))
+    out.print(table)
 
 
 @main.command()

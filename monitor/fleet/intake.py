@@ -42,6 +42,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -69,6 +70,10 @@ class Intake:
     ``run`` on the thread that opened ``store`` (sqlite3 keeps a connection to its
     thread): the daemon opens the writer's Store on the writer's thread.
 
+    ``after_run(payload, run_id)``: called on this thread for each run stored, after its
+    commit and before its acknowledgement (at most once per run; the daemon judges the
+    source's health there); what it raises is counted ``after_run_errors``.
+
     ``counts``: entries, stored, articles, runs, already_stored, refused,
     refused_articles (the articles of batches refused whole), deleted (an entry deleted
     from the stream before it was read: data Redis lost), redis_unreachable (times
@@ -77,13 +82,15 @@ class Intake:
 
     def __init__(self, client: redis.Redis, store: Store, keys: Keys | None = None,
                  alerts: AlertConfig | None = None, consumer: str = "writer",
-                 count: int = 16) -> None:
+                 count: int = 16,
+                 after_run: Callable[[dict[str, Any], int], None] | None = None) -> None:
         self.redis = client
         self.store = store
         self.keys = keys or Keys()
         self.consumer = consumer
         self.count = count
         self.ingestor = Ingestor(store, alerts)
+        self.after_run = after_run
         self.counts: Counter[str] = Counter()
         self.warnings: list[str] = []
         self._commits = 0
@@ -236,13 +243,14 @@ class Intake:
                            worker=payload.get("worker"), job=payload.get("job"),
                            articles=len(rows))
 
+        run_id = 0
         try:
             if kind == BATCH:
                 statuses = self.ingestor.ingest(source, rows, within=remember)
             else:
                 with conn:
                     conn.execute("BEGIN IMMEDIATE")
-                    inbox.add_run(conn, payload)
+                    run_id = inbox.add_run(conn, payload)
                     # the check state its crawl changed (re-check clocks, removals)
                     apply_checks(self.store, source, payload.get("checks") or [],
                                  self.ingestor.alerts)
@@ -264,6 +272,13 @@ class Intake:
             self.counts["runs"] += 1
         self.counts["stored"] += 1
         self._committed()
+        if kind == RUN and self.after_run is not None:
+            # (the source's health: after the commit, before the acknowledgement, so at
+            # most once; an observer: its failure never holds up the stream)
+            try:
+                self.after_run(payload, run_id)
+            except Exception:  # noqa: BLE001 - counted; the run is stored
+                self.counts["after_run_errors"] += 1
         self._acknowledge(entry_id)
 
     def _refuse(self, entry_id: str, message: str, kind: str | None, reason: str,

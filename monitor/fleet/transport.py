@@ -9,7 +9,8 @@ second entry the writer recognises) and ``data`` (JSON, ``monitor.fleet.wire``):
     run:   {"worker", "job", "source", "started", "finished", "status",
             "counts": {COUNTS}, "ledger": {...}, "error_detail": [str],
             "fetches": [{url, etag, last_modified, status, fetched, changed}],
-            "checks": [{url, removed, gone_checks, check_*...}]}   # monitor.fleet.context
+            "checks": [{url, removed, gone_checks, check_*...}],  # monitor.fleet.context
+            "health": {signals} | None}
 
 An analysed article is ``monitor.changes.analyze``'s dict (its ``signature`` bytes travel
 as base64). A batch holds what one transaction of the writer stores (the crawl's batches
@@ -91,13 +92,16 @@ class ArticleStream:
                  ledger: dict[str, Any] | None = None, started: str | None = None,
                  finished: str | None = None, error_detail: list[str] | None = None,
                  fetches: list[dict[str, Any]] | None = None, job: str | None = None,
-                 checks: list[dict[str, Any]] | None = None) -> str:
+                 checks: list[dict[str, Any]] | None = None,
+                 health: dict[str, Any] | None = None) -> str:
         """Send a finished crawl run of ``source``: its status, counts (``COUNTS``),
-        ledger (``crawler.ledger``), errors, the fetch log to save and the check state
-        its crawl changed on stored articles (``monitor.fleet.context.checks_since``);
-        the entry's id. Sent after the run's last batch (the stream keeps their order)."""
+        ledger (``crawler.ledger``), errors, the fetch log to save, the check state
+        its crawl changed on stored articles (``monitor.fleet.context.checks_since``)
+        and its health signals (``monitor.sources.health.collect``'s dict, which the
+        daemon judges the source by; None: not judged); the entry's id. Sent after the
+        run's last batch (the stream keeps their order)."""
         return self._add(RUN, {"worker": self.worker, "job": job, "source": source,
                                "status": status, "counts": counts, "ledger": ledger,
                                "started": started, "finished": finished,
                                "error_detail": error_detail or [], "fetches": fetches or [],
-                               "checks": checks or []})
+                               "checks": checks or [], "health": health})

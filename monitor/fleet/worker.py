@@ -51,7 +51,7 @@ class JobOutput:
     def send_run(self, source: str, status: str, counts: dict[str, int],
                  **details: Any) -> str:
         """``ArticleStream.send_run`` for this job (``details``: ledger, started,
-        finished, error_detail, fetches, checks); the entry's id."""
+        finished, error_detail, fetches, checks, health); the entry's id."""
         return self._stream.send_run(source, status, counts, job=self.job_id, **details)
 
 

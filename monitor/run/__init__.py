@@ -2,13 +2,15 @@
 
 ``crawl`` runs the Scrapy project (``crawler/``) in a child process and streams its
 progress; ``daemon`` schedules crawls per source (APScheduler), delivers alerts and
-reports ``status``; ``control`` asks the running daemon to crawl a source now
+reports ``status``; ``dispatch`` is its side of a fleet of crawl workers (``newswatch run
+--redis``: due crawls offered as jobs in Redis, the one SQLite writer); ``worker`` is a
+fleet's crawl worker (``newswatch worker``: the warm crawl service fed by jobs from
+Redis, docs/SCALE.md); ``control`` asks the running daemon to crawl a source now
 (``newswatch check``); ``recheck`` fetches one stored article again (``newswatch
-recheck``); ``service`` is the warm crawl service the daemon runs its crawls in
-(one long-lived crawl process, jobs as JSON-able dicts); ``backfill`` reads a source's
-archive from its sitemaps; ``demo`` crawls the replica farm; ``reach`` sums up hosts a
-crawl could not reach; ``worker`` is a fleet's crawl worker (``newswatch worker``: the
-warm crawl service fed by jobs from Redis, docs/SCALE.md).
+recheck``); ``service`` is the warm crawl service the daemon runs its crawls in (one
+long-lived crawl process, jobs as JSON-able dicts); ``backfill`` reads a source's archive
+from its sitemaps; ``demo`` crawls the replica farm; ``reach`` sums up hosts a crawl
+could not reach.
 """
 
 from monitor.run.backfill import backfill

@@ -52,8 +52,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler import ledger
 from monitor.alerts import ALERTS_FILE, AlertConfig, load_alert_config, withhold_secrets
+from monitor.fleet import DEFAULT_FLEET
 from monitor.processes import Interrupt, Wakeup
 from monitor.run.crawl import CrawlError, crawl
+from monitor.run.dispatch import TICK_SECONDS, Dispatch
 from monitor.run.service import CrawlService
 from monitor.sources import (
     DEFAULT_CONFIG,
@@ -101,7 +103,8 @@ class Daemon:
                  config_check_every: float = CONFIG_CHECK_SECONDS,
                  keep_secrets: bool = False,
                  recheck: Mapping[str, Any] | None = None,
-                 service_options: Mapping[str, Any] | None = None) -> None:
+                 service_options: Mapping[str, Any] | None = None,
+                 redis_url: str | None = None, fleet: str | None = None) -> None:
         self.config = Path(config)
         # the re-check schedule's settings over every source's (`newswatch run --recheck-*`),
         # applied to each config loaded (monitor.sources.with_recheck)
@@ -135,6 +138,8 @@ class Daemon:
         self.wake = Wakeup()  # the main thread: stop or reload (given by signal handlers)
         self.deliver = deliver or self._deliver_alerts
         self.deliver_every = deliver_every
+        self.delivering = False  # a delivery pass runs (deliver_job)
+        self.deliver_again = False  # asked for one while it ran: one more pass
         self.claim_timeout = timedelta(seconds=claim_timeout)
         self.stop_event = threading.Event()
         # at most max_parallel_crawls crawl process trees at once (a reload sets a new one)
@@ -157,6 +162,13 @@ class Daemon:
         self.service: CrawlService | None = None
         self.service_lock = threading.Lock()
         self.service_options = dict(service_options or {})
+        # with a Redis URL (`newswatch run --redis`), due crawls become jobs of the fleet
+        # (monitor.run.dispatch): workers crawl, this daemon is the one writer
+        self.fleet: Dispatch | None = None
+        if redis_url:
+            self.fleet = Dispatch(redis_url, fleet or DEFAULT_FLEET, self.db_path,
+                                  secrets=self.secrets.values())
+        self.fleet_changes = 0  # the fleet's new + updated articles at the last tick
         # crawls on their own pool, so housekeeping (heartbeat, config, delivery) never
         # waits for a crawl; its threads are bounded (crawl_threads): a due crawl beyond
         # them waits in the pool's queue (``pending``), not in a thread of its own
@@ -208,6 +220,9 @@ class Daemon:
                 return
             with self.control_lock:  # not paused (or resumed): no skip to count
                 self.skipped.pop(name, None)
+            if self.fleet is not None:  # a job of the fleet: offered at its next tick
+                self.fleet.mark_due(name)
+                return
             # sources on one site take turns (one budget), then wait for one of the
             # daemon's crawl slots (max_parallel_crawls); the time limit starts after both
             with self._site_lock(source), self._crawl_slot(name):
@@ -273,7 +288,11 @@ class Daemon:
     def _deliver_soon(self) -> None:
         """Run the delivery job now (a crawl stored new articles and queued their
         alerts): an alert waits for no delivery interval. The job never runs twice at
-        once; the interval stays the backstop."""
+        once: asked while it runs, it runs one more pass at its end; the interval stays
+        the backstop."""
+        if self.delivering:
+            self.deliver_again = True
+            return
         try:
             self.scheduler.modify_job("deliver", next_run_time=datetime.now(UTC))
         except Exception:  # noqa: BLE001 - stopping: the scheduler has no such job now
@@ -338,6 +357,8 @@ class Daemon:
             return control.REFUSED, f"{name!r} is not a source of its config ({self.config})"
         if paused and name in paused:
             return control.REFUSED, f"the source is paused (newswatch sources resume {name})"
+        if self.fleet is not None:  # offered to the fleet now
+            return self.fleet.check(name, row["id"], self.settings, self._answer)
         if name in self.next_checks:  # a crawl that will answer is already on its way
             first = self.next_checks[name][0]
             self.next_checks[name].append(row["id"])
@@ -437,11 +458,37 @@ class Daemon:
             store.close()
 
     def deliver_job(self) -> None:
-        """Deliver pending alerts; a failure is logged, the daemon goes on."""
+        """Deliver pending alerts (again at the end when ``_deliver_soon`` asked
+        meanwhile); a failure is logged, the daemon goes on."""
+        self.delivering = True
         try:
-            self.deliver()
-        except Exception:  # noqa: BLE001 - the daemon must outlive a bad delivery pass
-            log.exception("alert delivery failed")
+            while True:
+                self.deliver_again = False
+                try:
+                    self.deliver()
+                except Exception:  # noqa: BLE001 - the daemon must outlive a bad pass
+                    log.exception("alert delivery failed")
+                if not self.deliver_again or self.stop_event.is_set():
+                    break
+        finally:
+            self.delivering = False
+
+    def fleet_job(self) -> None:
+        """The ``fleet`` job (``newswatch run --redis``): offer the due sources, reap
+        expired leases, follow ``check`` jobs, log what Redis lost
+        (``monitor.run.dispatch``); a delivery pass at once when the fleet stored new or
+        updated articles."""
+        if self.stop_event.is_set() or self.fleet is None:
+            return
+        try:
+            self.fleet.tick(self.settings, self._answer)
+        except Exception:  # noqa: BLE001 - the daemon must outlive a bad tick
+            log.exception("fleet tick failed")
+        changes = self.fleet.stored_changes()
+        if changes != self.fleet_changes:
+            self.fleet_changes = changes
+            if self.deliver_every <= DELIVER_SOON_SECONDS:
+                self._deliver_soon()
 
     def prune(self) -> None:
         """Forget fetch records of URLs not seen for FETCH_LOG_DAYS."""
@@ -479,7 +526,8 @@ class Daemon:
                             "control": self.control_signal,
                             "config": str(self.config), "config_loaded": self.config_loaded,
                             "config_error": self.config_error,
-                            "alerts_error": self.alerts_error}),
+                            "alerts_error": self.alerts_error,
+                            "fleet": self.fleet.status() if self.fleet else None}),
                     }, pk="name")
             finally:
                 store.close()
@@ -545,6 +593,9 @@ class Daemon:
             self.alerts_error = None
             if self.keep_secrets:  # a new channel's variables leave the environment too
                 self.secrets.update(withhold_secrets(self.alert_config))
+            if self.fleet is not None:  # its rules for the articles stored next; a new
+                self.fleet.set_alerts(self.alert_config)  # channel's secrets never sent
+                self.fleet.set_secrets(self.secrets.values())
             log.info("alerts config reloaded: %d channels, %d rules",
                      len(self.alert_config.channels), len(self.alert_config.rules))
         return True
@@ -604,7 +655,11 @@ class Daemon:
         """Schedule every job and start the scheduler (returns at once).
 
         Raises ``DaemonRunning`` (``monitor.store.owners``) when another daemon runs on the
-        database: one daemon per database, held until ``stop`` or the process's end."""
+        database: one daemon per database, held until ``stop`` or the process's end; with
+        a Redis URL, ``monitor.fleet.RedisUnavailable`` when Redis cannot be reached (one
+        line, no password)."""
+        if self.fleet is not None:
+            self.fleet.connect()
         self.lock.acquire()
         try:
             store = Store(self.db_path)
@@ -644,6 +699,13 @@ class Daemon:
         self.scheduler.add_job(self.control_job, IntervalTrigger(seconds=CONTROL_SECONDS),
                                id="control", next_run_time=datetime.now(UTC),
                                executor="house")
+        if self.fleet is not None:
+            self.fleet.start(self.alert_config, lambda: self.settings)
+            self.scheduler.add_job(self.fleet_job, IntervalTrigger(seconds=TICK_SECONDS),
+                                   id="fleet", next_run_time=datetime.now(UTC),
+                                   executor="house")
+            log.info("fleet %s on Redis %s: due crawls are offered to its workers; this "
+                     "daemon stores what they send", self.fleet.keys.name, self.fleet.where)
         self.scheduler.start()
 
     def stop(self, wait: bool = True) -> None:
@@ -660,6 +722,8 @@ class Daemon:
                 pool.join()
         if self.service is not None:  # its jobs have ended (or were stopped at once)
             self.service.close(now=self.interrupt.count >= 2 or not wait)
+        if self.fleet is not None:  # the writer finishes the entry it is storing
+            self.fleet.close()
         try:
             self._expire_requests()
             self.beat("stopped")
@@ -835,7 +899,9 @@ ALIVE_SECONDS = 3 * HEARTBEAT_SECONDS
 
 def status(db_path: str | Path) -> dict[str, Any]:
     """What ``newswatch status`` shows: the daemon's heartbeat, the last run per source,
-    next runs, and the outbox. ``daemon.state`` is one of ``DAEMON_STATES``: ``alive``,
+    next runs, the outbox, and ``fleet`` (``newswatch run --redis``: the fleet at the
+    daemon's last heartbeat, ``monitor.run.dispatch.Dispatch.status``; None without
+    Redis). ``daemon.state`` is one of ``DAEMON_STATES``: ``alive``,
     ``stopped`` (a clean stop, at ``beat``), ``died`` (its last heartbeat at ``beat``,
     no clean stop since), ``never started``; ``daemon.alive`` is ``state == "alive"``."""
     store = Store(db_path)
@@ -867,4 +933,5 @@ def status(db_path: str | Path) -> dict[str, Any]:
                        "alerts_error": state.get("alerts_error"),
                        "max_parallel_crawls": state.get("max_parallel_crawls"),
                        "waiting": state.get("waiting", [])},
-            "next_runs": state.get("next_runs", {}), "last_runs": last_runs, "alerts": outbox}
+            "next_runs": state.get("next_runs", {}), "last_runs": last_runs, "alerts": outbox,
+            "fleet": state.get("fleet")}
