@@ -244,27 +244,30 @@ class Lease:
 
 
 def site_jobs(sources: Iterable[Source], round_name: str,
-              context: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+              context: dict[str, dict[str, Any]] | None = None,
+              common: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One job per site (``site_of``) for a round: its sources' settings (in the given
-    order) and, per source name, the ``context`` the daemon read for it. Plain dicts,
-    ready for ``JobQueue.offer``."""
+    order) and, per source name, the ``context`` the daemon read for it; ``common``: keys
+    every job carries (the config's ``contact`` for the User-Agent, its ``timezone``).
+    Plain dicts, ready for ``JobQueue.offer``."""
     by_site: dict[str, list[Source]] = {}
     for source in sources:
         by_site.setdefault(site_of(source), []).append(source)
     context = context or {}
-    return [{"id": f"{round_name}/{site}", "round": round_name, "site": site,
-             "sources": [source_settings(s) for s in group],
+    return [{**(common or {}), "id": f"{round_name}/{site}", "round": round_name,
+             "site": site, "sources": [source_settings(s) for s in group],
              "context": {s.name: context[s.name] for s in group if s.name in context}}
             for site, group in by_site.items()]
 
 
 def offer_round(queue: JobQueue, sources: Iterable[Source], round_name: str,
-                context: dict[str, dict[str, Any]] | None = None) -> dict[str, list[str]]:
+                context: dict[str, dict[str, Any]] | None = None,
+                common: dict[str, Any] | None = None) -> dict[str, list[str]]:
     """Offer one round's jobs (``site_jobs``) and say what became of each, for the
     daemon's log and ``status``: ``{"queued": [job ids], "busy": [sites whose previous
     job is still queued or held], "dropped": [sources already offered this round]}``."""
     found: dict[str, list[str]] = {"queued": [], "busy": [], "dropped": []}
-    for job in site_jobs(sources, round_name, context):
+    for job in site_jobs(sources, round_name, context, common):
         offered = queue.offer(job)
         found["dropped"] += offered.dropped
         if offered.status == "queued":

@@ -43,18 +43,11 @@ from typing import Any
 
 import redis
 
-import monitor.fleet
 from monitor.alerts import AlertConfig
-from monitor.fleet import Intake, JobQueue, Keys, connect, offer_round, redacted
+from monitor.fleet import Intake, JobQueue, Keys, connect, job_context, offer_round, redacted
 from monitor.fleet import status as fleet_status
 from monitor.sources import ConfigError, Settings, Source, health, site_of
 from monitor.store import Store, control, now
-
-# the worker side's ``monitor.fleet.job_context(store, sources) -> {source: context}``
-# (monitor/fleet/context.py, issue 32): what a job's crawl reads from SQLite. Until it is
-# in monitor.fleet's API the jobs go without context (correct: only conditional GETs lost)
-job_context: Callable[[Store, list[Source]], dict[str, dict[str, Any]]] | None = getattr(
-    monitor.fleet, "job_context", None)
 
 log = logging.getLogger("newswatch.daemon")
 
@@ -285,7 +278,9 @@ class Dispatch:
             # unique across daemons (a restart within the second must not find its
             # sources "already offered" in the previous daemon's round)
             round_name = f"{now()}#{self.token}.{self.counts['rounds'] + 1}"
-            found = offer_round(self.queue, sources, round_name, context)
+            common = {"contact": settings.contact, "timezone": settings.timezone}
+            found = offer_round(self.queue, sources, round_name, context,
+                                {k: v for k, v in common.items() if v})
             self.counts["rounds"] += 1
             queued = {job.split("/", 1)[1]: job for job in found["queued"]}
             busy_sites = set(found["busy"])
@@ -331,11 +326,9 @@ class Dispatch:
             return offered
 
     def _context(self, sources: list[Source]) -> dict[str, dict[str, Any]]:
-        """What the jobs' crawls read from the database (``job_context``); ``{}`` when
-        the worker side does not provide it, or the database cannot be read now (one
-        line: storing is idempotent, only conditional GETs are lost)."""
-        if job_context is None:
-            return {}
+        """What the jobs' crawls read from the database (``monitor.fleet.job_context``);
+        ``{}`` when the database cannot be read now (one line: storing is idempotent, only
+        conditional GETs are lost)."""
         try:
             store = Store(self.db_path)
             try:

@@ -196,7 +196,7 @@ class CrawlWorker:
             out.send_run(run["source"], run["status"], run["counts"], ledger=run["ledger"],
                          started=run["started"], finished=run["finished"],
                          error_detail=run["error_detail"], fetches=run["fetches"],
-                         checks=checks.pop(run["source"], []))
+                         checks=checks.pop(run["source"], []), health=run["health"])
             self.counts["runs"] += 1
 
     def _runs(self, settings: Settings) -> list[dict[str, Any]]:
@@ -208,6 +208,10 @@ class CrawlWorker:
                                        "order by id"))
             fetches = [dict(r) for r in store.db.query(
                 "select url, etag, last_modified, status, fetched, changed from fetches")]
+            # the health signals the crawl recorded (``health.after_run`` in the scratch
+            # database): the daemon judges the source by them, with its own history
+            signals = {r["run_id"]: r["signals"] for r in store.db.query(
+                "select run_id, signals from health_runs")}
         finally:
             store.close()
         runs = []
@@ -220,6 +224,7 @@ class CrawlWorker:
                 "counts": {k: int(row.get(k) or 0) for k in COUNTS},
                 "ledger": ledger,
                 "error_detail": (row["error_detail"] or "").splitlines(),
+                "health": json.loads(signals[row["id"]]) if signals.get(row["id"]) else None,
                 # the rows this run saved (a fetch log is saved when its crawl finished)
                 "fetches": [f for f in fetches if (f["fetched"] or "") >= started]})
         if len(runs) > 1:  # two sources of one site: each its own domains' rows
