@@ -21,7 +21,7 @@ import pytest
 
 from monitor.processes import Wakeup
 
-from .conftest import REPO, in_signal_mask
+from .conftest import PATIENCE, REPO, in_signal_mask
 from .test_daemon import CLI
 from .test_daemon_stop import _config, crawled_once, stopped_cleanly
 
@@ -140,20 +140,27 @@ def test_daemon_stops_on_sigterm_in_a_storm_of_sighups(tmp_path: Path) -> None:
     assert "SIGHUP: reloading" in log_file.read_text()
 
 
+def _default_sighup() -> None:  # in the child, before exec
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def test_daemon_start_up_survives_sighup_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     """``newswatch run`` between its first line and its daemon's handlers (imports, the
     config, the database: about a second): SIGHUP (`systemctl reload` right after start)
     used to kill it with the default action; SIGTERM then exits 0, not -15."""
     config, db = tmp_path / "sources.yaml", tmp_path / "early.db"
     _config(config)
+    # SIGHUP at its default in the child, whatever this test's own (under `nohup` it is
+    # ignored and inherited: the wait below then ended before the CLI set its handlers)
     daemon = subprocess.Popen([*CLI, "run", "--config", str(config), "--db", str(db)],
                               cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True)
+                              text=True, preexec_fn=_default_sighup)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 10 * PATIENCE
         while (not in_signal_mask(daemon.pid, "SigIgn", signal.SIGHUP)
                and time.monotonic() < deadline):
             time.sleep(0.002)
+        assert in_signal_mask(daemon.pid, "SigIgn", signal.SIGHUP), "the CLI never started"
         for _ in range(5):
             daemon.send_signal(signal.SIGHUP)
             time.sleep(0.01)

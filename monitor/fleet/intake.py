@@ -94,6 +94,8 @@ class Intake:
         self.counts: Counter[str] = Counter()
         self.warnings: list[str] = []
         self._commits = 0
+        self._epoch: str | None = None  # the fleet's epoch key as the last start saw it
+        self.restart = False  # poll found Redis lost its data: run starts over
         kill = os.environ.get(KILL_AFTER_COMMIT_ENV, "")
         self._kill_after = int(kill) if kill.isdigit() else 0
 
@@ -102,7 +104,6 @@ class Intake:
         """Create the group if needed, say what Redis lost (``warnings``), then store the
         group's pending entries (a previous writer's, read but not acknowledged); how many
         entries were handled."""
-        self.counts["starts"] += 1
         ensure_group(self.redis, self.keys)
         self._check_continuity()
         handled, cursor = 0, "0-0"
@@ -116,6 +117,7 @@ class Intake:
                 self._handle(entry_id, fields)
                 handled += 1
             if cursor == "0-0":
+                self.counts["starts"] += 1  # (counted once done: the group read, losses said)
                 return handled
 
     def _autoclaim(self, cursor: str) -> tuple[str, list[tuple[str, Any]], list[str]]:
@@ -150,6 +152,7 @@ class Intake:
                 lost = (f"Redis lost stream entries: this database stored entry {stored}, "
                         f"the stream's last entry is now {last}")
         values = {"redis_epoch": str(current)}
+        self._epoch = str(current)
         if lost:
             self.counts["redis_lost"] += 1
             self.warnings.append(f"{lost}: articles sent since were not stored; the next "
@@ -161,6 +164,12 @@ class Intake:
             inbox.set_state(conn, values)
 
     # -- reading -------------------------------------------------------------------------
+    def lost_since_start(self) -> bool:
+        """Whether the fleet's epoch key changed since ``start`` (Redis lost its data
+        meanwhile: a sender may have made the stream and group again before this writer's
+        next read, which then fails with nothing). One GET."""
+        return self._epoch is not None and self.redis.get(self.keys.epoch) != self._epoch
+
     def poll(self, block_ms: int = 1000) -> int:
         """Read and store new entries, waiting up to ``block_ms`` for the first; when
         none came, the entries delivered to this writer and not acknowledged (counted
@@ -169,6 +178,12 @@ class Intake:
                                        {self.keys.stream: ">"}, count=self.count,
                                        block=block_ms)
         handled = 0
+        if answer and self.lost_since_start():
+            # Redis lost its data while this read waited, and a sender made the stream
+            # again: these entries stay pending (delivered to this writer); ``run`` starts
+            # over, says what was lost, then stores them
+            self.restart = True
+            return 0
         for _, entries in answer or []:
             for entry_id, fields in entries:
                 self._handle(str(entry_id), fields)
@@ -200,6 +215,9 @@ class Intake:
                 if not started:
                     self.start()
                     started = True
+                elif self.restart or self.lost_since_start():  # Redis lost its data:
+                    self.restart = started = False  # start() says so
+                    continue
                 self.poll(block_ms)
             except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
                 if started:
