@@ -54,6 +54,21 @@ def _say(**event: Any) -> None:
     print(json.dumps(event), flush=True)
 
 
+def _send_batches(job: dict[str, Any], name: str, out: JobOutput, sent: int,
+                  hang_after: int) -> int:
+    """Send 4 batches of 3 articles of source ``name`` for ``job``, printing each; after
+    ``hang_after`` batches in all, hang until a line comes on stdin. The batches sent so
+    far, in all."""
+    for b in range(4):
+        if sent == hang_after:
+            _say(hanging=job["id"])
+            sys.stdin.readline()
+        out.send(name, [article(b * 3 + i, f"{name}.example") for i in range(3)])
+        sent += 1
+        _say(sent=job["id"], source=name, batch=b)
+    return sent
+
+
 def article(n: int, host: str = "e.org") -> tuple[dict[str, Any], str]:
     """Analysed article number ``n`` of ``host`` (distinct text)."""
     from monitor.changes import analyze  # (imported when needed: a taker starts faster)
@@ -114,13 +129,7 @@ def main(argv: list[str]) -> None:
             nonlocal sent
             for source in job["sources"]:
                 name = source["name"]
-                for b in range(4):
-                    if sent == hang_after:
-                        _say(hanging=job["id"])
-                        sys.stdin.readline()
-                    out.send(name, [article(b * 3 + i, f"{name}.example") for i in range(3)])
-                    sent += 1
-                    _say(sent=job["id"], source=name, batch=b)
+                sent = _send_batches(job, name, out, sent, hang_after)
                 out.send_run(name, "finished", {"found": 12}, ledger={"pages": {"stored": 12}})
 
         while True:
@@ -143,13 +152,7 @@ def main(argv: list[str]) -> None:
             _say(took=job["id"], context=sorted(job.get("context") or {}))
             for source in job["sources"]:
                 name = source["name"]
-                for b in range(4):
-                    if sent == hang_after:
-                        _say(hanging=job["id"])
-                        sys.stdin.readline()
-                    out.send(name, [article(b * 3 + i, f"{name}.example") for i in range(3)])
-                    sent += 1
-                    _say(sent=job["id"], source=name, batch=b)
+                sent = _send_batches(job, name, out, sent, hang_after)
                 from monitor.sources import health
 
                 stats = {"requests": 13, "found": 12, "pages": 12, "extracted": 12,
